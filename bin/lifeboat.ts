@@ -1,0 +1,104 @@
+import { parseArgs } from 'node:util';
+import { DEFAULT_CONFIG_PATH, loadConfig } from '../shared/config/load.ts';
+import { LifeboatError, UsageError } from '../shared/errors.ts';
+import { demoCommand } from './commands/demo.ts';
+import { localCommand, runningLocalEndpoint, useLocalEndpoint } from './commands/local.ts';
+import { gcVerb, listVerb, restoreVerb, snapshotVerb, verifyVerb } from './commands/snapshots.ts';
+
+const USAGE = `lifeboat: disaster recovery for multi-region API-management instances
+
+usage: lifeboat <verb> [options]
+
+verbs:
+  demo                       snapshot round trip on a local multi-region world (starts its own moto_server)
+  local up|down|status       start/stop a local AWS (moto_server) provisioned from the config
+  snapshot [--instance ID]…  snapshot now (--due: only instances whose schedule is due)
+  snapshots --instance ID    list committed snapshots per replica region [--region R]
+  verify --instance ID       check a snapshot without restoring [--region R] [--snapshot S]
+  restore --instance ID --to REGION [--from REGION] [--snapshot S] [--fallback]
+  gc --instance ID           apply retention in every replica region [--dry-run]
+
+options:
+  --config FILE              config file (default: LIFEBOAT_CONFIG or the embedded lifeboat.config.yml)
+  --endpoint-url URL         AWS endpoint (e.g. a moto_server); default AWS_ENDPOINT_URL, then a running local world
+  --apis N                   demo: API definitions to seed (default 100)
+`;
+
+const VERBS_NEEDING_AWS = new Set(['snapshot', 'snapshots', 'verify', 'restore', 'gc']);
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      config: { type: 'string' },
+      'endpoint-url': { type: 'string' },
+      instance: { type: 'string', multiple: true },
+      region: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      snapshot: { type: 'string' },
+      fallback: { type: 'boolean' },
+      due: { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+      apis: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [verb, ...rest] = positionals;
+  if (values.help || !verb) {
+    console.log(USAGE);
+    return verb || values.help ? 0 : 2;
+  }
+  const configPath = values.config ?? process.env.LIFEBOAT_CONFIG ?? DEFAULT_CONFIG_PATH;
+  const config = loadConfig(configPath);
+  if (values['endpoint-url']) {
+    if (!/^https?:\/\/[^\s]+$/.test(values['endpoint-url'])) {
+      throw new UsageError(`--endpoint-url: not an http(s) URL: ${values['endpoint-url']}`);
+    }
+    useLocalEndpoint(values['endpoint-url']);
+  } else if (VERBS_NEEDING_AWS.has(verb) && !process.env.AWS_ENDPOINT_URL && !process.env.AWS_PROFILE) {
+    const endpoint = runningLocalEndpoint();
+    console.error(`(using the local AWS at ${endpoint})`);
+    useLocalEndpoint(endpoint);
+  }
+  switch (verb) {
+    case 'demo': {
+      const apis = Number(values.apis ?? 100);
+      if (!Number.isInteger(apis) || apis < 1 || apis > 100_000) {
+        throw new UsageError(`--apis: expected a whole number from 1 to 100000, got ${values.apis}`);
+      }
+      return demoCommand(config, { apis });
+    }
+    case 'local':
+      return localCommand(rest, config, configPath);
+    case 'snapshot':
+      return snapshotVerb(config, values);
+    case 'snapshots':
+      return listVerb(config, values);
+    case 'verify':
+      return verifyVerb(config, values);
+    case 'restore':
+      return restoreVerb(config, values);
+    case 'gc':
+      return gcVerb(config, values);
+    default:
+      throw new UsageError(`unknown verb "${verb}"; run lifeboat --help`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof LifeboatError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`lifeboat: ${(error as Error).message}`);
+      process.exitCode = 2;
+    } else {
+      console.error(error);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,90 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import { findInstance, loadConfigFromEnv } from '../../shared/config/load.ts';
+import type { LifeboatConfig } from '../../shared/config/schema.ts';
+import { eventBus, snapshotJob } from '../../shared/composition.ts';
+import { type Clock, type EventBus, systemClock } from '../../shared/domain/ports.ts';
+import { runSnapshots, type SnapshotJob, type SnapshotOutcome } from '../../shared/domain/snapshot/run.ts';
+import { validateEvent } from '../../shared/middleware/validate-event.ts';
+import { logger } from '../../shared/observability.ts';
+import { parseSnapshotTrigger, type SnapshotTrigger } from '../../shared/schemas/snapshot-trigger.ts';
+
+/** What the snapshot function needs from outside; tests pass their own. */
+export interface SnapshotDeps {
+  config: LifeboatConfig;
+  clock: Clock;
+  bus: EventBus;
+  jobFor(instanceId: string): SnapshotJob;
+}
+
+let cached: SnapshotDeps | undefined;
+
+/**
+ * Built on first use, not at import: a broken config then fails the invocation with a clear
+ * ConfigError in the logs instead of an opaque init crash.
+ */
+export function defaultSnapshotDeps(env: NodeJS.ProcessEnv = process.env): SnapshotDeps {
+  if (cached) return cached;
+  const config = loadConfigFromEnv(env);
+  const home = env.LIFEBOAT_REGION ?? env.AWS_REGION ?? config.regions[0]?.name ?? 'us-east-1';
+  cached = {
+    config,
+    clock: systemClock,
+    bus: eventBus(config, home),
+    jobFor: (id) => snapshotJob(config, findInstance(config, id)),
+  };
+  return cached;
+}
+
+/** One line per instance: what a person reading `invoke local` output wants to see. */
+export interface SnapshotSummaryLine {
+  instanceId: string;
+  status: SnapshotOutcome['status'];
+  snapshotId?: string;
+  reason?: string;
+  regionsCommitted?: string[];
+  regionsFailed?: { region: string; reason: string }[];
+  objectCount?: number;
+  bytesTotal?: number;
+  bytesUploaded?: number;
+  durationMs?: number;
+}
+
+/** Snapshots the due (or requested) instances. */
+export async function snapshot(
+  trigger: SnapshotTrigger,
+  deps: SnapshotDeps = defaultSnapshotDeps(),
+): Promise<{ snapshotId: string; instances: SnapshotSummaryLine[] }> {
+  const summary = await runSnapshots({
+    jobs: trigger.instanceIds.map((id) => deps.jobFor(id)),
+    triggerTime: trigger.time,
+    force: trigger.force,
+    bus: deps.bus,
+    clock: deps.clock,
+  });
+  const instances = summary.outcomes.map((outcome): SnapshotSummaryLine => {
+    const result = outcome.status === 'skipped' ? undefined : outcome.result;
+    const line: SnapshotSummaryLine = {
+      instanceId: outcome.instanceId,
+      status: outcome.status,
+      snapshotId: result?.snapshotId,
+      reason: outcome.status === 'committed' ? undefined : outcome.reason,
+      regionsCommitted: result?.regionsCommitted,
+      regionsFailed: result?.regionsFailed,
+      objectCount: result?.objectCount,
+      bytesTotal: result?.bytesTotal,
+      bytesUploaded: result?.bytesUploaded,
+      durationMs: result?.durationMs,
+    };
+    if (outcome.status === 'failed') logger.error('snapshot failed', { ...line });
+    else logger.info(`snapshot ${outcome.status}`, { ...line });
+    return line;
+  });
+  return { snapshotId: summary.snapshotId, instances };
+}
+
+/** Lambda entry point: schedule ticks and snapshot requests. */
+export const handler = middy()
+  .use(injectLambdaContext(logger))
+  .use(validateEvent((event) => parseSnapshotTrigger(event, defaultSnapshotDeps().config, new Date())))
+  .handler((event) => snapshot(event as SnapshotTrigger));

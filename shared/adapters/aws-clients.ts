@@ -1,0 +1,62 @@
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
+
+/** Where a region's API calls go: AWS itself, or a local endpoint (moto, a per-region proxy). */
+export interface RegionEndpoint {
+  region: string;
+  /** Per-region override, else AWS_ENDPOINT_URL, else the real AWS endpoint. */
+  endpointUrl?: string;
+}
+
+// Timeouts are short on purpose: a region that does not answer must fail fast so the other
+// regions of a snapshot or a recovery carry on without it.
+const requestHandler = { connectionTimeout: 2_000, requestTimeout: 30_000 };
+
+function endpointFor(target: RegionEndpoint, env: NodeJS.ProcessEnv): string | undefined {
+  return target.endpointUrl ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+}
+
+const s3Clients = new Map<string, S3Client>();
+
+/**
+ * One S3 client per region and endpoint, built once per container (module scope), so warm
+ * invocations reuse connections.
+ */
+export function s3ClientFor(target: RegionEndpoint, env: NodeJS.ProcessEnv = process.env): S3Client {
+  const endpoint = endpointFor(target, env);
+  const cacheKey = `${target.region}|${endpoint ?? ''}`;
+  let client = s3Clients.get(cacheKey);
+  if (!client) {
+    client = new S3Client({
+      region: target.region,
+      maxAttempts: 3,
+      requestHandler,
+      // Local emulators serve buckets by path; virtual-host names would not resolve on loopback.
+      ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+    });
+    s3Clients.set(cacheKey, client);
+  }
+  return client;
+}
+
+const eventClients = new Map<string, EventBridgeClient>();
+
+/** The EventBridge client of a region, built once. */
+export function eventBridgeClientFor(
+  target: RegionEndpoint,
+  env: NodeJS.ProcessEnv = process.env,
+): EventBridgeClient {
+  const endpoint = target.endpointUrl ?? env.AWS_ENDPOINT_URL_EVENTBRIDGE ?? env.AWS_ENDPOINT_URL;
+  const cacheKey = `${target.region}|${endpoint ?? ''}`;
+  let client = eventClients.get(cacheKey);
+  if (!client) {
+    client = new EventBridgeClient({
+      region: target.region,
+      maxAttempts: 3,
+      requestHandler,
+      ...(endpoint ? { endpoint } : {}),
+    });
+    eventClients.set(cacheKey, client);
+  }
+  return client;
+}

@@ -1,0 +1,94 @@
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  paginateListObjectsV2,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { StorageUnavailableError } from '../errors.ts';
+import type { BlobStore, PutOptions, StoredBlob } from '../domain/ports.ts';
+import { isNotFound, toDomainError } from './s3-errors.ts';
+
+/** S3's DeleteObjects limit. */
+const DELETE_BATCH = 1000;
+
+/** A backup or control bucket, through S3. */
+export class S3BlobStore implements BlobStore {
+  readonly location: string;
+
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+    region: string,
+  ) {
+    this.location = `s3://${bucket} (${region})`;
+  }
+
+  async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<void> {
+    try {
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentLength: body.byteLength,
+          ContentType: options.contentType,
+          IfNoneMatch: options.ifNoneMatch ? '*' : undefined,
+          ObjectLockMode: options.retainUntil?.mode,
+          ObjectLockRetainUntilDate: options.retainUntil?.until,
+        }),
+      );
+    } catch (error) {
+      throw toDomainError(error, this.location, key);
+    }
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return await response.Body?.transformToByteArray();
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw toDomainError(error, this.location, key);
+    }
+  }
+
+  async list(prefix: string): Promise<StoredBlob[]> {
+    const out: StoredBlob[] = [];
+    try {
+      for await (const page of paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: prefix })) {
+        for (const item of page.Contents ?? []) {
+          if (item.Key === undefined) continue;
+          out.push({ key: item.Key, size: item.Size ?? 0, lastModified: item.LastModified ?? new Date(0) });
+        }
+      }
+    } catch (error) {
+      throw toDomainError(error, this.location, prefix);
+    }
+    return out;
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += DELETE_BATCH) {
+      const batch = keys.slice(i, i + DELETE_BATCH);
+      let errors: { Key?: string; Message?: string }[] = [];
+      try {
+        const response = await this.client.send(
+          new DeleteObjectsCommand({
+            Bucket: this.bucket,
+            Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+          }),
+        );
+        errors = response.Errors ?? [];
+      } catch (error) {
+        throw toDomainError(error, this.location, batch[0] ?? '');
+      }
+      if (errors.length > 0) {
+        const first = errors[0];
+        throw new StorageUnavailableError(
+          `${this.location}: ${errors.length} delete(s) failed, first ${first?.Key}: ${first?.Message}`,
+        );
+      }
+    }
+  }
+}

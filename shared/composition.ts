@@ -1,0 +1,64 @@
+import { eventBridgeClientFor, s3ClientFor } from './adapters/aws-clients.ts';
+import { EventBridgeBus } from './adapters/eventbridge-bus.ts';
+import { S3BlobStore } from './adapters/s3-blob-store.ts';
+import { S3InstanceStore } from './adapters/s3-instance-store.ts';
+import { findRegion, regionBuckets, snapshotQuorum } from './config/load.ts';
+import { type InstanceConfig, type LifeboatConfig, rateToSeconds } from './config/schema.ts';
+import type { BlobStore, EventBus, InstanceStore } from './domain/ports.ts';
+import type { SnapshotJob } from './domain/snapshot/run.ts';
+import type { ReplicaTarget } from './domain/snapshot/take-snapshot.ts';
+
+/**
+ * The composition root: turns config into adapters. Handlers, the CLI and the local world all
+ * build their ports here, so every path talks to AWS the same way.
+ */
+
+function endpointOf(config: LifeboatConfig, regionName: string) {
+  const region = findRegion(config, regionName);
+  return { region, target: { region: region.name, endpointUrl: region.endpointUrl } };
+}
+
+/** A region's backup bucket. */
+export function backupVault(config: LifeboatConfig, regionName: string): BlobStore {
+  const { region, target } = endpointOf(config, regionName);
+  return new S3BlobStore(s3ClientFor(target), regionBuckets(config, region).backup, region.name);
+}
+
+/** A region's control bucket (run claims, detector state, reservations). */
+export function controlStore(config: LifeboatConfig, regionName: string): BlobStore {
+  const { region, target } = endpointOf(config, regionName);
+  return new S3BlobStore(s3ClientFor(target), regionBuckets(config, region).control, region.name);
+}
+
+/** A region's instance store: where instances keep their configuration. */
+export function instanceStore(config: LifeboatConfig, regionName: string): InstanceStore {
+  const { region, target } = endpointOf(config, regionName);
+  return new S3InstanceStore(s3ClientFor(target), regionBuckets(config, region).instanceStore, region.name);
+}
+
+/** Lifeboat's event bus in a region. */
+export function eventBus(config: LifeboatConfig, regionName: string): EventBus {
+  const { target } = endpointOf(config, regionName);
+  return new EventBridgeBus(eventBridgeClientFor(target), config.naming.eventBusName);
+}
+
+/** The backup buckets every snapshot of an instance goes to. */
+export function replicaTargets(config: LifeboatConfig, instance: InstanceConfig): ReplicaTarget[] {
+  return instance.replicaRegions.map((region) => ({ region, vault: backupVault(config, region) }));
+}
+
+/** Everything a snapshot of one instance needs, built from config. */
+export function snapshotJob(config: LifeboatConfig, instance: InstanceConfig): SnapshotJob {
+  return {
+    instanceId: instance.id,
+    intervalSeconds: rateToSeconds(instance.snapshot.schedule),
+    quorum: snapshotQuorum(instance),
+    retention: instance.snapshot.retention,
+    objectLock: instance.snapshot.objectLock,
+    // The instance is read where it normally lives. While it runs elsewhere after a
+    // recovery, the recovery run's own final snapshot covers failback.
+    sourceRegion: instance.homeRegion,
+    source: instanceStore(config, instance.homeRegion),
+    replicas: replicaTargets(config, instance),
+  };
+}

@@ -1,0 +1,81 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError, UnknownInstanceError, UnknownRegionError } from '../errors.ts';
+import { firstProblem } from '../validation.ts';
+import { ConfigSchema, type InstanceConfig, type LifeboatConfig, type RegionConfig } from './schema.ts';
+
+/** The config that ships in the repository and drives the local world. */
+export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../../lifeboat.config.yml', import.meta.url));
+
+/** Validates an already-parsed config document; `file` only labels errors. */
+export function parseConfig(document: unknown, file: string): LifeboatConfig {
+  const result = ConfigSchema.safeParse(document);
+  if (!result.success) {
+    const { field, message } = firstProblem(result.error);
+    throw new ConfigError(file, field, message);
+  }
+  return result.data;
+}
+
+/** Reads and validates a YAML or JSON config file. */
+export function loadConfig(path: string): LifeboatConfig {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new ConfigError(file, '', `cannot read the config file (${(cause as Error).message})`, { cause });
+  }
+  let document: unknown;
+  try {
+    document = parseYaml(text, { prettyErrors: true });
+  } catch (cause) {
+    throw new ConfigError(file, '', `not valid YAML/JSON: ${(cause as Error).message.split('\n')[0]}`, {
+      cause,
+    });
+  }
+  return parseConfig(document, file);
+}
+
+/** The config named by LIFEBOAT_CONFIG, or the embedded default. */
+export function loadConfigFromEnv(env: NodeJS.ProcessEnv = process.env): LifeboatConfig {
+  return loadConfig(env.LIFEBOAT_CONFIG ?? DEFAULT_CONFIG_PATH);
+}
+
+/** Looks a region up by name. */
+export function findRegion(config: LifeboatConfig, name: string): RegionConfig {
+  const region = config.regions.find((r) => r.name === name);
+  if (!region) throw new UnknownRegionError(name);
+  return region;
+}
+
+/** Looks an instance up by id. */
+export function findInstance(config: LifeboatConfig, id: string): InstanceConfig {
+  const instance = config.instances.find((i) => i.id === id);
+  if (!instance) throw new UnknownInstanceError(id);
+  return instance;
+}
+
+/** Bucket names of one region, defaults derived from the naming prefix. */
+export interface RegionBuckets {
+  backup: string;
+  instanceStore: string;
+  control: string;
+}
+
+/** The three buckets lifeboat uses in a region. */
+export function regionBuckets(config: LifeboatConfig, region: RegionConfig): RegionBuckets {
+  const prefix = config.naming.bucketPrefix;
+  return {
+    backup: region.backupBucket ?? `${prefix}-backup-${region.name}`,
+    instanceStore: region.instanceStoreBucket ?? `${prefix}-store-${region.name}`,
+    control: region.controlBucket ?? `${prefix}-control-${region.name}`,
+  };
+}
+
+/** Replica regions that must hold a snapshot for it to count: configured, or a majority. */
+export function snapshotQuorum(instance: InstanceConfig): number {
+  return instance.snapshot.quorum ?? Math.floor(instance.replicaRegions.length / 2) + 1;
+}

@@ -1,0 +1,172 @@
+import { z } from 'zod';
+
+/** `rate(N unit)` as EventBridge writes it; lifeboat turns it into seconds to decide when a snapshot is due. */
+export const RATE_EXPRESSION = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
+
+const UNIT_SECONDS: Record<string, number> = {
+  minute: 60,
+  minutes: 60,
+  hour: 3600,
+  hours: 3600,
+  day: 86_400,
+  days: 86_400,
+};
+
+/** Seconds between two runs of a `rate(...)` expression. */
+export function rateToSeconds(rate: string): number {
+  const match = RATE_EXPRESSION.exec(rate);
+  if (!match) throw new RangeError(`not a rate expression: ${rate}`);
+  const [, count, unit] = match;
+  return Number(count) * (UNIT_SECONDS[unit as string] ?? Number.NaN);
+}
+
+// S3 bucket naming rules, so a typo fails here rather than at deploy time.
+const bucketName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name (3-63 chars, a-z 0-9 . -)');
+
+const regionName = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must look like an AWS region, e.g. us-east-1');
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+const RegionSchema = z.strictObject({
+  name: regionName,
+  location: z.strictObject({
+    lat: z.number().min(-90).max(90),
+    lon: z.number().min(-180).max(180),
+  }),
+  /** How many instance slots the region can host in total, home instances included. */
+  capacity: z.int().min(0),
+  zones: z.array(z.string().min(1)).min(1),
+  backupBucket: bucketName.optional(),
+  instanceStoreBucket: bucketName.optional(),
+  controlBucket: bucketName.optional(),
+  /** Local worlds only: AWS endpoint for this region's API calls (e.g. a per-region proxy in front of moto). */
+  endpointUrl: httpUrl.optional(),
+});
+
+const RetentionSchema = z.strictObject({
+  /** Always keep this many of the newest committed snapshots. */
+  last: z.int().min(1).default(1),
+  daily: z.int().min(0).default(7),
+  weekly: z.int().min(0).default(4),
+  /** Unreferenced packs younger than this are left alone: an in-progress snapshot may own them. */
+  gcGraceSeconds: z.int().min(60).default(6 * 3600),
+});
+
+const SnapshotSchema = z.strictObject({
+  schedule: z
+    .string()
+    .regex(RATE_EXPRESSION, 'must be a rate expression such as "rate(1 day)" or "rate(5 minutes)"')
+    .default('rate(1 day)'),
+  /** How many replica regions must hold a snapshot before it counts as committed. Default: a majority. */
+  quorum: z.int().min(1).optional(),
+  retention: RetentionSchema.prefault({}),
+  objectLock: z
+    .strictObject({ mode: z.enum(['GOVERNANCE', 'COMPLIANCE']), days: z.int().min(1) })
+    .optional(),
+});
+
+const EndpointSchema = z.strictObject({
+  url: httpUrl,
+  /** Per-zone endpoints, so probes can tell a zone failure from a region failure. */
+  zones: z.record(z.string(), httpUrl).default({}),
+});
+
+const DnsSchema = z.strictObject({
+  hostedZoneId: z.string().min(1),
+  recordName: z.string().min(1),
+  routing: z.enum(['weighted', 'latency']).default('weighted'),
+  ttl: z.int().min(1).max(86_400).default(30),
+});
+
+const InstanceSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes'),
+  homeRegion: regionName,
+  /** Regions whose backup buckets receive every snapshot. */
+  replicaRegions: z.array(regionName).min(1),
+  /** Explicit failover order; when absent, regions are ranked by distance from home. */
+  failoverOrder: z.array(regionName).optional(),
+  /** Slots the instance takes in a region. */
+  capacityUnits: z.int().min(1).default(1),
+  /** Critical instances run active-active in every region of `activeRegions`. */
+  critical: z.boolean().default(false),
+  activeRegions: z.array(regionName).optional(),
+  snapshot: SnapshotSchema.prefault({}),
+  dns: DnsSchema,
+  endpoints: z.record(regionName, EndpointSchema),
+});
+
+/** The whole config file. */
+export const ConfigSchema = z
+  .strictObject({
+    version: z.literal(1),
+    naming: z
+      .strictObject({
+        bucketPrefix: z.string().regex(/^[a-z0-9][a-z0-9-]{1,30}$/, 'must be 2-31 chars of a-z 0-9 -'),
+        eventBusName: z.string().regex(/^[A-Za-z0-9._-]{1,256}$/),
+      })
+      .prefault({ bucketPrefix: 'lifeboat', eventBusName: 'lifeboat' }),
+    regions: z.array(RegionSchema).min(1),
+    instances: z.array(InstanceSchema),
+  })
+  .superRefine((config, ctx) => {
+    const known = new Set<string>();
+    config.regions.forEach((region, index) => {
+      if (known.has(region.name)) {
+        ctx.addIssue({ code: 'custom', path: ['regions', index, 'name'], message: `duplicate region "${region.name}"` });
+      }
+      known.add(region.name);
+    });
+    const unknown = (value: string) => `unknown region "${value}" (configured: ${[...known].join(', ')})`;
+    const seenIds = new Set<string>();
+    config.instances.forEach((instance, i) => {
+      const at = (...path: (string | number)[]) => ['instances', i, ...path];
+      if (seenIds.has(instance.id)) {
+        ctx.addIssue({ code: 'custom', path: at('id'), message: `duplicate instance "${instance.id}"` });
+      }
+      seenIds.add(instance.id);
+      if (!known.has(instance.homeRegion)) {
+        ctx.addIssue({ code: 'custom', path: at('homeRegion'), message: unknown(instance.homeRegion) });
+      }
+      instance.replicaRegions.forEach((r, j) => {
+        if (!known.has(r)) ctx.addIssue({ code: 'custom', path: at('replicaRegions', j), message: unknown(r) });
+      });
+      if (new Set(instance.replicaRegions).size !== instance.replicaRegions.length) {
+        ctx.addIssue({ code: 'custom', path: at('replicaRegions'), message: 'lists a region twice' });
+      }
+      instance.failoverOrder?.forEach((r, j) => {
+        if (!known.has(r)) ctx.addIssue({ code: 'custom', path: at('failoverOrder', j), message: unknown(r) });
+      });
+      instance.activeRegions?.forEach((r, j) => {
+        if (!known.has(r)) ctx.addIssue({ code: 'custom', path: at('activeRegions', j), message: unknown(r) });
+      });
+      for (const r of Object.keys(instance.endpoints)) {
+        if (!known.has(r)) ctx.addIssue({ code: 'custom', path: at('endpoints', r), message: unknown(r) });
+      }
+      const quorum = instance.snapshot.quorum;
+      if (quorum !== undefined && quorum > instance.replicaRegions.length) {
+        ctx.addIssue({
+          code: 'custom',
+          path: at('snapshot', 'quorum'),
+          message: `is ${quorum} but only ${instance.replicaRegions.length} replica region(s) are listed`,
+        });
+      }
+      if (instance.critical && (instance.activeRegions?.length ?? 0) < 2) {
+        ctx.addIssue({
+          code: 'custom',
+          path: at('activeRegions'),
+          message: 'a critical instance needs at least two active regions',
+        });
+      }
+    });
+  });
+
+/** The validated config, defaults filled in. */
+export type LifeboatConfig = z.output<typeof ConfigSchema>;
+/** One region as configured. */
+export type RegionConfig = LifeboatConfig['regions'][number];
+/** One instance as configured. */
+export type InstanceConfig = LifeboatConfig['instances'][number];
+/** Retention policy of one instance's snapshots. */
+export type RetentionPolicy = InstanceConfig['snapshot']['retention'];

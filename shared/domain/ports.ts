@@ -1,0 +1,74 @@
+/**
+ * Ports: what the domain needs from the outside world, in the domain's own words.
+ * Adapters in `shared/adapters/` implement them with the AWS SDK; tests use fakes.
+ */
+
+/** One entry of a listing: enough to detect change without reading the body. */
+export interface ObjectEntry {
+  key: string;
+  etag: string;
+  size: number;
+}
+
+/** One stored blob as listed, with its age (garbage collection needs it). */
+export interface StoredBlob {
+  key: string;
+  size: number;
+  lastModified: Date;
+}
+
+/** Options of a blob write. */
+export interface PutOptions {
+  /** Succeed only if no object exists under the key (S3 `If-None-Match: *`). */
+  ifNoneMatch?: boolean;
+  contentType?: string;
+  /** S3 Object Lock retention, when the bucket has Object Lock enabled. */
+  retainUntil?: { mode: 'GOVERNANCE' | 'COMPLIANCE'; until: Date };
+}
+
+/**
+ * An object store in one region (a backup or control bucket).
+ * Conditional writes raise `AlreadyExistsError`; unreachable storage raises `StorageUnavailableError`.
+ */
+export interface BlobStore {
+  /** Where this store lives, for messages: e.g. `s3://bucket (us-east-1)`. */
+  readonly location: string;
+  put(key: string, body: Uint8Array, options?: PutOptions): Promise<void>;
+  /** The whole object, or `undefined` when no object exists under the key. */
+  get(key: string): Promise<Uint8Array | undefined>;
+  list(prefix: string): Promise<StoredBlob[]>;
+  delete(keys: readonly string[]): Promise<void>;
+}
+
+/**
+ * The configuration of one API-management instance in one region: API definitions,
+ * products, plans, subscriptions, each an object under a key.
+ */
+export interface InstanceStore {
+  readonly location: string;
+  list(instanceId: string): Promise<ObjectEntry[]>;
+  /** Streams an object's body so large objects never sit whole in memory. */
+  read(instanceId: string, key: string): AsyncIterable<Uint8Array>;
+  write(instanceId: string, key: string, body: Uint8Array): Promise<void>;
+  delete(instanceId: string, keys: readonly string[]): Promise<void>;
+}
+
+/** An event on lifeboat's bus: `detailType` is the EventBridge detail-type. */
+export interface LifeboatEvent<Detail = unknown> {
+  detailType: string;
+  detail: Detail;
+  time?: Date;
+}
+
+/** Lifeboat's own event bus. */
+export interface EventBus {
+  publish(events: readonly LifeboatEvent[]): Promise<void>;
+}
+
+/** Time, injectable so tests and simulations control it. */
+export interface Clock {
+  now(): Date;
+}
+
+/** The wall clock. */
+export const systemClock: Clock = { now: () => new Date() };

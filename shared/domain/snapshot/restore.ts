@@ -1,0 +1,292 @@
+import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import {
+  type IntegrityProblem,
+  SnapshotIntegrityError,
+  SnapshotNotFoundError,
+} from '../../errors.ts';
+import type { BlobStore, InstanceStore } from '../ports.ts';
+import { listCommittedSnapshotIds, readManifest } from './catalog.ts';
+import { type ChunkLocation, keys, type Manifest, type ManifestObject, sha256Hex } from './format.ts';
+
+/** Packs kept in memory between the verify pass and the write pass. */
+export const DEFAULT_PACK_CACHE_BYTES = 64 * 1024 * 1024;
+const WRITE_BATCH = 8;
+
+/** The outcome of checking a snapshot without restoring it. */
+export interface VerifyReport {
+  instanceId: string;
+  snapshotId: string;
+  configDigest: string;
+  objects: number;
+  bytes: number;
+  packs: number;
+  problems: IntegrityProblem[];
+  ok: boolean;
+}
+
+/** What a restore did to its target. */
+export interface RestoreResult {
+  instanceId: string;
+  snapshotId: string;
+  configDigest: string;
+  objectsWritten: number;
+  objectsUnchanged: number;
+  objectsDeleted: number;
+  bytesWritten: number;
+  /** Newer snapshots that failed verification and were passed over (only with fallback). */
+  skipped: { snapshotId: string; problems: IntegrityProblem[] }[];
+}
+
+/**
+ * Fetches packs once and checks them; keeps recent ones while they fit the byte budget so a
+ * restore's write pass does not download a small instance twice.
+ */
+class PackReader {
+  private readonly cache = new Map<string, Buffer | null>();
+  private cachedBytes = 0;
+  readonly intact = new Map<string, boolean>();
+
+  constructor(
+    private readonly vault: BlobStore,
+    private readonly instanceId: string,
+    private readonly budget: number,
+  ) {}
+
+  async pack(packId: string): Promise<Buffer | null> {
+    const hit = this.cache.get(packId);
+    if (hit !== undefined) {
+      // Refresh recency: Map iteration order is insertion order.
+      this.cache.delete(packId);
+      this.cache.set(packId, hit);
+      return hit;
+    }
+    const bytes = await this.vault.get(keys.pack(this.instanceId, packId));
+    const body = bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : null;
+    if (body) this.intact.set(packId, sha256Hex(body) === packId);
+    this.remember(packId, body);
+    return body;
+  }
+
+  private remember(packId: string, body: Buffer | null): void {
+    const size = body?.length ?? 0;
+    this.cache.set(packId, body);
+    this.cachedBytes += size;
+    for (const [id, cached] of this.cache) {
+      if (this.cachedBytes <= this.budget || id === packId) break;
+      this.cache.delete(id);
+      this.cachedBytes -= cached?.length ?? 0;
+    }
+  }
+}
+
+/** Collects problems by what is wrong, with every object that depends on it. */
+class ProblemList {
+  private readonly byName = new Map<string, IntegrityProblem>();
+
+  add(kind: IntegrityProblem['kind'], name: string, object: string, detail: string): void {
+    const id = `${kind}:${name}`;
+    const existing = this.byName.get(id);
+    if (existing) {
+      if (!existing.affectedObjects.includes(object)) existing.affectedObjects.push(object);
+      return;
+    }
+    this.byName.set(id, { kind, name, affectedObjects: [object], detail });
+  }
+
+  get all(): IntegrityProblem[] {
+    return [...this.byName.values()];
+  }
+}
+
+async function readChunk(
+  reader: PackReader,
+  instanceId: string,
+  chunkId: string,
+  location: ChunkLocation,
+  object: string,
+  problems: ProblemList,
+): Promise<Buffer | undefined> {
+  const pack = await reader.pack(location.pack);
+  if (!pack) {
+    problems.add('missing-pack', keys.pack(instanceId, location.pack), object, 'pack object is absent');
+    return undefined;
+  }
+  if (reader.intact.get(location.pack) === false) {
+    problems.add('corrupt-pack', keys.pack(instanceId, location.pack), object, 'pack bytes do not match the pack id');
+  }
+  let raw: Buffer;
+  try {
+    raw = gunzipSync(pack.subarray(location.offset, location.offset + location.length));
+  } catch {
+    problems.add('corrupt-chunk', chunkId, object, `chunk in pack ${location.pack} does not decompress`);
+    return undefined;
+  }
+  if (raw.length !== location.size || sha256Hex(raw) !== chunkId) {
+    problems.add('corrupt-chunk', chunkId, object, `chunk in pack ${location.pack} does not match its SHA-256`);
+    return undefined;
+  }
+  return raw;
+}
+
+/**
+ * Reads every object of a manifest back from its packs and checks chunk, pack and object
+ * hashes. Calls `onObject` only for objects that passed every check.
+ */
+async function scan(
+  manifest: Manifest,
+  reader: PackReader,
+  onObject?: (object: ManifestObject, body: Buffer) => Promise<void>,
+): Promise<IntegrityProblem[]> {
+  const problems = new ProblemList();
+  for (const object of manifest.objects) {
+    const parts: Buffer[] = [];
+    let whole = true;
+    for (const chunkId of object.chunks) {
+      const location = manifest.chunks[chunkId];
+      if (!location) {
+        problems.add('bad-manifest', chunkId, object.key, 'chunk has no location in the manifest');
+        whole = false;
+        continue;
+      }
+      const raw = await readChunk(reader, manifest.instanceId, chunkId, location, object.key, problems);
+      if (raw) parts.push(raw);
+      else whole = false;
+    }
+    if (!whole) continue;
+    const body = Buffer.concat(parts);
+    const md5 = createHash('md5').update(body).digest('hex');
+    if (body.length !== object.size || sha256Hex(body) !== object.sha256 || md5 !== object.md5) {
+      problems.add('corrupt-object', object.key, object.key, 'reassembled body does not match its hashes');
+      continue;
+    }
+    if (onObject) await onObject(object, body);
+  }
+  return problems.all;
+}
+
+/** Where to look for a snapshot. */
+export interface SnapshotSource {
+  vault: BlobStore;
+  instanceId: string;
+  /** A specific snapshot; default: the newest committed one. */
+  snapshotId?: string;
+}
+
+/** Checks a snapshot end to end (manifest, packs, chunks, objects) without restoring it. */
+export async function verifySnapshot(
+  source: SnapshotSource,
+  cacheBytes = DEFAULT_PACK_CACHE_BYTES,
+): Promise<VerifyReport> {
+  const snapshotId = source.snapshotId ?? (await newestCommitted(source));
+  const manifest = await readManifest(source.vault, source.instanceId, snapshotId);
+  const reader = new PackReader(source.vault, source.instanceId, cacheBytes);
+  const problems = await scan(manifest, reader);
+  return {
+    instanceId: source.instanceId,
+    snapshotId,
+    configDigest: manifest.configDigest,
+    objects: manifest.objects.length,
+    bytes: manifest.totals.bytes,
+    packs: new Set(Object.values(manifest.chunks).map((c) => c.pack)).size,
+    problems,
+    ok: problems.length === 0,
+  };
+}
+
+async function newestCommitted(source: SnapshotSource): Promise<string> {
+  const [newest] = await listCommittedSnapshotIds(source.vault, source.instanceId);
+  if (!newest) throw new SnapshotNotFoundError(source.instanceId, source.vault.location);
+  return newest;
+}
+
+/** A restore request. */
+export interface RestoreInput extends SnapshotSource {
+  target: InstanceStore;
+  /** When the chosen snapshot fails verification, try older committed ones instead of failing. */
+  fallbackToPrevious?: boolean;
+  cacheBytes?: number;
+}
+
+/**
+ * Restores a snapshot into an instance store. Every hash is checked in a first pass that writes
+ * nothing; only a snapshot that passes is written, so a corrupt or incomplete snapshot leaves
+ * the target as it was. Objects already in place (same MD5/ETag and size) are not rewritten,
+ * and objects the snapshot does not have are deleted, so the target ends equal to the snapshot.
+ */
+export async function restoreSnapshot(input: RestoreInput): Promise<RestoreResult> {
+  const committed = await listCommittedSnapshotIds(input.vault, input.instanceId);
+  let candidates: string[];
+  if (input.snapshotId) {
+    const older = committed.filter((id) => id < (input.snapshotId as string));
+    candidates = [input.snapshotId, ...(input.fallbackToPrevious ? older : [])];
+  } else {
+    candidates = input.fallbackToPrevious ? committed : committed.slice(0, 1);
+  }
+  if (candidates.length === 0) throw new SnapshotNotFoundError(input.instanceId, input.vault.location);
+
+  const skipped: RestoreResult['skipped'] = [];
+  let lastFailure: SnapshotIntegrityError | undefined;
+  for (const snapshotId of candidates) {
+    const reader = new PackReader(input.vault, input.instanceId, input.cacheBytes ?? DEFAULT_PACK_CACHE_BYTES);
+    let manifest: Manifest;
+    try {
+      manifest = await readManifest(input.vault, input.instanceId, snapshotId);
+    } catch (error) {
+      if (!(error instanceof SnapshotIntegrityError) || !input.fallbackToPrevious) throw error;
+      skipped.push({ snapshotId, problems: [...error.problems] });
+      lastFailure = error;
+      continue;
+    }
+    const problems = await scan(manifest, reader);
+    if (problems.length > 0) {
+      lastFailure = new SnapshotIntegrityError(input.instanceId, snapshotId, problems);
+      if (!input.fallbackToPrevious) throw lastFailure;
+      skipped.push({ snapshotId, problems });
+      continue;
+    }
+    return { ...(await writeVerified(input, manifest, reader)), skipped };
+  }
+  throw lastFailure ?? new SnapshotNotFoundError(input.instanceId, input.vault.location);
+}
+
+async function writeVerified(
+  input: RestoreInput,
+  manifest: Manifest,
+  reader: PackReader,
+): Promise<Omit<RestoreResult, 'skipped'>> {
+  const present = new Map((await input.target.list(input.instanceId)).map((e) => [e.key, e]));
+  let objectsWritten = 0;
+  let objectsUnchanged = 0;
+  let bytesWritten = 0;
+  let batch: Promise<void>[] = [];
+  const problems = await scan(manifest, reader, async (object, body) => {
+    const current = present.get(object.key);
+    if (current && current.size === object.size && current.etag.replaceAll('"', '') === object.md5) {
+      objectsUnchanged += 1;
+      return;
+    }
+    batch.push(input.target.write(input.instanceId, object.key, body));
+    objectsWritten += 1;
+    bytesWritten += body.length;
+    if (batch.length >= WRITE_BATCH) await Promise.all(batch.splice(0));
+  });
+  await Promise.all(batch);
+  batch = [];
+  if (problems.length > 0) {
+    // The snapshot changed between the two passes (a pack deleted underneath us).
+    throw new SnapshotIntegrityError(input.instanceId, manifest.snapshotId, problems);
+  }
+  const wanted = new Set(manifest.objects.map((o) => o.key));
+  const extra = [...present.keys()].filter((key) => !wanted.has(key));
+  if (extra.length > 0) await input.target.delete(input.instanceId, extra);
+  return {
+    instanceId: input.instanceId,
+    snapshotId: manifest.snapshotId,
+    configDigest: manifest.configDigest,
+    objectsWritten,
+    objectsUnchanged,
+    objectsDeleted: extra.length,
+    bytesWritten,
+  };
+}

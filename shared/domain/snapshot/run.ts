@@ -1,0 +1,146 @@
+import type { RetentionPolicy } from '../../config/schema.ts';
+import { QuorumNotReachedError } from '../../errors.ts';
+import { DetailType, type SnapshotEventDetail } from '../events.ts';
+import type { Clock, EventBus, InstanceStore } from '../ports.ts';
+import { listCommittedSnapshotIds } from './catalog.ts';
+import { snapshotIdFor, snapshotTime } from './format.ts';
+import { collectGarbage, type GcReport } from './retention.ts';
+import { type ReplicaTarget, type SnapshotResult, takeSnapshot } from './take-snapshot.ts';
+
+/** One instance to snapshot, with its ports already built. */
+export interface SnapshotJob {
+  instanceId: string;
+  intervalSeconds: number;
+  quorum: number;
+  retention: RetentionPolicy;
+  objectLock?: { mode: 'GOVERNANCE' | 'COMPLIANCE'; days: number };
+  sourceRegion: string;
+  source: InstanceStore;
+  replicas: ReplicaTarget[];
+}
+
+/** What happened to one instance in a run. */
+export type SnapshotOutcome =
+  | { instanceId: string; status: 'skipped'; reason: string; lastSnapshotId?: string }
+  | { instanceId: string; status: 'committed'; result: SnapshotResult; gc: (GcReport & { region: string })[] }
+  | { instanceId: string; status: 'failed'; reason: string; result?: SnapshotResult };
+
+/** The return value of one scheduled (or forced) run. */
+export interface SnapshotRunSummary {
+  snapshotId: string;
+  outcomes: SnapshotOutcome[];
+}
+
+/**
+ * When a schedule ticks a little early, an instance must still count as due; otherwise a daily
+ * snapshot drifts by a whole tick every day. The slack is 10% of the interval, at most a minute.
+ */
+export function isDue(lastSnapshotId: string | undefined, intervalSeconds: number, now: Date): boolean {
+  if (!lastSnapshotId) return true;
+  const slack = Math.min(60, intervalSeconds * 0.1);
+  const elapsed = (now.getTime() - snapshotTime(lastSnapshotId).getTime()) / 1000;
+  return elapsed >= intervalSeconds - slack;
+}
+
+async function newestCommittedAnywhere(job: SnapshotJob): Promise<string | undefined> {
+  const newest = await Promise.all(
+    job.replicas.map((r) => listCommittedSnapshotIds(r.vault, job.instanceId).then((ids) => ids[0], () => undefined)),
+  );
+  return newest.filter((id): id is string => id !== undefined).sort().at(-1);
+}
+
+function eventDetail(result: SnapshotResult, reason?: string): SnapshotEventDetail {
+  return {
+    instanceId: result.instanceId,
+    snapshotId: result.snapshotId,
+    configDigest: result.configDigest,
+    regionsCommitted: result.regionsCommitted,
+    regionsFailed: result.regionsFailed,
+    quorum: result.quorum,
+    bytesTotal: result.bytesTotal,
+    bytesUploaded: result.bytesUploaded,
+    objectCount: result.objectCount,
+    durationMs: result.durationMs,
+    ...(reason ? { reason } : {}),
+  };
+}
+
+/**
+ * Snapshots every due instance (all of them when `force`), applies retention in the regions
+ * that committed, and reports each outcome on the bus. One instance failing never stops the
+ * others.
+ */
+export async function runSnapshots(input: {
+  jobs: readonly SnapshotJob[];
+  triggerTime: Date;
+  force: boolean;
+  bus: EventBus;
+  clock: Clock;
+}): Promise<SnapshotRunSummary> {
+  const snapshotId = snapshotIdFor(input.triggerTime);
+  const outcomes: SnapshotOutcome[] = [];
+  for (const job of input.jobs) {
+    const last = await newestCommittedAnywhere(job);
+    if (!input.force && !isDue(last, job.intervalSeconds, input.triggerTime)) {
+      outcomes.push({ instanceId: job.instanceId, status: 'skipped', reason: 'not due yet', lastSnapshotId: last });
+      continue;
+    }
+    outcomes.push(await snapshotOne(job, snapshotId, input));
+  }
+  return { snapshotId, outcomes };
+}
+
+async function snapshotOne(
+  job: SnapshotJob,
+  snapshotId: string,
+  input: { bus: EventBus; clock: Clock },
+): Promise<SnapshotOutcome> {
+  let result: SnapshotResult;
+  try {
+    result = await takeSnapshot({
+      instanceId: job.instanceId,
+      sourceRegion: job.sourceRegion,
+      source: job.source,
+      replicas: job.replicas,
+      quorum: job.quorum,
+      snapshotId,
+      clock: input.clock,
+      objectLock: job.objectLock,
+    });
+  } catch (error) {
+    const reason = `cannot read instance ${job.instanceId} in ${job.sourceRegion}: ${(error as Error).message}`;
+    const detail: SnapshotEventDetail = {
+      instanceId: job.instanceId,
+      snapshotId,
+      regionsCommitted: [],
+      regionsFailed: [],
+      quorum: job.quorum,
+      bytesTotal: 0,
+      bytesUploaded: 0,
+      objectCount: 0,
+      durationMs: 0,
+      reason,
+    };
+    await input.bus.publish([{ detailType: DetailType.SnapshotFailed, detail }]);
+    return { instanceId: job.instanceId, status: 'failed', reason };
+  }
+  if (!result.committed) {
+    const reason = new QuorumNotReachedError(job.instanceId, snapshotId, result.regionsCommitted, job.quorum).message;
+    await input.bus.publish([{ detailType: DetailType.SnapshotFailed, detail: eventDetail(result, reason) }]);
+    return { instanceId: job.instanceId, status: 'failed', reason, result };
+  }
+  const gc: (GcReport & { region: string })[] = [];
+  for (const replica of job.replicas.filter((r) => result.regionsCommitted.includes(r.region))) {
+    try {
+      gc.push({
+        region: replica.region,
+        ...(await collectGarbage({ vault: replica.vault, instanceId: job.instanceId, policy: job.retention, clock: input.clock })),
+      });
+    } catch {
+      // Retention is housekeeping: a failure here must not turn a committed snapshot into a
+      // failed one. The next run collects what this one could not.
+    }
+  }
+  await input.bus.publish([{ detailType: DetailType.SnapshotCompleted, detail: eventDetail(result) }]);
+  return { instanceId: job.instanceId, status: 'committed', result, gc };
+}

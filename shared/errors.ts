@@ -1,0 +1,174 @@
+/**
+ * Every error lifeboat raises. Code matches them with `instanceof`, never by message.
+ * Each class sets `name` so logs and events stay readable after serialisation.
+ */
+
+/** Base class: lets callers tell lifeboat's own failures from everything else. */
+export class LifeboatError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LifeboatError';
+  }
+}
+
+/** The config file is missing, unreadable, or does not match the schema. */
+export class ConfigError extends LifeboatError {
+  constructor(
+    readonly file: string,
+    readonly field: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${file}: ${field ? `${field}: ` : ''}${detail}`, options);
+    this.name = 'ConfigError';
+  }
+}
+
+/** An incoming event (Lambda payload) does not match its schema. */
+export class EventValidationError extends LifeboatError {
+  constructor(
+    readonly eventKind: string,
+    readonly field: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`invalid ${eventKind} event: ${field ? `${field}: ` : ''}${detail}`, options);
+    this.name = 'EventValidationError';
+  }
+}
+
+/** A command-line argument is missing or malformed. */
+export class UsageError extends LifeboatError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UsageError';
+  }
+}
+
+/** An instance id that the config does not describe. */
+export class UnknownInstanceError extends LifeboatError {
+  constructor(
+    readonly instanceId: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`unknown instance "${instanceId}"`, options);
+    this.name = 'UnknownInstanceError';
+  }
+}
+
+/** A region name that the config does not describe. */
+export class UnknownRegionError extends LifeboatError {
+  constructor(
+    readonly region: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`unknown region "${region}"`, options);
+    this.name = 'UnknownRegionError';
+  }
+}
+
+/** A storage call failed in a way that says nothing about the data (network, throttling, 5xx). */
+export class StorageUnavailableError extends LifeboatError {
+  constructor(
+    readonly location: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`storage unavailable: ${location}`, options);
+    this.name = 'StorageUnavailableError';
+  }
+}
+
+/** A conditional write lost: the object already exists. */
+export class AlreadyExistsError extends LifeboatError {
+  constructor(
+    readonly key: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`object already exists: ${key}`, options);
+    this.name = 'AlreadyExistsError';
+  }
+}
+
+/** A snapshot was written to fewer regions than its commit quorum needs. */
+export class QuorumNotReachedError extends LifeboatError {
+  constructor(
+    readonly instanceId: string,
+    readonly snapshotId: string,
+    readonly regionsHolding: readonly string[],
+    readonly quorum: number,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `snapshot ${snapshotId} of ${instanceId} reached ${regionsHolding.length} of the ${quorum} regions its quorum needs (holding: ${regionsHolding.join(', ') || 'none'})`,
+      options,
+    );
+    this.name = 'QuorumNotReachedError';
+  }
+}
+
+/** No committed snapshot exists where one was looked for. */
+export class SnapshotNotFoundError extends LifeboatError {
+  constructor(
+    readonly instanceId: string,
+    readonly where: string,
+    readonly snapshotId?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      snapshotId
+        ? `snapshot ${snapshotId} of ${instanceId} not found in ${where}`
+        : `no committed snapshot of ${instanceId} in ${where}`,
+      options,
+    );
+    this.name = 'SnapshotNotFoundError';
+  }
+}
+
+/** One named problem found while verifying a snapshot. */
+export interface IntegrityProblem {
+  /** What is wrong: a pack is absent, a pack or chunk hash mismatches, a manifest is malformed. */
+  kind: 'missing-pack' | 'corrupt-pack' | 'corrupt-chunk' | 'corrupt-object' | 'bad-manifest';
+  /** The key, pack id, or chunk id that is at fault. */
+  name: string;
+  /** Instance config objects that depend on the faulty part. */
+  affectedObjects: string[];
+  detail: string;
+}
+
+/** A snapshot failed verification; nothing was written to any restore target. */
+export class SnapshotIntegrityError extends LifeboatError {
+  constructor(
+    readonly instanceId: string,
+    readonly snapshotId: string,
+    readonly problems: readonly IntegrityProblem[],
+    options?: { cause?: unknown },
+  ) {
+    const listed = problems
+      .slice(0, 5)
+      .map((p) => `${p.kind} ${p.name}${p.affectedObjects.length ? ` (affects ${p.affectedObjects.join(', ')})` : ''}`)
+      .join('; ');
+    const more = problems.length > 5 ? `; and ${problems.length - 5} more` : '';
+    super(`snapshot ${snapshotId} of ${instanceId} failed verification: ${listed}${more}`, options);
+    this.name = 'SnapshotIntegrityError';
+  }
+}
+
+/** The event bus refused some entries. */
+export class EventPublishError extends LifeboatError {
+  constructor(
+    readonly failed: number,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`event bus rejected ${failed} event(s): ${detail}`, options);
+    this.name = 'EventPublishError';
+  }
+}
+
+/** A local-world process (moto_server, proxy) could not be started or reached. */
+export class LocalWorldError extends LifeboatError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LocalWorldError';
+  }
+}
