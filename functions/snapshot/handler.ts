@@ -1,6 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { findInstance, loadConfigFromEnv } from '../../shared/config/load.ts';
+import { DEFAULT_CONFIG_PATH, findInstance, loadConfig } from '../../shared/config/load.ts';
 import type { LifeboatConfig } from '../../shared/config/schema.ts';
 import { eventBus, snapshotJob } from '../../shared/composition.ts';
 import { type Clock, type EventBus, systemClock } from '../../shared/domain/ports.ts';
@@ -17,23 +17,31 @@ export interface SnapshotDeps {
   jobFor(instanceId: string): SnapshotJob;
 }
 
-let cached: SnapshotDeps | undefined;
+/** Real adapters for a config, publishing on the bus of the region the function runs in. */
+export function snapshotDepsFor(config: LifeboatConfig, env: NodeJS.ProcessEnv = process.env): SnapshotDeps {
+  const here = env.LIFEBOAT_REGION ?? env.AWS_REGION ?? config.regions[0]?.name ?? 'us-east-1';
+  return {
+    config,
+    clock: systemClock,
+    bus: eventBus(config, here),
+    jobFor: (id) => snapshotJob(config, findInstance(config, id)),
+  };
+}
+
+const cache = new Map<string, SnapshotDeps>();
 
 /**
  * Built on first use, not at import: a broken config then fails the invocation with a clear
- * ConfigError in the logs instead of an opaque init crash.
+ * ConfigError in the logs instead of an opaque init crash. Cached per config path for warm starts.
  */
 export function defaultSnapshotDeps(env: NodeJS.ProcessEnv = process.env): SnapshotDeps {
-  if (cached) return cached;
-  const config = loadConfigFromEnv(env);
-  const home = env.LIFEBOAT_REGION ?? env.AWS_REGION ?? config.regions[0]?.name ?? 'us-east-1';
-  cached = {
-    config,
-    clock: systemClock,
-    bus: eventBus(config, home),
-    jobFor: (id) => snapshotJob(config, findInstance(config, id)),
-  };
-  return cached;
+  const path = env.LIFEBOAT_CONFIG ?? DEFAULT_CONFIG_PATH;
+  let deps = cache.get(path);
+  if (!deps) {
+    deps = snapshotDepsFor(loadConfig(path), env);
+    cache.set(path, deps);
+  }
+  return deps;
 }
 
 /** One line per instance: what a person reading `invoke local` output wants to see. */
@@ -83,8 +91,13 @@ export async function snapshot(
   return { snapshotId: summary.snapshotId, instances };
 }
 
+/** The middy-wrapped function, with its dependencies supplied per invocation. */
+export function buildSnapshotHandler(getDeps: () => SnapshotDeps) {
+  return middy()
+    .use(injectLambdaContext(logger))
+    .use(validateEvent((event) => parseSnapshotTrigger(event, getDeps().config, getDeps().clock.now())))
+    .handler((event) => snapshot(event as SnapshotTrigger, getDeps()));
+}
+
 /** Lambda entry point: schedule ticks and snapshot requests. */
-export const handler = middy()
-  .use(injectLambdaContext(logger))
-  .use(validateEvent((event) => parseSnapshotTrigger(event, defaultSnapshotDeps().config, new Date())))
-  .handler((event) => snapshot(event as SnapshotTrigger));
+export const handler = buildSnapshotHandler(() => defaultSnapshotDeps());

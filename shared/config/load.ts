@@ -6,8 +6,14 @@ import { ConfigError, UnknownInstanceError, UnknownRegionError } from '../errors
 import { firstProblem } from '../validation.ts';
 import { ConfigSchema, type InstanceConfig, type LifeboatConfig, type RegionConfig } from './schema.ts';
 
-/** The config that ships in the repository and drives the local world. */
-export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../../lifeboat.config.yml', import.meta.url));
+/**
+ * The config that ships in the repository and drives the local world. Inside a Lambda bundle
+ * (CommonJS, no `import.meta.url`) it is the packaged file in the working directory.
+ */
+export const DEFAULT_CONFIG_PATH =
+  typeof import.meta.url === 'string' && import.meta.url.startsWith('file:')
+    ? fileURLToPath(new URL('../../lifeboat.config.yml', import.meta.url))
+    : resolve('lifeboat.config.yml');
 
 /** Validates an already-parsed config document; `file` only labels errors. */
 export function parseConfig(document: unknown, file: string): LifeboatConfig {
