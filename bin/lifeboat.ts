@@ -58,7 +58,11 @@ async function main(argv: string[]): Promise<number> {
       throw new UsageError(`--endpoint-url: not an http(s) URL: ${values['endpoint-url']}`);
     }
     useLocalEndpoint(values['endpoint-url']);
-  } else if (VERBS_NEEDING_AWS.has(verb) && !process.env.AWS_ENDPOINT_URL && !process.env.AWS_PROFILE) {
+  } else if (
+    VERBS_NEEDING_AWS.has(verb) &&
+    !process.env.AWS_ENDPOINT_URL &&
+    !process.env.AWS_PROFILE
+  ) {
     const endpoint = runningLocalEndpoint();
     console.error(`(using the local AWS at ${endpoint})`);
     useLocalEndpoint(endpoint);
@@ -67,7 +71,9 @@ async function main(argv: string[]): Promise<number> {
     case 'demo': {
       const apis = Number(values.apis ?? 100);
       if (!Number.isInteger(apis) || apis < 1 || apis > 100_000) {
-        throw new UsageError(`--apis: expected a whole number from 1 to 100000, got ${values.apis}`);
+        throw new UsageError(
+          `--apis: expected a whole number from 1 to 100000, got ${values.apis}`,
+        );
       }
       return demoCommand(config, { apis });
     }
@@ -93,7 +99,10 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof LifeboatError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (
+      error instanceof LifeboatError ||
+      (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+    ) {
       console.error(`lifeboat: ${(error as Error).message}`);
       process.exitCode = 2;
     } else {

@@ -32,7 +32,9 @@ export async function waitForMoto(endpoint: string, timeoutMs = 30_000): Promise
   let lastError: unknown;
   while (Date.now() < deadline) {
     try {
-      const response = await fetch(`${endpoint}/moto-api/data.json`, { signal: AbortSignal.timeout(2000) });
+      const response = await fetch(`${endpoint}/moto-api/data.json`, {
+        signal: AbortSignal.timeout(2000),
+      });
       if (response.ok) return;
       lastError = new Error(`HTTP ${response.status}`);
     } catch (error) {
@@ -49,7 +51,9 @@ export async function waitForMoto(endpoint: string, timeoutMs = 30_000): Promise
  * Starts moto_server on a free loopback port. `detached` lets it outlive this process
  * (`npm run local:up`); otherwise it dies with us.
  */
-export async function startMoto(options: { detached?: boolean; logFile?: number } = {}): Promise<MotoServer> {
+export async function startMoto(
+  options: { detached?: boolean; logFile?: number } = {},
+): Promise<MotoServer> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   let child: ChildProcess;
@@ -60,13 +64,23 @@ export async function startMoto(options: { detached?: boolean; logFile?: number 
       env: { ...process.env, MOTO_ALLOW_NONEXISTENT_REGION: 'false' },
     });
   } catch (cause) {
-    throw new LocalWorldError('cannot start moto_server: is it installed (pip install "moto[server]")?', { cause });
+    throw new LocalWorldError(
+      'cannot start moto_server: is it installed (pip install "moto[server]")?',
+      { cause },
+    );
   }
   const exited = new Promise<never>((_, reject) => {
     child.once('error', (cause) =>
-      reject(new LocalWorldError('cannot start moto_server: is it installed (pip install "moto[server]")?', { cause })),
+      reject(
+        new LocalWorldError(
+          'cannot start moto_server: is it installed (pip install "moto[server]")?',
+          { cause },
+        ),
+      ),
     );
-    child.once('exit', (code) => reject(new LocalWorldError(`moto_server exited early with code ${code}`)));
+    child.once('exit', (code) =>
+      reject(new LocalWorldError(`moto_server exited early with code ${code}`)),
+    );
   });
   exited.catch(() => undefined);
   await Promise.race([waitForMoto(endpoint), exited]);

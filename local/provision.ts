@@ -42,7 +42,10 @@ export async function provisionWorld(config: LifeboatConfig): Promise<Provisione
           if (!(error instanceof BucketAlreadyOwnedByYou)) throw error;
         }
         await s3.send(
-          new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }),
+          new PutBucketVersioningCommand({
+            Bucket: bucket,
+            VersioningConfiguration: { Status: 'Enabled' },
+          }),
         );
         await s3.send(
           new PutBucketEncryptionCommand({
@@ -65,7 +68,9 @@ export async function provisionWorld(config: LifeboatConfig): Promise<Provisione
         );
       }
       try {
-        await eventBridgeClientFor(target).send(new CreateEventBusCommand({ Name: config.naming.eventBusName }));
+        await eventBridgeClientFor(target).send(
+          new CreateEventBusCommand({ Name: config.naming.eventBusName }),
+        );
       } catch (error) {
         if (!(error instanceof ResourceAlreadyExistsException)) throw error;
       }

@@ -4,7 +4,9 @@ import type { InstanceStore } from '../shared/domain/ports.ts';
  * A deterministic, realistic-looking API-management configuration: API definitions, products,
  * plans and subscriptions, one object each. Same seed, same bytes.
  */
-export function sampleInstanceObjects(options: { apis?: number; seed?: number } = {}): Map<string, Buffer> {
+export function sampleInstanceObjects(
+  options: { apis?: number; seed?: number } = {},
+): Map<string, Buffer> {
   const apis = options.apis ?? 20;
   let state = (options.seed ?? 1) >>> 0 || 1;
   const random = () => {
@@ -26,12 +28,20 @@ export function sampleInstanceObjects(options: { apis?: number; seed?: number } 
         post: { operationId: `post${op}`, 'x-rate-limit': Math.floor(random() * 1000) },
       };
     }
-    objects.set(`apis/${name}.json`, json({ openapi: '3.0.3', info: { title: name, version: '1.0.0' }, paths }));
+    objects.set(
+      `apis/${name}.json`,
+      json({ openapi: '3.0.3', info: { title: name, version: '1.0.0' }, paths }),
+    );
   }
   for (let p = 0; p < Math.max(1, Math.floor(apis / 5)); p += 1) {
-    const members = [...objects.keys()].filter((_, i) => i % 5 === p % 5).map((k) => k.slice(5, -5));
+    const members = [...objects.keys()]
+      .filter((_, i) => i % 5 === p % 5)
+      .map((k) => k.slice(5, -5));
     objects.set(`products/product-${p}.json`, json({ name: `product-${p}`, apis: members }));
-    objects.set(`plans/plan-${p}.json`, json({ name: `plan-${p}`, rateLimit: `${100 * (p + 1)}/minute` }));
+    objects.set(
+      `plans/plan-${p}.json`,
+      json({ name: `plan-${p}`, rateLimit: `${100 * (p + 1)}/minute` }),
+    );
     objects.set(
       `subscriptions/sub-${p}.json`,
       json({ app: `app-${Math.floor(random() * 1e6)}`, plan: `plan-${p}`, state: 'enabled' }),
@@ -48,6 +58,8 @@ export async function seedInstance(
 ): Promise<void> {
   const entries = [...objects];
   for (let i = 0; i < entries.length; i += 16) {
-    await Promise.all(entries.slice(i, i + 16).map(([key, body]) => store.write(instanceId, key, body)));
+    await Promise.all(
+      entries.slice(i, i + 16).map(([key, body]) => store.write(instanceId, key, body)),
+    );
   }
 }

@@ -35,7 +35,9 @@ export class RegionProxy {
     const server = createServer((client) => this.pipe(client));
     await new Promise<void>((resolve, reject) => {
       server.once('error', (cause) =>
-        reject(new LocalWorldError(`proxy ${this.name} cannot listen on ${this.boundPort}`, { cause })),
+        reject(
+          new LocalWorldError(`proxy ${this.name} cannot listen on ${this.boundPort}`, { cause }),
+        ),
       );
       server.listen(this.boundPort, '127.0.0.1', () => resolve());
     });

@@ -33,7 +33,11 @@ export function controlStore(config: LifeboatConfig, regionName: string): BlobSt
 /** A region's instance store: where instances keep their configuration. */
 export function instanceStore(config: LifeboatConfig, regionName: string): InstanceStore {
   const { region, target } = endpointOf(config, regionName);
-  return new S3InstanceStore(s3ClientFor(target), regionBuckets(config, region).instanceStore, region.name);
+  return new S3InstanceStore(
+    s3ClientFor(target),
+    regionBuckets(config, region).instanceStore,
+    region.name,
+  );
 }
 
 /** Lifeboat's event bus in a region. */

@@ -145,7 +145,10 @@ export class SnapshotIntegrityError extends LifeboatError {
   ) {
     const listed = problems
       .slice(0, 5)
-      .map((p) => `${p.kind} ${p.name}${p.affectedObjects.length ? ` (affects ${p.affectedObjects.join(', ')})` : ''}`)
+      .map(
+        (p) =>
+          `${p.kind} ${p.name}${p.affectedObjects.length ? ` (affects ${p.affectedObjects.join(', ')})` : ''}`,
+      )
       .join('; ');
     const more = problems.length > 5 ? `; and ${problems.length - 5} more` : '';
     super(`snapshot ${snapshotId} of ${instanceId} failed verification: ${listed}${more}`, options);

@@ -25,9 +25,7 @@ export function firstProblem(error: z.ZodError): FieldProblem {
   const issue = issues[0];
   if (!issue) return { field: '', message: 'invalid' };
   if (issue.code === 'invalid_union' && issue.errors.length > 0) {
-    const nested = issue.errors
-      .flat()
-      .sort((a, b) => b.path.length - a.path.length)[0];
+    const nested = issue.errors.flat().sort((a, b) => b.path.length - a.path.length)[0];
     if (nested) {
       return { field: formatPath([...issue.path, ...nested.path]), message: nested.message };
     }

@@ -1,12 +1,18 @@
 import { openSync } from 'node:fs';
-import { DEFAULT_CONFIG_PATH } from '../../shared/config/load.ts';
-import type { LifeboatConfig } from '../../shared/config/schema.ts';
-import { instanceStore } from '../../shared/composition.ts';
-import { LocalWorldError, UsageError } from '../../shared/errors.ts';
 import { startMoto, waitForMoto } from '../../local/moto.ts';
 import { provisionWorld } from '../../local/provision.ts';
 import { sampleInstanceObjects, seedInstance } from '../../local/sample-instance.ts';
-import { clearWorldState, isAlive, readWorldState, STATE_FILE, writeWorldState } from '../../local/world-state.ts';
+import {
+  clearWorldState,
+  isAlive,
+  readWorldState,
+  STATE_FILE,
+  writeWorldState,
+} from '../../local/world-state.ts';
+import { instanceStore } from '../../shared/composition.ts';
+import { DEFAULT_CONFIG_PATH } from '../../shared/config/load.ts';
+import type { LifeboatConfig } from '../../shared/config/schema.ts';
+import { LocalWorldError, UsageError } from '../../shared/errors.ts';
 
 /** Fake credentials: moto accepts anything, and real ones must never reach a local world. */
 export const LOCAL_CREDENTIALS = {
@@ -21,12 +27,19 @@ export function useLocalEndpoint(endpoint: string): void {
 }
 
 /** Creates buckets and buses, and seeds each instance's home store with sample config. */
-export async function provisionAndSeed(config: LifeboatConfig, apisPerInstance = 20): Promise<void> {
+export async function provisionAndSeed(
+  config: LifeboatConfig,
+  apisPerInstance = 20,
+): Promise<void> {
   await provisionWorld(config);
   for (const [index, instance] of config.instances.entries()) {
     const store = instanceStore(config, instance.homeRegion);
     if ((await store.list(instance.id)).length > 0) continue;
-    await seedInstance(store, instance.id, sampleInstanceObjects({ apis: apisPerInstance, seed: index + 1 }));
+    await seedInstance(
+      store,
+      instance.id,
+      sampleInstanceObjects({ apis: apisPerInstance, seed: index + 1 }),
+    );
   }
 }
 
@@ -38,7 +51,11 @@ function exportLines(endpoint: string): string {
 }
 
 /** `lifeboat local up|down|status`. */
-export async function localCommand(args: string[], config: LifeboatConfig, configPath: string): Promise<number> {
+export async function localCommand(
+  args: string[],
+  config: LifeboatConfig,
+  configPath: string,
+): Promise<number> {
   const [action] = args;
   const existing = readWorldState();
   switch (action) {
@@ -59,7 +76,9 @@ export async function localCommand(args: string[], config: LifeboatConfig, confi
         configPath: configPath ?? DEFAULT_CONFIG_PATH,
       });
       await provisionAndSeed(config);
-      console.log(`local AWS (moto_server) at ${moto.endpoint}, pid ${moto.pid}; state in ${STATE_FILE}`);
+      console.log(
+        `local AWS (moto_server) at ${moto.endpoint}, pid ${moto.pid}; state in ${STATE_FILE}`,
+      );
       console.log(
         `regions: ${config.regions.map((r) => r.name).join(', ')}; instances seeded: ${config.instances.map((i) => i.id).join(', ')}\n`,
       );
@@ -82,11 +101,15 @@ export async function localCommand(args: string[], config: LifeboatConfig, confi
         console.log('local AWS is not running');
         return 1;
       }
-      console.log(`local AWS running at ${existing.endpoint} (pid ${existing.pid}) since ${existing.startedAt}`);
+      console.log(
+        `local AWS running at ${existing.endpoint} (pid ${existing.pid}) since ${existing.startedAt}`,
+      );
       return 0;
     }
     default:
-      throw new UsageError(`lifeboat local: expected up, down or status, got ${action ?? 'nothing'}`);
+      throw new UsageError(
+        `lifeboat local: expected up, down or status, got ${action ?? 'nothing'}`,
+      );
   }
 }
 
@@ -94,7 +117,9 @@ export async function localCommand(args: string[], config: LifeboatConfig, confi
 export function runningLocalEndpoint(): string {
   const state = readWorldState();
   if (!state || !isAlive(state.pid)) {
-    throw new LocalWorldError('no local AWS is running: start one with `npm run local:up`, or set AWS_ENDPOINT_URL');
+    throw new LocalWorldError(
+      'no local AWS is running: start one with `npm run local:up`, or set AWS_ENDPOINT_URL',
+    );
   }
   return state.endpoint;
 }

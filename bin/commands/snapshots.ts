@@ -1,10 +1,10 @@
-import type { LifeboatConfig } from '../../shared/config/schema.ts';
-import { findInstance, findRegion } from '../../shared/config/load.ts';
 import { backupVault, eventBus, instanceStore, snapshotJob } from '../../shared/composition.ts';
+import { findInstance, findRegion } from '../../shared/config/load.ts';
+import type { LifeboatConfig } from '../../shared/config/schema.ts';
 import { systemClock } from '../../shared/domain/ports.ts';
 import { listCommittedSnapshotIds } from '../../shared/domain/snapshot/catalog.ts';
-import { collectGarbage } from '../../shared/domain/snapshot/retention.ts';
 import { restoreSnapshot, verifySnapshot } from '../../shared/domain/snapshot/restore.ts';
+import { collectGarbage } from '../../shared/domain/snapshot/retention.ts';
 import { runSnapshots } from '../../shared/domain/snapshot/run.ts';
 import { UsageError } from '../../shared/errors.ts';
 
@@ -27,7 +27,10 @@ function oneInstance(config: LifeboatConfig, options: SnapshotVerbOptions, verb:
 }
 
 /** `lifeboat snapshot`: snapshot now (or only what is due, with --due). */
-export async function snapshotVerb(config: LifeboatConfig, options: SnapshotVerbOptions): Promise<number> {
+export async function snapshotVerb(
+  config: LifeboatConfig,
+  options: SnapshotVerbOptions,
+): Promise<number> {
   const ids = options.instance?.length ? options.instance : config.instances.map((i) => i.id);
   const jobs = ids.map((id) => snapshotJob(config, findInstance(config, id)));
   const home = config.regions[0]?.name as string;
@@ -45,10 +48,14 @@ export async function snapshotVerb(config: LifeboatConfig, options: SnapshotVerb
       console.log(
         `${r.instanceId}: committed ${r.snapshotId} in ${r.regionsCommitted.join(', ')} (quorum ${r.quorum}); ` +
           `${r.objectCount} objects, ${r.bytesTotal} B, uploaded ${r.bytesUploaded} B in ${r.packsUploaded} pack(s), ${r.durationMs} ms` +
-          (r.regionsFailed.length ? `; failed: ${r.regionsFailed.map((f) => `${f.region} (${f.reason})`).join(', ')}` : ''),
+          (r.regionsFailed.length
+            ? `; failed: ${r.regionsFailed.map((f) => `${f.region} (${f.reason})`).join(', ')}`
+            : ''),
       );
     } else if (outcome.status === 'skipped') {
-      console.log(`${outcome.instanceId}: skipped, ${outcome.reason} (last ${outcome.lastSnapshotId})`);
+      console.log(
+        `${outcome.instanceId}: skipped, ${outcome.reason} (last ${outcome.lastSnapshotId})`,
+      );
     } else {
       failed += 1;
       console.log(`${outcome.instanceId}: FAILED, ${outcome.reason}`);
@@ -58,9 +65,14 @@ export async function snapshotVerb(config: LifeboatConfig, options: SnapshotVerb
 }
 
 /** `lifeboat snapshots`: committed snapshots per replica region. */
-export async function listVerb(config: LifeboatConfig, options: SnapshotVerbOptions): Promise<number> {
+export async function listVerb(
+  config: LifeboatConfig,
+  options: SnapshotVerbOptions,
+): Promise<number> {
   const instance = oneInstance(config, options, 'snapshots');
-  const regions = options.region ? [findRegion(config, options.region).name] : instance.replicaRegions;
+  const regions = options.region
+    ? [findRegion(config, options.region).name]
+    : instance.replicaRegions;
   for (const region of regions) {
     try {
       const ids = await listCommittedSnapshotIds(backupVault(config, region), instance.id);
@@ -73,7 +85,10 @@ export async function listVerb(config: LifeboatConfig, options: SnapshotVerbOpti
 }
 
 /** `lifeboat verify`: check a snapshot without restoring it. */
-export async function verifyVerb(config: LifeboatConfig, options: SnapshotVerbOptions): Promise<number> {
+export async function verifyVerb(
+  config: LifeboatConfig,
+  options: SnapshotVerbOptions,
+): Promise<number> {
   const instance = oneInstance(config, options, 'verify');
   const region = findRegion(config, options.region ?? instance.homeRegion).name;
   const report = await verifySnapshot({
@@ -91,7 +106,10 @@ export async function verifyVerb(config: LifeboatConfig, options: SnapshotVerbOp
 }
 
 /** `lifeboat restore`: restore into a region's instance store. */
-export async function restoreVerb(config: LifeboatConfig, options: SnapshotVerbOptions): Promise<number> {
+export async function restoreVerb(
+  config: LifeboatConfig,
+  options: SnapshotVerbOptions,
+): Promise<number> {
   const instance = oneInstance(config, options, 'restore');
   if (!options.to) throw new UsageError('lifeboat restore: --to REGION is required');
   const to = findRegion(config, options.to).name;
@@ -104,7 +122,9 @@ export async function restoreVerb(config: LifeboatConfig, options: SnapshotVerbO
     fallbackToPrevious: options.fallback,
   });
   for (const s of result.skipped) {
-    console.log(`skipped ${s.snapshotId}: ${s.problems.map((p) => `${p.kind} ${p.name}`).join('; ')}`);
+    console.log(
+      `skipped ${s.snapshotId}: ${s.problems.map((p) => `${p.kind} ${p.name}`).join('; ')}`,
+    );
   }
   console.log(
     `restored ${instance.id} ${result.snapshotId} from ${from} into ${to}: ${result.objectsWritten} written, ` +
@@ -114,7 +134,10 @@ export async function restoreVerb(config: LifeboatConfig, options: SnapshotVerbO
 }
 
 /** `lifeboat gc`: apply retention in every replica region. */
-export async function gcVerb(config: LifeboatConfig, options: SnapshotVerbOptions): Promise<number> {
+export async function gcVerb(
+  config: LifeboatConfig,
+  options: SnapshotVerbOptions,
+): Promise<number> {
   const instance = oneInstance(config, options, 'gc');
   for (const region of instance.replicaRegions) {
     const report = await collectGarbage({

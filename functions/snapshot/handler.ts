@@ -1,13 +1,20 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
+import { eventBus, snapshotJob } from '../../shared/composition.ts';
 import { DEFAULT_CONFIG_PATH, findInstance, loadConfig } from '../../shared/config/load.ts';
 import type { LifeboatConfig } from '../../shared/config/schema.ts';
-import { eventBus, snapshotJob } from '../../shared/composition.ts';
 import { type Clock, type EventBus, systemClock } from '../../shared/domain/ports.ts';
-import { runSnapshots, type SnapshotJob, type SnapshotOutcome } from '../../shared/domain/snapshot/run.ts';
+import {
+  runSnapshots,
+  type SnapshotJob,
+  type SnapshotOutcome,
+} from '../../shared/domain/snapshot/run.ts';
 import { validateEvent } from '../../shared/middleware/validate-event.ts';
 import { logger } from '../../shared/observability.ts';
-import { parseSnapshotTrigger, type SnapshotTrigger } from '../../shared/schemas/snapshot-trigger.ts';
+import {
+  parseSnapshotTrigger,
+  type SnapshotTrigger,
+} from '../../shared/schemas/snapshot-trigger.ts';
 
 /** What the snapshot function needs from outside; tests pass their own. */
 export interface SnapshotDeps {
@@ -18,7 +25,10 @@ export interface SnapshotDeps {
 }
 
 /** Real adapters for a config, publishing on the bus of the region the function runs in. */
-export function snapshotDepsFor(config: LifeboatConfig, env: NodeJS.ProcessEnv = process.env): SnapshotDeps {
+export function snapshotDepsFor(
+  config: LifeboatConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): SnapshotDeps {
   const here = env.LIFEBOAT_REGION ?? env.AWS_REGION ?? config.regions[0]?.name ?? 'us-east-1';
   return {
     config,
@@ -86,6 +96,12 @@ export async function snapshot(
     };
     if (outcome.status === 'failed') logger.error('snapshot failed', { ...line });
     else logger.info(`snapshot ${outcome.status}`, { ...line });
+    if (outcome.status === 'committed') {
+      for (const region of outcome.gc) {
+        if ('error' in region)
+          logger.warn('retention could not run', { instanceId: line.instanceId, ...region });
+      }
+    }
     return line;
   });
   return { snapshotId: summary.snapshotId, instances };
@@ -95,7 +111,11 @@ export async function snapshot(
 export function buildSnapshotHandler(getDeps: () => SnapshotDeps) {
   return middy()
     .use(injectLambdaContext(logger))
-    .use(validateEvent((event) => parseSnapshotTrigger(event, getDeps().config, getDeps().clock.now())))
+    .use(
+      validateEvent((event) =>
+        parseSnapshotTrigger(event, getDeps().config, getDeps().clock.now()),
+      ),
+    )
     .handler((event) => snapshot(event as SnapshotTrigger, getDeps()));
 }
 

@@ -22,7 +22,10 @@ const s3Clients = new Map<string, S3Client>();
  * One S3 client per region and endpoint, built once per container (module scope), so warm
  * invocations reuse connections.
  */
-export function s3ClientFor(target: RegionEndpoint, env: NodeJS.ProcessEnv = process.env): S3Client {
+export function s3ClientFor(
+  target: RegionEndpoint,
+  env: NodeJS.ProcessEnv = process.env,
+): S3Client {
   const endpoint = endpointFor(target, env);
   const cacheKey = `${target.region}|${endpoint ?? ''}`;
   let client = s3Clients.get(cacheKey);

@@ -1,6 +1,6 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { EventPublishError } from '../errors.ts';
 import type { EventBus, LifeboatEvent } from '../domain/ports.ts';
+import { EventPublishError } from '../errors.ts';
 
 /** Every event lifeboat emits carries this source, so rules can match on it. */
 export const EVENT_SOURCE = 'lifeboat';
@@ -30,7 +30,10 @@ export class EventBridgeBus implements EventBus {
       );
       if (response.FailedEntryCount) {
         const failed = response.Entries?.find((e) => e.ErrorCode);
-        throw new EventPublishError(response.FailedEntryCount, `${failed?.ErrorCode}: ${failed?.ErrorMessage}`);
+        throw new EventPublishError(
+          response.FailedEntryCount,
+          `${failed?.ErrorCode}: ${failed?.ErrorMessage}`,
+        );
       }
     }
   }

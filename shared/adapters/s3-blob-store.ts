@@ -1,12 +1,12 @@
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
-  paginateListObjectsV2,
   PutObjectCommand,
+  paginateListObjectsV2,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { StorageUnavailableError } from '../errors.ts';
 import type { BlobStore, PutOptions, StoredBlob } from '../domain/ports.ts';
+import { StorageUnavailableError } from '../errors.ts';
 import { isNotFound, toDomainError } from './s3-errors.ts';
 
 /** S3's DeleteObjects limit. */
@@ -45,7 +45,9 @@ export class S3BlobStore implements BlobStore {
 
   async get(key: string): Promise<Uint8Array | undefined> {
     try {
-      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const response = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: key }),
+      );
       return await response.Body?.transformToByteArray();
     } catch (error) {
       if (isNotFound(error)) return undefined;
@@ -56,10 +58,17 @@ export class S3BlobStore implements BlobStore {
   async list(prefix: string): Promise<StoredBlob[]> {
     const out: StoredBlob[] = [];
     try {
-      for await (const page of paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: prefix })) {
+      for await (const page of paginateListObjectsV2(
+        { client: this.client },
+        { Bucket: this.bucket, Prefix: prefix },
+      )) {
         for (const item of page.Contents ?? []) {
           if (item.Key === undefined) continue;
-          out.push({ key: item.Key, size: item.Size ?? 0, lastModified: item.LastModified ?? new Date(0) });
+          out.push({
+            key: item.Key,
+            size: item.Size ?? 0,
+            lastModified: item.LastModified ?? new Date(0),
+          });
         }
       }
     } catch (error) {

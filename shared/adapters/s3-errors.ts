@@ -18,10 +18,18 @@ export function isNotFound(error: unknown): boolean {
 export function toDomainError(error: unknown, location: string, key: string): Error {
   const e = error as S3ServiceError;
   const status = e?.$metadata?.httpStatusCode;
-  if (e?.name === 'PreconditionFailed' || status === 412 || e?.name === 'ConditionalRequestConflict' || status === 409) {
+  if (
+    e?.name === 'PreconditionFailed' ||
+    status === 412 ||
+    e?.name === 'ConditionalRequestConflict' ||
+    status === 409
+  ) {
     return new AlreadyExistsError(key, { cause: error });
   }
-  return new StorageUnavailableError(`${location} ${key}: ${(error as Error)?.message ?? String(error)}`, {
-    cause: error,
-  });
+  return new StorageUnavailableError(
+    `${location} ${key}: ${(error as Error)?.message ?? String(error)}`,
+    {
+      cause: error,
+    },
+  );
 }

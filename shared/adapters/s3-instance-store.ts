@@ -1,12 +1,12 @@
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
-  paginateListObjectsV2,
   PutObjectCommand,
+  paginateListObjectsV2,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { StorageUnavailableError } from '../errors.ts';
 import type { InstanceStore, ObjectEntry } from '../domain/ports.ts';
+import { StorageUnavailableError } from '../errors.ts';
 import { toDomainError } from './s3-errors.ts';
 
 /**
@@ -32,10 +32,17 @@ export class S3InstanceStore implements InstanceStore {
     const prefix = this.prefix(instanceId);
     const out: ObjectEntry[] = [];
     try {
-      for await (const page of paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: prefix })) {
+      for await (const page of paginateListObjectsV2(
+        { client: this.client },
+        { Bucket: this.bucket, Prefix: prefix },
+      )) {
         for (const item of page.Contents ?? []) {
           if (!item.Key) continue;
-          out.push({ key: item.Key.slice(prefix.length), etag: item.ETag ?? '', size: item.Size ?? 0 });
+          out.push({
+            key: item.Key.slice(prefix.length),
+            etag: item.ETag ?? '',
+            size: item.Size ?? 0,
+          });
         }
       }
     } catch (error) {
@@ -48,7 +55,9 @@ export class S3InstanceStore implements InstanceStore {
     const fullKey = this.prefix(instanceId) + key;
     let body: AsyncIterable<Uint8Array>;
     try {
-      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: fullKey }));
+      const response = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: fullKey }),
+      );
       body = response.Body as AsyncIterable<Uint8Array>;
     } catch (error) {
       throw toDomainError(error, this.location, fullKey);
@@ -64,7 +73,12 @@ export class S3InstanceStore implements InstanceStore {
     const fullKey = this.prefix(instanceId) + key;
     try {
       await this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: fullKey, Body: body, ContentLength: body.byteLength }),
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: fullKey,
+          Body: body,
+          ContentLength: body.byteLength,
+        }),
       );
     } catch (error) {
       throw toDomainError(error, this.location, fullKey);
@@ -83,7 +97,9 @@ export class S3InstanceStore implements InstanceStore {
           }),
         );
         if (response.Errors?.length) {
-          throw new StorageUnavailableError(`${this.location}: ${response.Errors.length} delete(s) failed`);
+          throw new StorageUnavailableError(
+            `${this.location}: ${response.Errors.length} delete(s) failed`,
+          );
         }
       } catch (error) {
         if (error instanceof StorageUnavailableError) throw error;

@@ -4,7 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, UnknownInstanceError, UnknownRegionError } from '../errors.ts';
 import { firstProblem } from '../validation.ts';
-import { ConfigSchema, type InstanceConfig, type LifeboatConfig, type RegionConfig } from './schema.ts';
+import {
+  ConfigSchema,
+  type InstanceConfig,
+  type LifeboatConfig,
+  type RegionConfig,
+} from './schema.ts';
 
 /**
  * The config that ships in the repository and drives the local world. Inside a Lambda bundle
@@ -32,15 +37,22 @@ export function loadConfig(path: string): LifeboatConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (cause) {
-    throw new ConfigError(file, '', `cannot read the config file (${(cause as Error).message})`, { cause });
+    throw new ConfigError(file, '', `cannot read the config file (${(cause as Error).message})`, {
+      cause,
+    });
   }
   let document: unknown;
   try {
     document = parseYaml(text, { prettyErrors: true });
   } catch (cause) {
-    throw new ConfigError(file, '', `not valid YAML/JSON: ${(cause as Error).message.split('\n')[0]}`, {
-      cause,
-    });
+    throw new ConfigError(
+      file,
+      '',
+      `not valid YAML/JSON: ${(cause as Error).message.split('\n')[0]}`,
+      {
+        cause,
+      },
+    );
   }
   return parseConfig(document, file);
 }

@@ -23,9 +23,14 @@ export function rateToSeconds(rate: string): number {
 // S3 bucket naming rules, so a typo fails here rather than at deploy time.
 const bucketName = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name (3-63 chars, a-z 0-9 . -)');
+  .regex(
+    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+    'must be a valid S3 bucket name (3-63 chars, a-z 0-9 . -)',
+  );
 
-const regionName = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must look like an AWS region, e.g. us-east-1');
+const regionName = z
+  .string()
+  .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must look like an AWS region, e.g. us-east-1');
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 
@@ -51,7 +56,10 @@ const RetentionSchema = z.strictObject({
   daily: z.int().min(0).default(7),
   weekly: z.int().min(0).default(4),
   /** Unreferenced packs younger than this are left alone: an in-progress snapshot may own them. */
-  gcGraceSeconds: z.int().min(60).default(6 * 3600),
+  gcGraceSeconds: z
+    .int()
+    .min(60)
+    .default(6 * 3600),
 });
 
 const SnapshotSchema = z.strictObject({
@@ -103,7 +111,9 @@ export const ConfigSchema = z
     version: z.literal(1),
     naming: z
       .strictObject({
-        bucketPrefix: z.string().regex(/^[a-z0-9][a-z0-9-]{1,30}$/, 'must be 2-31 chars of a-z 0-9 -'),
+        bucketPrefix: z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9-]{1,30}$/, 'must be 2-31 chars of a-z 0-9 -'),
         eventBusName: z.string().regex(/^[A-Za-z0-9._-]{1,256}$/),
       })
       .prefault({ bucketPrefix: 'lifeboat', eventBusName: 'lifeboat' }),
@@ -114,35 +124,56 @@ export const ConfigSchema = z
     const known = new Set<string>();
     config.regions.forEach((region, index) => {
       if (known.has(region.name)) {
-        ctx.addIssue({ code: 'custom', path: ['regions', index, 'name'], message: `duplicate region "${region.name}"` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['regions', index, 'name'],
+          message: `duplicate region "${region.name}"`,
+        });
       }
       known.add(region.name);
     });
-    const unknown = (value: string) => `unknown region "${value}" (configured: ${[...known].join(', ')})`;
+    const unknown = (value: string) =>
+      `unknown region "${value}" (configured: ${[...known].join(', ')})`;
     const seenIds = new Set<string>();
     config.instances.forEach((instance, i) => {
       const at = (...path: (string | number)[]) => ['instances', i, ...path];
       if (seenIds.has(instance.id)) {
-        ctx.addIssue({ code: 'custom', path: at('id'), message: `duplicate instance "${instance.id}"` });
+        ctx.addIssue({
+          code: 'custom',
+          path: at('id'),
+          message: `duplicate instance "${instance.id}"`,
+        });
       }
       seenIds.add(instance.id);
       if (!known.has(instance.homeRegion)) {
-        ctx.addIssue({ code: 'custom', path: at('homeRegion'), message: unknown(instance.homeRegion) });
+        ctx.addIssue({
+          code: 'custom',
+          path: at('homeRegion'),
+          message: unknown(instance.homeRegion),
+        });
       }
       instance.replicaRegions.forEach((r, j) => {
-        if (!known.has(r)) ctx.addIssue({ code: 'custom', path: at('replicaRegions', j), message: unknown(r) });
+        if (!known.has(r))
+          ctx.addIssue({ code: 'custom', path: at('replicaRegions', j), message: unknown(r) });
       });
       if (new Set(instance.replicaRegions).size !== instance.replicaRegions.length) {
-        ctx.addIssue({ code: 'custom', path: at('replicaRegions'), message: 'lists a region twice' });
+        ctx.addIssue({
+          code: 'custom',
+          path: at('replicaRegions'),
+          message: 'lists a region twice',
+        });
       }
       instance.failoverOrder?.forEach((r, j) => {
-        if (!known.has(r)) ctx.addIssue({ code: 'custom', path: at('failoverOrder', j), message: unknown(r) });
+        if (!known.has(r))
+          ctx.addIssue({ code: 'custom', path: at('failoverOrder', j), message: unknown(r) });
       });
       instance.activeRegions?.forEach((r, j) => {
-        if (!known.has(r)) ctx.addIssue({ code: 'custom', path: at('activeRegions', j), message: unknown(r) });
+        if (!known.has(r))
+          ctx.addIssue({ code: 'custom', path: at('activeRegions', j), message: unknown(r) });
       });
       for (const r of Object.keys(instance.endpoints)) {
-        if (!known.has(r)) ctx.addIssue({ code: 'custom', path: at('endpoints', r), message: unknown(r) });
+        if (!known.has(r))
+          ctx.addIssue({ code: 'custom', path: at('endpoints', r), message: unknown(r) });
       }
       const quorum = instance.snapshot.quorum;
       if (quorum !== undefined && quorum > instance.replicaRegions.length) {

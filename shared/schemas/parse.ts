@@ -3,7 +3,11 @@ import { EventValidationError } from '../errors.ts';
 import { firstProblem } from '../validation.ts';
 
 /** Parses with a zod schema; failure is one `EventValidationError` naming the field. */
-export function parseEvent<S extends z.ZodType>(schema: S, event: unknown, eventKind: string): z.output<S> {
+export function parseEvent<S extends z.ZodType>(
+  schema: S,
+  event: unknown,
+  eventKind: string,
+): z.output<S> {
   const result = schema.safeParse(event);
   if (!result.success) {
     const { field, message } = firstProblem(result.error);

@@ -34,7 +34,11 @@ export interface SnapshotTrigger {
  * Validates a snapshot invocation against its schema and the config. The shape decides which
  * schema applies, so a broken schedule event is reported against the schedule schema.
  */
-export function parseSnapshotTrigger(event: unknown, config: LifeboatConfig, now: Date): SnapshotTrigger {
+export function parseSnapshotTrigger(
+  event: unknown,
+  config: LifeboatConfig,
+  now: Date,
+): SnapshotTrigger {
   const all = config.instances.map((i) => i.id);
   if (event !== null && typeof event === 'object' && 'detail-type' in event) {
     const scheduled = parseEvent(ScheduledEventSchema, event, 'schedule');

@@ -4,10 +4,14 @@ import { join } from 'node:path';
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { buildSnapshotHandler, defaultSnapshotDeps, snapshotDepsFor } from '../../functions/snapshot/handler.ts';
+import {
+  buildSnapshotHandler,
+  defaultSnapshotDeps,
+  snapshotDepsFor,
+} from '../../functions/snapshot/handler.ts';
+import { sampleInstanceObjects, seedInstance } from '../../local/sample-instance.ts';
 import { instanceStore } from '../../shared/composition.ts';
 import { ConfigError, EventValidationError } from '../../shared/errors.ts';
-import { sampleInstanceObjects, seedInstance } from '../../local/sample-instance.ts';
 import { subscribe } from '../support/bus.ts';
 import { allKeys } from '../support/s3.ts';
 import { createTestWorld, type TestWorld } from '../support/world.ts';
@@ -18,7 +22,11 @@ let world: TestWorld;
 
 beforeEach(async () => {
   world = await createTestWorld();
-  await seedInstance(instanceStore(world.config, 'us-east-1'), 'petstore', sampleInstanceObjects({ apis: 10 }));
+  await seedInstance(
+    instanceStore(world.config, 'us-east-1'),
+    'petstore',
+    sampleInstanceObjects({ apis: 10 }),
+  );
 });
 
 afterEach(async () => {
@@ -26,20 +34,31 @@ afterEach(async () => {
 });
 
 async function backupKeys() {
-  const all = await Promise.all(['us-east-1', 'us-east-2', 'us-west-2'].map((r) => allKeys(world.config, r, 'backup')));
+  const all = await Promise.all(
+    ['us-east-1', 'us-east-2', 'us-west-2'].map((r) => allKeys(world.config, r, 'backup')),
+  );
   return all.flat();
 }
 
 describe('snapshot handler', () => {
   it('snapshots on a schedule tick and emits "Snapshot Completed" on the bus', async () => {
-    const bus = await subscribe(world.config, 'us-east-1', ['Snapshot Completed', 'Snapshot Failed']);
-    const handler = buildSnapshotHandler(() => snapshotDepsFor(world.config, { LIFEBOAT_REGION: 'us-east-1' }));
+    const bus = await subscribe(world.config, 'us-east-1', [
+      'Snapshot Completed',
+      'Snapshot Failed',
+    ]);
+    const handler = buildSnapshotHandler(() =>
+      snapshotDepsFor(world.config, { LIFEBOAT_REGION: 'us-east-1' }),
+    );
 
     const result = await handler(scheduled(), context);
 
     expect(result.snapshotId).toBe('20261125T060000Z');
     expect(result.instances).toEqual([
-      expect.objectContaining({ instanceId: 'petstore', status: 'committed', regionsCommitted: expect.any(Array) }),
+      expect.objectContaining({
+        instanceId: 'petstore',
+        status: 'committed',
+        regionsCommitted: expect.any(Array),
+      }),
     ]);
     const events = await bus.received();
     expect(events.map((e) => e['detail-type'])).toEqual(['Snapshot Completed']);
@@ -65,7 +84,10 @@ describe('snapshot handler', () => {
   });
 
   it('rejects a malformed schedule event with one error naming the field, and writes nothing', async () => {
-    const bus = await subscribe(world.config, 'us-east-1', ['Snapshot Completed', 'Snapshot Failed']);
+    const bus = await subscribe(world.config, 'us-east-1', [
+      'Snapshot Completed',
+      'Snapshot Failed',
+    ]);
     const handler = buildSnapshotHandler(() => snapshotDepsFor(world.config, {}));
     const malformed = JSON.parse(readFileSync('events/schedule-malformed.json', 'utf8'));
 
@@ -88,7 +110,9 @@ describe('snapshot handler', () => {
     const attempt = handler(scheduled(), context);
 
     await expect(attempt).rejects.toBeInstanceOf(ConfigError);
-    await expect(attempt).rejects.toThrow(`${file}: instances[0].homeRegion: unknown region "us-nowhere-1"`);
+    await expect(attempt).rejects.toThrow(
+      `${file}: instances[0].homeRegion: unknown region "us-nowhere-1"`,
+    );
     expect(await backupKeys()).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { findInstance } from '../../shared/config/load.ts';
+import { sampleInstanceObjects, seedInstance } from '../../local/sample-instance.ts';
 import { backupVault, instanceStore, snapshotJob } from '../../shared/composition.ts';
-import { SnapshotIntegrityError } from '../../shared/errors.ts';
+import { findInstance } from '../../shared/config/load.ts';
 import type { LifeboatEvent } from '../../shared/domain/ports.ts';
 import { systemClock } from '../../shared/domain/ports.ts';
 import { listCommittedSnapshotIds, readManifest } from '../../shared/domain/snapshot/catalog.ts';
@@ -9,8 +9,15 @@ import { keys } from '../../shared/domain/snapshot/format.ts';
 import { restoreSnapshot, verifySnapshot } from '../../shared/domain/snapshot/restore.ts';
 import { runSnapshots } from '../../shared/domain/snapshot/run.ts';
 import { type SnapshotResult, takeSnapshot } from '../../shared/domain/snapshot/take-snapshot.ts';
-import { sampleInstanceObjects, seedInstance } from '../../local/sample-instance.ts';
-import { allKeys, countRequests, getBytes, putBytes, readInstance, regionClient } from '../support/s3.ts';
+import { SnapshotIntegrityError } from '../../shared/errors.ts';
+import {
+  allKeys,
+  countRequests,
+  getBytes,
+  putBytes,
+  readInstance,
+  regionClient,
+} from '../support/s3.ts';
 import { createTestWorld, type TestWorld } from '../support/world.ts';
 
 const INSTANCE = 'petstore';
@@ -53,7 +60,11 @@ describe('takeSnapshot against moto', () => {
       const stored = await allKeys(world.config, region, 'backup');
       expect(stored).toContain(keys.manifest(INSTANCE, result.snapshotId));
       expect(stored).toContain(keys.commit(INSTANCE, result.snapshotId));
-      const manifest = await readManifest(backupVault(world.config, region), INSTANCE, result.snapshotId);
+      const manifest = await readManifest(
+        backupVault(world.config, region),
+        INSTANCE,
+        result.snapshotId,
+      );
       expect(manifest.objects.map((o) => o.key).sort()).toEqual([...seeded.keys()].sort());
     }
     // Small objects are grouped: a handful of pack PUTs, not one per object.
@@ -65,7 +76,8 @@ describe('takeSnapshot against moto', () => {
     const source = instanceStore(world.config, 'us-east-1');
     const changed = [...seeded.keys()].filter((_, i) => i % 100 === 0);
     expect(changed.length).toBeGreaterThan(0);
-    for (const key of changed) await source.write(INSTANCE, key, Buffer.from(`{"edited":"${key}"}`));
+    for (const key of changed)
+      await source.write(INSTANCE, key, Buffer.from(`{"edited":"${key}"}`));
 
     const homeClient = regionClient(world.config, 'us-east-1');
     const counter = countRequests(homeClient);
@@ -84,7 +96,9 @@ describe('takeSnapshot against moto', () => {
     expect(result.packsUploaded).toBe(REPLICAS.length);
     const changedBytes = changed.reduce((sum, key) => sum + `{"edited":"${key}"}`.length, 0);
     expect(result.bytesRead).toBe(changedBytes);
-    expect(result.bytesUploaded).toBeLessThan(changedBytes * REPLICAS.length + 200 * REPLICAS.length);
+    expect(result.bytesUploaded).toBeLessThan(
+      changedBytes * REPLICAS.length + 200 * REPLICAS.length,
+    );
   });
 
   it('restores a snapshot into another region that matches the source byte for byte', async () => {
@@ -112,7 +126,9 @@ describe('takeSnapshot against moto', () => {
     expect(result.regionsFailed.map((f) => f.region)).toEqual(['us-east-2']);
     expect(result.regionsFailed[0]?.reason).toMatch(/unavailable/);
     await world.proxies.get('us-east-2')?.up();
-    expect(await listCommittedSnapshotIds(backupVault(world.config, 'us-east-2'), INSTANCE)).toEqual([]);
+    expect(
+      await listCommittedSnapshotIds(backupVault(world.config, 'us-east-2'), INSTANCE),
+    ).toEqual([]);
   });
 
   it('catches a region up with the chunks it missed on the next snapshot', async () => {
@@ -123,7 +139,10 @@ describe('takeSnapshot against moto', () => {
     const result = await snapshotAt('20261125T020000Z');
 
     expect(result.regionsCommitted.sort()).toEqual([...REPLICAS].sort());
-    const report = await verifySnapshot({ vault: backupVault(world.config, 'us-east-2'), instanceId: INSTANCE });
+    const report = await verifySnapshot({
+      vault: backupVault(world.config, 'us-east-2'),
+      instanceId: INSTANCE,
+    });
     expect(report.ok).toBe(true);
     expect(report.objects).toBe(seeded.size);
   });
@@ -155,8 +174,12 @@ describe('takeSnapshot against moto', () => {
     for (const region of REPLICAS) {
       const stored = await allKeys(world.config, region, 'backup');
       expect(stored.some((k) => k.includes('/packs/'))).toBe(true);
-      expect(stored.filter((k) => k.includes('/snapshots/') || k.includes('/commits/'))).toEqual([]);
-      expect(await listCommittedSnapshotIds(backupVault(world.config, region), INSTANCE)).toEqual([]);
+      expect(stored.filter((k) => k.includes('/snapshots/') || k.includes('/commits/'))).toEqual(
+        [],
+      );
+      expect(await listCommittedSnapshotIds(backupVault(world.config, region), INSTANCE)).toEqual(
+        [],
+      );
     }
   });
 
@@ -173,21 +196,35 @@ describe('takeSnapshot against moto', () => {
     const at = location.offset + Math.floor(location.length / 2);
     pack.writeUInt8(pack.readUInt8(at) ^ 0xff, at);
     await putBytes(world.config, 'us-west-2', 'backup', packKey, pack);
-    await seedInstance(instanceStore(world.config, 'eu-west-1'), INSTANCE, new Map([['keep-me.json', Buffer.from('{}')]]));
+    await seedInstance(
+      instanceStore(world.config, 'eu-west-1'),
+      INSTANCE,
+      new Map([['keep-me.json', Buffer.from('{}')]]),
+    );
 
     const report = await verifySnapshot({ vault, instanceId: INSTANCE });
     expect(report.ok).toBe(false);
     expect(report.problems.map((p) => p.name)).toContain(chunkId);
 
-    const attempt = restoreSnapshot({ vault, target: instanceStore(world.config, 'eu-west-1'), instanceId: INSTANCE });
+    const attempt = restoreSnapshot({
+      vault,
+      target: instanceStore(world.config, 'eu-west-1'),
+      instanceId: INSTANCE,
+    });
     await expect(attempt).rejects.toBeInstanceOf(SnapshotIntegrityError);
     await expect(attempt).rejects.toThrow(chunkId);
-    expect(await allKeys(world.config, 'eu-west-1', 'instanceStore')).toEqual([`${INSTANCE}/keep-me.json`]);
+    expect(await allKeys(world.config, 'eu-west-1', 'instanceStore')).toEqual([
+      `${INSTANCE}/keep-me.json`,
+    ]);
   });
 
   it('falls back to the previous good snapshot when asked to', async () => {
     const good = await snapshotAt('20261125T010000Z');
-    await instanceStore(world.config, 'us-east-1').write(INSTANCE, 'apis/new.json', Buffer.from('{"n":1}'));
+    await instanceStore(world.config, 'us-east-1').write(
+      INSTANCE,
+      'apis/new.json',
+      Buffer.from('{"n":1}'),
+    );
     const bad = await snapshotAt('20261125T020000Z');
     const vault = backupVault(world.config, 'us-west-2');
     const manifest = await readManifest(vault, INSTANCE, bad.snapshotId);
@@ -242,7 +279,11 @@ describe('takeSnapshot of a large object', () => {
     await instanceStore(world.config, 'us-east-1').write(INSTANCE, 'exports/big.bin', big);
 
     const snap = await snapshotAt('20261125T010000Z');
-    const manifest = await readManifest(backupVault(world.config, 'us-east-2'), INSTANCE, snap.snapshotId);
+    const manifest = await readManifest(
+      backupVault(world.config, 'us-east-2'),
+      INSTANCE,
+      snap.snapshotId,
+    );
     const entry = manifest.objects.find((o) => o.key === 'exports/big.bin');
     await restoreSnapshot({
       vault: backupVault(world.config, 'us-east-2'),

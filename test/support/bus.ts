@@ -1,5 +1,10 @@
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { LifeboatConfig } from '../../shared/config/schema.ts';
 
 /**
@@ -13,7 +18,9 @@ export async function subscribe(config: LifeboatConfig, region: string, detailTy
   const name = `${config.naming.bucketPrefix}-${Math.random().toString(36).slice(2, 8)}`;
   const queue = await sqs.send(new CreateQueueCommand({ QueueName: name }));
   const queueUrl = queue.QueueUrl as string;
-  const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
+  const attributes = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+  );
   await events.send(
     new PutRuleCommand({
       Name: name,
@@ -33,7 +40,13 @@ export async function subscribe(config: LifeboatConfig, region: string, detailTy
     async received(): Promise<{ 'detail-type': string; detail: Record<string, unknown> }[]> {
       const out = [];
       for (;;) {
-        const page = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+        const page = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 0,
+          }),
+        );
         if (!page.Messages?.length) break;
         for (const m of page.Messages) out.push(JSON.parse(m.Body ?? '{}'));
       }

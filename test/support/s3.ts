@@ -1,8 +1,13 @@
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { s3ClientFor } from '../../shared/adapters/aws-clients.ts';
+import { instanceStore } from '../../shared/composition.ts';
 import { findRegion, regionBuckets } from '../../shared/config/load.ts';
 import type { LifeboatConfig } from '../../shared/config/schema.ts';
-import { instanceStore } from '../../shared/composition.ts';
 
 /** The SDK client the adapters use for a region, so tests can count or break its requests. */
 export function regionClient(config: LifeboatConfig, region: string): S3Client {
@@ -11,7 +16,11 @@ export function regionClient(config: LifeboatConfig, region: string): S3Client {
 }
 
 /** Every key in a bucket (direct SDK call, independent of the adapters). */
-export async function allKeys(config: LifeboatConfig, region: string, kind: 'backup' | 'instanceStore' | 'control') {
+export async function allKeys(
+  config: LifeboatConfig,
+  region: string,
+  kind: 'backup' | 'instanceStore' | 'control',
+) {
   const bucket = regionBuckets(config, findRegion(config, region))[kind];
   const out: string[] = [];
   let token: string | undefined;
@@ -25,9 +34,16 @@ export async function allKeys(config: LifeboatConfig, region: string, kind: 'bac
   return out.sort();
 }
 
-export async function getBytes(config: LifeboatConfig, region: string, kind: 'backup' | 'instanceStore', key: string) {
+export async function getBytes(
+  config: LifeboatConfig,
+  region: string,
+  kind: 'backup' | 'instanceStore',
+  key: string,
+) {
   const bucket = regionBuckets(config, findRegion(config, region))[kind];
-  const res = await regionClient(config, region).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const res = await regionClient(config, region).send(
+    new GetObjectCommand({ Bucket: bucket, Key: key }),
+  );
   return Buffer.from(await (res.Body?.transformToByteArray() ?? new Uint8Array()));
 }
 
@@ -39,7 +55,9 @@ export async function putBytes(
   body: Uint8Array,
 ) {
   const bucket = regionBuckets(config, findRegion(config, region))[kind];
-  await regionClient(config, region).send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+  await regionClient(config, region).send(
+    new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }),
+  );
 }
 
 /** An instance's whole configuration in a region, key → bytes. */

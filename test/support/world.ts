@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { useLocalEndpoint } from '../../bin/commands/local.ts';
-import { parseConfig } from '../../shared/config/load.ts';
-import type { LifeboatConfig } from '../../shared/config/schema.ts';
 import { provisionWorld } from '../../local/provision.ts';
 import { RegionProxy } from '../../local/tcp-proxy.ts';
+import { parseConfig } from '../../shared/config/load.ts';
+import type { LifeboatConfig } from '../../shared/config/schema.ts';
 
 /** A provisioned multi-region world on the shared moto_server, with one TCP proxy per region. */
 export interface TestWorld {
@@ -20,7 +20,9 @@ export const TEST_REGIONS = ['us-east-1', 'us-east-2', 'us-west-2', 'eu-west-1']
  * Builds a fresh world: unique bucket names (so test files can share one moto_server), one
  * instance homed in us-east-1 and replicated to three regions.
  */
-export async function createTestWorld(overrides: { instances?: unknown[] } = {}): Promise<TestWorld> {
+export async function createTestWorld(
+  overrides: { instances?: unknown[] } = {},
+): Promise<TestWorld> {
   const endpoint = inject('motoEndpoint');
   useLocalEndpoint(endpoint);
   const port = Number(new URL(endpoint).port);

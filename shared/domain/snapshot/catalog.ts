@@ -3,7 +3,10 @@ import type { BlobStore } from '../ports.ts';
 import { idFromKey, keys, type Manifest, ManifestSchema, SNAPSHOT_ID } from './format.ts';
 
 /** Ids of the snapshots committed in one backup bucket, newest first. */
-export async function listCommittedSnapshotIds(vault: BlobStore, instanceId: string): Promise<string[]> {
+export async function listCommittedSnapshotIds(
+  vault: BlobStore,
+  instanceId: string,
+): Promise<string[]> {
   const markers = await vault.list(keys.commitsPrefix(instanceId));
   return markers
     .map((m) => idFromKey(m.key))
@@ -29,7 +32,13 @@ export async function readManifest(
   }
   const result = ManifestSchema.safeParse(parsed);
   if (!result.success) {
-    throw badManifest(instanceId, snapshotId, key, result.error.issues[0]?.message ?? 'invalid', result.error);
+    throw badManifest(
+      instanceId,
+      snapshotId,
+      key,
+      result.error.issues[0]?.message ?? 'invalid',
+      result.error,
+    );
   }
   if (result.data.instanceId !== instanceId || result.data.snapshotId !== snapshotId) {
     throw badManifest(instanceId, snapshotId, key, 'names another instance or snapshot');
@@ -37,7 +46,13 @@ export async function readManifest(
   return result.data;
 }
 
-function badManifest(instanceId: string, snapshotId: string, key: string, detail: string, cause?: unknown) {
+function badManifest(
+  instanceId: string,
+  snapshotId: string,
+  key: string,
+  detail: string,
+  cause?: unknown,
+) {
   return new SnapshotIntegrityError(
     instanceId,
     snapshotId,

@@ -7,7 +7,13 @@ import {
 } from '../../errors.ts';
 import type { BlobStore, InstanceStore } from '../ports.ts';
 import { listCommittedSnapshotIds, readManifest } from './catalog.ts';
-import { type ChunkLocation, keys, type Manifest, type ManifestObject, sha256Hex } from './format.ts';
+import {
+  type ChunkLocation,
+  keys,
+  type Manifest,
+  type ManifestObject,
+  sha256Hex,
+} from './format.ts';
 
 /** Packs kept in memory between the verify pass and the write pass. */
 export const DEFAULT_PACK_CACHE_BYTES = 64 * 1024 * 1024;
@@ -109,21 +115,41 @@ async function readChunk(
 ): Promise<Buffer | undefined> {
   const pack = await reader.pack(location.pack);
   if (!pack) {
-    problems.add('missing-pack', keys.pack(instanceId, location.pack), object, 'pack object is absent');
+    problems.add(
+      'missing-pack',
+      keys.pack(instanceId, location.pack),
+      object,
+      'pack object is absent',
+    );
     return undefined;
   }
   if (reader.intact.get(location.pack) === false) {
-    problems.add('corrupt-pack', keys.pack(instanceId, location.pack), object, 'pack bytes do not match the pack id');
+    problems.add(
+      'corrupt-pack',
+      keys.pack(instanceId, location.pack),
+      object,
+      'pack bytes do not match the pack id',
+    );
   }
   let raw: Buffer;
   try {
     raw = gunzipSync(pack.subarray(location.offset, location.offset + location.length));
   } catch {
-    problems.add('corrupt-chunk', chunkId, object, `chunk in pack ${location.pack} does not decompress`);
+    problems.add(
+      'corrupt-chunk',
+      chunkId,
+      object,
+      `chunk in pack ${location.pack} does not decompress`,
+    );
     return undefined;
   }
   if (raw.length !== location.size || sha256Hex(raw) !== chunkId) {
-    problems.add('corrupt-chunk', chunkId, object, `chunk in pack ${location.pack} does not match its SHA-256`);
+    problems.add(
+      'corrupt-chunk',
+      chunkId,
+      object,
+      `chunk in pack ${location.pack} does not match its SHA-256`,
+    );
     return undefined;
   }
   return raw;
@@ -149,7 +175,14 @@ async function scan(
         whole = false;
         continue;
       }
-      const raw = await readChunk(reader, manifest.instanceId, chunkId, location, object.key, problems);
+      const raw = await readChunk(
+        reader,
+        manifest.instanceId,
+        chunkId,
+        location,
+        object.key,
+        problems,
+      );
       if (raw) parts.push(raw);
       else whole = false;
     }
@@ -157,7 +190,12 @@ async function scan(
     const body = Buffer.concat(parts);
     const md5 = createHash('md5').update(body).digest('hex');
     if (body.length !== object.size || sha256Hex(body) !== object.sha256 || md5 !== object.md5) {
-      problems.add('corrupt-object', object.key, object.key, 'reassembled body does not match its hashes');
+      problems.add(
+        'corrupt-object',
+        object.key,
+        object.key,
+        'reassembled body does not match its hashes',
+      );
       continue;
     }
     if (onObject) await onObject(object, body);
@@ -223,12 +261,17 @@ export async function restoreSnapshot(input: RestoreInput): Promise<RestoreResul
   } else {
     candidates = input.fallbackToPrevious ? committed : committed.slice(0, 1);
   }
-  if (candidates.length === 0) throw new SnapshotNotFoundError(input.instanceId, input.vault.location);
+  if (candidates.length === 0)
+    throw new SnapshotNotFoundError(input.instanceId, input.vault.location);
 
   const skipped: RestoreResult['skipped'] = [];
   let lastFailure: SnapshotIntegrityError | undefined;
   for (const snapshotId of candidates) {
-    const reader = new PackReader(input.vault, input.instanceId, input.cacheBytes ?? DEFAULT_PACK_CACHE_BYTES);
+    const reader = new PackReader(
+      input.vault,
+      input.instanceId,
+      input.cacheBytes ?? DEFAULT_PACK_CACHE_BYTES,
+    );
     let manifest: Manifest;
     try {
       manifest = await readManifest(input.vault, input.instanceId, snapshotId);
@@ -262,7 +305,11 @@ async function writeVerified(
   let batch: Promise<void>[] = [];
   const problems = await scan(manifest, reader, async (object, body) => {
     const current = present.get(object.key);
-    if (current && current.size === object.size && current.etag.replaceAll('"', '') === object.md5) {
+    if (
+      current &&
+      current.size === object.size &&
+      current.etag.replaceAll('"', '') === object.md5
+    ) {
       objectsUnchanged += 1;
       return;
     }

@@ -73,7 +73,10 @@ export function planGarbageCollection(
       .filter((m) => !committed.has(idFromKey(m.key)) && m.lastModified.getTime() < cutoff)
       .map((m) => idFromKey(m.key)),
     packs: inventory.packs
-      .filter((p) => !inventory.referencedPacks.has(idFromKey(p.key)) && p.lastModified.getTime() < cutoff)
+      .filter(
+        (p) =>
+          !inventory.referencedPacks.has(idFromKey(p.key)) && p.lastModified.getTime() < cutoff,
+      )
       .map((p) => p.key),
     keptSnapshots: [...inventory.keep].filter((id) => committed.has(id)).sort(),
   };
@@ -124,7 +127,9 @@ export async function collectGarbage(input: {
   if (!input.dryRun) {
     await vault.delete(plan.expiredSnapshots.map((id) => keys.commit(instanceId, id)));
     await vault.delete(
-      [...plan.expiredSnapshots, ...plan.abandonedManifests].map((id) => keys.manifest(instanceId, id)),
+      [...plan.expiredSnapshots, ...plan.abandonedManifests].map((id) =>
+        keys.manifest(instanceId, id),
+      ),
     );
     await vault.delete(plan.packs);
   }

@@ -22,8 +22,11 @@ export interface SnapshotJob {
 /** What happened to one instance in a run. */
 export type SnapshotOutcome =
   | { instanceId: string; status: 'skipped'; reason: string; lastSnapshotId?: string }
-  | { instanceId: string; status: 'committed'; result: SnapshotResult; gc: (GcReport & { region: string })[] }
+  | { instanceId: string; status: 'committed'; result: SnapshotResult; gc: RegionGc[] }
   | { instanceId: string; status: 'failed'; reason: string; result?: SnapshotResult };
+
+/** Retention in one region after a commit: what it removed, or why it could not run. */
+export type RegionGc = { region: string; report: GcReport } | { region: string; error: string };
 
 /** The return value of one scheduled (or forced) run. */
 export interface SnapshotRunSummary {
@@ -35,7 +38,11 @@ export interface SnapshotRunSummary {
  * When a schedule ticks a little early, an instance must still count as due; otherwise a daily
  * snapshot drifts by a whole tick every day. The slack is 10% of the interval, at most a minute.
  */
-export function isDue(lastSnapshotId: string | undefined, intervalSeconds: number, now: Date): boolean {
+export function isDue(
+  lastSnapshotId: string | undefined,
+  intervalSeconds: number,
+  now: Date,
+): boolean {
   if (!lastSnapshotId) return true;
   const slack = Math.min(60, intervalSeconds * 0.1);
   const elapsed = (now.getTime() - snapshotTime(lastSnapshotId).getTime()) / 1000;
@@ -44,9 +51,17 @@ export function isDue(lastSnapshotId: string | undefined, intervalSeconds: numbe
 
 async function newestCommittedAnywhere(job: SnapshotJob): Promise<string | undefined> {
   const newest = await Promise.all(
-    job.replicas.map((r) => listCommittedSnapshotIds(r.vault, job.instanceId).then((ids) => ids[0], () => undefined)),
+    job.replicas.map((r) =>
+      listCommittedSnapshotIds(r.vault, job.instanceId).then(
+        (ids) => ids[0],
+        () => undefined,
+      ),
+    ),
   );
-  return newest.filter((id): id is string => id !== undefined).sort().at(-1);
+  return newest
+    .filter((id): id is string => id !== undefined)
+    .sort()
+    .at(-1);
 }
 
 function eventDetail(result: SnapshotResult, reason?: string): SnapshotEventDetail {
@@ -82,7 +97,12 @@ export async function runSnapshots(input: {
   for (const job of input.jobs) {
     const last = await newestCommittedAnywhere(job);
     if (!input.force && !isDue(last, job.intervalSeconds, input.triggerTime)) {
-      outcomes.push({ instanceId: job.instanceId, status: 'skipped', reason: 'not due yet', lastSnapshotId: last });
+      outcomes.push({
+        instanceId: job.instanceId,
+        status: 'skipped',
+        reason: 'not due yet',
+        lastSnapshotId: last,
+      });
       continue;
     }
     outcomes.push(await snapshotOne(job, snapshotId, input));
@@ -125,22 +145,35 @@ async function snapshotOne(
     return { instanceId: job.instanceId, status: 'failed', reason };
   }
   if (!result.committed) {
-    const reason = new QuorumNotReachedError(job.instanceId, snapshotId, result.regionsCommitted, job.quorum).message;
-    await input.bus.publish([{ detailType: DetailType.SnapshotFailed, detail: eventDetail(result, reason) }]);
+    const reason = new QuorumNotReachedError(
+      job.instanceId,
+      snapshotId,
+      result.regionsCommitted,
+      job.quorum,
+    ).message;
+    await input.bus.publish([
+      { detailType: DetailType.SnapshotFailed, detail: eventDetail(result, reason) },
+    ]);
     return { instanceId: job.instanceId, status: 'failed', reason, result };
   }
-  const gc: (GcReport & { region: string })[] = [];
+  const gc: RegionGc[] = [];
   for (const replica of job.replicas.filter((r) => result.regionsCommitted.includes(r.region))) {
     try {
-      gc.push({
-        region: replica.region,
-        ...(await collectGarbage({ vault: replica.vault, instanceId: job.instanceId, policy: job.retention, clock: input.clock })),
+      const report = await collectGarbage({
+        vault: replica.vault,
+        instanceId: job.instanceId,
+        policy: job.retention,
+        clock: input.clock,
       });
-    } catch {
+      gc.push({ region: replica.region, report });
+    } catch (error) {
       // Retention is housekeeping: a failure here must not turn a committed snapshot into a
-      // failed one. The next run collects what this one could not.
+      // failed one. It is reported, and the next run collects what this one could not.
+      gc.push({ region: replica.region, error: (error as Error).message });
     }
   }
-  await input.bus.publish([{ detailType: DetailType.SnapshotCompleted, detail: eventDetail(result) }]);
+  await input.bus.publish([
+    { detailType: DetailType.SnapshotCompleted, detail: eventDetail(result) },
+  ]);
   return { instanceId: job.instanceId, status: 'committed', result, gc };
 }

@@ -170,10 +170,16 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
   const lock = input.objectLock;
   const putOptions = (): PutOptions =>
     lock
-      ? { retainUntil: { mode: lock.mode, until: new Date(input.clock.now().getTime() + lock.days * 86_400_000) } }
+      ? {
+          retainUntil: {
+            mode: lock.mode,
+            until: new Date(input.clock.now().getTime() + lock.days * 86_400_000),
+          },
+        }
       : {};
   const writers = input.replicas.map(
-    (target) => new RegionWriter(target, input.instanceId, input.packSize ?? DEFAULT_PACK_SIZE, putOptions),
+    (target) =>
+      new RegionWriter(target, input.instanceId, input.packSize ?? DEFAULT_PACK_SIZE, putOptions),
   );
   await Promise.all(writers.map((w) => w.loadPrevious()));
 
@@ -188,7 +194,11 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
     listing.map((entry) =>
       limit(async (): Promise<ManifestObject> => {
         const before = previousByKey.get(entry.key);
-        if (before && isUnchanged(before, entry) && writers.every((w) => !w.live || w.holdsAll(before.chunks))) {
+        if (
+          before &&
+          isUnchanged(before, entry) &&
+          writers.every((w) => !w.live || w.holdsAll(before.chunks))
+        ) {
           objectsUnchanged += 1;
           return before;
         }
@@ -224,13 +234,25 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
       if (!writer.live) return;
       const manifest = buildManifest(input, writer, objects, digest, bytesTotal, createdAt);
       if (!manifest) return;
-      const outcome = await writeOnce(writer, keys.manifest(input.instanceId, input.snapshotId), manifest, putOptions());
+      const outcome = await writeOnce(
+        writer,
+        keys.manifest(input.instanceId, input.snapshotId),
+        manifest,
+        putOptions(),
+      );
       if (outcome === 'existed') {
         // A retried trigger: the id is taken. Accept it only if it holds the same config.
         try {
-          const stored = await readManifest(writer.target.vault, input.instanceId, input.snapshotId);
+          const stored = await readManifest(
+            writer.target.vault,
+            input.instanceId,
+            input.snapshotId,
+          );
           if (stored.configDigest === digest) existing += 1;
-          else writer.fail(new Error(`snapshot id ${input.snapshotId} already holds different content`));
+          else
+            writer.fail(
+              new Error(`snapshot id ${input.snapshotId} already holds different content`),
+            );
         } catch (error) {
           writer.fail(error);
         }
@@ -250,10 +272,13 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
       quorum: input.quorum,
     };
     await Promise.all(
-      holding.map((w) => writeOnce(w, keys.commit(input.instanceId, input.snapshotId), marker, putOptions())),
+      holding.map((w) =>
+        writeOnce(w, keys.commit(input.instanceId, input.snapshotId), marker, putOptions()),
+      ),
     );
   } else {
-    for (const w of holding) w.fail(new Error('manifest written, but the quorum was not reached: left uncommitted'));
+    for (const w of holding)
+      w.fail(new Error('manifest written, but the quorum was not reached: left uncommitted'));
   }
 
   const regionsCommitted = writers.filter((w) => w.live).map((w) => w.region);
@@ -264,7 +289,9 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
     committed: committed && regionsCommitted.length >= input.quorum,
     quorum: input.quorum,
     regionsCommitted,
-    regionsFailed: writers.filter((w) => !w.live).map((w) => ({ region: w.region, reason: w.failure ?? '' })),
+    regionsFailed: writers
+      .filter((w) => !w.live)
+      .map((w) => ({ region: w.region, reason: w.failure ?? '' })),
     objectCount: objects.length,
     bytesTotal,
     bytesRead,
