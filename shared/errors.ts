@@ -89,6 +89,41 @@ export class AlreadyExistsError extends LifeboatError {
   }
 }
 
+/** A compare-and-swap write lost: the document changed since it was read. */
+export class WriteConflictError extends LifeboatError {
+  constructor(
+    readonly key: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`document changed concurrently: ${key}`, options);
+    this.name = 'WriteConflictError';
+  }
+}
+
+/** Compare-and-swap kept losing to concurrent writers; the caller should retry later. */
+export class ContentionError extends LifeboatError {
+  constructor(
+    readonly key: string,
+    readonly attempts: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`gave up on ${key} after ${attempts} conflicting writes`, options);
+    this.name = 'ContentionError';
+  }
+}
+
+/** A stored document does not match its schema. */
+export class CorruptStateError extends LifeboatError {
+  constructor(
+    readonly key: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`stored state ${key} is unreadable: ${detail}`, options);
+    this.name = 'CorruptStateError';
+  }
+}
+
 /** A snapshot was written to fewer regions than its commit quorum needs. */
 export class QuorumNotReachedError extends LifeboatError {
   constructor(

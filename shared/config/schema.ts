@@ -105,6 +105,23 @@ const InstanceSchema = z.strictObject({
   endpoints: z.record(regionName, EndpointSchema),
 });
 
+const DetectionSchema = z.strictObject({
+  /** Seconds between two probes of an endpoint (Route 53 health checks use 30, or 10 when fast). */
+  intervalSeconds: z.number().positive().default(30),
+  /** Consecutive failing intervals before a vantage counts as seeing a failure (Route 53: 3). */
+  failureThreshold: z.int().min(1).default(3),
+  /** Vantage regions that must agree; default min(3, number of regions − 1). */
+  quorum: z.int().min(1).optional(),
+  /** Sustained healthy time before a region counts as recovered. */
+  recoverySeconds: z.number().positive().default(300),
+  /** HTTP timeout of one probe. */
+  probeTimeoutMs: z.int().min(100).max(60_000).default(2000),
+  /** Let a CloudWatch alarm in ALARM for the whole window confirm an outage without the probe quorum. */
+  alarmsCanConfirm: z.boolean().default(false),
+  /** Let an open AWS Health issue confirm an outage without the probe quorum. */
+  healthEventsCanConfirm: z.boolean().default(false),
+});
+
 /** The whole config file. */
 export const ConfigSchema = z
   .strictObject({
@@ -118,6 +135,7 @@ export const ConfigSchema = z
       })
       .prefault({ bucketPrefix: 'lifeboat', eventBusName: 'lifeboat' }),
     regions: z.array(RegionSchema).min(1),
+    detection: DetectionSchema.prefault({}),
     instances: z.array(InstanceSchema),
   })
   .superRefine((config, ctx) => {
@@ -132,6 +150,14 @@ export const ConfigSchema = z
       }
       known.add(region.name);
     });
+    const quorum = config.detection.quorum;
+    if (quorum !== undefined && quorum > config.regions.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['detection', 'quorum'],
+        message: `is ${quorum} but only ${config.regions.length} region(s) can probe`,
+      });
+    }
     const unknown = (value: string) =>
       `unknown region "${value}" (configured: ${[...known].join(', ')})`;
     const seenIds = new Set<string>();
@@ -199,5 +225,7 @@ export type LifeboatConfig = z.output<typeof ConfigSchema>;
 export type RegionConfig = LifeboatConfig['regions'][number];
 /** One instance as configured. */
 export type InstanceConfig = LifeboatConfig['instances'][number];
+/** How outages are confirmed. */
+export type DetectionPolicy = LifeboatConfig['detection'];
 /** Retention policy of one instance's snapshots. */
 export type RetentionPolicy = InstanceConfig['snapshot']['retention'];

@@ -53,6 +53,23 @@ export interface InstanceStore {
   delete(instanceId: string, keys: readonly string[]): Promise<void>;
 }
 
+/** A stored document and the version it was read at. */
+export interface VersionedDocument {
+  value: unknown;
+  version: string;
+}
+
+/**
+ * Small JSON documents updated by compare-and-swap (S3 `If-Match` / `If-None-Match`), for
+ * state that concurrent invocations share. A lost race raises `WriteConflictError`.
+ */
+export interface DocumentStore {
+  readonly location: string;
+  load(key: string): Promise<VersionedDocument | undefined>;
+  /** Writes only if the stored version is still `expectedVersion` (absent: only if none exists). */
+  save(key: string, value: unknown, expectedVersion: string | undefined): Promise<string>;
+}
+
 /** An event on lifeboat's bus: `detailType` is the EventBridge detail-type. */
 export interface LifeboatEvent<Detail = unknown> {
   detailType: string;

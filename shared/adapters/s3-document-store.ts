@@ -1,0 +1,59 @@
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { DocumentStore, VersionedDocument } from '../domain/ports.ts';
+import { AlreadyExistsError, CorruptStateError, WriteConflictError } from '../errors.ts';
+import { isNotFound, toDomainError } from './s3-errors.ts';
+
+/** JSON documents in a control bucket, versioned by ETag, written with S3 conditional writes. */
+export class S3DocumentStore implements DocumentStore {
+  readonly location: string;
+
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+    region: string,
+  ) {
+    this.location = `s3://${bucket} (${region})`;
+  }
+
+  async load(key: string): Promise<VersionedDocument | undefined> {
+    let text: string;
+    let version: string;
+    try {
+      const response = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: key }),
+      );
+      text = (await response.Body?.transformToString()) ?? '';
+      version = response.ETag ?? '';
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw toDomainError(error, this.location, key);
+    }
+    try {
+      return { value: JSON.parse(text), version };
+    } catch (cause) {
+      throw new CorruptStateError(`${this.location} ${key}`, 'not JSON', { cause });
+    }
+  }
+
+  async save(key: string, value: unknown, expectedVersion: string | undefined): Promise<string> {
+    const body = Buffer.from(JSON.stringify(value));
+    try {
+      const response = await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentType: 'application/json',
+          ...(expectedVersion === undefined ? { IfNoneMatch: '*' } : { IfMatch: expectedVersion }),
+        }),
+      );
+      return response.ETag ?? '';
+    } catch (error) {
+      const mapped = toDomainError(error, this.location, key);
+      // Both 412 (lost the race) and 409 (a concurrent conditional write in flight) mean
+      // someone else's write won; the caller re-reads and tries again.
+      if (mapped instanceof AlreadyExistsError) throw new WriteConflictError(key, { cause: error });
+      throw mapped;
+    }
+  }
+}

@@ -1,0 +1,158 @@
+import { z } from 'zod';
+import { ContentionError, CorruptStateError, WriteConflictError } from '../../errors.ts';
+import type { DocumentStore, EventBus } from '../ports.ts';
+import {
+  applySignal,
+  type DetectorSettings,
+  initialRegionHealth,
+  type PendingEvent,
+  type RegionHealth,
+  type Signal,
+} from './region-health.ts';
+
+/** Where a target region's state lives in the detector's control bucket. */
+export const regionStateKey = (target: string) => `detector/regions/${target}.json`;
+
+// Only the fields the state machine branches on are checked; the rest is our own output.
+const StoredRegionHealth = z.looseObject({
+  region: z.string(),
+  status: z.enum(['healthy', 'suspect', 'outage', 'recovering']),
+  statusSince: z.string(),
+  endpoints: z.record(
+    z.string(),
+    z.record(z.string(), z.looseObject({ ok: z.boolean(), at: z.string() })),
+  ),
+  vantages: z.record(z.string(), z.looseObject({ lastSeen: z.string() })),
+  alarms: z.record(z.string(), z.unknown()),
+  healthEvents: z.record(z.string(), z.unknown()),
+  degradedZones: z.record(z.string(), z.string()),
+  outbox: z.array(z.looseObject({ eventId: z.string(), detailType: z.string() })),
+});
+
+const MAX_ATTEMPTS = 8;
+
+function signalTime(signal: Signal): string {
+  switch (signal.kind) {
+    case 'observation':
+      return signal.observation.at;
+    case 'alarm':
+      return signal.alarm.at;
+    case 'health':
+      return signal.health.at;
+    case 'tick':
+      return signal.at;
+  }
+}
+
+function signalRegion(signal: Signal): string | undefined {
+  switch (signal.kind) {
+    case 'observation':
+      return signal.observation.target;
+    case 'alarm':
+      return signal.alarm.region;
+    case 'health':
+      return signal.health.region;
+    case 'tick':
+      return undefined;
+  }
+}
+
+/** What one detector invocation did to one target region. */
+export interface RegionDetection {
+  region: string;
+  status: RegionHealth['status'];
+  changed: boolean;
+  published: PendingEvent[];
+  attempts: number;
+}
+
+/**
+ * Folds signals into each target region's durable state with compare-and-swap, so concurrent
+ * invocations (and cold starts) see one consistent history. Events go into the state's outbox
+ * in the same write that decides them, and are published only after that write wins: a lost
+ * race publishes nothing, and a crash before publishing is repaired by the next invocation.
+ */
+export async function detect(input: {
+  signals: readonly Signal[];
+  /** Regions to evaluate even without a signal for them (ticks apply to these). */
+  regions: readonly string[];
+  store: DocumentStore;
+  bus: EventBus;
+  settings: DetectorSettings;
+}): Promise<RegionDetection[]> {
+  const byRegion = new Map<string, Signal[]>();
+  for (const region of input.regions) byRegion.set(region, []);
+  for (const signal of input.signals) {
+    const region = signalRegion(signal);
+    const targets = region ? [region] : input.regions;
+    for (const target of targets) {
+      const list = byRegion.get(target) ?? [];
+      list.push(signal);
+      byRegion.set(target, list);
+    }
+  }
+  const results: RegionDetection[] = [];
+  for (const [region, signals] of byRegion) {
+    if (signals.length === 0) continue;
+    // Apply in time order: a batch may arrive reordered.
+    const ordered = [...signals].sort(
+      (a, b) => Date.parse(signalTime(a)) - Date.parse(signalTime(b)),
+    );
+    results.push(await detectRegion(region, ordered, input.store, input.bus, input.settings));
+  }
+  return results;
+}
+
+async function detectRegion(
+  region: string,
+  signals: Signal[],
+  store: DocumentStore,
+  bus: EventBus,
+  settings: DetectorSettings,
+): Promise<RegionDetection> {
+  const key = regionStateKey(region);
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
+    const loaded = await store.load(key);
+    let state: RegionHealth;
+    if (loaded) {
+      const parsed = StoredRegionHealth.safeParse(loaded.value);
+      if (!parsed.success) {
+        throw new CorruptStateError(
+          `${store.location} ${key}`,
+          parsed.error.issues[0]?.message ?? 'invalid',
+        );
+      }
+      state = parsed.data as unknown as RegionHealth;
+    } else {
+      state = initialRegionHealth(region, signalTime(signals[0] as Signal));
+    }
+    let next = state;
+    for (const signal of signals) next = applySignal(next, signal, settings);
+    const changed = next !== state;
+    if (!changed && next.outbox.length === 0) {
+      return { region, status: next.status, changed: false, published: [], attempts: attempt };
+    }
+    let version: string;
+    try {
+      version = changed
+        ? await store.save(key, next, loaded?.version)
+        : (loaded?.version as string);
+    } catch (error) {
+      if (error instanceof WriteConflictError) continue;
+      throw error;
+    }
+    const published = next.outbox;
+    if (published.length > 0) {
+      await bus.publish(published.map((e) => ({ detailType: e.detailType, detail: e.detail })));
+      try {
+        await store.save(key, { ...next, outbox: [] }, version);
+      } catch (error) {
+        // Someone wrote after us and carries our outbox; they publish it again. Consumers
+        // recognise the repeat by eventId.
+        if (!(error instanceof WriteConflictError)) throw error;
+      }
+    }
+    return { region, status: next.status, changed, published, attempts: attempt };
+  }
+  throw new ContentionError(key, MAX_ATTEMPTS);
+}
