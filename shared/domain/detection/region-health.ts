@@ -200,7 +200,8 @@ function recordObservation(
   o: Observation,
   settings: DetectorSettings,
 ): boolean {
-  const views = (state.endpoints[o.vantage] ??= {});
+  const views: Record<string, EndpointView> = state.endpoints[o.vantage] ?? {};
+  state.endpoints[o.vantage] = views;
   const key = `${o.instanceId}/${o.zone}`;
   const previous = views[key];
   if (previous && ms(previous.at) >= ms(o.at)) return false;
@@ -216,7 +217,8 @@ function recordObservation(
         }),
     ...(o.error ? { error: o.error } : {}),
   };
-  const summary = (state.vantages[o.vantage] ??= { lastSeen: o.at });
+  const summary: VantageSummary = state.vantages[o.vantage] ?? { lastSeen: o.at };
+  state.vantages[o.vantage] = summary;
   summary.lastSeen = later(summary.lastSeen, o.at);
   const fresh = freshEndpoints(views, o.at, settings);
   const allFailing = fresh.length > 0 && fresh.every((v) => !v.ok);
