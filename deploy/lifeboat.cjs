@@ -29,6 +29,8 @@ class LifeboatDeployError extends Error {
   constructor(message, options) {
     super(`lifeboat deploy config: ${message}`, options);
     this.name = 'LifeboatDeployError';
+    // osls prints the stack; for a config mistake the message alone is the useful part.
+    this.stack = `${this.name}: ${this.message}`;
   }
 }
 
@@ -195,21 +197,31 @@ module.exports = {
 
   /**
    * Whether the deploy region's backup bucket is created with S3 Object Lock. `--param
-   * objectLock=true|false` decides; without it, Object Lock is on when any instance configures
-   * `snapshot.objectLock` (its snapshots carry a retention date, which S3 refuses on a bucket
-   * without Object Lock).
+   * objectLock=true|false` decides; without it, Object Lock is on when an instance that lists
+   * this region as a replica sets `snapshot.objectLock` (its snapshots carry a retention date,
+   * which S3 refuses on a bucket without Object Lock).
    */
   async objectLock(ctx) {
     const { doc } = await loadConfig(ctx);
+    const region = await deployRegion(ctx);
+    const needed = instances(doc).filter(
+      (instance) =>
+        instance?.snapshot?.objectLock != null &&
+        Array.isArray(instance.replicaRegions) &&
+        instance.replicaRegions.includes(region),
+    );
     const raw = await ctx.resolveConfigurationProperty(['custom', 'lifeboat', 'objectLock']);
-    const value = String(raw ?? 'auto').trim().toLowerCase();
-    if (value === 'auto' || value === '') return configUsesObjectLock(doc);
+    const value = String(raw ?? 'auto')
+      .trim()
+      .toLowerCase();
+    if (value === 'auto' || value === '') return needed.length > 0;
     if (value === 'true') return true;
     if (value === 'false') {
-      if (configUsesObjectLock(doc)) {
+      if (needed.length > 0) {
         throw new LifeboatDeployError(
-          '--param objectLock=false, but an instance sets snapshot.objectLock, whose retention ' +
-            'S3 refuses on a bucket without Object Lock; drop the param or the instance setting',
+          `--param objectLock=false, but instance "${needed[0].id}" replicates into ${region} with ` +
+            'snapshot.objectLock, whose retention S3 refuses on a bucket without Object Lock; ' +
+            'drop the param or the instance setting',
         );
       }
       return false;

@@ -19,6 +19,8 @@ import {
 /** What the snapshot function needs from outside; tests pass their own. */
 export interface SnapshotDeps {
   config: LifeboatConfig;
+  /** The region this copy of the function runs in. */
+  region: string;
   clock: Clock;
   bus: EventBus;
   jobFor(instanceId: string): SnapshotJob;
@@ -32,6 +34,7 @@ export function snapshotDepsFor(
   const here = env.LIFEBOAT_REGION ?? env.AWS_REGION ?? config.regions[0]?.name ?? 'us-east-1';
   return {
     config,
+    region: here,
     clock: systemClock,
     bus: eventBus(config, here),
     jobFor: (id) => snapshotJob(config, findInstance(config, id)),
@@ -73,8 +76,15 @@ export async function snapshot(
   trigger: SnapshotTrigger,
   deps: SnapshotDeps = defaultSnapshotDeps(),
 ): Promise<{ snapshotId: string; instances: SnapshotSummaryLine[] }> {
+  // Every region runs this function on the same schedule; each snapshots the instances homed
+  // in it, so an instance is snapshotted once per tick, not once per region. An explicit
+  // request names its instances and is honoured wherever it lands.
+  const ids =
+    trigger.kind === 'schedule'
+      ? trigger.instanceIds.filter((id) => findInstance(deps.config, id).homeRegion === deps.region)
+      : trigger.instanceIds;
   const summary = await runSnapshots({
-    jobs: trigger.instanceIds.map((id) => deps.jobFor(id)),
+    jobs: ids.map((id) => deps.jobFor(id)),
     triggerTime: trigger.time,
     force: trigger.force,
     bus: deps.bus,

@@ -116,3 +116,16 @@ describe('snapshot handler', () => {
     expect(await backupKeys()).toEqual([]);
   });
 });
+
+describe('snapshot handler in a region that homes no instance', () => {
+  it('snapshots nothing on a schedule tick when no instance is homed there', async () => {
+    const handler = buildSnapshotHandler(() =>
+      snapshotDepsFor(world.config, { LIFEBOAT_REGION: 'eu-west-1' }),
+    );
+
+    const result = await handler(scheduled(), context);
+
+    expect(result.instances).toEqual([]);
+    expect(await backupKeys()).toEqual([]);
+  });
+});

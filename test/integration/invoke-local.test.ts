@@ -1,0 +1,63 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, inject, it } from 'vitest';
+import { provisionAndSeed, useLocalEndpoint } from '../../bin/commands/local.ts';
+import { backupVault } from '../../shared/composition.ts';
+import { DEFAULT_CONFIG_PATH, loadConfig } from '../../shared/config/load.ts';
+import { listCommittedSnapshotIds } from '../../shared/domain/snapshot/catalog.ts';
+
+/** Runs the README's command exactly: the real osls CLI, the esbuild bundle, the local AWS. */
+function invokeLocal(eventFile: string, endpoint: string) {
+  return spawnSync(
+    'npx',
+    [
+      'serverless',
+      'invoke',
+      'local',
+      '-f',
+      'snapshot',
+      '--path',
+      eventFile,
+      '--param',
+      'buildFolder=.esbuild/invoke-test',
+    ],
+    {
+      encoding: 'utf8',
+      timeout: 180_000,
+      env: {
+        ...process.env,
+        AWS_ENDPOINT_URL: endpoint,
+        AWS_ACCESS_KEY_ID: 'testing',
+        AWS_SECRET_ACCESS_KEY: 'testing',
+        SLS_TELEMETRY_DISABLED: '1',
+        SLS_NOTIFICATIONS_MODE: 'off',
+      },
+    },
+  );
+}
+
+describe('serverless invoke local -f snapshot', () => {
+  it('takes a real snapshot of the embedded default config against the local AWS', async () => {
+    const endpoint = inject('motoEndpoint');
+    useLocalEndpoint(endpoint);
+    const config = loadConfig(DEFAULT_CONFIG_PATH);
+    await provisionAndSeed(config, 5);
+
+    const run = invokeLocal('events/schedule.json', endpoint);
+
+    expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stdout).toContain('"status": "committed"');
+    const petstore = config.instances.find((i) => i.id === 'petstore');
+    for (const region of petstore?.replicaRegions ?? []) {
+      expect(await listCommittedSnapshotIds(backupVault(config, region), 'petstore')).toContain(
+        '20261125T060000Z',
+      );
+    }
+  }, 240_000);
+
+  it('rejects the malformed sample event with a message naming the field', () => {
+    const run = invokeLocal('events/schedule-malformed.json', inject('motoEndpoint'));
+
+    expect(run.status).not.toBe(0);
+    expect(`${run.stdout}${run.stderr}`).toMatch(/invalid schedule event: time/);
+  }, 240_000);
+});
