@@ -1,10 +1,11 @@
 import { eventBridgeClientFor, s3ClientFor } from './adapters/aws-clients.ts';
 import { EventBridgeBus } from './adapters/eventbridge-bus.ts';
 import { S3BlobStore } from './adapters/s3-blob-store.ts';
+import { S3DocumentStore } from './adapters/s3-document-store.ts';
 import { S3InstanceStore } from './adapters/s3-instance-store.ts';
 import { findRegion, regionBuckets, snapshotQuorum } from './config/load.ts';
 import { type InstanceConfig, type LifeboatConfig, rateToSeconds } from './config/schema.ts';
-import type { BlobStore, EventBus, InstanceStore } from './domain/ports.ts';
+import type { BlobStore, DocumentStore, EventBus, InstanceStore } from './domain/ports.ts';
 import type { SnapshotJob } from './domain/snapshot/run.ts';
 import type { ReplicaTarget } from './domain/snapshot/take-snapshot.ts';
 
@@ -28,6 +29,16 @@ export function backupVault(config: LifeboatConfig, regionName: string): BlobSto
 export function controlStore(config: LifeboatConfig, regionName: string): BlobStore {
   const { region, target } = endpointOf(config, regionName);
   return new S3BlobStore(s3ClientFor(target), regionBuckets(config, region).control, region.name);
+}
+
+/** A region's control bucket as compare-and-swap documents (detector state, run claims). */
+export function controlDocuments(config: LifeboatConfig, regionName: string): DocumentStore {
+  const { region, target } = endpointOf(config, regionName);
+  return new S3DocumentStore(
+    s3ClientFor(target),
+    regionBuckets(config, region).control,
+    region.name,
+  );
 }
 
 /** A region's instance store: where instances keep their configuration. */

@@ -5,6 +5,11 @@
 export const DetailType = {
   SnapshotCompleted: 'Snapshot Completed',
   SnapshotFailed: 'Snapshot Failed',
+  HealthObserved: 'Health Observed',
+  RegionOutageConfirmed: 'Region Outage Confirmed',
+  RegionRecovered: 'Region Recovered',
+  ZoneDegraded: 'Zone Degraded',
+  ZoneRecovered: 'Zone Recovered',
 } as const;
 
 /** Payload of "Snapshot Completed" and "Snapshot Failed". */
