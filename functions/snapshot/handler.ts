@@ -9,6 +9,7 @@ import {
   type SnapshotJob,
   type SnapshotOutcome,
 } from '../../shared/domain/snapshot/run.ts';
+import { EventPublishError } from '../../shared/errors.ts';
 import { validateEvent } from '../../shared/middleware/validate-event.ts';
 import { logger } from '../../shared/observability.ts';
 import {
@@ -114,6 +115,14 @@ export async function snapshot(
     }
     return line;
   });
+  if (summary.unpublished.length > 0) {
+    // Fail the invocation so Lambda retries it: the retry maps to the same snapshot id, finds
+    // the snapshots already committed, and publishes their events again.
+    throw new EventPublishError(
+      summary.unpublished.length,
+      summary.unpublished.map((u) => `${u.instanceId}: ${u.reason}`).join('; '),
+    );
+  }
   return { snapshotId: summary.snapshotId, instances };
 }
 

@@ -37,7 +37,8 @@ export class S3InstanceStore implements InstanceStore {
         { Bucket: this.bucket, Prefix: prefix },
       )) {
         for (const item of page.Contents ?? []) {
-          if (!item.Key) continue;
+          // Folder markers (`<id>/`, `<id>/apis/`) are console artefacts, not configuration.
+          if (!item.Key || item.Key.endsWith('/')) continue;
           out.push({
             key: item.Key.slice(prefix.length),
             etag: item.ETag ?? '',

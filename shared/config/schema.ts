@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** `rate(N unit)` as EventBridge writes it; lifeboat turns it into seconds to decide when a snapshot is due. */
-export const RATE_EXPRESSION = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
+export const RATE_EXPRESSION = /^rate\(([1-9]\d*) (minute|minutes|hour|hours|day|days)\)$/;
 
 const UNIT_SECONDS: Record<string, number> = {
   minute: 60,

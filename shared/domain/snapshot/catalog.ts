@@ -1,6 +1,6 @@
 import { SnapshotIntegrityError, SnapshotNotFoundError } from '../../errors.ts';
 import type { BlobStore } from '../ports.ts';
-import { idFromKey, keys, type Manifest, ManifestSchema, SNAPSHOT_ID } from './format.ts';
+import { idFromKey, isSnapshotId, keys, type Manifest, ManifestSchema } from './format.ts';
 
 /** Ids of the snapshots committed in one backup bucket, newest first. */
 export async function listCommittedSnapshotIds(
@@ -10,7 +10,7 @@ export async function listCommittedSnapshotIds(
   const markers = await vault.list(keys.commitsPrefix(instanceId));
   return markers
     .map((m) => idFromKey(m.key))
-    .filter((id) => SNAPSHOT_ID.test(id))
+    .filter(isSnapshotId)
     .sort()
     .reverse();
 }

@@ -41,8 +41,22 @@ export function snapshotIdFor(time: Date): string {
 /** When a snapshot id was taken. */
 export function snapshotTime(snapshotId: string): Date {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(snapshotId);
-  if (!m) throw new RangeError(`not a snapshot id: ${snapshotId}`);
-  return new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`);
+  const time = m ? new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`) : undefined;
+  // Round-tripping rejects impossible dates (month 13, 31 November) that Date would roll over.
+  if (!time || Number.isNaN(time.getTime()) || snapshotIdFor(time) !== snapshotId) {
+    throw new RangeError(`not a snapshot id: ${snapshotId}`);
+  }
+  return time;
+}
+
+/** True for a well-formed snapshot id naming a real instant. */
+export function isSnapshotId(value: string): boolean {
+  try {
+    snapshotTime(value);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Hex SHA-256 of some bytes. */

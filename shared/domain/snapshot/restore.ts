@@ -276,10 +276,27 @@ export async function restoreSnapshot(input: RestoreInput): Promise<RestoreResul
     try {
       manifest = await readManifest(input.vault, input.instanceId, snapshotId);
     } catch (error) {
-      if (!(error instanceof SnapshotIntegrityError) || !input.fallbackToPrevious) throw error;
-      skipped.push({ snapshotId, problems: [...error.problems] });
-      lastFailure = error;
-      continue;
+      if (!input.fallbackToPrevious) throw error;
+      if (error instanceof SnapshotIntegrityError) {
+        skipped.push({ snapshotId, problems: [...error.problems] });
+        lastFailure = error;
+        continue;
+      }
+      if (error instanceof SnapshotNotFoundError) {
+        // A commit marker whose manifest is gone: as unusable as a corrupt one.
+        const problem = {
+          kind: 'bad-manifest' as const,
+          name: snapshotId,
+          affectedObjects: [],
+          detail: 'committed, but the manifest is missing',
+        };
+        skipped.push({ snapshotId, problems: [problem] });
+        lastFailure = new SnapshotIntegrityError(input.instanceId, snapshotId, [problem], {
+          cause: error,
+        });
+        continue;
+      }
+      throw error;
     }
     const problems = await scan(manifest, reader);
     if (problems.length > 0) {

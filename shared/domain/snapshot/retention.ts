@@ -1,7 +1,7 @@
 import type { RetentionPolicy } from '../../config/schema.ts';
 import type { BlobStore, Clock, StoredBlob } from '../ports.ts';
 import { readManifest } from './catalog.ts';
-import { idFromKey, keys, SNAPSHOT_ID, snapshotTime } from './format.ts';
+import { idFromKey, isSnapshotId, keys, snapshotTime } from './format.ts';
 
 /** ISO-8601 week label (e.g. 2026-W48): weeks start on Monday, as most operators expect. */
 function isoWeek(date: Date): string {
@@ -105,7 +105,7 @@ export async function collectGarbage(input: {
     vault.list(keys.manifestsPrefix(instanceId)),
     vault.list(keys.packsPrefix(instanceId)),
   ]);
-  const committedIds = markers.map((m) => idFromKey(m.key)).filter((id) => SNAPSHOT_ID.test(id));
+  const committedIds = markers.map((m) => idFromKey(m.key)).filter(isSnapshotId);
   const keep = snapshotsToKeep(committedIds, policy);
   const now = input.clock.now();
   const cutoff = now.getTime() - policy.gcGraceSeconds * 1000;

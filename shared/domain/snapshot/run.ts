@@ -32,6 +32,8 @@ export type RegionGc = { region: string; report: GcReport } | { region: string; 
 export interface SnapshotRunSummary {
   snapshotId: string;
   outcomes: SnapshotOutcome[];
+  /** Outcomes whose event could not be published; the snapshots themselves stand. */
+  unpublished: { instanceId: string; reason: string }[];
 }
 
 /**
@@ -94,6 +96,20 @@ export async function runSnapshots(input: {
 }): Promise<SnapshotRunSummary> {
   const snapshotId = snapshotIdFor(input.triggerTime);
   const outcomes: SnapshotOutcome[] = [];
+  const unpublished: SnapshotRunSummary['unpublished'] = [];
+  // A bus failure must not stop the remaining instances from being snapshotted.
+  const bus: EventBus = {
+    publish: async (events) => {
+      try {
+        await input.bus.publish(events);
+      } catch (error) {
+        const instanceId = String(
+          (events[0]?.detail as { instanceId?: string } | undefined)?.instanceId,
+        );
+        unpublished.push({ instanceId, reason: (error as Error).message });
+      }
+    },
+  };
   for (const job of input.jobs) {
     const last = await newestCommittedAnywhere(job);
     if (!input.force && !isDue(last, job.intervalSeconds, input.triggerTime)) {
@@ -105,9 +121,9 @@ export async function runSnapshots(input: {
       });
       continue;
     }
-    outcomes.push(await snapshotOne(job, snapshotId, input));
+    outcomes.push(await snapshotOne(job, snapshotId, { bus, clock: input.clock }));
   }
-  return { snapshotId, outcomes };
+  return { snapshotId, outcomes, unpublished };
 }
 
 async function snapshotOne(

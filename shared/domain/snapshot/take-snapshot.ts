@@ -1,5 +1,5 @@
 import pLimit from 'p-limit';
-import { AlreadyExistsError } from '../../errors.ts';
+import { AlreadyExistsError, SnapshotIntegrityError, SnapshotNotFoundError } from '../../errors.ts';
 import type { BlobStore, Clock, InstanceStore, ObjectEntry, PutOptions } from '../ports.ts';
 import { latestCommittedManifest, readManifest } from './catalog.ts';
 import { type Chunk, chunkStream, DEFAULT_CHUNK_SIZE } from './chunker.ts';
@@ -12,6 +12,7 @@ import {
   keys,
   type Manifest,
   type ManifestObject,
+  ManifestSchema,
 } from './format.ts';
 import { DEFAULT_PACK_SIZE, PackBuilder, type SealedPack } from './pack.ts';
 
@@ -48,8 +49,10 @@ export interface SnapshotResult {
   instanceId: string;
   snapshotId: string;
   configDigest: string;
+  /** A quorum of regions held the manifest, so commit markers were written. */
   committed: boolean;
   quorum: number;
+  /** Regions that hold the manifest and its commit marker: where readers can use it. */
   regionsCommitted: string[];
   regionsFailed: RegionFailure[];
   objectCount: number;
@@ -109,6 +112,13 @@ class RegionWriter {
       this.previous = await latestCommittedManifest(this.target.vault, this.instanceId);
       if (this.previous) this.held = new Map(Object.entries(this.previous.chunks));
     } catch (error) {
+      // An unreadable newest manifest must not exclude the region for good: start it afresh
+      // (every chunk uploaded again) so the next snapshot repairs the replica.
+      if (error instanceof SnapshotIntegrityError || error instanceof SnapshotNotFoundError) {
+        this.previous = undefined;
+        this.held = new Map();
+        return;
+      }
       this.fail(error);
     }
   }
@@ -185,7 +195,10 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
 
   const previous = newestManifest(writers.map((w) => w.previous));
   const previousByKey = new Map(previous?.objects.map((o) => [o.key, o]) ?? []);
-  const listing = await input.source.list(input.instanceId);
+  // An empty key (an S3 "folder" marker for the prefix itself) names no restorable object.
+  const listing = (await input.source.list(input.instanceId)).filter(
+    (entry) => entry.key.length > 0,
+  );
 
   let bytesRead = 0;
   let objectsUnchanged = 0;
@@ -234,6 +247,15 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
       if (!writer.live) return;
       const manifest = buildManifest(input, writer, objects, digest, bytesTotal, createdAt);
       if (!manifest) return;
+      // Never commit what a reader would reject (e.g. a key the source listed oddly).
+      const checked = ManifestSchema.safeParse(manifest);
+      if (!checked.success) {
+        const issue = checked.error.issues[0];
+        writer.fail(
+          new Error(`manifest would be unreadable: ${issue?.path.join('.')}: ${issue?.message}`),
+        );
+        return;
+      }
       const outcome = await writeOnce(
         writer,
         keys.manifest(input.instanceId, input.snapshotId),
@@ -286,7 +308,8 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
     instanceId: input.instanceId,
     snapshotId: input.snapshotId,
     configDigest: digest,
-    committed: committed && regionsCommitted.length >= input.quorum,
+    // The decision made when the markers went out; `regionsCommitted` says where they landed.
+    committed,
     quorum: input.quorum,
     regionsCommitted,
     regionsFailed: writers

@@ -1,0 +1,171 @@
+import type { BlobStore, Clock, PutOptions, StoredBlob } from '../../shared/domain/ports.ts';
+import { AlreadyExistsError, StorageUnavailableError } from '../../shared/errors.ts';
+import { nextSeq } from './sequence.ts';
+
+/** The operations of the BlobStore port. */
+export type BlobOp = 'put' | 'get' | 'list' | 'delete';
+
+/** One call the code under test made, in the order it made them. */
+export interface BlobCall {
+  op: BlobOp;
+  /** The key (put/get), the prefix (list), or the first key (delete). */
+  key: string;
+  /** Every key of a delete call. */
+  keys?: string[];
+  options?: PutOptions;
+  bytes?: number;
+  seq: number;
+}
+
+interface StoredObject {
+  body: Buffer;
+  lastModified: Date;
+  options: PutOptions;
+}
+
+interface Fault {
+  op: BlobOp;
+  pattern: RegExp;
+  make: (key: string) => Error;
+}
+
+/**
+ * A backup or control bucket in memory, with S3's semantics where the domain relies on them:
+ * `ifNoneMatch` raises AlreadyExistsError, deleting a missing key is not an error, listing is in
+ * key order. Inspection helpers (`keys`, `bytes`, `corrupt`, ...) bypass faults and counters.
+ */
+export class InMemoryBlobStore implements BlobStore {
+  readonly location: string;
+  readonly calls: BlobCall[] = [];
+  /** When true every call fails as a network failure would. */
+  unreachable = false;
+  private readonly objects = new Map<string, StoredObject>();
+  private readonly faults: Fault[] = [];
+  private readonly clock: Clock;
+
+  constructor(options: { region?: string; clock?: Clock } = {}) {
+    this.location = `memory://backup (${options.region ?? 'test-region-1'})`;
+    this.clock = options.clock ?? { now: () => new Date() };
+  }
+
+  async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<void> {
+    this.enter({ op: 'put', key, options, bytes: body.byteLength });
+    if (options.ifNoneMatch && this.objects.has(key)) throw new AlreadyExistsError(key);
+    this.objects.set(key, { body: Buffer.from(body), lastModified: this.clock.now(), options });
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    this.enter({ op: 'get', key });
+    const found = this.objects.get(key);
+    return found ? new Uint8Array(found.body) : undefined;
+  }
+
+  async list(prefix: string): Promise<StoredBlob[]> {
+    this.enter({ op: 'list', key: prefix });
+    return this.keys(prefix).map((key) => {
+      const found = this.objects.get(key) as StoredObject;
+      return { key, size: found.body.length, lastModified: found.lastModified };
+    });
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    this.enter({ op: 'delete', key: keys[0] ?? '', keys: [...keys] });
+    for (const key of keys) this.objects.delete(key);
+  }
+
+  private enter(call: Omit<BlobCall, 'seq'>): void {
+    this.calls.push({ ...call, seq: nextSeq() });
+    if (this.unreachable)
+      throw new StorageUnavailableError(`${this.location} ${call.key}: connect ECONNREFUSED`);
+    const fault = this.faults.find((f) => f.op === call.op && f.pattern.test(call.key));
+    if (fault) throw fault.make(call.key);
+  }
+
+  /** Makes every `op` on a key matching `pattern` fail (default: StorageUnavailableError). */
+  failOn(op: BlobOp, pattern: RegExp, make?: (key: string) => Error): void {
+    this.faults.push({
+      op,
+      pattern,
+      make:
+        make ?? ((key) => new StorageUnavailableError(`${this.location} ${key}: injected fault`)),
+    });
+  }
+
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
+
+  /** Stored keys under a prefix, sorted. */
+  keys(prefix = ''): string[] {
+    return [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
+  }
+
+  has(key: string): boolean {
+    return this.objects.has(key);
+  }
+
+  /** A copy of a stored object's bytes; throws when absent so a test typo fails loudly. */
+  bytes(key: string): Buffer {
+    const found = this.objects.get(key);
+    if (!found) throw new Error(`test: no object ${key} in ${this.location}`);
+    return Buffer.from(found.body);
+  }
+
+  /** The options the object was last written with. */
+  optionsOf(key: string): PutOptions | undefined {
+    return this.objects.get(key)?.options;
+  }
+
+  /** Replaces an object's bytes in place (no call recorded, lastModified kept). */
+  overwrite(key: string, body: Uint8Array): void {
+    const found = this.objects.get(key);
+    if (!found) throw new Error(`test: no object ${key} in ${this.location}`);
+    found.body = Buffer.from(body);
+  }
+
+  /** Flips every bit of one byte of a stored object, as silent bit rot would. */
+  corrupt(key: string, offset?: number): void {
+    const found = this.objects.get(key);
+    if (!found) throw new Error(`test: no object ${key} in ${this.location}`);
+    const at = offset ?? Math.floor(found.body.length / 2);
+    found.body[at] = (found.body[at] ?? 0) ^ 0xff;
+  }
+
+  /** Deletes an object behind the code's back. */
+  remove(key: string): void {
+    if (!this.objects.delete(key)) throw new Error(`test: no object ${key} in ${this.location}`);
+  }
+
+  setLastModified(key: string, at: Date): void {
+    const found = this.objects.get(key);
+    if (!found) throw new Error(`test: no object ${key} in ${this.location}`);
+    found.lastModified = at;
+  }
+
+  lastModified(key: string): Date | undefined {
+    return this.objects.get(key)?.lastModified;
+  }
+
+  /** Calls of one kind, optionally only those whose key matches. */
+  callsOf(op: BlobOp, pattern?: RegExp): BlobCall[] {
+    return this.calls.filter((c) => c.op === op && (!pattern || pattern.test(c.key)));
+  }
+
+  count(op: BlobOp, pattern?: RegExp): number {
+    return this.callsOf(op, pattern).length;
+  }
+
+  /** Bytes sent by PUTs, optionally only to keys matching. */
+  bytesPut(pattern?: RegExp): number {
+    return this.callsOf('put', pattern).reduce((sum, c) => sum + (c.bytes ?? 0), 0);
+  }
+
+  /** Every key removed through `delete`, in call order. */
+  deletedKeys(): string[] {
+    return this.callsOf('delete').flatMap((c) => c.keys ?? []);
+  }
+
+  resetCalls(): void {
+    this.calls.length = 0;
+  }
+}
