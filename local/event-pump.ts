@@ -25,6 +25,20 @@ interface Subscription {
   handler: EventHandler;
 }
 
+/** moto's default account id, which it uses in every ARN it returns. */
+const MOTO_ACCOUNT = '123456789012';
+
+/**
+ * moto delivers EventBridge events to SQS without the `account` field that AWS always sets
+ * (and that Lambda handlers validate). Fill it in, and nothing else.
+ */
+function withLambdaEnvelope(event: unknown): unknown {
+  if (event && typeof event === 'object' && !('account' in event) && 'detail-type' in event) {
+    return { ...event, account: MOTO_ACCOUNT };
+  }
+  return event;
+}
+
 /** A handler invocation that threw; kept so a drill can report it instead of losing it. */
 export interface PumpFailure {
   subscription: string;
@@ -102,7 +116,7 @@ export class EventPump {
         const messages = page.Messages ?? [];
         if (messages.length === 0) break;
         for (const message of messages) {
-          const event = JSON.parse(message.Body ?? 'null');
+          const event = withLambdaEnvelope(JSON.parse(message.Body ?? 'null'));
           try {
             await sub.handler(event);
           } catch (error) {

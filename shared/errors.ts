@@ -78,6 +78,17 @@ export class StorageUnavailableError extends LifeboatError {
   }
 }
 
+/** An object listed a moment ago is gone (deleted between the listing and the read). */
+export class ObjectMissingError extends LifeboatError {
+  constructor(
+    readonly key: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`object vanished: ${key}`, options);
+    this.name = 'ObjectMissingError';
+  }
+}
+
 /** A conditional write lost: the object already exists. */
 export class AlreadyExistsError extends LifeboatError {
   constructor(

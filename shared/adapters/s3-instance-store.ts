@@ -6,8 +6,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { InstanceStore, ObjectEntry } from '../domain/ports.ts';
-import { StorageUnavailableError } from '../errors.ts';
-import { toDomainError } from './s3-errors.ts';
+import { ObjectMissingError, StorageUnavailableError } from '../errors.ts';
+import { isNotFound, toDomainError } from './s3-errors.ts';
 
 /**
  * The default instance adapter: an instance's configuration is the set of objects under
@@ -61,6 +61,7 @@ export class S3InstanceStore implements InstanceStore {
       );
       body = response.Body as AsyncIterable<Uint8Array>;
     } catch (error) {
+      if (isNotFound(error)) throw new ObjectMissingError(fullKey, { cause: error });
       throw toDomainError(error, this.location, fullKey);
     }
     try {

@@ -256,6 +256,11 @@ export async function restoreSnapshot(input: RestoreInput): Promise<RestoreResul
   const committed = await listCommittedSnapshotIds(input.vault, input.instanceId);
   let candidates: string[];
   if (input.snapshotId) {
+    // Only committed snapshots are restorable: an in-progress or abandoned manifest may be
+    // complete, but no quorum vouched for it.
+    if (!committed.includes(input.snapshotId)) {
+      throw new SnapshotNotFoundError(input.instanceId, input.vault.location, input.snapshotId);
+    }
     const older = committed.filter((id) => id < (input.snapshotId as string));
     candidates = [input.snapshotId, ...(input.fallbackToPrevious ? older : [])];
   } else {

@@ -1,8 +1,13 @@
 import pLimit from 'p-limit';
-import { AlreadyExistsError, SnapshotIntegrityError, SnapshotNotFoundError } from '../../errors.ts';
+import {
+  AlreadyExistsError,
+  ObjectMissingError,
+  SnapshotIntegrityError,
+  SnapshotNotFoundError,
+} from '../../errors.ts';
 import type { BlobStore, Clock, InstanceStore, ObjectEntry, PutOptions } from '../ports.ts';
 import { latestCommittedManifest, readManifest } from './catalog.ts';
-import { type Chunk, chunkStream, DEFAULT_CHUNK_SIZE } from './chunker.ts';
+import { type Chunk, type ChunkedObject, chunkStream, DEFAULT_CHUNK_SIZE } from './chunker.ts';
 import {
   type ChunkLocation,
   type CommitMarker,
@@ -203,9 +208,9 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
   let bytesRead = 0;
   let objectsUnchanged = 0;
   const limit = pLimit(input.readConcurrency ?? 8);
-  const objects = await Promise.all(
+  const read = await Promise.all(
     listing.map((entry) =>
-      limit(async (): Promise<ManifestObject> => {
+      limit(async (): Promise<ManifestObject | undefined> => {
         const before = previousByKey.get(entry.key);
         if (
           before &&
@@ -215,13 +220,20 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
           objectsUnchanged += 1;
           return before;
         }
-        const chunked = await chunkStream(
-          input.source.read(input.instanceId, entry.key),
-          async (chunk) => {
-            await Promise.all(writers.map((w) => w.offer(chunk)));
-          },
-          chunkSize,
-        );
+        let chunked: ChunkedObject;
+        try {
+          chunked = await chunkStream(
+            input.source.read(input.instanceId, entry.key),
+            async (chunk) => {
+              await Promise.all(writers.map((w) => w.offer(chunk)));
+            },
+            chunkSize,
+          );
+        } catch (error) {
+          // Deleted between the listing and the read: it is not part of the config any more.
+          if (error instanceof ObjectMissingError) return undefined;
+          throw error;
+        }
         bytesRead += chunked.size;
         return {
           key: entry.key,
@@ -235,6 +247,7 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
     ),
   );
   await Promise.all(writers.map((w) => w.finish()));
+  const objects = read.filter((o): o is ManifestObject => o !== undefined);
 
   objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const digest = configDigest(objects);
