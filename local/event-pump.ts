@@ -88,7 +88,11 @@ export class EventPump {
     );
     const events = this.events(input.region);
     await events.send(
-      new PutRuleCommand({ Name: name, EventBusName: input.bus, EventPattern: JSON.stringify(input.pattern) }),
+      new PutRuleCommand({
+        Name: name,
+        EventBusName: input.bus,
+        EventPattern: JSON.stringify(input.pattern),
+      }),
     );
     await events.send(
       new PutTargetsCommand({
@@ -97,7 +101,13 @@ export class EventPump {
         Targets: [{ Id: 'pump', Arn: attributes.Attributes?.QueueArn }],
       }),
     );
-    this.subscriptions.push({ name, region: input.region, bus: input.bus, queueUrl, handler: input.handler });
+    this.subscriptions.push({
+      name,
+      region: input.region,
+      bus: input.bus,
+      queueUrl,
+      handler: input.handler,
+    });
   }
 
   /**
@@ -111,7 +121,11 @@ export class EventPump {
       const sqs = this.sqs(sub.region);
       for (;;) {
         const page = await sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: sub.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+          new ReceiveMessageCommand({
+            QueueUrl: sub.queueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 0,
+          }),
         );
         const messages = page.Messages ?? [];
         if (messages.length === 0) break;
@@ -173,7 +187,9 @@ export class EventPump {
     await this.stop();
     for (const sub of this.subscriptions.splice(0)) {
       const events = this.events(sub.region);
-      await events.send(new RemoveTargetsCommand({ Rule: sub.name, EventBusName: sub.bus, Ids: ['pump'] }));
+      await events.send(
+        new RemoveTargetsCommand({ Rule: sub.name, EventBusName: sub.bus, Ids: ['pump'] }),
+      );
       await events.send(new DeleteRuleCommand({ Name: sub.name, EventBusName: sub.bus }));
       await this.sqs(sub.region).send(new DeleteQueueCommand({ QueueUrl: sub.queueUrl }));
     }

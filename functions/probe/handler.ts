@@ -73,9 +73,14 @@ export async function probe(deps: ProbeDeps = defaultProbeDeps()): Promise<Probe
   const interval = deps.config.detection.intervalSeconds;
   const rounds =
     interval >= deps.invocationSeconds ? 1 : Math.floor(deps.invocationSeconds / interval);
-  const summary: ProbeSummary = { vantage: deps.region, rounds, observations: 0, failures: [] };
+  const summary: ProbeSummary = { vantage: deps.region, rounds: 0, observations: 0, failures: [] };
+  // Rounds are bounded by time as well as by count, so slow probes can never run the
+  // invocation past its schedule period (and into the Lambda timeout).
+  const deadline = deps.clock.now().getTime() + deps.invocationSeconds * 1000;
   for (let round = 0; round < rounds; round += 1) {
     const started = deps.clock.now().getTime();
+    if (round > 0 && started + deps.config.detection.probeTimeoutMs > deadline) break;
+    summary.rounds += 1;
     const observations = await probeRound({
       vantage: deps.region,
       targets,

@@ -109,7 +109,11 @@ const DetectionSchema = z.strictObject({
   /** Seconds between two probes of an endpoint (Route 53 health checks use 30, or 10 when fast). */
   intervalSeconds: z.number().positive().default(30),
   /** Consecutive failing intervals before a vantage counts as seeing a failure (Route 53: 3). */
-  failureThreshold: z.int().min(1).default(3),
+  failureThreshold: z
+    .int()
+    .min(1)
+    .max(10, 'must be at most 10 (the Route 53 health-check limit)')
+    .default(3),
   /** Vantage regions that must agree; default min(3, number of regions − 1). */
   quorum: z.int().min(1).optional(),
   /** Sustained healthy time before a region counts as recovered. */
@@ -150,6 +154,13 @@ export const ConfigSchema = z
       }
       known.add(region.name);
     });
+    if (config.detection.probeTimeoutMs >= config.detection.intervalSeconds * 1000) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['detection', 'probeTimeoutMs'],
+        message: `must be shorter than the probe interval (${config.detection.intervalSeconds * 1000} ms)`,
+      });
+    }
     const quorum = config.detection.quorum;
     if (quorum !== undefined && quorum > config.regions.length) {
       ctx.addIssue({

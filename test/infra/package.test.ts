@@ -1,12 +1,25 @@
 import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { EVENT_SOURCE } from '../../shared/adapters/eventbridge-bus.ts';
 import { loadConfig } from '../../shared/config/load.ts';
-import { rateToSeconds } from '../../shared/config/schema.ts';
+import { type LifeboatConfig, rateToSeconds } from '../../shared/config/schema.ts';
+import { DetailType } from '../../shared/domain/events.ts';
+import { alarmNameFor } from '../../shared/schemas/detection-events.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CONFIG_FILE = join(ROOT, 'lifeboat.config.yml');
@@ -14,6 +27,18 @@ const TEMPLATE = 'cloudformation-template-update-stack.json';
 const MIB = 1024 * 1024;
 /** osls with serverless-esbuild takes a few seconds here; two busy cores can stretch that a lot. */
 const PACKAGE_TIMEOUT_MS = 240_000;
+
+/** Route 53 publishes health-check metrics only there, so the health checks live there. */
+const HEALTH_CHECK_REGION = 'us-east-1';
+const ALARM_PREFIX = 'lifeboat-health-';
+/** "Health Observed" as the probe publishes it (shared/adapters/eventbridge-bus.ts). */
+const OBSERVED_PATTERN = { source: [EVENT_SOURCE], 'detail-type': [DetailType.HealthObserved] };
+
+/**
+ * IAM statements allowed to name `Resource: "*"`, each with its reason. Nothing needs one today:
+ * add an entry here (role, Sid, reason) only for an action that supports no resource ARN.
+ */
+const WILDCARD_RESOURCE_ALLOWLIST: readonly { role: string; sid: string; reason: string }[] = [];
 
 interface Resource {
   Type: string;
@@ -23,6 +48,23 @@ interface Resource {
 
 interface Template {
   Resources: Record<string, Resource>;
+  Outputs?: Record<string, { Value: unknown; Description?: string }>;
+}
+
+interface RuleTarget {
+  Id: string;
+  Arn: unknown;
+  RoleArn?: unknown;
+  RetryPolicy?: { MaximumEventAgeInSeconds?: number; MaximumRetryAttempts?: number };
+}
+
+interface RuleProperties {
+  Name?: string;
+  EventBusName?: unknown;
+  EventPattern?: Record<string, unknown>;
+  ScheduleExpression?: string;
+  State?: string;
+  Targets: RuleTarget[];
 }
 
 interface PolicyStatement {
@@ -86,8 +128,8 @@ function expectPackaged(run: PackageRun): Template {
   return JSON.parse(readFileSync(join(run.dir, TEMPLATE), 'utf8')) as Template;
 }
 
-function cfnLint(file: string): SpawnSyncReturns<string> {
-  return spawnSync('cfn-lint', [file], { encoding: 'utf8', timeout: 120_000 });
+function cfnLint(...files: string[]): SpawnSyncReturns<string> {
+  return spawnSync('cfn-lint', files, { encoding: 'utf8', timeout: 240_000 });
 }
 
 function ofType(template: Template, type: string): [string, Resource][] {
@@ -140,21 +182,231 @@ function shortestScheduleSeconds(): number {
   return Math.min(...(schedules.length > 0 ? schedules : ['rate(1 day)']).map(rateToSeconds));
 }
 
-describe('serverless package', () => {
-  let run: PackageRun;
+function rulesOf(template: Template): [string, RuleProperties][] {
+  return ofType(template, 'AWS::Events::Rule').map(([id, rule]) => [
+    id,
+    propertiesOf(rule) as unknown as RuleProperties,
+  ]);
+}
 
-  beforeAll(() => {
-    run = packageService();
-  }, PACKAGE_TIMEOUT_MS + 10_000);
+/** The rules with a target that is the function `functionId`. */
+function rulesTargeting(template: Template, functionId: string): [string, RuleProperties][] {
+  return rulesOf(template).filter(([, rule]) =>
+    rule.Targets.some((target) => referencedId(target.Arn) === functionId),
+  );
+}
+
+/** The region of an event bus ARN built by deploy/lifeboat.cjs, or undefined for other targets. */
+function busTargetRegion(target: RuleTarget): string | undefined {
+  return /:events:([a-z0-9-]+):.*:event-bus\//.exec(JSON.stringify(target.Arn))?.[1];
+}
+
+/** Rules whose targets are event buses (cross-region forwarding). */
+function forwardingRules(template: Template): [string, RuleProperties][] {
+  return rulesOf(template).filter(([, rule]) =>
+    rule.Targets.some((target) => busTargetRegion(target) !== undefined),
+  );
+}
+
+/** `lifeboat` when the rule is on the lifeboat bus, `default` when on the default bus. */
+function busOf(rule: RuleProperties): 'lifeboat' | 'default' | 'other' {
+  if (rule.EventBusName === undefined) return 'default';
+  return referencedId(rule.EventBusName) === 'LifeboatEventBus' ? 'lifeboat' : 'other';
+}
+
+function rolePolicyStatements(template: Template, roleId: string): PolicyStatement[] {
+  const role = template.Resources[roleId];
+  expect(role?.Type, `${roleId} exists`).toBe('AWS::IAM::Role');
+  const policies = (role?.Properties?.Policies ?? []) as {
+    PolicyDocument: { Statement: unknown };
+  }[];
+  return policies.flatMap((p) => asArray(p.PolicyDocument.Statement as PolicyStatement[]));
+}
+
+function configuredRegions(config: LifeboatConfig): string[] {
+  return config.regions.map((region) => region.name);
+}
+
+/** Every (instance, endpoint region) pair of the config, with the endpoint URL. */
+function endpointPairs(config: LifeboatConfig): { instanceId: string; region: string; url: URL }[] {
+  return config.instances.flatMap((instance) =>
+    Object.entries(instance.endpoints).map(([region, endpoint]) => ({
+      instanceId: instance.id,
+      region,
+      url: new URL(endpoint.url),
+    })),
+  );
+}
+
+/** The detection exports of deploy/lifeboat.cjs, called the way osls calls them. */
+interface DeployModule {
+  detectionResources(ctx: DeployContext): Promise<Template>;
+}
+
+interface DeployContext {
+  options: { region?: string; stage?: string };
+  resolveConfigurationProperty(path: string[]): Promise<unknown>;
+}
+
+const deployModule = createRequire(import.meta.url)('../../deploy/lifeboat.cjs') as DeployModule;
+
+/** The YAML of the repository's config, changed by `edit`, written inside the service. */
+function writeConfig(edit: (raw: Record<string, unknown>) => void): string {
+  const raw = parseYaml(readFileSync(CONFIG_FILE, 'utf8')) as Record<string, unknown>;
+  edit(raw);
+  // Inside the service (and .gitignored): `serverless package` refuses a config outside it.
+  const dir = join(
+    ROOT,
+    '.esbuild',
+    `infra-config-${process.pid}-${randomBytes(4).toString('hex')}`,
+  );
+  mkdirSync(dir, { recursive: true });
+  workDirs.push(dir);
+  const file = join(dir, 'lifeboat.config.yml');
+  writeFileSync(file, stringifyYaml(raw));
+  return file;
+}
+
+function deployContext(configFile: string, region: string): DeployContext {
+  const properties: Record<string, unknown> = {
+    'custom.lifeboat.config': relative(ROOT, configFile),
+    'provider.region': region,
+    'provider.stage': 'test',
+  };
+  return {
+    options: { region, stage: 'test' },
+    resolveConfigurationProperty: async (path) => properties[path.join('.')],
+  };
+}
+
+const EXTRA_REGIONS = [
+  { name: 'eu-central-1', location: { lat: 50.1, lon: 8.7 }, zones: ['eu-central-1a'] },
+  { name: 'ap-southeast-1', location: { lat: 1.3, lon: 103.8 }, zones: ['ap-southeast-1a'] },
+  { name: 'ap-northeast-1', location: { lat: 35.7, lon: 139.7 }, zones: ['ap-northeast-1a'] },
+  { name: 'sa-east-1', location: { lat: -23.5, lon: -46.6 }, zones: ['sa-east-1a'] },
+];
+
+/** The repository's config with four more regions: eight in all, seven targets to forward to. */
+function manyRegionsConfig(): string {
+  return writeConfig((raw) => {
+    raw.regions = [
+      ...(raw.regions as unknown[]),
+      ...EXTRA_REGIONS.map((region) => ({ ...region, capacity: 1 })),
+    ];
+  });
+}
+
+/**
+ * Checks one region's forwarding: "Health Observed" probed here goes to every other region's
+ * lifeboat bus, never back to this one, and in us-east-1 the health-check alarms do too.
+ */
+function expectForwarding(template: Template, region: string, regions: string[]): void {
+  const others = regions.filter((name) => name !== region).sort();
+  const rules = forwardingRules(template);
+  const observations = rules.filter(([, rule]) => busOf(rule) === 'lifeboat');
+  const alarms = rules.filter(([, rule]) => busOf(rule) === 'default');
+  expect(observations.length + alarms.length, `${region}: forwarding rules`).toBe(rules.length);
+  for (const [id, rule] of rules) {
+    expect(rule.Targets.length, `${region} ${id} targets`).toBeGreaterThan(0);
+    expect(rule.Targets.length, `${region} ${id} targets`).toBeLessThanOrEqual(5);
+    expect(rule.State, `${region} ${id} state`).toBe('ENABLED');
+    for (const target of rule.Targets) {
+      expect(busTargetRegion(target), `${region} ${id} forwards to itself`).not.toBe(region);
+      expect(referencedId(target.RoleArn), `${region} ${id} ${target.Id} role`).toBe(
+        'EventForwardRole',
+      );
+      expect(JSON.stringify(target.Arn), `${region} ${id} ${target.Id} bus`).toMatch(
+        /:event-bus\/lifeboat"/,
+      );
+    }
+  }
+  const targetRegions = (group: [string, RuleProperties][]) =>
+    group.flatMap(([, rule]) => rule.Targets.map((target) => busTargetRegion(target))).sort();
+
+  for (const [id, rule] of observations) {
+    // Only what was probed from here: a forwarded observation is never forwarded again.
+    expect(rule.EventPattern, `${region} ${id} pattern`).toEqual({
+      ...OBSERVED_PATTERN,
+      detail: { vantage: [region] },
+    });
+  }
+  expect(targetRegions(observations), `${region}: observation forwarding targets`).toEqual(others);
+
+  if (region === HEALTH_CHECK_REGION) {
+    for (const [id, rule] of alarms) {
+      expect(rule.EventPattern, `${region} ${id} pattern`).toEqual({
+        source: ['aws.cloudwatch'],
+        'detail-type': ['CloudWatch Alarm State Change'],
+        detail: { alarmName: [{ prefix: ALARM_PREFIX }] },
+      });
+    }
+    expect(targetRegions(alarms), `${region}: alarm forwarding targets`).toEqual(others);
+  } else {
+    expect(alarms, `${region}: forwards alarms though it has none`).toEqual([]);
+  }
+
+  if (others.length === 0) {
+    expect(template.Resources.EventForwardRole).toBeUndefined();
+    return;
+  }
+  // The role EventBridge assumes may put events on exactly the other regions' buses.
+  const statements = rolePolicyStatements(template, 'EventForwardRole');
+  expect(statements.flatMap((s) => asArray(s.Action))).toEqual(['events:PutEvents']);
+  const busRegions = statements
+    .flatMap((s) => asArray(s.Resource))
+    .map((arn) => busTargetRegion({ Id: '', Arn: arn }))
+    .sort();
+  expect(busRegions, `${region}: EventForwardRole buses`).toEqual(others);
+  const trustDocument = template.Resources.EventForwardRole?.Properties?.AssumeRolePolicyDocument as
+    | { Statement: (PolicyStatement & { Principal: unknown })[] }
+    | undefined;
+  expect(trustDocument?.Statement).toEqual([
+    expect.objectContaining({ Principal: { Service: 'events.amazonaws.com' } }),
+  ]);
+}
+
+describe('serverless package', () => {
+  const config = loadConfig(CONFIG_FILE);
+  const regions = configuredRegions(config);
+  /** The default region (us-east-1, where the health checks go), packaged without --region. */
+  let run: PackageRun;
+  /** Every other configured region, packaged with --region. */
+  const regionRuns = new Map<string, PackageRun>();
+
+  /** The template of every configured region. */
+  function templates(): [string, Template][] {
+    return regions.map((region) => [
+      region,
+      expectPackaged(region === HEALTH_CHECK_REGION ? run : (regionRuns.get(region) as PackageRun)),
+    ]);
+  }
+
+  beforeAll(
+    () => {
+      expect(regions, 'the infra tests expect us-east-1 in the default config').toContain(
+        HEALTH_CHECK_REGION,
+      );
+      run = packageService();
+      for (const region of regions.filter((name) => name !== HEALTH_CHECK_REGION)) {
+        regionRuns.set(region, packageService('--region', region));
+      }
+    },
+    (PACKAGE_TIMEOUT_MS + 10_000) * 4,
+  );
 
   afterAll(() => {
     for (const dir of workDirs) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('produces a template cfn-lint accepts when packaged offline', () => {
-    expectPackaged(run);
-    const lint = cfnLint(join(run.dir, TEMPLATE));
+  it('produces a template cfn-lint accepts for every configured region when packaged offline', () => {
+    const files = templates().map(([region]) => {
+      const packaged =
+        region === HEALTH_CHECK_REGION ? run : (regionRuns.get(region) as PackageRun);
+      return join(packaged.dir, TEMPLATE);
+    });
+    const lint = cfnLint(...files);
     expect(lint.status, `cfn-lint reported findings:\n${output(lint)}`).toBe(0);
+    console.log(`cfn-lint clean: ${regions.join(', ')}`);
   });
 
   it('encrypts, versions, blocks public access and enforces TLS on every bucket when packaged', () => {
@@ -214,7 +466,10 @@ describe('serverless package', () => {
   });
 
   it('grants each function its own role with named actions and resources when packaged', () => {
-    const template = expectPackaged(run);
+    for (const [region, template] of templates()) expectLeastPrivilege(template, region);
+  });
+
+  function expectLeastPrivilege(template: Template, region: string): void {
     const roles = ofType(template, 'AWS::IAM::Role');
     expect(roles.length).toBeGreaterThan(0);
     expect(ofType(template, 'AWS::IAM::Policy')).toEqual([]);
@@ -228,7 +483,7 @@ describe('serverless package', () => {
       for (const statement of policies.flatMap((p) =>
         asArray(p.PolicyDocument.Statement as PolicyStatement[]),
       )) {
-        const where = `${id} ${statement.Sid ?? JSON.stringify(statement.Action)}`;
+        const where = `${region} ${id} ${statement.Sid ?? JSON.stringify(statement.Action)}`;
         expect(statement.NotAction, `${where} uses NotAction`).toBeUndefined();
         expect(statement.NotResource, `${where} uses NotResource`).toBeUndefined();
         const actions = asArray(statement.Action);
@@ -238,12 +493,23 @@ describe('serverless package', () => {
         }
         const resources = asArray(statement.Resource);
         expect(resources.length, `${where} names no resource`).toBeGreaterThan(0);
-        for (const resource of resources) expect(resource, `${where}: Resource "*"`).not.toBe('*');
+        const allowed = WILDCARD_RESOURCE_ALLOWLIST.some(
+          (entry) => entry.role === id && entry.sid === statement.Sid,
+        );
+        for (const resource of resources) {
+          if (!allowed) expect(resource, `${where}: Resource "*"`).not.toBe('*');
+        }
       }
     }
 
     const functions = ofType(template, 'AWS::Lambda::Function');
-    expect(functions.map(([id]) => id)).toContain('SnapshotLambdaFunction');
+    expect(functions.map(([id]) => id)).toEqual(
+      expect.arrayContaining([
+        'SnapshotLambdaFunction',
+        'ProbeLambdaFunction',
+        'DetectOutageLambdaFunction',
+      ]),
+    );
     const roleOf = functions.map(([id, fn]) => [id, referencedId(fn.Properties?.Role)] as const);
     for (const [id, roleId] of roleOf) {
       expect(roleId, `${id} role`).toBeDefined();
@@ -251,6 +517,216 @@ describe('serverless package', () => {
     }
     expect(new Set(roleOf.map(([, roleId]) => roleId)).size, 'functions share a role').toBe(
       roleOf.length,
+    );
+  }
+
+  it('lets the probe only log and publish to the lifeboat bus when packaged', () => {
+    const statements = rolePolicyStatements(expectPackaged(run), 'ProbeRole');
+    expect(
+      statements.map((s) => ({ actions: asArray(s.Action).sort(), resource: s.Resource })),
+    ).toEqual([
+      {
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resource: { 'Fn::GetAtt': ['ProbeLogGroup', 'Arn'] },
+      },
+      { actions: ['events:PutEvents'], resource: { 'Fn::GetAtt': ['LifeboatEventBus', 'Arn'] } },
+    ]);
+  });
+
+  it('lets the detector use only detector/ in its control bucket, its logs and its bus', () => {
+    const statements = rolePolicyStatements(expectPackaged(run), 'DetectOutageRole');
+    expect(
+      statements.map((s) => ({ actions: asArray(s.Action).sort(), resource: s.Resource })),
+    ).toEqual([
+      {
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resource: { 'Fn::GetAtt': ['DetectOutageLogGroup', 'Arn'] },
+      },
+      {
+        actions: ['s3:GetObject', 's3:PutObject'],
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub string
+        resource: { 'Fn::Sub': '${ControlBucket.Arn}/detector/*' },
+      },
+      // S3 answers a GetObject of a missing key with 403 unless the caller may list the bucket.
+      { actions: ['s3:ListBucket'], resource: { 'Fn::GetAtt': ['ControlBucket', 'Arn'] } },
+      { actions: ['events:PutEvents'], resource: { 'Fn::GetAtt': ['LifeboatEventBus', 'Arn'] } },
+    ]);
+  });
+
+  it('runs the probe every minute for a minute of rounds when packaged', () => {
+    for (const [region, template] of templates()) {
+      const fn = propertiesOf(template.Resources.ProbeLambdaFunction as Resource);
+      expect(fn, `${region} probe`).toMatchObject({
+        Handler: 'functions/probe/handler.handler',
+        Timeout: 75,
+        MemorySize: 256,
+        Environment: {
+          Variables: expect.objectContaining({
+            LIFEBOAT_PROBE_INVOCATION_SECONDS: '60',
+            LIFEBOAT_REGION: region,
+          }),
+        },
+      });
+      expect(referencedId(fn.Role), `${region} probe role`).toBe('ProbeRole');
+      const rules = rulesTargeting(template, 'ProbeLambdaFunction');
+      expect(rules, `${region} probe rules`).toHaveLength(1);
+      expect(rules[0]?.[1].ScheduleExpression).toBe('rate(1 minute)');
+      expect(rules[0]?.[1].EventBusName).toBeUndefined();
+      // A lost tick is not made up for: the next one probes afresh a minute later.
+      const invokeConfig = ofType(template, 'AWS::Lambda::EventInvokeConfig').find(
+        ([, c]) => referencedId(c.Properties?.FunctionName) === 'ProbeLambdaFunction',
+      );
+      expect(invokeConfig?.[1].Properties, `${region} probe async retries`).toMatchObject({
+        MaximumRetryAttempts: 0,
+      });
+    }
+  });
+
+  it('triggers the detector on observations, alarms, AWS Health issues and a tick when packaged', () => {
+    const alarmPattern = {
+      source: ['aws.cloudwatch'],
+      'detail-type': ['CloudWatch Alarm State Change'],
+      detail: { alarmName: [{ prefix: ALARM_PREFIX }] },
+    };
+    // The prefix the rules filter on is the one the detector recognises.
+    expect(alarmNameFor('petstore', 'us-east-1').startsWith(ALARM_PREFIX)).toBe(true);
+    for (const [region, template] of templates()) {
+      const fn = propertiesOf(template.Resources.DetectOutageLambdaFunction as Resource);
+      expect(fn, `${region} detectOutage`).toMatchObject({
+        Handler: 'functions/detect-outage/handler.handler',
+        Timeout: 30,
+      });
+      expect(referencedId(fn.Role), `${region} detectOutage role`).toBe('DetectOutageRole');
+      const triggers = rulesTargeting(template, 'DetectOutageLambdaFunction').map(([, rule]) => ({
+        bus: busOf(rule),
+        pattern: rule.EventPattern,
+        schedule: rule.ScheduleExpression,
+      }));
+      expect(triggers, `${region} detector triggers`).toEqual(
+        expect.arrayContaining([
+          { bus: 'lifeboat', pattern: OBSERVED_PATTERN, schedule: undefined },
+          // Alarms in this region, and alarms forwarded from us-east-1.
+          { bus: 'default', pattern: alarmPattern, schedule: undefined },
+          { bus: 'lifeboat', pattern: alarmPattern, schedule: undefined },
+          {
+            bus: 'default',
+            pattern: {
+              source: ['aws.health'],
+              'detail-type': ['AWS Health Event'],
+              detail: { eventTypeCategory: ['issue'] },
+            },
+            schedule: undefined,
+          },
+          { bus: 'default', pattern: undefined, schedule: 'rate(1 minute)' },
+        ]),
+      );
+      expect(triggers, `${region} detector triggers`).toHaveLength(5);
+      for (const [id, rule] of rulesTargeting(template, 'DetectOutageLambdaFunction')) {
+        const target = rule.Targets[0] as RuleTarget;
+        expect(
+          target.RetryPolicy?.MaximumEventAgeInSeconds,
+          `${region} ${id} event age`,
+        ).toBeLessThanOrEqual(600);
+      }
+    }
+  });
+
+  it('creates a Route 53 health check and its alarm per instance endpoint in us-east-1 only', () => {
+    const template = expectPackaged(run);
+    const pairs = endpointPairs(config);
+    expect(pairs.length).toBeGreaterThan(0);
+    const checks = ofType(template, 'AWS::Route53::HealthCheck');
+    const alarms = ofType(template, 'AWS::CloudWatch::Alarm');
+    expect(checks).toHaveLength(pairs.length);
+    expect(alarms).toHaveLength(pairs.length);
+    expect(alarms.map(([, alarm]) => alarm.Properties?.AlarmName).sort()).toEqual(
+      pairs.map((p) => alarmNameFor(p.instanceId, p.region)).sort(),
+    );
+    const interval = config.detection.intervalSeconds < 30 ? 10 : 30;
+    const outputs = Object.values(template.Outputs ?? {}).map((o) => referencedId(o.Value));
+    for (const pair of pairs) {
+      const name = alarmNameFor(pair.instanceId, pair.region);
+      const [, alarm] = alarms.find(([, a]) => a.Properties?.AlarmName === name) ?? [];
+      expect(alarm?.Properties, name).toMatchObject({
+        Namespace: 'AWS/Route53',
+        MetricName: 'HealthCheckStatus',
+        Statistic: 'Minimum',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+      });
+      const dimensions = alarm?.Properties?.Dimensions as { Name: string; Value: unknown }[];
+      expect(dimensions.map((d) => d.Name)).toEqual(['HealthCheckId']);
+      const checkId = referencedId(dimensions[0]?.Value) as string;
+      const check = template.Resources[checkId];
+      expect(check?.Type, `${name} dimension`).toBe('AWS::Route53::HealthCheck');
+      const https = pair.url.protocol === 'https:';
+      expect(check?.Properties?.HealthCheckConfig, `${checkId}`).toMatchObject({
+        Type: https ? 'HTTPS' : 'HTTP',
+        FullyQualifiedDomainName: pair.url.hostname,
+        Port: pair.url.port ? Number(pair.url.port) : https ? 443 : 80,
+        ResourcePath: `${pair.url.pathname.replace(/\/+$/, '')}/health`,
+        RequestInterval: interval,
+        FailureThreshold: config.detection.failureThreshold,
+      });
+      expect(check?.Properties?.HealthCheckTags).toContainEqual({ Key: 'Name', Value: name });
+      // The DNS records are tied to the health checks by these outputs.
+      expect(outputs, `${checkId} output`).toContain(checkId);
+    }
+
+    for (const [region, other] of templates().filter(([r]) => r !== HEALTH_CHECK_REGION)) {
+      expect(ofType(other, 'AWS::Route53::HealthCheck'), `${region} health checks`).toEqual([]);
+      expect(ofType(other, 'AWS::CloudWatch::Alarm'), `${region} alarms`).toEqual([]);
+      expect(Object.keys(other.Outputs ?? {}).filter((k) => k.startsWith('HealthCheck'))).toEqual(
+        [],
+      );
+    }
+  });
+
+  it('forwards observations and alarms to every other region and never to its own', () => {
+    for (const [region, template] of templates()) expectForwarding(template, region, regions);
+  });
+
+  it(
+    'splits forwarding into rules of at most five targets when there are more regions',
+    () => {
+      const file = manyRegionsConfig();
+      const many = [...regions, ...EXTRA_REGIONS.map((r) => r.name)];
+      const packaged = packageService('--param', `config=${relative(ROOT, file)}`);
+      const template = expectPackaged(packaged);
+      expectForwarding(template, HEALTH_CHECK_REGION, many);
+      expect(forwardingRules(template)).toHaveLength(4);
+      const lint = cfnLint(join(packaged.dir, TEMPLATE));
+      expect(lint.status, `cfn-lint reported findings:\n${output(lint)}`).toBe(0);
+    },
+    PACKAGE_TIMEOUT_MS + 60_000,
+  );
+
+  it('uses 10-second health checks when the probe interval is under 30 seconds', async () => {
+    const file = writeConfig((raw) => {
+      raw.detection = { intervalSeconds: 10, failureThreshold: 2 };
+    });
+    const resources = await deployModule.detectionResources(deployContext(file, 'us-east-1'));
+    const checks = ofType(resources, 'AWS::Route53::HealthCheck');
+    expect(checks).toHaveLength(endpointPairs(config).length);
+    for (const [, check] of checks) {
+      expect(check.Properties?.HealthCheckConfig).toMatchObject({
+        RequestInterval: 10,
+        FailureThreshold: 2,
+      });
+    }
+    const elsewhere = await deployModule.detectionResources(deployContext(file, 'eu-west-1'));
+    expect(ofType(elsewhere, 'AWS::Route53::HealthCheck')).toEqual([]);
+  });
+
+  it('refuses a failure threshold Route 53 health checks cannot take', async () => {
+    const file = writeConfig((raw) => {
+      raw.detection = { failureThreshold: 11 };
+    });
+    await expect(deployModule.detectionResources(deployContext(file, 'us-east-1'))).rejects.toThrow(
+      /detection\.failureThreshold is 11.*1 to 10/,
     );
   });
 

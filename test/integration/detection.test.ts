@@ -1,16 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildDetectOutageHandler, detectorDepsFor } from '../../functions/detect-outage/handler.ts';
+import {
+  buildDetectOutageHandler,
+  detectorDepsFor,
+} from '../../functions/detect-outage/handler.ts';
 import { probe, probeDepsFor } from '../../functions/probe/handler.ts';
+import { EventPump } from '../../local/event-pump.ts';
+import { InstanceRuntime } from '../../local/instance-runtime.ts';
+import { sampleInstanceObjects, seedInstance } from '../../local/sample-instance.ts';
 import { controlDocuments, eventBus, instanceStore } from '../../shared/composition.ts';
 import { parseConfig } from '../../shared/config/load.ts';
 import type { LifeboatConfig } from '../../shared/config/schema.ts';
 import { regionStateKey } from '../../shared/domain/detection/detect.ts';
 import { EventValidationError } from '../../shared/errors.ts';
-import { EventPump } from '../../local/event-pump.ts';
-import { InstanceRuntime } from '../../local/instance-runtime.ts';
-import { sampleInstanceObjects, seedInstance } from '../../local/sample-instance.ts';
 import { subscribe } from '../support/bus.ts';
 import { createTestWorld, type TestWorld } from '../support/world.ts';
 
@@ -27,7 +30,11 @@ let pump: EventPump;
 /** The test world, with petstore's us-east-1 endpoints pointing at a real runtime per zone. */
 beforeEach(async () => {
   world = await createTestWorld();
-  await seedInstance(instanceStore(world.config, 'us-east-1'), 'petstore', sampleInstanceObjects({ apis: 3 }));
+  await seedInstance(
+    instanceStore(world.config, 'us-east-1'),
+    'petstore',
+    sampleInstanceObjects({ apis: 3 }),
+  );
   runtime = new InstanceRuntime({
     instanceId: 'petstore',
     region: 'us-east-1',
@@ -37,11 +44,19 @@ beforeEach(async () => {
   await runtime.start();
   const urls = runtime.urls();
   const raw = JSON.parse(JSON.stringify(world.config));
-  raw.detection = { intervalSeconds: INTERVAL, failureThreshold: 5, recoverySeconds: 3, quorum: 3, probeTimeoutMs: 300 };
+  raw.detection = {
+    intervalSeconds: INTERVAL,
+    failureThreshold: 5,
+    recoverySeconds: 3,
+    quorum: 3,
+    probeTimeoutMs: 300,
+  };
   raw.instances[0].endpoints = { 'us-east-1': { url: urls['us-east-1a'], zones: urls } };
   config = parseConfig(raw, 'detection test');
   pump = new EventPump(world.endpoint, `${config.naming.bucketPrefix}-pump`);
-  const detect = buildDetectOutageHandler(() => detectorDepsFor(config, { LIFEBOAT_REGION: DETECTOR_REGION }));
+  const detect = buildDetectOutageHandler(() =>
+    detectorDepsFor(config, { LIFEBOAT_REGION: DETECTOR_REGION }),
+  );
   await pump.subscribe({
     name: 'detect',
     region: DETECTOR_REGION,
@@ -85,7 +100,10 @@ async function rounds(count: number): Promise<void> {
 
 describe('outage detection against real endpoints', () => {
   it('reports a zone failure as "Zone Degraded" and never as an outage', async () => {
-    const bus = await subscribe(config, DETECTOR_REGION, ['Zone Degraded', 'Region Outage Confirmed']);
+    const bus = await subscribe(config, DETECTOR_REGION, [
+      'Zone Degraded',
+      'Region Outage Confirmed',
+    ]);
     await rounds(2);
     await runtime.stopZone('us-east-1a');
 
@@ -97,7 +115,10 @@ describe('outage detection against real endpoints', () => {
   });
 
   it('confirms a region outage with its evidence, then recovery after sustained health', async () => {
-    const bus = await subscribe(config, DETECTOR_REGION, ['Region Outage Confirmed', 'Region Recovered']);
+    const bus = await subscribe(config, DETECTOR_REGION, [
+      'Region Outage Confirmed',
+      'Region Recovered',
+    ]);
     await rounds(2);
     await runtime.stopZone('us-east-1a');
     await runtime.stopZone('us-east-1b');
@@ -106,7 +127,9 @@ describe('outage detection against real endpoints', () => {
     const outage = await bus.received();
 
     expect(outage.map((e) => e['detail-type'])).toEqual(['Region Outage Confirmed']);
-    const detail = outage[0]?.detail as { evidence: { vantages: { vantage: string; failures: unknown[] }[] } };
+    const detail = outage[0]?.detail as {
+      evidence: { vantages: { vantage: string; failures: unknown[] }[] };
+    };
     expect(detail).toMatchObject({ region: 'us-east-1', confirmedBy: 'probe-quorum' });
     expect(detail.evidence.vantages.map((v) => v.vantage).sort()).toEqual([...VANTAGES].sort());
     expect(detail.evidence.vantages[0]?.failures).toHaveLength(2);
@@ -138,7 +161,9 @@ describe('outage detection against real endpoints', () => {
     await rounds(1);
     const store = controlDocuments(config, DETECTOR_REGION);
     const before = await store.load(regionStateKey('us-east-1'));
-    const detect = buildDetectOutageHandler(() => detectorDepsFor(config, { LIFEBOAT_REGION: DETECTOR_REGION }));
+    const detect = buildDetectOutageHandler(() =>
+      detectorDepsFor(config, { LIFEBOAT_REGION: DETECTOR_REGION }),
+    );
     const bad = {
       version: '0',
       id: 'x',
