@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { controlDocuments, eventBus } from '../../shared/composition.ts';
@@ -51,6 +52,10 @@ export function defaultDetectorDeps(env: NodeJS.ProcessEnv = process.env): Detec
   return deps;
 }
 
+/** Full jitter, capped at one second: concurrent detectors stop colliding quickly. */
+const jitteredBackoff = (attempt: number) =>
+  sleep(Math.random() * Math.min(1000, 20 * 2 ** attempt)).then(() => undefined);
+
 /** Folds one signal into the durable region state and publishes what it confirms. */
 export async function detectOutage(
   signal: Signal | undefined,
@@ -63,6 +68,7 @@ export async function detectOutage(
     store: deps.store,
     bus: deps.bus,
     settings: deps.settings,
+    backoff: jitteredBackoff,
   });
   for (const result of regions) {
     for (const event of result.published) {

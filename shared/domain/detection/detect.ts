@@ -29,7 +29,9 @@ const StoredRegionHealth = z.looseObject({
   outbox: z.array(z.looseObject({ eventId: z.string(), detailType: z.string() })),
 });
 
-const MAX_ATTEMPTS = 8;
+// Every observation is its own invocation, so a probe round lands as a burst of concurrent
+// writers on one document; the k-th of them needs k attempts. Jittered backoff spreads them.
+export const MAX_CAS_ATTEMPTS = 32;
 
 function signalTime(signal: Signal): string {
   switch (signal.kind) {
@@ -79,7 +81,10 @@ export async function detect(input: {
   store: DocumentStore;
   bus: EventBus;
   settings: DetectorSettings;
+  /** Waits before retry `attempt` after a lost compare-and-swap (jittered in production). */
+  backoff?: (attempt: number) => Promise<void>;
 }): Promise<RegionDetection[]> {
+  const backoff = input.backoff ?? (async () => undefined);
   const byRegion = new Map<string, Signal[]>();
   for (const region of input.regions) byRegion.set(region, []);
   for (const signal of input.signals) {
@@ -92,14 +97,23 @@ export async function detect(input: {
     }
   }
   const results: RegionDetection[] = [];
+  const failures: unknown[] = [];
   for (const [region, signals] of byRegion) {
     if (signals.length === 0) continue;
     // Apply in time order: a batch may arrive reordered.
     const ordered = [...signals].sort(
       (a, b) => Date.parse(signalTime(a)) - Date.parse(signalTime(b)),
     );
-    results.push(await detectRegion(region, ordered, input.store, input.bus, input.settings));
+    try {
+      results.push(
+        await detectRegion(region, ordered, input.store, input.bus, input.settings, backoff),
+      );
+    } catch (error) {
+      // One unreadable region must not blind the detector to the others.
+      failures.push(error);
+    }
   }
+  if (failures.length > 0) throw failures[0];
   return results;
 }
 
@@ -109,9 +123,10 @@ async function detectRegion(
   store: DocumentStore,
   bus: EventBus,
   settings: DetectorSettings,
+  backoff: (attempt: number) => Promise<void>,
 ): Promise<RegionDetection> {
   const key = regionStateKey(region);
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
+  for (let attempt = 1; attempt <= MAX_CAS_ATTEMPTS; attempt += 1) {
     const loaded = await store.load(key);
     let state: RegionHealth;
     if (loaded) {
@@ -138,7 +153,10 @@ async function detectRegion(
         ? await store.save(key, next, loaded?.version)
         : (loaded?.version as string);
     } catch (error) {
-      if (error instanceof WriteConflictError) continue;
+      if (error instanceof WriteConflictError) {
+        await backoff(attempt);
+        continue;
+      }
       throw error;
     }
     const published = next.outbox;
@@ -154,5 +172,5 @@ async function detectRegion(
     }
     return { region, status: next.status, changed, published, attempts: attempt };
   }
-  throw new ContentionError(key, MAX_ATTEMPTS);
+  throw new ContentionError(key, MAX_CAS_ATTEMPTS);
 }

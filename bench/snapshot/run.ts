@@ -1,0 +1,806 @@
+/**
+ * Snapshot benchmark: lifeboat's full and incremental snapshot (and restore) against
+ * `aws s3 sync` and restic, all against one local moto_server, in the same run.
+ *
+ *   npm run bench:snapshot -- --objects 2000 [--change-percent 1] [--runs 3] [--keep-scratch]
+ *
+ * Method and caveats: docs/benchmarks.md. Everything stays on 127.0.0.1.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { paginateListObjectsV2 } from '@aws-sdk/client-s3';
+import { build } from 'esbuild';
+import { useLocalEndpoint } from '../../bin/commands/local.ts';
+import { type MotoServer, startMoto } from '../../local/moto.ts';
+import { provisionWorld } from '../../local/provision.ts';
+import { sampleInstanceObjects, seedInstance } from '../../local/sample-instance.ts';
+import { s3ClientFor } from '../../shared/adapters/aws-clients.ts';
+import { backupVault, instanceStore } from '../../shared/composition.ts';
+import { DEFAULT_CONFIG_PATH, loadConfig, regionBuckets } from '../../shared/config/load.ts';
+import type { InstanceConfig, LifeboatConfig } from '../../shared/config/schema.ts';
+import type { RestoreResult } from '../../shared/domain/snapshot/restore.ts';
+import type { SnapshotOutcome } from '../../shared/domain/snapshot/run.ts';
+import { type PhaseReport, type PhaseRequest, RESULT_PREFIX } from './phase-protocol.ts';
+import { cpuSecondsOf, runTimed, type TimedRun } from './processes.ts';
+import { markdownRatios, markdownTable, medianRows, type Row, ratios } from './report.ts';
+import { countByOperation, type LoggedRequest, RequestLog } from './request-log.ts';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const RESULTS_FILE = join(HERE, 'results.json');
+const RESTIC_PASSWORD = 'lifeboat-bench';
+
+interface Options {
+  objects: number;
+  changePercent: number;
+  runs: number;
+  keepScratch: boolean;
+}
+
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      objects: { type: 'string', default: '2000' },
+      'change-percent': { type: 'string', default: '1' },
+      runs: { type: 'string', default: '3' },
+      'keep-scratch': { type: 'boolean', default: false },
+    },
+  });
+  const objects = Number(values.objects);
+  const changePercent = Number(values['change-percent']);
+  const runs = Number(values.runs);
+  if (!Number.isInteger(objects) || objects < 8)
+    throw new Error('--objects must be an integer ≥ 8');
+  if (!(changePercent > 0 && changePercent <= 100))
+    throw new Error('--change-percent must be in (0, 100]');
+  if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
+  return { objects, changePercent, runs, keepScratch: values['keep-scratch'] ?? false };
+}
+
+/** sampleInstanceObjects makes one object per API plus three per five APIs; find the API count for N. */
+function apisFor(objects: number): number {
+  const count = (apis: number) => apis + 3 * Math.max(1, Math.floor(apis / 5));
+  let apis = 1;
+  while (count(apis) < objects) apis += 1;
+  return apis;
+}
+
+/** Objects to change: `percent` of them, spread evenly over the sorted keys. */
+function changeSet(keys: readonly string[], percent: number): string[] {
+  const count = Math.max(1, Math.round((keys.length * percent) / 100));
+  const step = keys.length / count;
+  return Array.from({ length: count }, (_, i) => keys[Math.floor(i * step)] as string);
+}
+
+/** A realistic edit: one field of the document changes, the rest stays byte-identical. */
+function revise(body: Buffer, revision: number): Buffer {
+  const doc = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+  doc['x-bench-revision'] = revision;
+  return Buffer.from(`${JSON.stringify(doc, null, 2)}\n`);
+}
+
+function toolVersion(command: string, args: string[]): string {
+  try {
+    return (
+      execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+        .trim()
+        .split('\n')[0] ?? ''
+    );
+  } catch (error) {
+    const e = error as { stderr?: string; message: string };
+    return (e.stderr ?? e.message).trim().split('\n')[0] ?? 'unknown';
+  }
+}
+
+/** The version of the moto that is serving, asked of the very interpreter running it. */
+function motoVersion(pid: number): string {
+  try {
+    const [python] = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return execFileSync(python ?? 'python3', ['-c', 'import moto; print(moto.__version__)'], {
+      encoding: 'utf8',
+    }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Which lifeboat was measured: others edit the tree while benchmarks run, so say exactly. */
+function codeVersion(bundle: string): Record<string, unknown> {
+  const git = (args: string[]) => {
+    try {
+      return execFileSync('git', args, {
+        cwd: HERE,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim();
+    } catch {
+      return '';
+    }
+  };
+  return {
+    gitHead: git(['rev-parse', 'HEAD']),
+    uncommittedSourceFiles: git(['status', '--porcelain', '--', '../../shared', '../../local'])
+      .split('\n')
+      .filter(Boolean),
+    lifeboatBundleSha256: createHash('sha256').update(readFileSync(bundle)).digest('hex'),
+  };
+}
+
+/** `npm run lint` checks JSON too: leave the results file the way Biome would write it. */
+function formatWithBiome(file: string): void {
+  try {
+    execFileSync(join(HERE, '../../node_modules/.bin/biome'), ['format', '--write', file], {
+      stdio: 'ignore',
+    });
+  } catch {
+    console.warn(`could not run biome on ${file}; run \`npm run format\` before committing it`);
+  }
+}
+
+/** The world the benchmark runs in, built once. */
+interface Bench {
+  config: LifeboatConfig;
+  instance: InstanceConfig;
+  moto: MotoServer;
+  log: RequestLog;
+  /** lifeboat-phase.ts bundled for plain Node. */
+  bundle: string;
+  scratch: string;
+  dataDir: string;
+  childEnv: NodeJS.ProcessEnv;
+  /** bucket → which of lifeboat's buckets it is, and its region. */
+  buckets: Map<string, { kind: 'backup' | 'instanceStore' | 'control'; region: string }>;
+  restoreFrom: string;
+  restoreInto: string;
+  current: Map<string, Buffer>;
+  changed: string[];
+}
+
+function bucketOf(bench: Bench, region: string, kind: 'backup' | 'instanceStore'): string {
+  const r = bench.config.regions.find((x) => x.name === region);
+  if (!r) throw new Error(`no region ${region}`);
+  return regionBuckets(bench.config, r)[kind];
+}
+
+async function listSizes(
+  bench: Bench,
+  bucket: string,
+  prefix: string,
+): Promise<Map<string, number>> {
+  const region = bench.buckets.get(bucket)?.region ?? 'us-east-1';
+  const out = new Map<string, number>();
+  for await (const page of paginateListObjectsV2(
+    { client: s3ClientFor({ region }) },
+    { Bucket: bucket, Prefix: prefix },
+  )) {
+    for (const o of page.Contents ?? []) if (o.Key) out.set(o.Key, o.Size ?? 0);
+  }
+  return out;
+}
+
+function commonPrefix(keys: readonly string[]): string {
+  let prefix = keys[0] ?? '';
+  for (const key of keys) while (!key.startsWith(prefix)) prefix = prefix.slice(0, -1);
+  return prefix.slice(0, prefix.lastIndexOf('/') + 1);
+}
+
+/** Sizes of what the phase PUT or copied, from a listing afterwards (objects deleted since count 0). */
+async function bytesWrittenBy(bench: Bench, requests: readonly LoggedRequest[]): Promise<number> {
+  const puts = requests.filter((r) => r.operation === 'PutObject' && r.status < 300);
+  const byBucket = new Map<string, string[]>();
+  for (const p of puts) {
+    const keys = byBucket.get(p.bucket) ?? [];
+    keys.push(p.key);
+    byBucket.set(p.bucket, keys);
+  }
+  let total = 0;
+  for (const [bucket, keys] of byBucket) {
+    const sizes = await listSizes(bench, bucket, commonPrefix(keys));
+    for (const key of keys) total += sizes.get(key) ?? 0;
+  }
+  return total;
+}
+
+interface Captured<T> {
+  value: T;
+  ms: number;
+  requests: LoggedRequest[];
+  motoCpuS: number;
+  load1: number;
+}
+
+/** Runs one phase between two log markers and measures moto's CPU across it. */
+async function capture<T>(bench: Bench, fn: () => Promise<T>): Promise<Captured<T>> {
+  const begin = await bench.log.mark();
+  const cpu0 = cpuSecondsOf(bench.moto.pid);
+  const t0 = performance.now();
+  const value = await fn();
+  const ms = performance.now() - t0;
+  const motoCpuS = cpuSecondsOf(bench.moto.pid) - cpu0;
+  const load1 = loadavg()[0] ?? 0;
+  const end = await bench.log.mark();
+  return { value, ms, requests: bench.log.between(begin, end), motoCpuS, load1 };
+}
+
+async function toRow(
+  bench: Bench,
+  base: Pick<Row, 'phase' | 'tool' | 'regions'>,
+  captured: Captured<unknown>,
+  peakRssMiB: number,
+  detail: Row['detail'],
+  putsAreCopies = false,
+): Promise<Row> {
+  const s3 = captured.requests.filter((r) => !r.operation.startsWith('other:'));
+  const byOperation = countByOperation(s3);
+  if (putsAreCopies && byOperation.PutObject) {
+    byOperation.CopyObject = byOperation.PutObject;
+    delete byOperation.PutObject;
+  }
+  const lists = s3.filter((r) => r.operation.startsWith('List')).length;
+  const puts = s3.filter((r) => r.operation === 'PutObject').length;
+  const gets = s3.filter((r) => r.operation === 'GetObject').length;
+  return {
+    ...base,
+    wallMs: captured.ms,
+    s3Requests: s3.length,
+    puts,
+    gets,
+    lists,
+    otherS3: s3.length - puts - gets - lists,
+    backupRequests: s3.filter((r) => bench.buckets.get(r.bucket)?.kind === 'backup').length,
+    errorResponses: s3.filter((r) => r.status >= 400).length,
+    nonS3Requests: captured.requests.length - s3.length,
+    bytesWritten: await bytesWrittenBy(bench, s3),
+    peakRssMiB,
+    motoCpuS: captured.motoCpuS,
+    load1: captured.load1,
+    byOperation,
+    detail,
+  };
+}
+
+/** Runs one lifeboat operation in its own bundled Node process (see lifeboat-phase.ts). */
+async function runLifeboat(
+  bench: Bench,
+  request: PhaseRequest,
+): Promise<{ run: TimedRun; report: PhaseReport }> {
+  const run = await runTimed(process.execPath, [bench.bundle, JSON.stringify(request)], {
+    env: bench.childEnv,
+    scratch: bench.scratch,
+  });
+  const line = run.stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
+  if (!line)
+    throw new Error(
+      `lifeboat ${request.mode} printed no result:\n${run.stdout.slice(-1000)}${run.stderr.slice(-1000)}`,
+    );
+  return { run, report: JSON.parse(line.slice(RESULT_PREFIX.length)) as PhaseReport };
+}
+
+function lifeboatDetail(run: TimedRun, report: PhaseReport): Row['detail'] {
+  const { tally } = report;
+  return {
+    phaseMs: report.phaseMs,
+    processMs: run.ms,
+    startRssMiB: report.startRssKiB / 1024,
+    sdkCommands: Object.values(tally.commands).reduce((a, b) => a + b, 0),
+    sdkAttempts: tally.attempts,
+    sdkBytesUp: tally.bytesUp,
+    sdkBytesDown: tally.bytesDown,
+  };
+}
+
+/** lifeboat's scheduled path (runSnapshots: snapshot, retention, event), as the Lambda runs it. */
+async function lifeboatSnapshot(bench: Bench, phase: 'full' | 'incremental'): Promise<Row> {
+  const { instance } = bench;
+  const captured = await capture(bench, () =>
+    runLifeboat(bench, {
+      mode: 'snapshot',
+      configPath: DEFAULT_CONFIG_PATH,
+      instanceId: instance.id,
+    }),
+  );
+  const { run, report } = captured.value;
+  const outcome = report.result as SnapshotOutcome | undefined;
+  if (outcome?.status !== 'committed') {
+    throw new Error(
+      `lifeboat ${phase} snapshot did not commit: ${JSON.stringify(outcome).slice(0, 400)}`,
+    );
+  }
+  const result = outcome.result;
+  const expectUnchanged = phase === 'full' ? 0 : bench.current.size - bench.changed.length;
+  if (
+    result.objectsUnchanged !== expectUnchanged ||
+    result.regionsCommitted.length !== instance.replicaRegions.length
+  ) {
+    throw new Error(
+      `lifeboat ${phase}: ${result.objectsUnchanged} unchanged (expected ${expectUnchanged}), committed in ${result.regionsCommitted.join(',')}`,
+    );
+  }
+  return toRow(
+    bench,
+    { phase, tool: 'lifeboat', regions: instance.replicaRegions.length },
+    captured,
+    run.maxRssKb / 1024,
+    {
+      snapshotId: result.snapshotId,
+      takeSnapshotMs: result.durationMs,
+      objectCount: result.objectCount,
+      objectsUnchanged: result.objectsUnchanged,
+      bytesRead: result.bytesRead,
+      packBytesUploaded: result.bytesUploaded,
+      packsUploaded: result.packsUploaded,
+      ...lifeboatDetail(run, report),
+    },
+  );
+}
+
+function awsArgs(
+  bench: Bench,
+  from: string,
+  to: string,
+  region: string,
+  sourceRegion: string,
+): string[] {
+  return [
+    's3',
+    'sync',
+    from,
+    to,
+    '--endpoint-url',
+    bench.moto.endpoint,
+    '--region',
+    region,
+    '--source-region',
+    sourceRegion,
+    '--only-show-errors',
+    '--no-progress',
+  ];
+}
+
+/** `aws s3 sync` of the instance's prefix into every replica region's backup bucket, concurrently. */
+async function awsSyncBackup(
+  bench: Bench,
+  phase: 'full' | 'incremental',
+  run: number,
+): Promise<Row> {
+  const { instance } = bench;
+  const source = `s3://${bucketOf(bench, instance.homeRegion, 'instanceStore')}/${instance.id}/`;
+  const captured = await capture(bench, () =>
+    Promise.all(
+      instance.replicaRegions.map((region) =>
+        runTimed(
+          'aws',
+          awsArgs(
+            bench,
+            source,
+            `s3://${bucketOf(bench, region, 'backup')}/s3sync/run-${run}/`,
+            region,
+            instance.homeRegion,
+          ),
+          { env: bench.childEnv, scratch: bench.scratch },
+        ),
+      ),
+    ),
+  );
+  const copies = captured.requests.filter((r) => r.operation === 'PutObject').length;
+  const expected =
+    (phase === 'full' ? bench.current.size : bench.changed.length) * instance.replicaRegions.length;
+  if (copies !== expected)
+    throw new Error(`aws s3 sync ${phase}: ${copies} copies, expected ${expected}`);
+  return toRow(
+    bench,
+    {
+      phase,
+      tool: `aws s3 sync ×${instance.replicaRegions.length}`,
+      regions: instance.replicaRegions.length,
+    },
+    captured,
+    sumRss(captured.value),
+    {
+      processes: captured.value.length,
+      maxRssPerProcessMiB: Math.max(...captured.value.map((r) => r.maxRssKb)) / 1024,
+    },
+    true,
+  );
+}
+
+function sumRss(runs: readonly TimedRun[]): number {
+  return runs.reduce((sum, r) => sum + r.maxRssKb, 0) / 1024;
+}
+
+function resticEnv(bench: Bench, run: number): NodeJS.ProcessEnv {
+  return {
+    ...bench.childEnv,
+    RESTIC_REPOSITORY: `s3:${bench.moto.endpoint}/${bucketOf(bench, bench.instance.homeRegion, 'backup')}/restic/run-${run}`,
+    RESTIC_PASSWORD,
+    RESTIC_CACHE_DIR: join(bench.scratch, `restic-cache-${run}`),
+  };
+}
+
+function resticSummary(stdout: string): Record<string, number> {
+  for (const line of stdout.trim().split('\n').reverse()) {
+    try {
+      const message = JSON.parse(line) as Record<string, unknown>;
+      if (message.message_type === 'summary') {
+        return Object.fromEntries(
+          [
+            'files_new',
+            'files_changed',
+            'files_unmodified',
+            'data_added',
+            'total_bytes_processed',
+          ].map((k) => [k, Number(message[k] ?? 0)]),
+        );
+      }
+    } catch {
+      // Status lines that are not JSON.
+    }
+  }
+  return {};
+}
+
+/** restic backing up a local copy of the same objects into one region's backup bucket. */
+async function resticBackup(
+  bench: Bench,
+  phase: 'full' | 'incremental',
+  run: number,
+): Promise<Row> {
+  const env = resticEnv(bench, run);
+  const captured = await capture(bench, () =>
+    runTimed('restic', ['backup', '--json', '--host', 'bench', '-o', 's3.region=us-east-1', '.'], {
+      env,
+      cwd: bench.dataDir,
+      scratch: bench.scratch,
+    }),
+  );
+  const summary = resticSummary(captured.value.stdout);
+  return toRow(
+    bench,
+    { phase, tool: 'restic (1 region)', regions: 1 },
+    captured,
+    captured.value.maxRssKb / 1024,
+    summary,
+  );
+}
+
+async function lifeboatRestore(bench: Bench): Promise<Row> {
+  const { instance } = bench;
+  const captured = await capture(bench, () =>
+    runLifeboat(bench, {
+      mode: 'restore',
+      configPath: DEFAULT_CONFIG_PATH,
+      instanceId: instance.id,
+      from: bench.restoreFrom,
+      into: bench.restoreInto,
+    }),
+  );
+  const { run, report } = captured.value;
+  const result = report.result as RestoreResult;
+  if (result.objectsWritten !== bench.current.size) {
+    throw new Error(
+      `lifeboat restore wrote ${result.objectsWritten} of ${bench.current.size} objects`,
+    );
+  }
+  await expectSameAsSource(
+    bench,
+    bucketOf(bench, bench.restoreInto, 'instanceStore'),
+    `${instance.id}/`,
+  );
+  return toRow(
+    bench,
+    { phase: 'restore', tool: 'lifeboat', regions: 1 },
+    captured,
+    run.maxRssKb / 1024,
+    {
+      snapshotId: result.snapshotId,
+      objectsWritten: result.objectsWritten,
+      ...lifeboatDetail(run, report),
+    },
+  );
+}
+
+async function awsSyncRestore(bench: Bench, run: number): Promise<Row> {
+  const from = `s3://${bucketOf(bench, bench.restoreFrom, 'backup')}/s3sync/run-${run}/`;
+  const intoBucket = bucketOf(bench, bench.restoreInto, 'instanceStore');
+  const captured = await capture(bench, () =>
+    runTimed(
+      'aws',
+      awsArgs(
+        bench,
+        from,
+        `s3://${intoBucket}/s3sync-restore/run-${run}/`,
+        bench.restoreInto,
+        bench.restoreFrom,
+      ),
+      {
+        env: bench.childEnv,
+        scratch: bench.scratch,
+      },
+    ),
+  );
+  await expectSameAsSource(bench, intoBucket, `s3sync-restore/run-${run}/`);
+  return toRow(
+    bench,
+    { phase: 'restore', tool: 'aws s3 sync', regions: 1 },
+    captured,
+    captured.value.maxRssKb / 1024,
+    {},
+    true,
+  );
+}
+
+async function resticRestore(bench: Bench, run: number): Promise<Row> {
+  const target = join(bench.scratch, `restic-restore-${run}`);
+  const captured = await capture(bench, () =>
+    runTimed('restic', ['restore', 'latest', '--target', target, '-o', 's3.region=us-east-1'], {
+      env: resticEnv(bench, run),
+      scratch: bench.scratch,
+    }),
+  );
+  let mismatched = 0;
+  for (const [key, body] of bench.current) {
+    let restored: Buffer | undefined;
+    try {
+      restored = readFileSync(join(target, key));
+    } catch {
+      restored = undefined;
+    }
+    if (!restored?.equals(body)) mismatched += 1;
+  }
+  if (mismatched > 0)
+    throw new Error(`restic restore: ${mismatched} file(s) differ from the source`);
+  rmSync(target, { recursive: true, force: true });
+  return toRow(
+    bench,
+    { phase: 'restore', tool: 'restic (to local disk)', regions: 1 },
+    captured,
+    captured.value.maxRssKb / 1024,
+    {},
+  );
+}
+
+/** Checks a restored prefix against the source by listing: same keys, sizes and ETags (MD5). */
+async function expectSameAsSource(bench: Bench, bucket: string, prefix: string): Promise<void> {
+  const client = (region: string) => s3ClientFor({ region });
+  const list = async (b: string, p: string, region: string) => {
+    const out = new Map<string, string>();
+    for await (const page of paginateListObjectsV2(
+      { client: client(region) },
+      { Bucket: b, Prefix: p },
+    )) {
+      for (const o of page.Contents ?? [])
+        if (o.Key) out.set(o.Key.slice(p.length), `${o.Size}:${o.ETag}`);
+    }
+    return out;
+  };
+  const { instance } = bench;
+  const source = await list(
+    bucketOf(bench, instance.homeRegion, 'instanceStore'),
+    `${instance.id}/`,
+    instance.homeRegion,
+  );
+  const copy = await list(bucket, prefix, bench.restoreInto);
+  const differ = [...source].filter(([k, v]) => copy.get(k) !== v).length;
+  if (differ > 0 || copy.size !== source.size) {
+    throw new Error(
+      `restore into s3://${bucket}/${prefix}: ${differ} object(s) differ, ${copy.size}/${source.size} present`,
+    );
+  }
+}
+
+/** Empties what a previous run left where lifeboat writes, so each run's "full" is really full. */
+async function resetLifeboatState(bench: Bench): Promise<void> {
+  const { config, instance } = bench;
+  for (const region of instance.replicaRegions) {
+    const vault = backupVault(config, region);
+    const keys = (await vault.list(`instances/${instance.id}/`)).map((b) => b.key);
+    if (keys.length) await vault.delete(keys);
+  }
+  const target = instanceStore(config, bench.restoreInto);
+  const keys = (await target.list(instance.id)).map((e) => e.key);
+  if (keys.length) await target.delete(instance.id, keys);
+}
+
+async function applyChange(bench: Bench, run: number): Promise<void> {
+  const store = instanceStore(bench.config, bench.instance.homeRegion);
+  for (const key of bench.changed) {
+    const body = revise(bench.current.get(key) as Buffer, run);
+    bench.current.set(key, body);
+    await store.write(bench.instance.id, key, body);
+    writeFileSync(join(bench.dataDir, key), body);
+  }
+}
+
+async function oneRun(bench: Bench, run: number): Promise<Row[]> {
+  const say = (s: string) => console.log(`  run ${run}: ${s}`);
+  await resetLifeboatState(bench);
+  await runTimed('restic', ['init', '-o', 's3.region=us-east-1'], {
+    env: resticEnv(bench, run),
+    scratch: bench.scratch,
+  });
+  const rows: Row[] = [];
+  const note = (row: Row) => {
+    rows.push(row);
+    say(
+      `${row.phase.padEnd(11)} ${row.tool.padEnd(22)} ${(row.wallMs / 1000).toFixed(2).padStart(7)} s ${String(row.s3Requests).padStart(6)} req`,
+    );
+  };
+  note(await lifeboatSnapshot(bench, 'full'));
+  note(await awsSyncBackup(bench, 'full', run));
+  note(await resticBackup(bench, 'full', run));
+  // s3 sync compares sizes and modification times at one-second resolution.
+  await new Promise((r) => setTimeout(r, 1100));
+  await applyChange(bench, run);
+  note(await lifeboatSnapshot(bench, 'incremental'));
+  note(await awsSyncBackup(bench, 'incremental', run));
+  note(await resticBackup(bench, 'incremental', run));
+  note(await lifeboatRestore(bench));
+  note(await awsSyncRestore(bench, run));
+  note(await resticRestore(bench, run));
+  return rows;
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions();
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const scratch = mkdtempSync(join(tmpdir(), 'lifeboat-bench-'));
+  const logFile = join(scratch, 'moto.log');
+  const logFd = openSync(logFile, 'w');
+  const moto = await startMoto({ logFile: logFd });
+  try {
+    useLocalEndpoint(moto.endpoint);
+    const config = loadConfig(DEFAULT_CONFIG_PATH);
+    const instance = config.instances.find((i) => i.replicaRegions.length >= 3);
+    if (!instance)
+      throw new Error('the embedded config has no instance with three replica regions');
+    const restoreInto = config.regions.find((r) => !instance.replicaRegions.includes(r.name))?.name;
+    const restoreFrom = instance.replicaRegions.filter((r) => r !== instance.homeRegion).at(-1);
+    if (!restoreInto || !restoreFrom)
+      throw new Error('need a region outside the replica set to restore into');
+
+    const buckets: Bench['buckets'] = new Map();
+    for (const region of config.regions) {
+      const b = regionBuckets(config, region);
+      buckets.set(b.backup, { kind: 'backup', region: region.name });
+      buckets.set(b.instanceStore, { kind: 'instanceStore', region: region.name });
+      buckets.set(b.control, { kind: 'control', region: region.name });
+    }
+    const bundle = join(scratch, 'lifeboat-phase.cjs');
+    // The same shape as the Lambda bundles (serverless-esbuild: bundle, node22, CommonJS).
+    await build({
+      entryPoints: [join(HERE, 'lifeboat-phase.ts')],
+      outfile: bundle,
+      bundle: true,
+      platform: 'node',
+      target: 'node22',
+      format: 'cjs',
+      logLevel: 'error',
+    });
+
+    const childEnv: NodeJS.ProcessEnv = {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_CONFIG_FILE: join(scratch, 'no-aws-config'),
+      AWS_SHARED_CREDENTIALS_FILE: join(scratch, 'no-aws-credentials'),
+      AWS_EC2_METADATA_DISABLED: 'true',
+      NO_PROXY: '127.0.0.1,localhost',
+      no_proxy: '127.0.0.1,localhost',
+    };
+    delete childEnv.AWS_PROFILE;
+    delete childEnv.AWS_SESSION_TOKEN;
+
+    console.log(`moto_server at ${moto.endpoint} (pid ${moto.pid}); scratch ${scratch}`);
+    await provisionWorld(config);
+    const apis = apisFor(options.objects);
+    const objects = sampleInstanceObjects({ apis, seed: 7 });
+    const keys = [...objects.keys()].sort();
+    const dataDir = join(scratch, 'data');
+    for (const [key, body] of objects) {
+      mkdirSync(dirname(join(dataDir, key)), { recursive: true });
+      writeFileSync(join(dataDir, key), body);
+    }
+    await seedInstance(instanceStore(config, instance.homeRegion), instance.id, objects);
+    const bytesTotal = [...objects.values()].reduce((s, b) => s + b.length, 0);
+    const changed = changeSet(keys, options.changePercent);
+    console.log(
+      `seeded ${instance.id} in ${instance.homeRegion}: ${objects.size} objects, ${(bytesTotal / 1024).toFixed(0)} KiB; ${changed.length} change per run`,
+    );
+
+    const bench: Bench = {
+      config,
+      instance,
+      moto,
+      log: new RequestLog(logFile, moto.endpoint),
+      bundle,
+      scratch,
+      dataDir,
+      childEnv,
+      buckets,
+      restoreFrom,
+      restoreInto,
+      current: new Map(objects),
+      changed,
+    };
+    const code = codeVersion(bundle);
+    const awsStartMs = (await runTimed('aws', ['--version'], { env: childEnv, scratch })).ms;
+
+    const runs: Row[][] = [];
+    for (let run = 1; run <= options.runs; run += 1) runs.push(await oneRun(bench, run));
+    const med = medianRows(runs);
+    const ratioList = ratios(med);
+
+    const results = {
+      benchmark: 'snapshot',
+      generatedAt: startedAt.toISOString(),
+      command: `npm run bench:snapshot -- --objects ${options.objects} --change-percent ${options.changePercent} --runs ${options.runs}`,
+      totalSeconds: (performance.now() - t0) / 1000,
+      machine: {
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model ?? 'unknown',
+        memoryGiB: Math.round(totalmem() / 1024 ** 3),
+        kernel: release(),
+        node: process.version,
+        moto: motoVersion(moto.pid),
+        awscli: toolVersion('aws', ['--version']),
+        restic: toolVersion('restic', ['version']),
+        awsCliStartupMs: awsStartMs,
+      },
+      code,
+      parameters: {
+        instance: instance.id,
+        sourceRegion: instance.homeRegion,
+        replicaRegions: instance.replicaRegions,
+        restoreFrom,
+        restoreInto,
+        objects: objects.size,
+        sampleApis: apis,
+        bytesTotal,
+        changePercent: options.changePercent,
+        changedObjects: changed.length,
+        runs: options.runs,
+      },
+      notes: [
+        'Every number is the median of the runs, each field on its own.',
+        'S3 requests are counted from moto_server’s access log between marker requests (every client alike, retries included).',
+        'aws s3 sync copies bucket to bucket (CopyObject, server side); its PUTs are CopyObject.',
+        'restic backs up a local directory holding the same objects, into one region only; lifeboat and aws s3 sync read the source from S3 and write three regions.',
+        'restic restore writes to local disk, not to S3.',
+      ],
+      median: med,
+      ratios: ratioList,
+      runs,
+    };
+    writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
+    formatWithBiome(RESULTS_FILE);
+    console.log(
+      `\n${objects.size} objects (${(bytesTotal / 1024).toFixed(0)} KiB), ${changed.length} changed, median of ${options.runs} run(s):\n`,
+    );
+    console.log(markdownTable(med));
+    console.log(`\nlifeboat ÷ peer (below 1: lifeboat used less):\n`);
+    console.log(markdownRatios(ratioList));
+    console.log(`\nwrote ${RESULTS_FILE} (${results.totalSeconds.toFixed(0)} s in all)`);
+  } finally {
+    await moto.stop();
+    closeSync(logFd);
+    if (!options.keepScratch) rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exitCode = 1;
+});
