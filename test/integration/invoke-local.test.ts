@@ -6,7 +6,7 @@ import { DEFAULT_CONFIG_PATH, loadConfig } from '../../shared/config/load.ts';
 import { listCommittedSnapshotIds } from '../../shared/domain/snapshot/catalog.ts';
 
 /** Runs the README's command exactly: the real osls CLI, the esbuild bundle, the local AWS. */
-function invokeLocal(eventFile: string, endpoint: string) {
+function invokeLocal(eventFile: string, endpoint: string, fn = 'snapshot', extra: string[] = []) {
   return spawnSync(
     'npx',
     [
@@ -14,11 +14,12 @@ function invokeLocal(eventFile: string, endpoint: string) {
       'invoke',
       'local',
       '-f',
-      'snapshot',
+      fn,
       '--path',
       eventFile,
       '--param',
-      'buildFolder=.esbuild/invoke-test',
+      `buildFolder=.esbuild/invoke-${fn}`,
+      ...extra,
     ],
     {
       encoding: 'utf8',
@@ -59,5 +60,51 @@ describe('serverless invoke local -f snapshot', () => {
 
     expect(run.status).not.toBe(0);
     expect(`${run.stdout}${run.stderr}`).toMatch(/invalid schedule event: time/);
+  }, 240_000);
+});
+
+describe('serverless invoke local -f detectOutage', () => {
+  it.each([
+    ['events/health-observed.json', '"status": "suspect"'],
+    ['events/alarm-state-alarm.json', '"region": "us-east-1"'],
+    ['events/alarm-state-ok.json', '"region": "us-east-1"'],
+    ['events/aws-health-issue.json', '"region": "us-east-1"'],
+    ['events/schedule.json', '"regions"'],
+  ])(
+    'folds %s into the stored region state',
+    async (eventFile, expected) => {
+      const endpoint = inject('motoEndpoint');
+      useLocalEndpoint(endpoint);
+      await provisionAndSeed(loadConfig(DEFAULT_CONFIG_PATH), 5);
+
+      const run = invokeLocal(eventFile, endpoint, 'detectOutage');
+
+      expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+      expect(run.stdout).toContain(expected);
+    },
+    240_000,
+  );
+});
+
+describe('serverless invoke local -f probe', () => {
+  it('probes every configured endpoint and reports each failure when none answers', async () => {
+    const endpoint = inject('motoEndpoint');
+    useLocalEndpoint(endpoint);
+    await provisionAndSeed(loadConfig(DEFAULT_CONFIG_PATH), 5);
+
+    // One round: the deployed function loops for a minute when the interval is shorter.
+    const run = invokeLocal('events/schedule.json', endpoint, 'probe', [
+      '-e',
+      'LIFEBOAT_PROBE_INVOCATION_SECONDS=1',
+    ]);
+
+    expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+    const summary = JSON.parse(run.stdout.slice(run.stdout.indexOf('{'))) as {
+      observations: number;
+      failures: unknown[];
+    };
+    // The embedded config's endpoints are example.com names: unresolvable here, so every probe fails.
+    expect(summary.observations).toBe(5);
+    expect(summary.failures).toHaveLength(5);
   }, 240_000);
 });
