@@ -1,11 +1,22 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { eventBridgeClientFor, s3ClientFor } from './adapters/aws-clients.ts';
 import { EventBridgeBus } from './adapters/eventbridge-bus.ts';
+import { HttpInstanceControl } from './adapters/http-instance-control.ts';
+import { Route53Dns, route53ClientFor } from './adapters/route53-dns.ts';
 import { S3BlobStore } from './adapters/s3-blob-store.ts';
 import { S3DocumentStore } from './adapters/s3-document-store.ts';
 import { S3InstanceStore } from './adapters/s3-instance-store.ts';
 import { findRegion, regionBuckets, snapshotQuorum } from './config/load.ts';
 import { type InstanceConfig, type LifeboatConfig, rateToSeconds } from './config/schema.ts';
-import type { BlobStore, DocumentStore, EventBus, InstanceStore } from './domain/ports.ts';
+import { regionStateKey } from './domain/detection/detect.ts';
+import {
+  type BlobStore,
+  type DocumentStore,
+  type EventBus,
+  type InstanceStore,
+  systemClock,
+} from './domain/ports.ts';
+import type { RecoveryDeps } from './domain/recovery/recovery-run.ts';
 import type { SnapshotJob } from './domain/snapshot/run.ts';
 import type { ReplicaTarget } from './domain/snapshot/take-snapshot.ts';
 
@@ -75,5 +86,40 @@ export function snapshotJob(config: LifeboatConfig, instance: InstanceConfig): S
     sourceRegion: instance.homeRegion,
     source: instanceStore(config, instance.homeRegion),
     replicas: replicaTargets(config, instance),
+  };
+}
+
+/**
+ * The recovery chain's ports, for a function running in `here`. Route 53's control plane is
+ * global (us-east-1); per-region endpoint overrides do not apply to it.
+ */
+export function recoveryDeps(config: LifeboatConfig, here: string): RecoveryDeps {
+  return {
+    config,
+    clock: systemClock,
+    documents: (region) => controlDocuments(config, region),
+    deleteControlKey: (region, key) => controlStore(config, region).delete([key]),
+    vault: (region) => backupVault(config, region),
+    instanceStore: (region) => instanceStore(config, region),
+    dns: new Route53Dns(route53ClientFor()),
+    instances: new HttpInstanceControl(config),
+    bus: eventBus(config, here),
+    unhealthyRegions: async () => {
+      const store = controlDocuments(config, here);
+      const unhealthy = new Set<string>();
+      for (const region of config.regions) {
+        try {
+          const state = (await store.load(regionStateKey(region.name)))?.value as
+            | { status?: string }
+            | undefined;
+          if (state?.status === 'outage' || state?.status === 'recovering')
+            unhealthy.add(region.name);
+        } catch {
+          // No detector state readable: judge by capacity and reachability alone.
+        }
+      }
+      return unhealthy;
+    },
+    sleep: (ms) => sleep(ms).then(() => undefined),
   };
 }

@@ -221,3 +221,67 @@ export class LocalWorldError extends LifeboatError {
     this.name = 'LocalWorldError';
   }
 }
+
+/**
+ * A traffic-weight plan cannot be built safely from its inputs: bad canary percents, a region
+ * outside the plan, or every region drained (an all-zero plan would spread traffic everywhere).
+ */
+export class WeightPlanError extends LifeboatError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'WeightPlanError';
+  }
+}
+
+/**
+ * Weights that cannot go to Route 53: a region outside the record spec or missing from it, a
+ * value outside 0–255, or all zero.
+ */
+export class InvalidWeightsError extends LifeboatError {
+  constructor(
+    readonly instanceId: string,
+    readonly region: string | undefined,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `invalid weights for ${instanceId}: ${region !== undefined ? `${region}: ` : ''}${detail}`,
+      options,
+    );
+    this.name = 'InvalidWeightsError';
+  }
+}
+
+/** A Route 53 request kept failing (throttling, 5xx, network) until its attempts ran out. */
+export class DnsChangeError extends LifeboatError {
+  constructor(
+    readonly instanceId: string,
+    readonly operation: string,
+    readonly attempts: number,
+    options?: { cause?: unknown },
+  ) {
+    const cause = options?.cause as { name?: string; message?: string } | undefined;
+    super(
+      `Route 53 ${operation} for ${instanceId} gave up after ${attempts} attempt(s)${cause ? `: ${cause.name ?? 'Error'}: ${cause.message ?? ''}` : ''}`,
+      options,
+    );
+    this.name = 'DnsChangeError';
+  }
+}
+
+/**
+ * Route 53 refused a request as invalid (bad change batch, unknown zone, no permission): retrying
+ * cannot help.
+ */
+export class DnsChangeRejectedError extends LifeboatError {
+  constructor(
+    readonly instanceId: string,
+    readonly operation: string,
+    readonly code: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`Route 53 rejected ${operation} for ${instanceId}: ${code}: ${detail}`, options);
+    this.name = 'DnsChangeRejectedError';
+  }
+}

@@ -1,0 +1,119 @@
+import { WriteConflictError } from '../../errors.ts';
+import type { DocumentStore } from '../ports.ts';
+
+/**
+ * Exactly-once claims across regions, with nothing but S3 conditional writes.
+ *
+ * A claim is written with `If-None-Match: *` to the same key in the control bucket of every
+ * region of a claim set. Each bucket keeps exactly one writer's record, so at most one claimant
+ * can hold a majority of the set. The set is derived from the config and from the region being
+ * left, so every claimant (a detector in each region, a retry, an operator) computes the same set.
+ */
+
+/** A claim as stored: who holds it, and the set whose majority decides. */
+export interface ClaimRecord {
+  key: string;
+  /** Stable per logical attempt (e.g. the triggering event's id), so a retry recognises its own claim. */
+  claimant: string;
+  claimSet: string[];
+  claimedAt: string;
+  payload: Record<string, unknown>;
+}
+
+/** How a claim attempt ended. */
+export type ClaimOutcome =
+  | { outcome: 'won'; record: ClaimRecord; holders: Record<string, string> }
+  | { outcome: 'lost'; winner: ClaimRecord; holders: Record<string, string> }
+  | { outcome: 'undecided'; holders: Record<string, string> };
+
+/**
+ * The regions that vote on a claim: every configured region except those excluded (the failed
+ * one), sorted, cut to the largest odd number so a vote can never split evenly.
+ */
+export function claimSet(regions: readonly string[], excluded: readonly string[]): string[] {
+  const eligible = [...new Set(regions)].filter((r) => !excluded.includes(r)).sort();
+  const size = eligible.length % 2 === 1 ? eligible.length : eligible.length - 1;
+  return eligible.slice(0, Math.max(size, 0));
+}
+
+/** Votes needed in a set. */
+export const majorityOf = (set: readonly string[]) => Math.floor(set.length / 2) + 1;
+
+function asRecord(value: unknown): ClaimRecord | undefined {
+  const v = value as Partial<ClaimRecord> | undefined;
+  if (!v || typeof v.claimant !== 'string' || !Array.isArray(v.claimSet)) return undefined;
+  return v as ClaimRecord;
+}
+
+/**
+ * Tries to take `record.key` in every region of its claim set. Idempotent for one claimant: a
+ * retry that finds its own records counts them as won. `undecided` means no claimant holds a
+ * majority yet (regions unreachable); the caller retries later rather than guessing.
+ */
+export async function claim(
+  record: ClaimRecord,
+  storeOf: (region: string) => DocumentStore,
+): Promise<ClaimOutcome> {
+  const holders: Record<string, string> = {};
+  const byClaimant = new Map<string, ClaimRecord>();
+  await Promise.all(
+    record.claimSet.map(async (region) => {
+      const store = storeOf(region);
+      try {
+        await store.save(record.key, record, undefined);
+        holders[region] = record.claimant;
+        byClaimant.set(record.claimant, record);
+        return;
+      } catch (error) {
+        if (!(error instanceof WriteConflictError)) {
+          holders[region] = 'unreachable';
+          return;
+        }
+      }
+      try {
+        const existing = asRecord((await store.load(record.key))?.value);
+        holders[region] = existing?.claimant ?? 'unreadable';
+        if (existing) byClaimant.set(existing.claimant, existing);
+      } catch {
+        holders[region] = 'unreachable';
+      }
+    }),
+  );
+  const needed = majorityOf(record.claimSet);
+  const votes = (claimant: string) => Object.values(holders).filter((h) => h === claimant).length;
+  if (votes(record.claimant) >= needed) {
+    return { outcome: 'won', record: byClaimant.get(record.claimant) ?? record, holders };
+  }
+  for (const [claimant, winner] of byClaimant) {
+    if (claimant !== record.claimant && votes(claimant) >= needed)
+      return { outcome: 'lost', winner, holders };
+  }
+  return { outcome: 'undecided', holders };
+}
+
+/**
+ * Reads a claim without trying to take it: the record a majority of its set holds, if any.
+ * Regions are read from the `candidates` given, since the set is only known from the record.
+ */
+export async function readClaim(
+  key: string,
+  candidates: readonly string[],
+  storeOf: (region: string) => DocumentStore,
+): Promise<ClaimRecord | undefined> {
+  const found: ClaimRecord[] = [];
+  await Promise.all(
+    candidates.map(async (region) => {
+      try {
+        const record = asRecord((await storeOf(region).load(key))?.value);
+        if (record) found.push(record);
+      } catch {
+        // Unreachable regions simply do not vote.
+      }
+    }),
+  );
+  for (const record of found) {
+    const votes = found.filter((r) => r.claimant === record.claimant).length;
+    if (votes >= majorityOf(record.claimSet)) return record;
+  }
+  return undefined;
+}

@@ -1,0 +1,98 @@
+import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
+import { z } from 'zod';
+import type { LifeboatConfig } from '../config/schema.ts';
+import { EventValidationError } from '../errors.ts';
+import { parseEvent } from './parse.ts';
+
+/** "Region Outage Confirmed", as the detector emits it. */
+export const OutageConfirmedEventSchema = EventBridgeSchema.extend({
+  source: z.literal('lifeboat'),
+  'detail-type': z.literal('Region Outage Confirmed'),
+  detail: z.looseObject({
+    eventId: z.string().min(1),
+    region: z.string().min(1),
+    incidentId: z.string().min(1),
+    outageStartedAt: z.iso.datetime({ offset: true }),
+    confirmedAt: z.iso.datetime({ offset: true }),
+  }),
+});
+
+/** A parsed outage confirmation, with the envelope id that identifies this delivery. */
+export interface OutageConfirmed {
+  /** EventBridge's id: stable across retries of one delivery, distinct per detector. */
+  deliveryId: string;
+  region: string;
+  incidentId: string;
+  outageStartedAt: string;
+  confirmedAt: string;
+}
+
+/** Parses "Region Outage Confirmed" and checks the region against the config. */
+export function parseOutageConfirmed(event: unknown, config: LifeboatConfig): OutageConfirmed {
+  const parsed = parseEvent(OutageConfirmedEventSchema, event, 'Region Outage Confirmed');
+  const known = config.regions.map((r) => r.name);
+  if (!known.includes(parsed.detail.region)) {
+    throw new EventValidationError(
+      'Region Outage Confirmed',
+      'detail.region',
+      `unknown region "${parsed.detail.region}" (configured: ${known.join(', ')})`,
+    );
+  }
+  return {
+    deliveryId: parsed.id,
+    region: parsed.detail.region,
+    incidentId: parsed.detail.incidentId,
+    outageStartedAt: new Date(parsed.detail.outageStartedAt).toISOString(),
+    confirmedAt: new Date(parsed.detail.confirmedAt).toISOString(),
+  };
+}
+
+const RUN_ID = /^[a-z0-9][a-z0-9-]{0,62}-g\d+$/;
+
+/** The chain's own events: "Recovery Planned", "Instance Restored", "Instance Verified". */
+export function chainEventSchema(detailType: string) {
+  return EventBridgeSchema.extend({
+    source: z.literal('lifeboat'),
+    'detail-type': z.literal(detailType),
+    detail: z.looseObject({
+      runId: z.string().regex(RUN_ID, 'must be a run id such as petstore-g1'),
+      instanceId: z.string().min(1),
+      claimSet: z.array(z.string().min(1)).min(1),
+    }),
+  });
+}
+
+/** A step's trigger: which run, and where its state lives. */
+export interface ChainTrigger {
+  runId: string;
+  instanceId: string;
+  claimSet: string[];
+}
+
+/** Parses a chain event and checks its instance and regions against the config. */
+export function parseChainEvent(
+  event: unknown,
+  detailType: string,
+  config: LifeboatConfig,
+): ChainTrigger {
+  const parsed = parseEvent(chainEventSchema(detailType), event, detailType);
+  const { runId, instanceId, claimSet } = parsed.detail;
+  if (!config.instances.some((i) => i.id === instanceId)) {
+    throw new EventValidationError(
+      detailType,
+      'detail.instanceId',
+      `unknown instance "${instanceId}"`,
+    );
+  }
+  const known = config.regions.map((r) => r.name);
+  claimSet.forEach((region, index) => {
+    if (!known.includes(region)) {
+      throw new EventValidationError(
+        detailType,
+        `detail.claimSet[${index}]`,
+        `unknown region "${region}"`,
+      );
+    }
+  });
+  return { runId, instanceId, claimSet };
+}
