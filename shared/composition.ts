@@ -16,7 +16,7 @@ import {
   type InstanceStore,
   systemClock,
 } from './domain/ports.ts';
-import type { RecoveryDeps } from './domain/recovery/recovery-run.ts';
+import type { RecoveryDeps } from './domain/recovery/run-store.ts';
 import type { SnapshotJob } from './domain/snapshot/run.ts';
 import type { ReplicaTarget } from './domain/snapshot/take-snapshot.ts';
 

@@ -285,3 +285,22 @@ export class DnsChangeRejectedError extends LifeboatError {
     this.name = 'DnsChangeRejectedError';
   }
 }
+
+/** A recovery or failback step gave up; the run is recorded as failed at that step and can be resumed. */
+export class RunStepError extends LifeboatError {
+  /** The step decided the run is over (e.g. a rollback): retrying it would be wrong. */
+  readonly final: boolean;
+  /** Run fields the failed step wants recorded (e.g. the weights it rolled back to). */
+  readonly changes: Record<string, unknown> | undefined;
+
+  constructor(
+    readonly step: string,
+    message: string,
+    options?: { cause?: unknown; final?: boolean; changes?: Record<string, unknown> },
+  ) {
+    super(message, options);
+    this.name = 'RunStepError';
+    this.final = options?.final ?? false;
+    this.changes = options?.changes;
+  }
+}

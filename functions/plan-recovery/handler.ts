@@ -1,7 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import type { RecoveryDeps } from '../../shared/domain/recovery/recovery-run.ts';
 import { type OutageResponse, respondToOutage } from '../../shared/domain/recovery/respond.ts';
+import type { RecoveryDeps } from '../../shared/domain/recovery/run-store.ts';
 import { validateEvent } from '../../shared/middleware/validate-event.ts';
 import { logger } from '../../shared/observability.ts';
 import { defaultRecoveryDeps } from '../../shared/runtime/recovery-handler.ts';

@@ -126,6 +126,21 @@ const DetectionSchema = z.strictObject({
   healthEventsCanConfirm: z.boolean().default(false),
 });
 
+const FailbackSchema = z.strictObject({
+  /** Traffic shares the home region gets, step by step; must end at 100. */
+  canaryPercents: z
+    .array(z.int().min(1).max(100))
+    .min(1)
+    .refine((p) => p.every((v, i) => i === 0 || v > (p[i - 1] as number)) && p.at(-1) === 100, {
+      message: 'must be strictly increasing and end at 100',
+    })
+    .default([10, 50, 100]),
+  /** Time each canary step is watched before the next. */
+  stepSeconds: z.number().min(0).default(60),
+  /** Health checks of the home instance during each step; one failure rolls back. */
+  healthChecksPerStep: z.int().min(1).max(100).default(3),
+});
+
 /** The whole config file. */
 export const ConfigSchema = z
   .strictObject({
@@ -140,6 +155,7 @@ export const ConfigSchema = z
       .prefault({ bucketPrefix: 'lifeboat', eventBusName: 'lifeboat' }),
     regions: z.array(RegionSchema).min(1),
     detection: DetectionSchema.prefault({}),
+    failback: FailbackSchema.prefault({}),
     instances: z.array(InstanceSchema),
   })
   .superRefine((config, ctx) => {

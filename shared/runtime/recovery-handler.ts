@@ -2,7 +2,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { recoveryDeps } from '../composition.ts';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.ts';
-import { type RecoveryDeps, runStep, type StepName } from '../domain/recovery/recovery-run.ts';
+import { runRecoveryStep } from '../domain/recovery/recovery-run.ts';
+import type { RecoveryDeps } from '../domain/recovery/run-store.ts';
 import { validateEvent } from '../middleware/validate-event.ts';
 import { logger } from '../observability.ts';
 import { type ChainTrigger, parseChainEvent } from '../schemas/recovery-events.ts';
@@ -28,13 +29,17 @@ export function defaultRecoveryDeps(env: NodeJS.ProcessEnv = process.env): Recov
  * The three chain steps after planning share one shape: validate the previous step's event,
  * run this step of the recorded run, and let the step emit the next event.
  */
-export function buildStepHandler(step: StepName, triggeredBy: string, getDeps: () => RecoveryDeps) {
+export function buildStepHandler(
+  step: 'restore' | 'verify' | 'shift',
+  triggeredBy: string,
+  getDeps: () => RecoveryDeps,
+) {
   return middy()
     .use(injectLambdaContext(logger))
     .use(validateEvent((event) => parseChainEvent(event, triggeredBy, getDeps().config)))
     .handler(async (event) => {
       const trigger = event as ChainTrigger;
-      const run = await runStep(getDeps(), trigger.runId, step, trigger.claimSet);
+      const run = await runRecoveryStep(getDeps(), trigger.runId, step, trigger.claimSet);
       logger.info(`recovery step ${step} done`, {
         runId: run.runId,
         target: run.target,

@@ -11,14 +11,12 @@ import { parseConfig } from '../../shared/config/load.ts';
 import type { LifeboatConfig } from '../../shared/config/schema.ts';
 import { systemClock } from '../../shared/domain/ports.ts';
 import {
-  dnsSpecFor,
-  driveRun,
-  loadRun,
-  type RecoveryDeps,
-  runStep,
+  driveRecovery,
+  runRecoveryStep,
   startRecovery,
 } from '../../shared/domain/recovery/recovery-run.ts';
 import type { OutageResponse } from '../../shared/domain/recovery/respond.ts';
+import { dnsSpecFor, loadRun, type RecoveryDeps } from '../../shared/domain/recovery/run-store.ts';
 import { homeWeights } from '../../shared/domain/recovery/weights.ts';
 import { runSnapshots } from '../../shared/domain/snapshot/run.ts';
 import { buildStepHandler } from '../../shared/runtime/recovery-handler.ts';
@@ -262,16 +260,16 @@ describe('recovery claims and resumption', () => {
 
     // Each step runs in its own "invocation" that dies right after; the next picks up from storage.
     for (const step of ['plan', 'restore', 'verify'] as const) {
-      await runStep(deps, started.run.runId, step, regions);
+      await runRecoveryStep(deps, started.run.runId, step, regions);
       const stored = await loadRun(deps, started.run.runId, regions);
-      expect(stored?.steps[step].status).toBe('done');
+      expect(stored?.steps[step]?.status).toBe('done');
     }
     const stored = await loadRun(deps, started.run.runId, regions);
     if (!stored) throw new Error('run not stored');
-    const finished = await driveRun(deps, stored);
+    const finished = await driveRecovery(deps, stored);
 
     expect(finished.status).toBe('completed');
-    expect(finished.steps.restore.attempts).toBe(1);
+    expect(finished.steps.restore?.attempts).toBe(1);
     expect(finished.target).toBe('us-east-2');
   });
 });

@@ -1,186 +1,35 @@
 import type { InstanceConfig, LifeboatConfig } from '../../config/schema.ts';
-import { LifeboatError, WriteConflictError } from '../../errors.ts';
-import type { BlobStore, Clock, DocumentStore, EventBus, InstanceStore } from '../ports.ts';
+import { RunStepError } from '../../errors.ts';
 import { listCommittedSnapshotIds, readManifest } from '../snapshot/catalog.ts';
 import { snapshotTime } from '../snapshot/format.ts';
 import { restoreSnapshot } from '../snapshot/restore.ts';
 import { reservedSlots, reserveSlots } from './capacity.ts';
-import { type ClaimRecord, claim, claimSet, readClaim } from './claims.ts';
-import type { DnsRecordSpec, DnsRouting, InstanceControl, Weights } from './ports.ts';
+import { claim, claimSet } from './claims.ts';
 import { chooseTarget } from './region-choice.ts';
+import {
+  dnsSpecFor,
+  driveRun,
+  generationKey,
+  instanceOf,
+  latestGeneration,
+  loadRun,
+  type RecoveryDeps,
+  type RecoveryRun,
+  runStep,
+  type StepRecord,
+  type StepTable,
+  saveRun,
+  secondsBetween,
+} from './run-store.ts';
 import { describeWeights, failoverWeights } from './weights.ts';
 
 /**
- * One recovery of one instance out of a failed region, as a resumable run: claimed once,
- * then plan → restore → verify → shift, each step idempotent and recorded before the next
- * one starts, so a crash anywhere resumes from the run's recorded state.
+ * One recovery of one instance out of a failed region: claimed once, then
+ * plan → restore → verify → shift, each step recorded before the next starts.
  */
 
 /** The steps of a recovery run, in order. */
 export const RECOVERY_STEPS = ['plan', 'restore', 'verify', 'shift'] as const;
-/** One step's name. */
-export type StepName = (typeof RECOVERY_STEPS)[number];
-
-/** How one step went. */
-export interface StepRecord {
-  status: 'pending' | 'done' | 'failed';
-  attempts: number;
-  at?: string;
-  detail?: string;
-}
-
-/** The recorded state of a run, stored in the control buckets of its claim set. */
-export interface RecoveryRun {
-  runId: string;
-  instanceId: string;
-  generation: number;
-  from: string;
-  claimant: string;
-  claimSet: string[];
-  status: 'running' | 'completed' | 'failed';
-  reason?: string;
-  failedStep?: StepName;
-  incident: { incidentId?: string; outageStartedAt?: string; confirmedAt?: string };
-  target?: string;
-  reservation?: { region: string; slots: number[] };
-  snapshot?: { snapshotId: string; region: string; configDigest: string; takenAt: string };
-  weights?: { before: Weights; after: Weights };
-  metrics?: {
-    shiftedAt: string;
-    rtoFromConfirmedSeconds?: number;
-    rtoFromOutageStartSeconds?: number;
-    rpoSeconds?: number;
-  };
-  steps: Record<StepName, StepRecord>;
-  /** Bumped on every write; readers take the highest they can reach. */
-  seq: number;
-  startedAt: string;
-  updatedAt: string;
-}
-
-/** Everything a run needs from outside. */
-export interface RecoveryDeps {
-  config: LifeboatConfig;
-  clock: Clock;
-  /** A region's control bucket, as compare-and-swap documents. */
-  documents(region: string): DocumentStore;
-  /** Deletes a key from a region's control bucket (capacity release). */
-  deleteControlKey(region: string, key: string): Promise<void>;
-  vault(region: string): BlobStore;
-  instanceStore(region: string): InstanceStore;
-  dns: DnsRouting;
-  instances: InstanceControl;
-  bus: EventBus;
-  /** Regions the detector currently holds in outage (never chosen as targets). */
-  unhealthyRegions(): Promise<Set<string>>;
-  /** Waits between attempts of a step. */
-  sleep(ms: number): Promise<void>;
-  /** Attempts per step before the run fails (resumable). */
-  stepAttempts?: number;
-  verifyAttempts?: number;
-}
-
-/** Why a step gave up, with what to tell the operator. */
-export class RecoveryStepError extends LifeboatError {
-  constructor(
-    readonly step: StepName,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'RecoveryStepError';
-  }
-}
-
-const generationKey = (instanceId: string, generation: number) =>
-  `instances/${instanceId}/generations/${String(generation).padStart(6, '0')}.json`;
-const runKey = (runId: string) => `runs/${runId}.json`;
-const secondsBetween = (from: string, to: string) => (Date.parse(to) - Date.parse(from)) / 1000;
-
-/** The DNS record lifeboat manages for an instance: one weighted CNAME per region with an endpoint. */
-export function dnsSpecFor(instance: InstanceConfig): DnsRecordSpec {
-  const targets: Record<string, string> = {};
-  for (const [region, endpoint] of Object.entries(instance.endpoints))
-    targets[region] = new URL(endpoint.url).hostname;
-  return {
-    instanceId: instance.id,
-    hostedZoneId: instance.dns.hostedZoneId,
-    recordName: instance.dns.recordName,
-    ttl: instance.dns.ttl,
-    targets,
-  };
-}
-
-/** Reads a run from the reachable buckets of its claim set: the most advanced copy wins. */
-export async function loadRun(
-  deps: RecoveryDeps,
-  runId: string,
-  regions: readonly string[],
-): Promise<RecoveryRun | undefined> {
-  let best: RecoveryRun | undefined;
-  await Promise.all(
-    regions.map(async (region) => {
-      try {
-        const run = (await deps.documents(region).load(runKey(runId)))?.value as
-          | RecoveryRun
-          | undefined;
-        if (run && (!best || run.seq > best.seq)) best = run;
-      } catch {
-        // An unreachable region holds no vote here.
-      }
-    }),
-  );
-  return best;
-}
-
-/**
- * Records the run in every reachable bucket of its claim set. Only the claim's owner writes a
- * run, so the compare-and-swap guards against a stale owner (an older invocation still going)
- * rather than against a rival.
- */
-export async function saveRun(deps: RecoveryDeps, run: RecoveryRun): Promise<RecoveryRun> {
-  const next: RecoveryRun = { ...run, seq: run.seq + 1, updatedAt: deps.clock.now().toISOString() };
-  let written = 0;
-  await Promise.all(
-    run.claimSet.map(async (region) => {
-      const store = deps.documents(region);
-      try {
-        const current = await store.load(runKey(run.runId));
-        const stored = current?.value as RecoveryRun | undefined;
-        if (stored && stored.seq >= next.seq) return; // someone newer already wrote
-        await store.save(runKey(run.runId), next, current?.version);
-        written += 1;
-      } catch (error) {
-        if (error instanceof WriteConflictError) return;
-      }
-    }),
-  );
-  if (written === 0) {
-    throw new RecoveryStepError(
-      'plan',
-      `run ${run.runId} could not be recorded in any region of ${run.claimSet.join(', ')}`,
-    );
-  }
-  return next;
-}
-
-/** The newest generation decided for an instance, and its run id. */
-export async function latestGeneration(
-  deps: RecoveryDeps,
-  instanceId: string,
-): Promise<{ generation: number; claim?: ClaimRecord }> {
-  const regions = deps.config.regions.map((r) => r.name);
-  let generation = 0;
-  let latest: ClaimRecord | undefined;
-  for (;;) {
-    const next = await readClaim(generationKey(instanceId, generation + 1), regions, (r) =>
-      deps.documents(r),
-    );
-    if (!next) return { generation, ...(latest ? { claim: latest } : {}) };
-    generation += 1;
-    latest = next;
-  }
-}
 
 /** How a request to recover an instance ended. */
 export type StartOutcome =
@@ -245,9 +94,10 @@ export async function startRecovery(
   if (existing) return { outcome: 'resumed', run: existing };
   const steps = Object.fromEntries(
     RECOVERY_STEPS.map((s) => [s, { status: 'pending', attempts: 0 }]),
-  ) as Record<StepName, StepRecord>;
+  ) as Record<string, StepRecord>;
   const run = await saveRun(deps, {
     runId,
+    kind: 'recovery',
     instanceId: instance.id,
     generation: next,
     from: failedRegion,
@@ -261,13 +111,6 @@ export async function startRecovery(
     updatedAt: now,
   });
   return { outcome: 'started', run };
-}
-
-function instanceOf(deps: RecoveryDeps, run: RecoveryRun): InstanceConfig {
-  const instance = deps.config.instances.find((i) => i.id === run.instanceId);
-  if (!instance)
-    throw new RecoveryStepError('plan', `instance ${run.instanceId} is no longer configured`);
-  return instance;
 }
 
 const homeUnits = (config: LifeboatConfig, region: string) =>
@@ -290,10 +133,9 @@ async function plan(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<Recov
       unhealthy: new Set([...unhealthy, ...full]),
       reservations,
     });
-    if (!choice.ok) throw new RecoveryStepError('plan', choice.reason);
+    if (!choice.ok) throw new RunStepError('plan', choice.reason);
     const region = deps.config.regions.find((r) => r.name === choice.region);
-    if (!region)
-      throw new RecoveryStepError('plan', `region ${choice.region} vanished from the config`);
+    if (!region) throw new RunStepError('plan', `region ${choice.region} vanished from the config`);
     const reservation = await reserveSlots({
       store: deps.documents(region.name),
       region: region.name,
@@ -354,7 +196,7 @@ async function newestSnapshot(deps: RecoveryDeps, instance: InstanceConfig, targ
     }
   }
   if (!best)
-    throw new RecoveryStepError(
+    throw new RunStepError(
       'plan',
       `no committed snapshot of ${instance.id} in any reachable replica`,
     );
@@ -368,7 +210,7 @@ async function newestSnapshot(deps: RecoveryDeps, instance: InstanceConfig, targ
 
 async function restore(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<RecoveryRun>> {
   const { target, snapshot } = run;
-  if (!target || !snapshot) throw new RecoveryStepError('restore', 'run has no plan');
+  if (!target || !snapshot) throw new RunStepError('restore', 'run has no plan');
   await restoreSnapshot({
     vault: deps.vault(snapshot.region),
     target: deps.instanceStore(target),
@@ -381,7 +223,7 @@ async function restore(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<Re
 
 async function verify(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<RecoveryRun>> {
   const { target, snapshot } = run;
-  if (!target || !snapshot) throw new RecoveryStepError('verify', 'run has no plan');
+  if (!target || !snapshot) throw new RunStepError('verify', 'run has no plan');
   const attempts = deps.verifyAttempts ?? 10;
   let last = '';
   for (let attempt = 1; attempt <= attempts; attempt += 1) {
@@ -392,7 +234,7 @@ async function verify(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<Rec
       : (health.error ?? 'unhealthy');
     await deps.sleep(Math.min(5000, 200 * 2 ** attempt));
   }
-  throw new RecoveryStepError(
+  throw new RunStepError(
     'verify',
     `instance in ${target} did not verify after ${attempts} checks: ${last}`,
   );
@@ -401,10 +243,10 @@ async function verify(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<Rec
 async function shift(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<RecoveryRun>> {
   const instance = instanceOf(deps, run);
   const { target, snapshot } = run;
-  if (!target || !snapshot) throw new RecoveryStepError('shift', 'run has no plan');
+  if (!target || !snapshot) throw new RunStepError('shift', 'run has no plan');
   const spec = dnsSpecFor(instance);
   if (!spec.targets[target]) {
-    throw new RecoveryStepError(
+    throw new RunStepError(
       'shift',
       `instance ${instance.id} has no endpoint in ${target} to route to`,
     );
@@ -414,7 +256,7 @@ async function shift(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<Reco
   await deps.dns.applyWeights(spec, plan);
   const after = await deps.dns.readWeights(spec);
   if (describeWeights(after) !== describeWeights(plan)) {
-    throw new RecoveryStepError(
+    throw new RunStepError(
       'shift',
       `DNS reads back ${describeWeights(after)}, expected ${describeWeights(plan)}`,
     );
@@ -436,16 +278,6 @@ async function shift(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<Reco
   };
 }
 
-const STEP_WORK: Record<
-  StepName,
-  (deps: RecoveryDeps, run: RecoveryRun) => Promise<Partial<RecoveryRun>>
-> = {
-  plan,
-  restore,
-  verify,
-  shift,
-};
-
 /** Detail types of the recovery chain's events. */
 export const RecoveryEvent = {
   plan: 'Recovery Planned',
@@ -455,92 +287,28 @@ export const RecoveryEvent = {
   failed: 'Recovery Failed',
 } as const;
 
-function eventDetail(run: RecoveryRun) {
-  return {
-    runId: run.runId,
-    instanceId: run.instanceId,
-    from: run.from,
-    target: run.target,
-    snapshot: run.snapshot,
-    incident: run.incident,
-    claimSet: run.claimSet,
-    weights: run.weights,
-    metrics: run.metrics,
-  };
-}
+/** The recovery run's steps, for the engine. */
+export const RECOVERY_TABLE: StepTable = {
+  steps: RECOVERY_STEPS,
+  work: { plan, restore, verify, shift },
+  events: {
+    plan: RecoveryEvent.plan,
+    restore: RecoveryEvent.restore,
+    verify: RecoveryEvent.verify,
+    shift: RecoveryEvent.shift,
+  },
+  failedEvent: RecoveryEvent.failed,
+};
 
-/**
- * Runs one step of a run, unless it is already done (then only its event is re-emitted, which
- * heals a chain whose event was lost). Retries the step; when it gives up the run is marked
- * failed with the step and the reason, and stays resumable.
- */
-export async function runStep(
+/** Runs one recovery step (the chain's handlers). */
+export const runRecoveryStep = (
   deps: RecoveryDeps,
   runId: string,
-  step: StepName,
+  step: string,
   regions: readonly string[],
-): Promise<RecoveryRun> {
-  let run = await loadRun(deps, runId, regions);
-  if (!run) throw new RecoveryStepError(step, `no recorded run ${runId}`);
-  const index = RECOVERY_STEPS.indexOf(step);
-  const previous = RECOVERY_STEPS[index - 1];
-  if (previous && run.steps[previous].status !== 'done') {
-    throw new RecoveryStepError(step, `run ${runId} cannot ${step} before ${previous} is done`);
-  }
-  if (run.steps[step].status === 'done') {
-    await deps.bus.publish([{ detailType: RecoveryEvent[step], detail: eventDetail(run) }]);
-    return run;
-  }
-  const attempts = deps.stepAttempts ?? 3;
-  let failure: unknown;
-  for (let attempt = 1; attempt <= attempts; attempt += 1) {
-    try {
-      const changes = await STEP_WORK[step](deps, run);
-      const done: StepRecord = {
-        status: 'done',
-        attempts: run.steps[step].attempts + attempt,
-        at: deps.clock.now().toISOString(),
-      };
-      run = await saveRun(deps, {
-        ...run,
-        ...changes,
-        status: step === 'shift' ? 'completed' : 'running',
-        reason: undefined,
-        failedStep: undefined,
-        steps: { ...run.steps, [step]: done },
-      });
-      await deps.bus.publish([{ detailType: RecoveryEvent[step], detail: eventDetail(run) }]);
-      return run;
-    } catch (error) {
-      failure = error;
-      if (attempt < attempts) await deps.sleep(Math.min(10_000, 500 * 2 ** attempt));
-    }
-  }
-  const reason = (failure as Error)?.message ?? String(failure);
-  run = await saveRun(deps, {
-    ...run,
-    status: 'failed',
-    failedStep: step,
-    reason,
-    steps: {
-      ...run.steps,
-      [step]: { status: 'failed', attempts: run.steps[step].attempts + attempts, detail: reason },
-    },
-  });
-  await deps.bus.publish([
-    { detailType: RecoveryEvent.failed, detail: { ...eventDetail(run), step, reason } },
-  ]);
-  throw new RecoveryStepError(step, `run ${runId} failed at ${step}: ${reason}`, {
-    cause: failure,
-  });
-}
+) => runStep(deps, runId, step, regions, RECOVERY_TABLE);
 
-/** Runs every remaining step in order: the CLI's `resume`, and the chain in one process. */
-export async function driveRun(deps: RecoveryDeps, run: RecoveryRun): Promise<RecoveryRun> {
-  let current = run;
-  for (const step of RECOVERY_STEPS) {
-    if (current.steps[step].status === 'done') continue;
-    current = await runStep(deps, current.runId, step, current.claimSet);
-  }
-  return current;
-}
+/** Runs a recovery's remaining steps in this process. */
+export const driveRecovery = (deps: RecoveryDeps, run: RecoveryRun) =>
+  driveRun(deps, run, RECOVERY_TABLE);
+

@@ -1,14 +1,8 @@
 import type { InstanceConfig } from '../../config/schema.ts';
 import type { OutageConfirmed } from '../../schemas/recovery-events.ts';
 import type { Weights } from './ports.ts';
-import {
-  dnsSpecFor,
-  type RecoveryDeps,
-  type RecoveryRun,
-  runStep,
-  type StartOutcome,
-  startRecovery,
-} from './recovery-run.ts';
+import { runRecoveryStep, type StartOutcome, startRecovery } from './recovery-run.ts';
+import { dnsSpecFor, type RecoveryDeps, type RecoveryRun } from './run-store.ts';
 import { activeActiveWeights } from './weights.ts';
 
 /** What the planner did for one instance. */
@@ -68,7 +62,12 @@ async function respondFor(
     },
   });
   if (started.outcome === 'started' || started.outcome === 'resumed') {
-    const run: RecoveryRun = await runStep(deps, started.run.runId, 'plan', started.run.claimSet);
+    const run: RecoveryRun = await runRecoveryStep(
+      deps,
+      started.run.runId,
+      'plan',
+      started.run.claimSet,
+    );
     return {
       instanceId: instance.id,
       action: 'recovery',

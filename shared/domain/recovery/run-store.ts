@@ -1,0 +1,284 @@
+import type { InstanceConfig, LifeboatConfig } from '../../config/schema.ts';
+import { RunStepError, WriteConflictError } from '../../errors.ts';
+import type { BlobStore, Clock, DocumentStore, EventBus, InstanceStore } from '../ports.ts';
+import { type ClaimRecord, readClaim } from './claims.ts';
+import type { DnsRecordSpec, DnsRouting, InstanceControl, Weights } from './ports.ts';
+
+/**
+ * Runs: a recovery out of a failed region, or a failback home, recorded step by step in the
+ * control buckets of the run's claim set so any invocation (a retry, another region, the CLI)
+ * resumes from where the last one stopped. Each step is idempotent; this module is the engine,
+ * recovery-run.ts and failback-run.ts say what the steps do.
+ */
+
+/** How one step went. */
+export interface StepRecord {
+  status: 'pending' | 'done' | 'failed';
+  attempts: number;
+  at?: string;
+  detail?: string;
+}
+
+/** The recorded state of a run, stored in the control buckets of its claim set. */
+export interface RecoveryRun {
+  runId: string;
+  kind: 'recovery' | 'failback';
+  instanceId: string;
+  generation: number;
+  from: string;
+  claimant: string;
+  claimSet: string[];
+  status: 'running' | 'completed' | 'failed';
+  reason?: string;
+  failedStep?: string;
+  incident: { incidentId?: string; outageStartedAt?: string; confirmedAt?: string };
+  target?: string;
+  reservation?: { region: string; slots: number[] };
+  snapshot?: { snapshotId: string; region: string; configDigest: string; takenAt: string };
+  weights?: { before: Weights; after: Weights };
+  metrics?: {
+    shiftedAt: string;
+    rtoFromConfirmedSeconds?: number;
+    rtoFromOutageStartSeconds?: number;
+    rpoSeconds?: number;
+  };
+  steps: Record<string, StepRecord>;
+  /** Bumped on every write; readers take the highest they can reach. */
+  seq: number;
+  startedAt: string;
+  updatedAt: string;
+}
+
+/** Everything a run needs from outside. */
+export interface RecoveryDeps {
+  config: LifeboatConfig;
+  clock: Clock;
+  /** A region's control bucket, as compare-and-swap documents. */
+  documents(region: string): DocumentStore;
+  /** Deletes a key from a region's control bucket (capacity release). */
+  deleteControlKey(region: string, key: string): Promise<void>;
+  vault(region: string): BlobStore;
+  instanceStore(region: string): InstanceStore;
+  dns: DnsRouting;
+  instances: InstanceControl;
+  bus: EventBus;
+  /** Regions the detector currently holds in outage (never chosen as targets). */
+  unhealthyRegions(): Promise<Set<string>>;
+  /** Waits between attempts of a step. */
+  sleep(ms: number): Promise<void>;
+  /** Attempts per step before the run fails (resumable). */
+  stepAttempts?: number;
+  verifyAttempts?: number;
+}
+
+export const generationKey = (instanceId: string, generation: number) =>
+  `instances/${instanceId}/generations/${String(generation).padStart(6, '0')}.json`;
+export const runKey = (runId: string) => `runs/${runId}.json`;
+export const secondsBetween = (from: string, to: string) =>
+  (Date.parse(to) - Date.parse(from)) / 1000;
+
+/** The DNS record lifeboat manages for an instance: one weighted CNAME per region with an endpoint. */
+export function dnsSpecFor(instance: InstanceConfig): DnsRecordSpec {
+  const targets: Record<string, string> = {};
+  for (const [region, endpoint] of Object.entries(instance.endpoints))
+    targets[region] = new URL(endpoint.url).hostname;
+  return {
+    instanceId: instance.id,
+    hostedZoneId: instance.dns.hostedZoneId,
+    recordName: instance.dns.recordName,
+    ttl: instance.dns.ttl,
+    targets,
+  };
+}
+
+/** Reads a run from the reachable buckets of its claim set: the most advanced copy wins. */
+export async function loadRun(
+  deps: RecoveryDeps,
+  runId: string,
+  regions: readonly string[],
+): Promise<RecoveryRun | undefined> {
+  let best: RecoveryRun | undefined;
+  await Promise.all(
+    regions.map(async (region) => {
+      try {
+        const run = (await deps.documents(region).load(runKey(runId)))?.value as
+          | RecoveryRun
+          | undefined;
+        if (run && (!best || run.seq > best.seq)) best = run;
+      } catch {
+        // An unreachable region holds no vote here.
+      }
+    }),
+  );
+  return best;
+}
+
+/**
+ * Records the run in every reachable bucket of its claim set. Only the claim's owner writes a
+ * run, so the compare-and-swap guards against a stale owner (an older invocation still going)
+ * rather than against a rival.
+ */
+export async function saveRun(deps: RecoveryDeps, run: RecoveryRun): Promise<RecoveryRun> {
+  const next: RecoveryRun = { ...run, seq: run.seq + 1, updatedAt: deps.clock.now().toISOString() };
+  let written = 0;
+  await Promise.all(
+    run.claimSet.map(async (region) => {
+      const store = deps.documents(region);
+      try {
+        const current = await store.load(runKey(run.runId));
+        const stored = current?.value as RecoveryRun | undefined;
+        if (stored && stored.seq >= next.seq) return; // someone newer already wrote
+        await store.save(runKey(run.runId), next, current?.version);
+        written += 1;
+      } catch (error) {
+        if (error instanceof WriteConflictError) return;
+      }
+    }),
+  );
+  if (written === 0) {
+    throw new RunStepError(
+      'plan',
+      `run ${run.runId} could not be recorded in any region of ${run.claimSet.join(', ')}`,
+    );
+  }
+  return next;
+}
+
+/** The newest generation decided for an instance, and its run id. */
+export async function latestGeneration(
+  deps: RecoveryDeps,
+  instanceId: string,
+): Promise<{ generation: number; claim?: ClaimRecord }> {
+  const regions = deps.config.regions.map((r) => r.name);
+  let generation = 0;
+  let latest: ClaimRecord | undefined;
+  for (;;) {
+    const next = await readClaim(generationKey(instanceId, generation + 1), regions, (r) =>
+      deps.documents(r),
+    );
+    if (!next) return { generation, ...(latest ? { claim: latest } : {}) };
+    generation += 1;
+    latest = next;
+  }
+}
+
+/** The configured instance a run is about. */
+export function instanceOf(deps: RecoveryDeps, run: RecoveryRun): InstanceConfig {
+  const instance = deps.config.instances.find((i) => i.id === run.instanceId);
+  if (!instance)
+    throw new RunStepError('plan', `instance ${run.instanceId} is no longer configured`);
+  return instance;
+}
+
+/** What a kind of run does: its steps in order, their work, and the event each step emits. */
+export interface StepTable {
+  steps: readonly string[];
+  work: Record<string, (deps: RecoveryDeps, run: RecoveryRun) => Promise<Partial<RecoveryRun>>>;
+  /** Detail type emitted when a step is done (none for steps that only matter internally). */
+  events: Record<string, string | undefined>;
+  failedEvent: string;
+}
+
+function eventDetail(run: RecoveryRun) {
+  return {
+    runId: run.runId,
+    kind: run.kind,
+    instanceId: run.instanceId,
+    from: run.from,
+    target: run.target,
+    snapshot: run.snapshot,
+    incident: run.incident,
+    claimSet: run.claimSet,
+    weights: run.weights,
+    metrics: run.metrics,
+  };
+}
+
+/**
+ * Runs one step of a run, unless it is already done (then only its event is re-emitted, which
+ * heals a chain whose event was lost). Retries the step; when it gives up the run is marked
+ * failed with the step and the reason, and stays resumable.
+ */
+export async function runStep(
+  deps: RecoveryDeps,
+  runId: string,
+  step: string,
+  regions: readonly string[],
+  table: StepTable,
+): Promise<RecoveryRun> {
+  let run = await loadRun(deps, runId, regions);
+  if (!run) throw new RunStepError(step, `no recorded run ${runId}`);
+  const index = table.steps.indexOf(step);
+  if (index === -1) throw new RunStepError(step, `a ${run.kind} run has no step ${step}`);
+  const previous = table.steps[index - 1];
+  if (previous && run.steps[previous]?.status !== 'done') {
+    throw new RunStepError(step, `run ${runId} cannot ${step} before ${previous} is done`);
+  }
+  const eventType = table.events[step];
+  if (run.steps[step]?.status === 'done') {
+    if (eventType) await deps.bus.publish([{ detailType: eventType, detail: eventDetail(run) }]);
+    return run;
+  }
+  const attempts = deps.stepAttempts ?? 3;
+  const priorAttempts = run.steps[step]?.attempts ?? 0;
+  const last = index === table.steps.length - 1;
+  let failure: unknown;
+  for (let attempt = 1; attempt <= attempts; attempt += 1) {
+    let changes: Partial<RecoveryRun>;
+    try {
+      changes = (await table.work[step]?.(deps, run)) ?? {};
+    } catch (error) {
+      failure = error;
+      // A step that decided the run is over (a rollback) must not be retried.
+      if (error instanceof RunStepError && error.final) break;
+      if (attempt < attempts) await deps.sleep(Math.min(10_000, 500 * 2 ** attempt));
+      continue;
+    }
+    const done: StepRecord = {
+      status: 'done',
+      attempts: priorAttempts + attempt,
+      at: deps.clock.now().toISOString(),
+    };
+    run = await saveRun(deps, {
+      ...run,
+      ...changes,
+      status: last ? 'completed' : 'running',
+      reason: undefined,
+      failedStep: undefined,
+      steps: { ...run.steps, [step]: done },
+    });
+    if (eventType) await deps.bus.publish([{ detailType: eventType, detail: eventDetail(run) }]);
+    return run;
+  }
+  const reason = (failure as Error)?.message ?? String(failure);
+  const changes = (failure instanceof RunStepError && failure.changes) || {};
+  run = await saveRun(deps, {
+    ...run,
+    ...changes,
+    status: 'failed',
+    failedStep: step,
+    reason,
+    steps: {
+      ...run.steps,
+      [step]: { status: 'failed', attempts: priorAttempts + attempts, detail: reason },
+    },
+  });
+  await deps.bus.publish([
+    { detailType: table.failedEvent, detail: { ...eventDetail(run), step, reason } },
+  ]);
+  throw new RunStepError(step, `run ${runId} failed at ${step}: ${reason}`, { cause: failure });
+}
+
+/** Runs every remaining step in order: `lifeboat resume`, failback, and the chain in one process. */
+export async function driveRun(
+  deps: RecoveryDeps,
+  run: RecoveryRun,
+  table: StepTable,
+): Promise<RecoveryRun> {
+  let current = run;
+  for (const step of table.steps) {
+    if (current.steps[step]?.status === 'done') continue;
+    current = await runStep(deps, current.runId, step, current.claimSet, table);
+  }
+  return current;
+}
