@@ -96,3 +96,38 @@ export function parseChainEvent(
   });
   return { runId, instanceId, claimSet };
 }
+
+/** "Region Recovered", as the detector emits it. */
+export const RegionRecoveredEventSchema = EventBridgeSchema.extend({
+  source: z.literal('lifeboat'),
+  'detail-type': z.literal('Region Recovered'),
+  detail: z.looseObject({
+    region: z.string().min(1),
+    recoveredAt: z.iso.datetime({ offset: true }),
+  }),
+});
+
+/** A parsed "Region Recovered". */
+export interface RegionRecovered {
+  deliveryId: string;
+  region: string;
+  recoveredAt: string;
+}
+
+/** Parses "Region Recovered" and checks the region against the config. */
+export function parseRegionRecovered(event: unknown, config: LifeboatConfig): RegionRecovered {
+  const parsed = parseEvent(RegionRecoveredEventSchema, event, 'Region Recovered');
+  const known = config.regions.map((r) => r.name);
+  if (!known.includes(parsed.detail.region)) {
+    throw new EventValidationError(
+      'Region Recovered',
+      'detail.region',
+      `unknown region "${parsed.detail.region}" (configured: ${known.join(', ')})`,
+    );
+  }
+  return {
+    deliveryId: parsed.id,
+    region: parsed.detail.region,
+    recoveredAt: parsed.detail.recoveredAt,
+  };
+}

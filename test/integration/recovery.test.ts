@@ -1,15 +1,9 @@
-import { CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53';
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildPlanRecoveryHandler } from '../../functions/plan-recovery/handler.ts';
 import { EventPump } from '../../local/event-pump.ts';
-import { InstanceRuntime } from '../../local/instance-runtime.ts';
-import { sampleInstanceObjects, seedInstance } from '../../local/sample-instance.ts';
-import { Route53Dns } from '../../shared/adapters/route53-dns.ts';
-import { eventBus, instanceStore, recoveryDeps, snapshotJob } from '../../shared/composition.ts';
-import { parseConfig } from '../../shared/config/load.ts';
+import { eventBus } from '../../shared/composition.ts';
 import type { LifeboatConfig } from '../../shared/config/schema.ts';
-import { systemClock } from '../../shared/domain/ports.ts';
 import {
   driveRecovery,
   runRecoveryStep,
@@ -17,130 +11,31 @@ import {
 } from '../../shared/domain/recovery/recovery-run.ts';
 import type { OutageResponse } from '../../shared/domain/recovery/respond.ts';
 import { dnsSpecFor, loadRun, type RecoveryDeps } from '../../shared/domain/recovery/run-store.ts';
-import { homeWeights } from '../../shared/domain/recovery/weights.ts';
-import { runSnapshots } from '../../shared/domain/snapshot/run.ts';
 import { buildStepHandler } from '../../shared/runtime/recovery-handler.ts';
 import { subscribe } from '../support/bus.ts';
-import { createTestWorld, TEST_REGIONS, type TestWorld } from '../support/world.ts';
+import {
+  createRecoveryWorld,
+  HERE,
+  outageEvent,
+  type RecoveryWorld,
+} from '../support/recovery-world.ts';
 
 const context = { functionName: 'recovery', awsRequestId: 'test' } as Context;
-const HERE = 'us-west-2';
 
-let world: TestWorld;
+let rw: RecoveryWorld;
+let world: RecoveryWorld['world'];
 let config: LifeboatConfig;
-let runtimes: Map<string, InstanceRuntime>;
 let deps: RecoveryDeps;
 
-function instanceConfig(
-  id: string,
-  endpoints: Record<string, string>,
-  hostedZoneId: string,
-  zoneName: string,
-) {
-  return {
-    id,
-    homeRegion: 'us-east-1',
-    replicaRegions: ['us-east-1', 'us-east-2', 'us-west-2'],
-    dns: { hostedZoneId, recordName: `${id}.${zoneName}`, ttl: 30 },
-    endpoints: Object.fromEntries(
-      Object.entries(endpoints).map(([region, url]) => [region, { url }]),
-    ),
-  };
+async function setUp(instances: string[], capacity: Record<string, number> = {}) {
+  rw = await createRecoveryWorld({ instances, capacity });
+  ({ world, config, deps } = rw);
 }
 
-/** A world with a real runtime per region for each instance, records pre-created, one snapshot. */
-async function setUp(instanceIds: string[], capacity: Record<string, number> = {}) {
-  world = await createTestWorld();
-  const route53 = new Route53Client({ region: 'us-east-1', endpoint: world.endpoint });
-  const zone = await route53.send(
-    new CreateHostedZoneCommand({
-      Name: `${world.config.naming.bucketPrefix}.lifeboat.test`,
-      CallerReference: world.config.naming.bucketPrefix,
-    }),
-  );
-  const hostedZoneId = (zone.HostedZone?.Id ?? '').replace('/hostedzone/', '');
-  runtimes = new Map();
-  const endpoints: Record<string, Record<string, string>> = {};
-  for (const id of instanceIds) {
-    endpoints[id] = {};
-    for (const region of TEST_REGIONS) {
-      const runtime = new InstanceRuntime({
-        instanceId: id,
-        region,
-        zones: [`${region}a`],
-        store: instanceStore(world.config, region),
-      });
-      await runtime.start();
-      runtimes.set(`${id}/${region}`, runtime);
-      endpoints[id][region] = Object.values(runtime.urls())[0] as string;
-    }
-  }
-  const raw = JSON.parse(JSON.stringify(world.config));
-  raw.instances = instanceIds.map((id) =>
-    instanceConfig(
-      id,
-      endpoints[id] ?? {},
-      hostedZoneId,
-      `${world.config.naming.bucketPrefix}.lifeboat.test`,
-    ),
-  );
-  for (const region of raw.regions) region.capacity = capacity[region.name] ?? region.capacity;
-  config = parseConfig(raw, 'recovery test');
-  deps = {
-    ...recoveryDeps(config, HERE),
-    dns: new Route53Dns(route53, { baseDelayMs: 10, pollMs: 10 }),
-    sleep: async () => undefined,
-  };
-  for (const instance of config.instances) {
-    await seedInstance(
-      instanceStore(config, 'us-east-1'),
-      instance.id,
-      sampleInstanceObjects({ apis: 5 }),
-    );
-    await runtimes.get(`${instance.id}/us-east-1`)?.reload();
-    await runSnapshots({
-      jobs: [snapshotJob(config, instance)],
-      // Taken five minutes ago; the outage starts 90 s ago: RPO is 210 s.
-      triggerTime: new Date(Date.now() - 300_000),
-      force: true,
-      bus: { publish: async () => undefined },
-      clock: systemClock,
-    });
-    const spec = dnsSpecFor(instance);
-    await deps.dns.applyWeights(spec, homeWeights(Object.keys(spec.targets), 'us-east-1'));
-  }
-}
-
-/** A real region outage: us-east-1's S3 path and its instances stop answering. */
-async function failHomeRegion() {
-  await world.proxies.get('us-east-1')?.down();
-  for (const [key, runtime] of runtimes) if (key.endsWith('/us-east-1')) await runtime.stop();
-}
-
-function outageEvent(id: string) {
-  const now = new Date();
-  return {
-    version: '0',
-    id,
-    'detail-type': 'Region Outage Confirmed',
-    source: 'lifeboat',
-    account: '123456789012',
-    time: now.toISOString(),
-    region: HERE,
-    resources: [],
-    detail: {
-      eventId: 'us-east-1-20261125T060000Z:confirmed',
-      region: 'us-east-1',
-      incidentId: 'us-east-1-20261125T060000Z',
-      outageStartedAt: new Date(now.getTime() - 90_000).toISOString(),
-      confirmedAt: now.toISOString(),
-    },
-  };
-}
+const failHomeRegion = () => rw.failHome();
 
 afterEach(async () => {
-  for (const runtime of runtimes?.values() ?? []) await runtime.stop();
-  await world?.close();
+  await rw?.close();
 });
 
 describe('the recovery chain, event by event through EventBridge', () => {

@@ -311,4 +311,3 @@ export const runRecoveryStep = (
 /** Runs a recovery's remaining steps in this process. */
 export const driveRecovery = (deps: RecoveryDeps, run: RecoveryRun) =>
   driveRun(deps, run, RECOVERY_TABLE);
-

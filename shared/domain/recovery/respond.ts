@@ -1,9 +1,11 @@
 import type { InstanceConfig } from '../../config/schema.ts';
-import type { OutageConfirmed } from '../../schemas/recovery-events.ts';
+import { RunStepError } from '../../errors.ts';
+import type { OutageConfirmed, RegionRecovered } from '../../schemas/recovery-events.ts';
+import { driveFailback, startFailback } from './failback-run.ts';
 import type { Weights } from './ports.ts';
 import { runRecoveryStep, type StartOutcome, startRecovery } from './recovery-run.ts';
 import { dnsSpecFor, type RecoveryDeps, type RecoveryRun } from './run-store.ts';
-import { activeActiveWeights } from './weights.ts';
+import { activeActiveWeights, returnSteps } from './weights.ts';
 
 /** What the planner did for one instance. */
 export type OutageResponse =
@@ -44,7 +46,10 @@ async function respondFor(
       return { instanceId: instance.id, action: 'none', reason: `not active in ${outage.region}` };
     }
     const spec = dnsSpecFor(instance);
-    const shares = activeActiveWeights(active, new Set([outage.region]));
+    // Regions already drained by an earlier outage stay drained.
+    const current = await deps.dns.readWeights(spec);
+    const drained = new Set([outage.region, ...active.filter((r) => current[r] === 0)]);
+    const shares = activeActiveWeights(active, drained);
     const weights: Weights = Object.fromEntries(
       Object.keys(spec.targets).map((r) => [r, shares[r] ?? 0]),
     );
@@ -92,4 +97,112 @@ async function respondFor(
     };
   }
   return { instanceId: instance.id, action: 'recovery', outcome: 'undecided' };
+}
+
+/** What failback did for one instance. */
+export type RecoveryResponse =
+  | {
+      instanceId: string;
+      action: 'failback';
+      outcome: string;
+      runId?: string;
+      status?: string;
+      reason?: string;
+    }
+  | { instanceId: string; action: 'returned'; steps: Weights[] }
+  | { instanceId: string; action: 'none'; reason: string };
+
+/**
+ * Reacts to a region that is healthy again: instances recovered out of it fail back home;
+ * active-active instances get the region's share of traffic back step by step, watching its
+ * health, and stay drained if it regresses.
+ */
+export async function respondToRecovery(
+  deps: RecoveryDeps,
+  recovered: RegionRecovered,
+): Promise<RecoveryResponse[]> {
+  const responses: RecoveryResponse[] = [];
+  for (const instance of deps.config.instances) {
+    const active = instance.critical ? (instance.activeRegions ?? []) : [];
+    if (active.length > 0) {
+      responses.push(await returnActiveRegion(deps, instance, active, recovered.region));
+      continue;
+    }
+    const started = await startFailback(deps, {
+      instance,
+      home: recovered.region,
+      claimant: recovered.deliveryId,
+    });
+    if (started.outcome === 'started' || started.outcome === 'resumed') {
+      try {
+        const run = await driveFailback(deps, started.run);
+        responses.push({
+          instanceId: instance.id,
+          action: 'failback',
+          outcome: started.outcome,
+          runId: run.runId,
+          status: run.status,
+        });
+      } catch (error) {
+        responses.push({
+          instanceId: instance.id,
+          action: 'failback',
+          outcome: started.outcome,
+          runId: started.run.runId,
+          status: 'failed',
+          reason: (error as Error).message,
+        });
+      }
+    } else if (started.outcome === 'duplicate') {
+      responses.push({
+        instanceId: instance.id,
+        action: 'failback',
+        outcome: 'duplicate',
+        runId: started.runId,
+      });
+    } else if (started.outcome === 'nothing-to-do') {
+      responses.push({ instanceId: instance.id, action: 'none', reason: started.reason });
+    } else {
+      responses.push({ instanceId: instance.id, action: 'failback', outcome: 'undecided' });
+    }
+  }
+  return responses;
+}
+
+async function returnActiveRegion(
+  deps: RecoveryDeps,
+  instance: InstanceConfig,
+  active: string[],
+  region: string,
+): Promise<RecoveryResponse> {
+  if (!active.includes(region))
+    return { instanceId: instance.id, action: 'none', reason: `not active in ${region}` };
+  const spec = dnsSpecFor(instance);
+  const current = await deps.dns.readWeights(spec);
+  if ((current[region] ?? 0) > 0)
+    return { instanceId: instance.id, action: 'none', reason: `${region} already serves` };
+  const stillDrained = new Set(active.filter((r) => r !== region && current[r] === 0));
+  const policy = deps.config.failback;
+  const applied: Weights[] = [];
+  for (const shares of returnSteps(active, region, policy.canaryPercents, stillDrained)) {
+    const weights: Weights = Object.fromEntries(
+      Object.keys(spec.targets).map((r) => [r, shares[r] ?? 0]),
+    );
+    await deps.dns.applyWeights(spec, weights);
+    applied.push(weights);
+    await deps.sleep(policy.stepSeconds * 1000);
+    const health = await deps.instances.health(instance.id, region);
+    if (!health.ok) {
+      const drained = activeActiveWeights(active, new Set([region, ...stillDrained]));
+      await deps.dns.applyWeights(
+        spec,
+        Object.fromEntries(Object.keys(spec.targets).map((r) => [r, drained[r] ?? 0])),
+      );
+      throw new RunStepError(
+        'return',
+        `${region} regressed while returning ${instance.id}: drained again`,
+      );
+    }
+  }
+  return { instanceId: instance.id, action: 'returned', steps: applied };
 }

@@ -36,6 +36,10 @@ export interface RecoveryRun {
   reservation?: { region: string; slots: number[] };
   snapshot?: { snapshotId: string; region: string; configDigest: string; takenAt: string };
   weights?: { before: Weights; after: Weights };
+  /** Failback only: the recovery it undoes, the canary steps applied, and whether it rolled back. */
+  recoveryRunId?: string;
+  canary?: Weights[];
+  rolledBack?: boolean;
   metrics?: {
     shiftedAt: string;
     rtoFromConfirmedSeconds?: number;

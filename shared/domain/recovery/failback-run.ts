@@ -1,0 +1,266 @@
+import type { InstanceConfig } from '../../config/schema.ts';
+import { RunStepError } from '../../errors.ts';
+import { snapshotIdFor, snapshotTime } from '../snapshot/format.ts';
+import { restoreSnapshot } from '../snapshot/restore.ts';
+import { takeSnapshot } from '../snapshot/take-snapshot.ts';
+import { releaseSlots } from './capacity.ts';
+import { claim, claimSet } from './claims.ts';
+import type { Weights } from './ports.ts';
+import {
+  dnsSpecFor,
+  driveRun,
+  generationKey,
+  instanceOf,
+  latestGeneration,
+  loadRun,
+  type RecoveryDeps,
+  type RecoveryRun,
+  type StepRecord,
+  type StepTable,
+  saveRun,
+} from './run-store.ts';
+import { canarySteps, describeWeights, failoverWeights } from './weights.ts';
+
+/**
+ * Failback: bring an instance home once its home region has recovered, without losing a
+ * write the recovered instance accepted meanwhile.
+ *
+ *   fence     the recovered instance stops taking config writes
+ *   snapshot  a final snapshot of it, committed by quorum (it holds every accepted write)
+ *   restore   that snapshot into the home region's store, every hash checked; activate
+ *   verify    home serves exactly the final snapshot's config
+ *   shift     weights move home in canary steps; health is watched at every step and any
+ *             regression rolls back to the recovered region (and unfences it)
+ *   release   the recovery's capacity slots are given back
+ */
+
+/** The steps of a failback run, in order. */
+export const FAILBACK_STEPS = [
+  'fence',
+  'snapshot',
+  'restore',
+  'verify',
+  'shift',
+  'release',
+] as const;
+
+/** Detail types of failback events. */
+export const FailbackEvent = {
+  completed: 'Failback Completed',
+  failed: 'Failback Failed',
+} as const;
+
+/** How a failback request ended. */
+export type FailbackStart =
+  | { outcome: 'started' | 'resumed'; run: RecoveryRun }
+  | { outcome: 'duplicate'; runId: string }
+  | { outcome: 'nothing-to-do'; reason: string }
+  | { outcome: 'undecided'; holders: Record<string, string> };
+
+/**
+ * Claims the next generation of an instance for a failback to `home`, when its latest run is a
+ * completed recovery out of `home`. Exactly one claimant wins, as for recoveries.
+ */
+export async function startFailback(
+  deps: RecoveryDeps,
+  input: { instance: InstanceConfig; home: string; claimant: string },
+): Promise<FailbackStart> {
+  const { instance, home } = input;
+  const { generation, claim: latest } = await latestGeneration(deps, instance.id);
+  if (!latest)
+    return { outcome: 'nothing-to-do', reason: `${instance.id} has never been recovered` };
+  const latestRun = await loadRun(deps, String(latest.payload.runId), latest.claimSet);
+  if (latest.payload.kind === 'failback') {
+    if (latest.claimant === input.claimant && latestRun)
+      return { outcome: 'resumed', run: latestRun };
+    if (latestRun?.status !== 'completed')
+      return { outcome: 'duplicate', runId: String(latest.payload.runId) };
+    return { outcome: 'nothing-to-do', reason: `${instance.id} is already home` };
+  }
+  if (latest.payload.from !== home || latestRun?.status !== 'completed' || !latestRun.target) {
+    return {
+      outcome: 'nothing-to-do',
+      reason: `${instance.id}'s latest run (${latest.payload.runId}) is not a completed recovery out of ${home}`,
+    };
+  }
+  const next = generation + 1;
+  const runId = `${instance.id}-g${next}`;
+  const now = deps.clock.now().toISOString();
+  const set = claimSet(
+    deps.config.regions.map((r) => r.name),
+    [],
+  );
+  const result = await claim(
+    {
+      key: generationKey(instance.id, next),
+      claimant: input.claimant,
+      claimSet: set,
+      claimedAt: now,
+      payload: {
+        runId,
+        kind: 'failback',
+        from: latestRun.target,
+        to: home,
+        instanceId: instance.id,
+      },
+    },
+    (r) => deps.documents(r),
+  );
+  if (result.outcome === 'undecided') return { outcome: 'undecided', holders: result.holders };
+  if (result.outcome === 'lost')
+    return { outcome: 'duplicate', runId: String(result.winner.payload.runId) };
+  const existing = await loadRun(deps, runId, set);
+  if (existing) return { outcome: 'resumed', run: existing };
+  const steps: Record<string, StepRecord> = Object.fromEntries(
+    FAILBACK_STEPS.map((s) => [s, { status: 'pending', attempts: 0 }]),
+  );
+  const run = await saveRun(deps, {
+    runId,
+    kind: 'failback',
+    instanceId: instance.id,
+    generation: next,
+    from: latestRun.target,
+    target: home,
+    claimant: input.claimant,
+    claimSet: set,
+    status: 'running',
+    incident: latestRun.incident,
+    recoveryRunId: latestRun.runId,
+    ...(latestRun.reservation ? { reservation: latestRun.reservation } : {}),
+    steps,
+    seq: 0,
+    startedAt: now,
+    updatedAt: now,
+  });
+  return { outcome: 'started', run };
+}
+
+async function fence(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<RecoveryRun>> {
+  await deps.instances.fence(run.instanceId, run.from);
+  const health = await deps.instances.health(run.instanceId, run.from);
+  if (health.fenced !== true)
+    throw new RunStepError('fence', `instance in ${run.from} does not report itself fenced`);
+  return {};
+}
+
+async function finalSnapshot(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<RecoveryRun>> {
+  const instance = instanceOf(deps, run);
+  const snapshotId = snapshotIdFor(deps.clock.now());
+  const result = await takeSnapshot({
+    instanceId: instance.id,
+    sourceRegion: run.from,
+    source: deps.instanceStore(run.from),
+    replicas: instance.replicaRegions.map((region) => ({ region, vault: deps.vault(region) })),
+    quorum: Math.min(
+      instance.snapshot.quorum ?? Math.floor(instance.replicaRegions.length / 2) + 1,
+      instance.replicaRegions.length,
+    ),
+    snapshotId,
+    clock: deps.clock,
+  });
+  if (!result.committed) {
+    throw new RunStepError(
+      'snapshot',
+      `final snapshot reached ${result.regionsCommitted.length} of ${result.quorum} regions: ${result.regionsFailed.map((f) => `${f.region} (${f.reason})`).join('; ')}`,
+    );
+  }
+  // Restore from home's own bucket when it holds the snapshot: no cross-region read.
+  const region = result.regionsCommitted.includes(run.target ?? '')
+    ? (run.target as string)
+    : (result.regionsCommitted[0] as string);
+  return {
+    snapshot: {
+      snapshotId: result.snapshotId,
+      region,
+      configDigest: result.configDigest,
+      takenAt: snapshotTime(result.snapshotId).toISOString(),
+    },
+  };
+}
+
+async function restoreHome(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<RecoveryRun>> {
+  const { target, snapshot } = run;
+  if (!target || !snapshot) throw new RunStepError('restore', 'run has no final snapshot');
+  await restoreSnapshot({
+    vault: deps.vault(snapshot.region),
+    target: deps.instanceStore(target),
+    instanceId: run.instanceId,
+    snapshotId: snapshot.snapshotId,
+  });
+  await deps.instances.activate(run.instanceId, target);
+  return {};
+}
+
+async function verifyHome(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<RecoveryRun>> {
+  const { target, snapshot } = run;
+  if (!target || !snapshot) throw new RunStepError('verify', 'run has no final snapshot');
+  const attempts = deps.verifyAttempts ?? 10;
+  let last = '';
+  for (let attempt = 1; attempt <= attempts; attempt += 1) {
+    const health = await deps.instances.health(run.instanceId, target);
+    if (health.ok && health.configDigest === snapshot.configDigest) return {};
+    last = health.ok
+      ? `serves ${health.configDigest}, expected ${snapshot.configDigest}`
+      : (health.error ?? 'unhealthy');
+    await deps.sleep(Math.min(5000, 200 * 2 ** attempt));
+  }
+  throw new RunStepError('verify', `home instance in ${target} did not verify: ${last}`);
+}
+
+async function canaryShift(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<RecoveryRun>> {
+  const instance = instanceOf(deps, run);
+  const home = run.target as string;
+  const spec = dnsSpecFor(instance);
+  const regions = Object.keys(spec.targets);
+  const policy = deps.config.failback;
+  const before = await deps.dns.readWeights(spec);
+  const history: Weights[] = [];
+  for (const weights of canarySteps(run.from, home, regions, policy.canaryPercents)) {
+    await deps.dns.applyWeights(spec, weights);
+    history.push(weights);
+    for (let check = 0; check < policy.healthChecksPerStep; check += 1) {
+      await deps.sleep((policy.stepSeconds * 1000) / policy.healthChecksPerStep);
+      const health = await deps.instances.health(run.instanceId, home);
+      if (!health.ok) {
+        // Roll back: all traffic to the instance that was serving, which may take writes again.
+        const rollback = failoverWeights(regions, run.from);
+        await deps.dns.applyWeights(spec, rollback);
+        await deps.instances.unfence(run.instanceId, run.from);
+        throw new RunStepError(
+          'shift',
+          `home health regressed at ${describeWeights(weights)} (${health.error ?? 'unhealthy'}): rolled back to ${run.from}`,
+          { final: true, changes: { weights: { before, after: rollback }, rolledBack: true } },
+        );
+      }
+    }
+  }
+  const after = await deps.dns.readWeights(spec);
+  return { weights: { before, after }, canary: history };
+}
+
+async function release(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<RecoveryRun>> {
+  if (run.reservation) {
+    const { region, slots } = run.reservation;
+    await releaseSlots({ region, slots, release: (key) => deps.deleteControlKey(region, key) });
+  }
+  return {};
+}
+
+/** The failback run's steps, for the engine. */
+export const FAILBACK_TABLE: StepTable = {
+  steps: FAILBACK_STEPS,
+  work: {
+    fence,
+    snapshot: finalSnapshot,
+    restore: restoreHome,
+    verify: verifyHome,
+    shift: canaryShift,
+    release,
+  },
+  events: { release: FailbackEvent.completed },
+  failedEvent: FailbackEvent.failed,
+};
+
+/** Runs a failback's remaining steps in this process. */
+export const driveFailback = (deps: RecoveryDeps, run: RecoveryRun) =>
+  driveRun(deps, run, FAILBACK_TABLE);
