@@ -163,7 +163,7 @@ async function plan(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<Recov
 
 /** Every slot other runs hold, region by region (the failed region's bucket is not asked). */
 async function currentReservations(deps: RecoveryDeps, failedRegion: string) {
-  const out: { region: string; units: number }[] = [];
+  const out: { region: string; units: number; instanceId: string }[] = [];
   for (const region of deps.config.regions) {
     if (region.name === failedRegion) continue;
     try {
@@ -172,7 +172,7 @@ async function currentReservations(deps: RecoveryDeps, failedRegion: string) {
         region.name,
         region.capacity,
       )) {
-        out.push({ region: slot.region, units: 1 });
+        out.push({ region: slot.region, units: 1, instanceId: slot.instanceId });
       }
     } catch {
       // An unreachable region cannot be a target anyway; reserveSlots will find out.

@@ -89,7 +89,7 @@ export function freeSlots(
 }
 
 /** Why a candidate region was passed over. */
-export type SkipReason = 'unhealthy' | 'no-capacity' | 'failed-region';
+export type SkipReason = 'unhealthy' | 'no-capacity' | 'failed-region' | 'no-endpoint';
 
 /** One region passed over, with a sentence that names it (joined into the failure reason). */
 export interface SkippedRegion {
@@ -155,6 +155,15 @@ export function chooseTarget(request: TargetRequest): TargetChoice {
   for (const [index, name] of candidates.entries()) {
     if (unhealthy.has(name)) {
       skipped.push({ region: name, reason: 'unhealthy', detail: `${name} is unhealthy` });
+      continue;
+    }
+    // Traffic can only be routed to a region where the instance publishes an endpoint.
+    if (!instance.endpoints[name]) {
+      skipped.push({
+        region: name,
+        reason: 'no-endpoint',
+        detail: `${instance.id} has no endpoint in ${name}`,
+      });
       continue;
     }
     const region = regionOf(config, name);

@@ -25,6 +25,7 @@ interface InstanceSpec {
   home: Region;
   units?: number;
   failoverOrder?: Region[];
+  endpointRegions?: Region[];
 }
 
 /** A validated config: the four regions with the given capacities, and the given instances. */
@@ -49,7 +50,13 @@ function configOf(
         ...(i.failoverOrder ? { failoverOrder: i.failoverOrder } : {}),
         ...(i.units ? { capacityUnits: i.units } : {}),
         dns: { hostedZoneId: 'Z0TEST', recordName: `${i.id}.api.example.com` },
-        endpoints: { [i.home]: { url: `https://${i.id}.${i.home}.example.com` } },
+        // An endpoint in every region unless the test says otherwise: a target must have one.
+        endpoints: Object.fromEntries(
+          (i.endpointRegions ?? Object.keys(locations)).map((r) => [
+            r,
+            { url: `https://${i.id}.${r}.example.com` },
+          ]),
+        ),
       })),
     },
     'test-config',
@@ -211,6 +218,23 @@ describe('freeSlots', () => {
 });
 
 describe('chooseTarget', () => {
+  it('skips a region where the instance has no endpoint when choosing a target', () => {
+    const config = configOf({}, [
+      { id: 'petstore', home: 'us-east-1', endpointRegions: ['us-east-1', 'us-west-2'] },
+    ]);
+    const choice = chooseTarget({
+      config,
+      instance: instanceOf(config, 'petstore'),
+      failedRegion: 'us-east-1',
+      unhealthy: new Set(),
+      reservations: [],
+    });
+    expect(choice).toMatchObject({ ok: true, region: 'us-west-2' });
+    expect(choice.skipped).toContainEqual(
+      expect.objectContaining({ region: 'us-east-2', reason: 'no-endpoint' }),
+    );
+  });
+
   it('chooses the nearest region when every candidate is healthy and has room', () => {
     const config = configOf({}, [{ id: 'petstore', home: 'us-east-1' }]);
     expect(choose(config, 'petstore')).toEqual({
