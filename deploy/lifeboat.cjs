@@ -199,6 +199,67 @@ const ALARM_PATTERN = {
   detail: { alarmName: [{ prefix: ALARM_PREFIX }] },
 };
 
+// ---------------------------------------------------------------------------------------------
+// Recovery: the chain's triggers, and what its roles may touch.
+
+/**
+ * The recovery chain's triggers, all on the lifeboat bus. Each detail type must stay what the
+ * code emits: the detector's "Region Outage Confirmed" (shared/domain/events.ts) and
+ * RecoveryEvent in shared/domain/recovery/recovery-run.ts; test/infra compares them.
+ */
+const RECOVERY_PATTERNS = {
+  planRecovery: { source: ['lifeboat'], 'detail-type': ['Region Outage Confirmed'] },
+  restoreInstance: { source: ['lifeboat'], 'detail-type': ['Recovery Planned'] },
+  verifyInstance: { source: ['lifeboat'], 'detail-type': ['Instance Restored'] },
+  shiftTraffic: { source: ['lifeboat'], 'detail-type': ['Instance Verified'] },
+};
+
+/**
+ * The only change the recovery functions make to Route 53 (shared/adapters/route53-dns.ts
+ * applyWeights): UPSERT of the weighted CNAME records of the configured instances.
+ */
+const DNS_CHANGE_ACTIONS = ['UPSERT'];
+const DNS_RECORD_TYPES = ['CNAME'];
+
+/**
+ * A record name as Route 53 puts it in `route53:ChangeResourceRecordSetsNormalizedRecordNames`:
+ * lowercase, no trailing dot, and every character other than a-z 0-9 - _ . as a backslash and
+ * three octal digits (`*` is `\052`).
+ */
+function normalizedRecordName(name) {
+  return String(name)
+    .toLowerCase()
+    .replace(/\.$/, '')
+    .replace(/[^a-z0-9\-_.]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+}
+
+/** The instances' `dns` blocks; packaging stops when there is none to grant Route 53 on. */
+function dnsOf(doc, file) {
+  const list = instances(doc).map((instance, i) => {
+    const dns = instance?.dns;
+    if (!dns || typeof dns.hostedZoneId !== 'string' || dns.hostedZoneId.trim() === '') {
+      throw new LifeboatDeployError(`${file}: instances[${i}].dns.hostedZoneId is missing`);
+    }
+    if (typeof dns.recordName !== 'string' || dns.recordName.trim() === '') {
+      throw new LifeboatDeployError(`${file}: instances[${i}].dns.recordName is missing`);
+    }
+    return { hostedZoneId: dns.hostedZoneId.trim(), recordName: dns.recordName.trim() };
+  });
+  if (list.length === 0) {
+    // IAM refuses a statement without resources, and a role that may change any zone's
+    // records is not an option; an empty config protects nothing anyway.
+    throw new LifeboatDeployError(
+      `${file} lists no instances; the recovery functions' Route 53 permissions are scoped to ` +
+        "the instances' hosted zones, so add at least one instance before deploying",
+    );
+  }
+  return list;
+}
+
+function route53Arn(resource) {
+  return { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:route53:::${resource}`]] };
+}
+
 /** Same name as shared/schemas/detection-events.ts alarmNameFor. */
 function alarmNameFor(instanceId, region) {
   return `${ALARM_PREFIX}${instanceId}-${region}`;
@@ -503,6 +564,109 @@ module.exports = {
    */
   async alarmPattern() {
     return structuredClone(ALARM_PATTERN);
+  },
+
+  /** planRecovery's trigger: the detector's "Region Outage Confirmed" on the lifeboat bus. */
+  async outageConfirmedPattern() {
+    return structuredClone(RECOVERY_PATTERNS.planRecovery);
+  },
+
+  /** restoreInstance's trigger: "Recovery Planned". */
+  async recoveryPlannedPattern() {
+    return structuredClone(RECOVERY_PATTERNS.restoreInstance);
+  },
+
+  /** verifyInstance's trigger: "Instance Restored". */
+  async instanceRestoredPattern() {
+    return structuredClone(RECOVERY_PATTERNS.verifyInstance);
+  },
+
+  /** shiftTraffic's trigger: "Instance Verified". */
+  async instanceVerifiedPattern() {
+    return structuredClone(RECOVERY_PATTERNS.shiftTraffic);
+  },
+
+  /**
+   * Every region's control bucket, for s3:ListBucket: a run's claim set, the generation claims
+   * and capacity slots span the configured regions, and without ListBucket S3 answers a read
+   * of a missing key with 403 rather than 404.
+   */
+  async controlBucketArns(ctx) {
+    const { doc } = await loadConfig(ctx);
+    return allBuckets(doc).map((b) => s3Arn(b.control));
+  },
+
+  /** Recorded runs (`runs/<runId>.json`) in every region's control bucket. */
+  async runStateArns(ctx) {
+    const { doc } = await loadConfig(ctx);
+    return allBuckets(doc).map((b) => s3Arn(b.control, '/runs/*'));
+  },
+
+  /** Generation claims (`instances/<id>/generations/…`) in every region's control bucket. */
+  async generationClaimArns(ctx) {
+    const { doc } = await loadConfig(ctx);
+    return allBuckets(doc).map((b) => s3Arn(b.control, '/instances/*'));
+  },
+
+  /** Capacity slots (`capacity/<region>/slot-…`) in every region's control bucket. */
+  async capacitySlotArns(ctx) {
+    const { doc } = await loadConfig(ctx);
+    return allBuckets(doc).map((b) => s3Arn(b.control, '/capacity/*'));
+  },
+
+  /**
+   * planRecovery's s3:ListBucket: every control bucket (see controlBucketArns) and every backup
+   * bucket (the committed snapshots of an instance are listed in each replica region).
+   */
+  async controlAndBackupBucketArns(ctx) {
+    const { doc } = await loadConfig(ctx);
+    const buckets = allBuckets(doc);
+    return [...buckets.map((b) => s3Arn(b.control)), ...buckets.map((b) => s3Arn(b.backup))];
+  },
+
+  /**
+   * restoreInstance's s3:ListBucket: every control bucket, every backup bucket, and every
+   * instance store (the restore lists its target's objects).
+   */
+  async controlBackupAndStoreBucketArns(ctx) {
+    const { doc } = await loadConfig(ctx);
+    const buckets = allBuckets(doc);
+    return [
+      ...buckets.map((b) => s3Arn(b.control)),
+      ...buckets.map((b) => s3Arn(b.backup)),
+      ...buckets.map((b) => s3Arn(b.store)),
+    ];
+  },
+
+  /** The distinct hosted zones of the configured instances. */
+  async hostedZoneArns(ctx) {
+    const { absolute, doc } = await loadConfig(ctx);
+    const zones = [...new Set(dnsOf(doc, absolute).map((d) => d.hostedZoneId))].sort();
+    return zones.map((id) => route53Arn(`hostedzone/${id.replace(/^\/?hostedzone\//, '')}`));
+  },
+
+  /**
+   * GetChange takes a change id that exists only once the change is submitted, so
+   * `change/*` is as narrow as it gets (still a Route 53 ARN, not "*").
+   */
+  async route53ChangeArn() {
+    return route53Arn('change/*');
+  },
+
+  /**
+   * What a ChangeResourceRecordSets of the recovery functions may do: UPSERT the instances'
+   * weighted CNAME records, nothing else in those zones.
+   */
+  async dnsChangeCondition(ctx) {
+    const { absolute, doc } = await loadConfig(ctx);
+    const names = [...new Set(dnsOf(doc, absolute).map((d) => normalizedRecordName(d.recordName)))];
+    return {
+      'ForAllValues:StringEquals': {
+        'route53:ChangeResourceRecordSetsNormalizedRecordNames': names.sort(),
+        'route53:ChangeResourceRecordSetsRecordTypes': [...DNS_RECORD_TYPES],
+        'route53:ChangeResourceRecordSetsActions': [...DNS_CHANGE_ACTIONS],
+      },
+    };
   },
 
   /**

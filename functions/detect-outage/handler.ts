@@ -58,12 +58,12 @@ const jitteredBackoff = (attempt: number) =>
 
 /** Folds one signal into the durable region state and publishes what it confirms. */
 export async function detectOutage(
-  signal: Signal | undefined,
+  signals: readonly Signal[],
   deps: DetectorDeps = defaultDetectorDeps(),
 ): Promise<{ regions: RegionDetection[] }> {
-  if (!signal) return { regions: [] };
+  if (signals.length === 0) return { regions: [] };
   const regions = await detect({
-    signals: [signal],
+    signals,
     regions: deps.config.regions.map((r) => r.name),
     store: deps.store,
     bus: deps.bus,
@@ -87,7 +87,7 @@ export function buildDetectOutageHandler(getDeps: () => DetectorDeps) {
   return middy()
     .use(injectLambdaContext(logger))
     .use(validateEvent((event) => parseDetectorEvent(event, getDeps().config)))
-    .handler((signal) => detectOutage(signal as Signal | undefined, getDeps()));
+    .handler((signals) => detectOutage(signals as Signal[], getDeps()));
 }
 
 /** Lambda entry point: "Health Observed", CloudWatch alarm changes, AWS Health events, ticks. */

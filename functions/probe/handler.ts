@@ -88,9 +88,9 @@ export async function probe(deps: ProbeDeps = defaultProbeDeps()): Promise<Probe
       clock: deps.clock,
       timeoutMs: deps.config.detection.probeTimeoutMs,
     });
-    await deps.bus.publish(
-      observations.map((detail) => ({ detailType: DetailType.HealthObserved, detail })),
-    );
+    await deps.bus.publish([
+      { detailType: DetailType.HealthObserved, detail: { vantage: deps.region, observations } },
+    ]);
     summary.observations += observations.length;
     for (const o of observations.filter((x) => !x.ok)) {
       summary.failures.push({

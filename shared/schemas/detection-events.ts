@@ -19,11 +19,19 @@ export const ObservationSchema = z.strictObject({
   at: z.iso.datetime({ offset: true }),
 });
 
-/** "Health Observed", as the probe function emits it on lifeboat's bus. */
+/**
+ * "Health Observed", as the probe function emits it on lifeboat's bus: one event per probe
+ * round of one vantage, carrying every endpoint's result. One event per round, not per
+ * endpoint, keeps EventBridge costs and the detector's compare-and-swap writes per round
+ * constant as instances and zones are added.
+ */
 export const HealthObservedEventSchema = EventBridgeSchema.extend({
   source: z.literal('lifeboat'),
   'detail-type': z.literal('Health Observed'),
-  detail: ObservationSchema,
+  detail: z.strictObject({
+    vantage: z.string().min(1),
+    observations: z.array(ObservationSchema).min(1).max(1000),
+  }),
 });
 
 /** EventBridge's "CloudWatch Alarm State Change" (only the fields lifeboat reads are required). */
@@ -66,7 +74,7 @@ const SUPPORTED = [
  * and alarm it names against the config. `undefined` means "valid, but nothing to act on"
  * (an AWS Health event that is not an issue).
  */
-export function parseDetectorEvent(event: unknown, config: LifeboatConfig): Signal | undefined {
+export function parseDetectorEvent(event: unknown, config: LifeboatConfig): Signal[] {
   const envelope = (event ?? {}) as { source?: unknown; 'detail-type'?: unknown };
   const kind = `${String(envelope.source)} / ${String(envelope['detail-type'])}`;
   const regions = new Set(config.regions.map((r) => r.name));
@@ -83,17 +91,27 @@ export function parseDetectorEvent(event: unknown, config: LifeboatConfig): Sign
   switch (kind) {
     case 'lifeboat / Health Observed': {
       const parsed = parseEvent(HealthObservedEventSchema, event, 'Health Observed');
-      const o = parsed.detail;
-      requireRegion('Health Observed', 'detail.vantage', o.vantage);
-      requireRegion('Health Observed', 'detail.target', o.target);
-      if (!instances.has(o.instanceId)) {
-        throw new EventValidationError(
-          'Health Observed',
-          'detail.instanceId',
-          `unknown instance "${o.instanceId}"`,
-        );
-      }
-      return { kind: 'observation', observation: { ...o, at: new Date(o.at).toISOString() } };
+      const { vantage, observations } = parsed.detail;
+      requireRegion('Health Observed', 'detail.vantage', vantage);
+      return observations.map((o, index): Signal => {
+        const field = `detail.observations[${index}]`;
+        if (o.vantage !== vantage) {
+          throw new EventValidationError(
+            'Health Observed',
+            `${field}.vantage`,
+            `is "${o.vantage}" in a round of "${vantage}"`,
+          );
+        }
+        requireRegion('Health Observed', `${field}.target`, o.target);
+        if (!instances.has(o.instanceId)) {
+          throw new EventValidationError(
+            'Health Observed',
+            `${field}.instanceId`,
+            `unknown instance "${o.instanceId}"`,
+          );
+        }
+        return { kind: 'observation', observation: { ...o, at: new Date(o.at).toISOString() } };
+      });
     }
     case 'aws.cloudwatch / CloudWatch Alarm State Change': {
       const parsed = parseEvent(
@@ -105,16 +123,18 @@ export function parseDetectorEvent(event: unknown, config: LifeboatConfig): Sign
       for (const instance of config.instances) {
         for (const region of regions) {
           if (alarmNameFor(instance.id, region) === name) {
-            return {
-              kind: 'alarm',
-              alarm: {
-                alarmName: name,
-                region,
-                instanceId: instance.id,
-                state: parsed.detail.state.value,
-                at: parsed.time,
+            return [
+              {
+                kind: 'alarm',
+                alarm: {
+                  alarmName: name,
+                  region,
+                  instanceId: instance.id,
+                  state: parsed.detail.state.value,
+                  at: parsed.time,
+                },
               },
-            };
+            ];
           }
         }
       }
@@ -126,27 +146,29 @@ export function parseDetectorEvent(event: unknown, config: LifeboatConfig): Sign
     }
     case 'aws.health / AWS Health Event': {
       const parsed = parseEvent(HealthEventSchema, event, 'AWS Health Event');
-      if (parsed.detail.eventTypeCategory !== 'issue') return undefined;
+      if (parsed.detail.eventTypeCategory !== 'issue') return [];
       const region = parsed.detail.eventRegion ?? parsed.region;
       requireRegion(
         'AWS Health Event',
         parsed.detail.eventRegion ? 'detail.eventRegion' : 'region',
         region,
       );
-      return {
-        kind: 'health',
-        health: {
-          eventArn: parsed.detail.eventArn,
-          region,
-          service: parsed.detail.service,
-          status: parsed.detail.statusCode,
-          at: parsed.time,
+      return [
+        {
+          kind: 'health',
+          health: {
+            eventArn: parsed.detail.eventArn,
+            region,
+            service: parsed.detail.service,
+            status: parsed.detail.statusCode,
+            at: parsed.time,
+          },
         },
-      };
+      ];
     }
     case 'aws.events / Scheduled Event': {
       const parsed = parseEvent(ScheduledEventSchema, event, 'schedule');
-      return { kind: 'tick', at: parsed.time };
+      return [{ kind: 'tick', at: parsed.time }];
     }
     default:
       throw new EventValidationError(

@@ -16,9 +16,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { EVENT_SOURCE } from '../../shared/adapters/eventbridge-bus.ts';
-import { loadConfig } from '../../shared/config/load.ts';
+import { loadConfig, regionBuckets } from '../../shared/config/load.ts';
 import { type LifeboatConfig, rateToSeconds } from '../../shared/config/schema.ts';
 import { DetailType } from '../../shared/domain/events.ts';
+import { RecoveryEvent } from '../../shared/domain/recovery/recovery-run.ts';
 import { alarmNameFor } from '../../shared/schemas/detection-events.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -238,9 +239,79 @@ function endpointPairs(config: LifeboatConfig): { instanceId: string; region: st
   );
 }
 
+/**
+ * A resource of a policy statement as text: `Fn::Join`s with `AWS::Partition` read as `aws`,
+ * `Fn::GetAtt` and other `Ref`s as `${Id.Attr}` / `${Id}`, an `Fn::Sub` string as it is.
+ */
+function arnText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const v = (value ?? {}) as Record<string, unknown>;
+  if (typeof v.Ref === 'string') return v.Ref === 'AWS::Partition' ? 'aws' : `\${${v.Ref}}`;
+  if (Array.isArray(v['Fn::GetAtt'])) return `\${${(v['Fn::GetAtt'] as string[]).join('.')}}`;
+  if (typeof v['Fn::Sub'] === 'string') return v['Fn::Sub'];
+  if (Array.isArray(v['Fn::Join'])) {
+    const [separator, parts] = v['Fn::Join'] as [string, unknown[]];
+    return parts.map(arnText).join(separator);
+  }
+  return JSON.stringify(value);
+}
+
+/** A role's statements, compared by Sid, sorted actions, resources as text and condition. */
+function statementSummary(template: Template, roleId: string) {
+  return rolePolicyStatements(template, roleId).map((s) => ({
+    sid: s.Sid,
+    actions: asArray(s.Action).sort(),
+    resources: asArray(s.Resource).map(arnText),
+    ...(s.Condition ? { condition: s.Condition } : {}),
+  }));
+}
+
+/** The four functions of the recovery chain, their triggers and settings. */
+const RECOVERY_FUNCTIONS = [
+  {
+    id: 'PlanRecovery',
+    handler: 'functions/plan-recovery/handler.handler',
+    detailType: DetailType.RegionOutageConfirmed,
+    timeout: 120,
+    memory: 256,
+    // A confirmation older than this may describe a region that is back.
+    eventAge: 600,
+    deliveryRetries: 20,
+  },
+  {
+    id: 'RestoreInstance',
+    handler: 'functions/restore-instance/handler.handler',
+    detailType: RecoveryEvent.plan,
+    timeout: 900,
+    memory: 1024,
+    eventAge: 3600,
+    deliveryRetries: 185,
+  },
+  {
+    id: 'VerifyInstance',
+    handler: 'functions/verify-instance/handler.handler',
+    detailType: RecoveryEvent.restore,
+    timeout: 300,
+    memory: 256,
+    eventAge: 3600,
+    deliveryRetries: 185,
+  },
+  {
+    id: 'ShiftTraffic',
+    handler: 'functions/shift-traffic/handler.handler',
+    detailType: RecoveryEvent.verify,
+    timeout: 300,
+    memory: 256,
+    eventAge: 3600,
+    deliveryRetries: 185,
+  },
+] as const;
+
 /** The detection exports of deploy/lifeboat.cjs, called the way osls calls them. */
 interface DeployModule {
   detectionResources(ctx: DeployContext): Promise<Template>;
+  hostedZoneArns(ctx: DeployContext): Promise<unknown[]>;
+  dnsChangeCondition(ctx: DeployContext): Promise<Record<string, Record<string, string[]>>>;
 }
 
 interface DeployContext {
@@ -508,6 +579,7 @@ describe('serverless package', () => {
         'SnapshotLambdaFunction',
         'ProbeLambdaFunction',
         'DetectOutageLambdaFunction',
+        ...RECOVERY_FUNCTIONS.map((f) => `${f.id}LambdaFunction`),
       ]),
     );
     const roleOf = functions.map(([id, fn]) => [id, referencedId(fn.Properties?.Role)] as const);
@@ -551,6 +623,240 @@ describe('serverless package', () => {
       { actions: ['s3:ListBucket'], resource: { 'Fn::GetAtt': ['ControlBucket', 'Arn'] } },
       { actions: ['events:PutEvents'], resource: { 'Fn::GetAtt': ['LifeboatEventBus', 'Arn'] } },
     ]);
+  });
+
+  describe('the recovery chain', () => {
+    const s3 = (bucket: string, suffix = '') => `arn:aws:s3:::${bucket}${suffix}`;
+    const buckets = config.regions.map((region) => regionBuckets(config, region));
+    const control = (suffix = '') => buckets.map((b) => s3(b.control, suffix));
+    const backup = (suffix = '') => buckets.map((b) => s3(b.backup, suffix));
+    const store = (suffix = '') => buckets.map((b) => s3(b.instanceStore, suffix));
+    const zones = [...new Set(config.instances.map((i) => i.dns.hostedZoneId))]
+      .sort()
+      .map((id) => `arn:aws:route53:::hostedzone/${id}`);
+    /** `${Id.Attr}`, as arnText renders an `Fn::GetAtt` (and as an `Fn::Sub` names it). */
+    const att = (name: string) => `\${${name}}`;
+    const logs = (id: string) => ({
+      sid: 'WriteOwnLogs',
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [att(`${id}LogGroup.Arn`)],
+    });
+    const runState = {
+      sid: 'ReadWriteRunState',
+      actions: ['s3:GetObject', 's3:PutObject'],
+      resources: control('/runs/*'),
+    };
+    const publish = {
+      sid: 'PublishRecoveryEvents',
+      actions: ['events:PutEvents'],
+      resources: [att('LifeboatEventBus.Arn')],
+    };
+    const changeRecords = {
+      sid: 'ChangeInstanceRecords',
+      actions: ['route53:ChangeResourceRecordSets'],
+      resources: zones,
+      condition: {
+        'ForAllValues:StringEquals': {
+          'route53:ChangeResourceRecordSetsNormalizedRecordNames': [
+            ...new Set(config.instances.map((i) => i.dns.recordName.toLowerCase())),
+          ].sort(),
+          'route53:ChangeResourceRecordSetsRecordTypes': ['CNAME'],
+          'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
+        },
+      },
+    };
+    const waitForChanges = {
+      sid: 'WaitForChanges',
+      actions: ['route53:GetChange'],
+      resources: ['arn:aws:route53:::change/*'],
+    };
+
+    it("triggers each step on the previous step's event on the lifeboat bus when packaged", () => {
+      // The chain as the code runs it: plan emits what restore waits for, and so on.
+      expect(RECOVERY_FUNCTIONS.map((f) => f.detailType)).toEqual([
+        'Region Outage Confirmed',
+        RecoveryEvent.plan,
+        RecoveryEvent.restore,
+        RecoveryEvent.verify,
+      ]);
+      for (const [region, template] of templates()) {
+        for (const f of RECOVERY_FUNCTIONS) {
+          const functionId = `${f.id}LambdaFunction`;
+          const fn = propertiesOf(template.Resources[functionId] as Resource);
+          expect(fn, `${region} ${f.id}`).toMatchObject({
+            Handler: f.handler,
+            Timeout: f.timeout,
+            MemorySize: f.memory,
+            Environment: {
+              Variables: {
+                LIFEBOAT_CONFIG: 'lifeboat.config.yml',
+                LIFEBOAT_REGION: region,
+                POWERTOOLS_SERVICE_NAME: 'lifeboat',
+              },
+            },
+          });
+          expect(referencedId(fn.Role), `${region} ${f.id} role`).toBe(`${f.id}Role`);
+          const rules = rulesTargeting(template, functionId);
+          expect(rules, `${region} ${f.id} rules`).toHaveLength(1);
+          const [id, rule] = rules[0] as [string, RuleProperties];
+          expect(busOf(rule), `${region} ${id} bus`).toBe('lifeboat');
+          expect(rule.EventPattern, `${region} ${id} pattern`).toEqual({
+            source: [EVENT_SOURCE],
+            'detail-type': [f.detailType],
+          });
+          expect(rule.Targets[0]?.RetryPolicy, `${region} ${id} retry`).toEqual({
+            MaximumEventAgeInSeconds: f.eventAge,
+            MaximumRetryAttempts: f.deliveryRetries,
+          });
+          const invokeConfig = ofType(template, 'AWS::Lambda::EventInvokeConfig').find(
+            ([, c]) => referencedId(c.Properties?.FunctionName) === functionId,
+          );
+          expect(invokeConfig?.[1].Properties, `${region} ${f.id} async`).toMatchObject({
+            MaximumEventAgeInSeconds: f.eventAge,
+            MaximumRetryAttempts: 2,
+          });
+        }
+      }
+    });
+
+    it('grants planRecovery run state, claims, capacity, detector state, backups, DNS changes', () => {
+      for (const [region, template] of templates()) {
+        expect(statementSummary(template, 'PlanRecoveryRole'), region).toEqual([
+          logs('PlanRecovery'),
+          runState,
+          {
+            sid: 'ClaimGenerations',
+            actions: ['s3:GetObject', 's3:PutObject'],
+            resources: control('/instances/*'),
+          },
+          {
+            sid: 'ReserveCapacity',
+            actions: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+            resources: control('/capacity/*'),
+          },
+          // Its own region's detector only: that is whose view it asks.
+          {
+            sid: 'ReadDetectorState',
+            actions: ['s3:GetObject'],
+            resources: [`${att('ControlBucket.Arn')}/detector/regions/*`],
+          },
+          {
+            sid: 'ListControlAndBackups',
+            actions: ['s3:ListBucket'],
+            resources: [...control(), ...backup()],
+          },
+          { sid: 'ReadBackups', actions: ['s3:GetObject'], resources: backup('/*') },
+          // The active-active drain: a change, no read-back.
+          changeRecords,
+          waitForChanges,
+          publish,
+        ]);
+      }
+    });
+
+    it('grants restoreInstance run state, backups to read and instance stores to write', () => {
+      for (const [region, template] of templates()) {
+        expect(statementSummary(template, 'RestoreInstanceRole'), region).toEqual([
+          logs('RestoreInstance'),
+          runState,
+          {
+            sid: 'ListControlBackupsAndStores',
+            actions: ['s3:ListBucket'],
+            resources: [...control(), ...backup(), ...store()],
+          },
+          { sid: 'ReadBackups', actions: ['s3:GetObject'], resources: backup('/*') },
+          {
+            sid: 'WriteInstanceStores',
+            actions: ['s3:DeleteObject', 's3:PutObject'],
+            resources: store('/*'),
+          },
+          publish,
+        ]);
+      }
+    });
+
+    it('grants verifyInstance only its run state and its bus', () => {
+      for (const [region, template] of templates()) {
+        expect(statementSummary(template, 'VerifyInstanceRole'), region).toEqual([
+          logs('VerifyInstance'),
+          runState,
+          { sid: 'ListControlBuckets', actions: ['s3:ListBucket'], resources: control() },
+          publish,
+        ]);
+      }
+    });
+
+    it('grants shiftTraffic run state and the configured records of the configured zones', () => {
+      for (const [region, template] of templates()) {
+        expect(statementSummary(template, 'ShiftTrafficRole'), region).toEqual([
+          logs('ShiftTraffic'),
+          runState,
+          { sid: 'ListControlBuckets', actions: ['s3:ListBucket'], resources: control() },
+          changeRecords,
+          {
+            sid: 'ReadInstanceRecords',
+            actions: ['route53:ListResourceRecordSets'],
+            resources: zones,
+          },
+          waitForChanges,
+          publish,
+        ]);
+      }
+    });
+
+    it('scopes every Route 53 grant to the configured hosted zones or to change ids', () => {
+      expect(zones.length).toBeGreaterThan(0);
+      for (const [region, template] of templates()) {
+        for (const [roleId] of ofType(template, 'AWS::IAM::Role')) {
+          for (const statement of statementSummary(template, roleId)) {
+            if (!statement.actions.some((a) => a.startsWith('route53:'))) continue;
+            const where = `${region} ${roleId} ${statement.sid}`;
+            const allowed = statement.actions.includes('route53:GetChange')
+              ? ['arn:aws:route53:::change/*']
+              : zones;
+            if (statement.actions.includes('route53:GetChange'))
+              expect(statement.actions, where).toEqual(['route53:GetChange']);
+            for (const resource of statement.resources) expect(allowed, where).toContain(resource);
+          }
+        }
+        // Only the two functions that move weights may touch Route 53 at all.
+        const withDns = ofType(template, 'AWS::IAM::Role')
+          .filter(([roleId]) =>
+            statementSummary(template, roleId).some((s) =>
+              s.actions.some((a) => a.startsWith('route53:')),
+            ),
+          )
+          .map(([roleId]) => roleId)
+          .sort();
+        expect(withDns, region).toEqual(['PlanRecoveryRole', 'ShiftTrafficRole']);
+      }
+    });
+
+    it('normalises record names the way Route 53 does for its condition key', async () => {
+      const file = writeConfig((raw) => {
+        const [first] = raw.instances as { dns: Record<string, unknown> }[];
+        if (first)
+          first.dns = { hostedZoneId: '/hostedzone/Z0OTHER', recordName: '*.API.Example.com.' };
+      });
+      const ctx = deployContext(file, 'us-east-1');
+      const condition = await deployModule.dnsChangeCondition(ctx);
+      expect(
+        condition['ForAllValues:StringEquals']?.[
+          'route53:ChangeResourceRecordSetsNormalizedRecordNames'
+        ],
+      ).toContain('\\052.api.example.com');
+      const arns = (await deployModule.hostedZoneArns(ctx)).map(arnText);
+      expect(arns).toContain('arn:aws:route53:::hostedzone/Z0OTHER');
+    });
+
+    it('refuses a config without instances, whose Route 53 grants would name no zone', async () => {
+      const file = writeConfig((raw) => {
+        raw.instances = [];
+      });
+      await expect(deployModule.hostedZoneArns(deployContext(file, 'us-east-1'))).rejects.toThrow(
+        /lists no instances/,
+      );
+    });
   });
 
   it('runs the probe every minute for a minute of rounds when packaged', () => {

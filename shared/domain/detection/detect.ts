@@ -134,7 +134,7 @@ async function detectRegion(
       if (!parsed.success) {
         throw new CorruptStateError(
           `${store.location} ${key}`,
-          parsed.error.issues[0]?.message ?? 'invalid',
+          `${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
         );
       }
       state = parsed.data as unknown as RegionHealth;

@@ -1,0 +1,95 @@
+import { writeFileSync } from 'node:fs';
+import { renderHtml } from '../../local/drill/html.ts';
+import { summarize, timelineText } from '../../local/drill/report.ts';
+import { runDrill, SCENARIOS, type Scenario } from '../../local/drill/run-drill.ts';
+import { startMoto } from '../../local/moto.ts';
+import type { LifeboatConfig } from '../../shared/config/schema.ts';
+import { UsageError } from '../../shared/errors.ts';
+import { useLocalEndpoint } from './local.ts';
+
+/** Options of `lifeboat drill`, as parsed from the command line. */
+export interface DrillVerbOptions {
+  scenario?: string;
+  regions?: string;
+  instances?: string;
+  seed?: string;
+  report?: string;
+  html?: string;
+  endpoint?: string;
+}
+
+function wholeNumber(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new UsageError(
+      `--${name}: expected a whole number from ${min} to ${max}, got "${value}"`,
+    );
+  }
+  return n;
+}
+
+/**
+ * `lifeboat drill`: builds the local world, plays a scenario with real faults, prints the
+ * summary, and writes the JSON report, the timeline and the HTML page. Exit 0 only if passed.
+ */
+export async function drillCommand(
+  config: LifeboatConfig,
+  options: DrillVerbOptions,
+): Promise<number> {
+  const scenario = (options.scenario ?? 'region-outage') as Scenario;
+  if (!SCENARIOS.includes(scenario)) {
+    throw new UsageError(
+      `--scenario: expected one of ${SCENARIOS.join(', ')}, got "${options.scenario}"`,
+    );
+  }
+  const regions = wholeNumber(
+    'regions',
+    options.regions,
+    Math.min(4, config.regions.length),
+    3,
+    config.regions.length,
+  );
+  const instances = wholeNumber(
+    'instances',
+    options.instances,
+    scenario === 'multi' ? 3 : 1,
+    1,
+    50,
+  );
+  const seed = wholeNumber('seed', options.seed, 1, 0, 2 ** 31 - 1);
+  const external = options.endpoint ?? process.env.AWS_ENDPOINT_URL;
+  const moto = external ? undefined : await startMoto();
+  const endpoint = external ?? (moto?.endpoint as string);
+  useLocalEndpoint(endpoint);
+  console.log(
+    `lifeboat drill: ${scenario}, ${regions} regions, ${instances} instance(s), seed ${seed}, AWS at ${endpoint}${external ? ' (kept for inspection)' : ''}`,
+  );
+  try {
+    const report = await runDrill(config, {
+      scenario,
+      regions,
+      instances,
+      seed,
+      endpoint,
+      log: (line) => console.log(line),
+    });
+    console.log(`\n${summarize(report)}`);
+    const reportFile = options.report ?? 'drill-report.json';
+    writeFileSync(reportFile, `${JSON.stringify(report, null, 2)}\n`);
+    const timelineFile = reportFile.replace(/\.json$/, '') + '.timeline.txt';
+    writeFileSync(timelineFile, `${timelineText(report)}\n`);
+    const htmlFile = options.html ?? reportFile.replace(/\.json$/, '') + '.html';
+    writeFileSync(htmlFile, renderHtml(report));
+    console.log(`\nreport: ${reportFile}; timeline: ${timelineFile}; page: ${htmlFile}`);
+    return report.outcome === 'passed' ? 0 : 1;
+  } finally {
+    await moto?.stop();
+  }
+}

@@ -1,0 +1,101 @@
+import type { Weights } from '../../shared/domain/recovery/ports.ts';
+
+/** One instance's fate in a drill. Times are seconds; null when the phase never happened. */
+export interface InstanceOutcome {
+  id: string;
+  homeRegion: string;
+  recoveredTo: string | null;
+  /** Fault injected → outage confirmed. */
+  detectionSeconds: number | null;
+  /** Fault injected → Route 53 weights shifted to the recovered region. */
+  rtoSeconds: number | null;
+  /** Outage start − time of the snapshot restored. */
+  rpoSeconds: number | null;
+  writesDuringOutage: number;
+  writesLostAfterFailback: number;
+}
+
+/** One rule the drill checks, and what it saw. */
+export interface Invariant {
+  name: string;
+  held: boolean;
+  detail: string;
+}
+
+/** One moment of the drill. */
+export interface TimelineEntry {
+  at: string;
+  tSeconds: number;
+  kind: string;
+  detail: string;
+  instanceId?: string;
+}
+
+/** The drill report (`--report`); docs/drill.md describes every field. */
+export interface DrillReport {
+  scenario: string;
+  outcome: 'passed' | 'failed';
+  seed: number;
+  startedAt: string;
+  durationSeconds: number;
+  regions: string[];
+  controlRegion: string;
+  /** Recovery runs started (distinct run ids). */
+  recoveries: number;
+  scale: {
+    intervalSeconds: number;
+    failureThreshold: number;
+    windowSeconds: number;
+    realWindowSeconds: number;
+    recoverySeconds: number;
+  };
+  /** The slowest RTO this run would have with Route 53's real 30 s × 3 detection window. */
+  estimatedRealRtoSeconds: number | null;
+  instances: InstanceOutcome[];
+  dns: Record<string, { before: Weights; afterRecovery: Weights; afterFailback: Weights }>;
+  weightsOverTime: { at: string; tSeconds: number; instanceId: string; weights: Weights }[];
+  invariants: Invariant[];
+  timeline: TimelineEntry[];
+}
+
+const fmt = (x: number | null, unit = 's') => (x === null ? '—' : `${x}${unit}`);
+const weights = (w: Weights) =>
+  Object.entries(w)
+    .map(([r, v]) => `${r}=${v}`)
+    .join(' ') || '—';
+
+/** The short human summary printed at the end of a drill. */
+export function summarize(report: DrillReport): string {
+  const lines = [
+    `drill ${report.scenario} (seed ${report.seed}): ${report.outcome.toUpperCase()} in ${report.durationSeconds}s`,
+    `regions: ${report.regions.join(', ')}; recovery runs started: ${report.recoveries}`,
+    `time scale: probes every ${report.scale.intervalSeconds}s, window ${report.scale.windowSeconds}s (real Route 53: ${report.scale.realWindowSeconds}s)` +
+      (report.estimatedRealRtoSeconds !== null
+        ? `; RTO with real intervals ≈ ${report.estimatedRealRtoSeconds}s`
+        : ''),
+  ];
+  for (const i of report.instances) {
+    lines.push(
+      `  ${i.id}: ${i.homeRegion} → ${i.recoveredTo ?? 'stayed'}; detection ${fmt(i.detectionSeconds)}, RTO ${fmt(i.rtoSeconds)}, RPO ${fmt(i.rpoSeconds)}; writes during outage ${i.writesDuringOutage}, lost after failback ${i.writesLostAfterFailback}`,
+    );
+    const d = report.dns[i.id];
+    if (d) {
+      lines.push(`    weights before:         ${weights(d.before)}`);
+      lines.push(`    weights after recovery: ${weights(d.afterRecovery)}`);
+      lines.push(`    weights after failback: ${weights(d.afterFailback)}`);
+    }
+  }
+  for (const inv of report.invariants)
+    lines.push(`  ${inv.held ? 'ok  ' : 'FAIL'} ${inv.name}: ${inv.detail.split('\n')[0]}`);
+  return lines.join('\n');
+}
+
+/** The timeline as text, one line per entry. */
+export function timelineText(report: DrillReport): string {
+  return report.timeline
+    .map(
+      (e) =>
+        `${e.tSeconds.toFixed(1).padStart(6)}s  ${e.kind.padEnd(24)} ${e.instanceId ?? ''} ${e.detail}`,
+    )
+    .join('\n');
+}

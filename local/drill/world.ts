@@ -1,0 +1,321 @@
+import { CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { DeleteObjectsCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
+import type { Context } from 'aws-lambda';
+import {
+  buildDetectOutageHandler,
+  detectorDepsFor,
+} from '../../functions/detect-outage/handler.ts';
+import { buildFailbackHandler } from '../../functions/failback/handler.ts';
+import { buildPlanRecoveryHandler } from '../../functions/plan-recovery/handler.ts';
+import { buildProbeHandler, probeDepsFor } from '../../functions/probe/handler.ts';
+import { buildSnapshotHandler, snapshotDepsFor } from '../../functions/snapshot/handler.ts';
+import { s3ClientFor } from '../../shared/adapters/aws-clients.ts';
+import { Route53Dns } from '../../shared/adapters/route53-dns.ts';
+import { instanceStore, recoveryDeps } from '../../shared/composition.ts';
+import { parseConfig, regionBuckets } from '../../shared/config/load.ts';
+import type { LifeboatConfig } from '../../shared/config/schema.ts';
+import type { RecoveryDeps } from '../../shared/domain/recovery/run-store.ts';
+import { dnsSpecFor } from '../../shared/domain/recovery/run-store.ts';
+import { activeActiveWeights, homeWeights } from '../../shared/domain/recovery/weights.ts';
+import { buildStepHandler } from '../../shared/runtime/recovery-handler.ts';
+import { EventPump } from '../event-pump.ts';
+import { InstanceRuntime } from '../instance-runtime.ts';
+import { provisionWorld } from '../provision.ts';
+import { sampleInstanceObjects, seedInstance } from '../sample-instance.ts';
+import { RegionProxy } from '../tcp-proxy.ts';
+
+const context = { functionName: 'drill', awsRequestId: 'drill' } as Context;
+
+/** Every lifeboat event the drill's timeline records (probe observations are too many). */
+export const RECORDED_EVENTS = [
+  'Snapshot Completed',
+  'Snapshot Failed',
+  'Zone Degraded',
+  'Zone Recovered',
+  'Region Outage Confirmed',
+  'Region Recovered',
+  'Recovery Planned',
+  'Instance Restored',
+  'Instance Verified',
+  'Recovery Completed',
+  'Recovery Failed',
+  'Failback Completed',
+  'Failback Failed',
+];
+
+/** The time scale of a drill: Route 53's 30 s × 3 shrunk so a drill takes well under 2 minutes. */
+export const DRILL_DETECTION = {
+  intervalSeconds: 0.5,
+  failureThreshold: 3,
+  recoverySeconds: 3,
+  probeTimeoutMs: 400,
+};
+
+/** What the drill world needs to know. */
+export interface DrillWorldOptions {
+  endpoint: string;
+  baseConfig: LifeboatConfig;
+  regions: number;
+  instances: number;
+  /** Instance ids that run active-active (critical). */
+  critical?: string[];
+  seed: number;
+}
+
+/**
+ * A complete local multi-region world: moto behind one TCP proxy per region, a real instance
+ * runtime per instance × region × zone, Route 53 records pre-created, and every lifeboat
+ * function subscribed through EventBridge rules (SQS targets) and invoked by the pump.
+ */
+export class DrillWorld {
+  readonly proxies = new Map<string, RegionProxy>();
+  readonly runtimes = new Map<string, InstanceRuntime>();
+  config!: LifeboatConfig;
+  recovery!: RecoveryDeps;
+  pump!: EventPump;
+  /** Every lifeboat event EventBridge delivered to the recorder, in arrival order. */
+  readonly delivered: { at: Date; detailType: string; detail: Record<string, unknown> }[] = [];
+  /** The region where lifeboat's functions run in this drill (never the failed one). */
+  controlRegion = '';
+  homeRegion = '';
+
+  constructor(private readonly options: DrillWorldOptions) {}
+
+  get regionNames(): string[] {
+    return this.config.regions.map((r) => r.name);
+  }
+
+  async start(): Promise<void> {
+    const { baseConfig, endpoint } = this.options;
+    const regions = baseConfig.regions.slice(0, this.options.regions);
+    const motoPort = Number(new URL(endpoint).port);
+    for (const region of regions) {
+      const proxy = new RegionProxy(region.name, motoPort);
+      await proxy.up();
+      this.proxies.set(region.name, proxy);
+    }
+    const prefix = `drill${this.options.seed}${Date.now().toString(36)}`.slice(0, 24);
+    const zoneName = `${prefix}.lifeboat.test`;
+    const route53 = new Route53Client({ region: 'us-east-1', endpoint });
+    const zone = await route53.send(
+      new CreateHostedZoneCommand({ Name: zoneName, CallerReference: prefix }),
+    );
+    const hostedZoneId = (zone.HostedZone?.Id ?? '').replace('/hostedzone/', '');
+    this.homeRegion = regions[0]?.name as string;
+    this.controlRegion = regions[regions.length - 1]?.name as string;
+
+    const draft: LifeboatConfig = {
+      ...baseConfig,
+      naming: { bucketPrefix: prefix, eventBusName: `${prefix}-bus` },
+      regions: regions.map((r) => ({ ...r, endpointUrl: this.proxies.get(r.name)?.url })),
+      instances: [],
+    };
+    const ids = Array.from({ length: this.options.instances }, (_, i) =>
+      i === 0 ? 'petstore' : `api-${String(i + 1).padStart(2, '0')}`,
+    );
+    const instances = [];
+    for (const id of ids) {
+      const endpoints: Record<string, { url: string; zones: Record<string, string> }> = {};
+      for (const region of regions) {
+        const runtime = new InstanceRuntime({
+          instanceId: id,
+          region: region.name,
+          zones: region.zones,
+          store: instanceStore(draft, region.name),
+        });
+        await runtime.start();
+        this.runtimes.set(`${id}/${region.name}`, runtime);
+        const urls = runtime.urls();
+        endpoints[region.name] = { url: urls[region.zones[0] as string] as string, zones: urls };
+      }
+      const critical = this.options.critical?.includes(id) ?? false;
+      instances.push({
+        id,
+        homeRegion: this.homeRegion,
+        replicaRegions: regions.slice(0, 3).map((r) => r.name),
+        ...(critical
+          ? { critical: true, activeRegions: [this.homeRegion, this.controlRegion] }
+          : {}),
+        snapshot: { schedule: 'rate(1 day)' },
+        dns: { hostedZoneId, recordName: `${id}.${zoneName}`, ttl: 5 },
+        endpoints,
+      });
+    }
+    this.config = parseConfig(
+      {
+        ...JSON.parse(JSON.stringify(draft)),
+        detection: { ...DRILL_DETECTION, quorum: Math.min(3, regions.length - 1) },
+        failback: { canaryPercents: [10, 50, 100], stepSeconds: 0.6, healthChecksPerStep: 2 },
+        instances,
+      },
+      'drill world',
+    );
+    await provisionWorld(this.config);
+    for (const instance of this.config.instances) {
+      const home = instanceStore(this.config, instance.homeRegion);
+      await seedInstance(
+        home,
+        instance.id,
+        sampleInstanceObjects({ apis: 12, seed: this.options.seed }),
+      );
+      await this.runtime(instance.id, instance.homeRegion).reload();
+    }
+    this.recovery = {
+      ...recoveryDeps(this.config, this.controlRegion),
+      dns: new Route53Dns(route53, { baseDelayMs: 20, pollMs: 20 }),
+      verifyAttempts: 20,
+    };
+    for (const instance of this.config.instances) {
+      const spec = dnsSpecFor(instance);
+      const regionsWithEndpoints = Object.keys(spec.targets);
+      const weights = instance.critical
+        ? Object.fromEntries(
+            regionsWithEndpoints.map((r) => [
+              r,
+              activeActiveWeights(instance.activeRegions ?? [], new Set())[r] ?? 0,
+            ]),
+          )
+        : homeWeights(regionsWithEndpoints, instance.homeRegion);
+      await this.recovery.dns.applyWeights(spec, weights);
+    }
+    await this.subscribeFunctions();
+  }
+
+  runtime(instanceId: string, region: string): InstanceRuntime {
+    const runtime = this.runtimes.get(`${instanceId}/${region}`);
+    if (!runtime) throw new Error(`no runtime for ${instanceId} in ${region}`);
+    return runtime;
+  }
+
+  /**
+   * One EventBridge rule per function on the control region's bus, each with an SQS target the
+   * pump drains: the same routing serverless.yml deploys, minus Lambda (which moto cannot invoke).
+   */
+  private async subscribeFunctions(): Promise<void> {
+    const env = { LIFEBOAT_REGION: this.controlRegion };
+    const detector = buildDetectOutageHandler(() => detectorDepsFor(this.config, env));
+    const getDeps = () => this.recovery;
+    this.pump = new EventPump(this.options.endpoint, this.config.naming.bucketPrefix);
+    const bus = this.config.naming.eventBusName;
+    const on = async (
+      name: string,
+      detailTypes: string[],
+      handler: (event: unknown) => Promise<unknown>,
+    ) =>
+      this.pump.subscribe({
+        name,
+        region: this.controlRegion,
+        bus,
+        pattern: { source: ['lifeboat'], 'detail-type': detailTypes },
+        handler,
+      });
+    const plan = buildPlanRecoveryHandler(getDeps);
+    const restore = buildStepHandler('restore', 'Recovery Planned', getDeps);
+    const verify = buildStepHandler('verify', 'Instance Restored', getDeps);
+    const shift = buildStepHandler('shift', 'Instance Verified', getDeps);
+    const failback = buildFailbackHandler(getDeps);
+    await on('detect', ['Health Observed'], (e) => detector(e, context));
+    await on('plan', ['Region Outage Confirmed'], (e) => plan(e, context));
+    await on('restore', ['Recovery Planned'], (e) => restore(e, context));
+    await on('verify', ['Instance Restored'], (e) => verify(e, context));
+    await on('shift', ['Instance Verified'], (e) => shift(e, context));
+    await on('failback', ['Region Recovered'], (e) => failback(e, context));
+    await this.pump.subscribe({
+      name: 'recorder',
+      region: this.controlRegion,
+      bus,
+      pattern: { source: ['lifeboat'], 'detail-type': RECORDED_EVENTS },
+      handler: async (event) => {
+        const e = event as { 'detail-type': string; detail: Record<string, unknown> };
+        this.delivered.push({ at: new Date(), detailType: e['detail-type'], detail: e.detail });
+      },
+    });
+  }
+
+  /** A schedule tick for every region's probe function ("local timers stand in for schedules"). */
+  async probeRound(): Promise<void> {
+    const tick = {
+      version: '0',
+      id: `tick-${Date.now()}`,
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      account: '123456789012',
+      time: new Date().toISOString(),
+      region: this.controlRegion,
+      resources: [],
+      detail: {},
+    };
+    await Promise.all(
+      // A region that is down runs no probes of its own.
+      this.regionNames
+        .filter((vantage) => this.proxies.get(vantage)?.isUp)
+        .map((vantage) =>
+          buildProbeHandler(() => ({
+            ...probeDepsFor(this.config, { LIFEBOAT_REGION: vantage }),
+            // Every vantage's observations reach the control region's detector, standing in
+            // for the cross-region forwarding rules serverless.yml deploys.
+            bus: this.recovery.bus,
+            invocationSeconds: DRILL_DETECTION.intervalSeconds,
+          }))(tick, context),
+        ),
+    );
+  }
+
+  /** Runs the snapshot function for every instance (an explicit request, as an operator would). */
+  async snapshotAll(time: Date): Promise<unknown> {
+    const handler = buildSnapshotHandler(() =>
+      snapshotDepsFor(this.config, { LIFEBOAT_REGION: this.controlRegion }),
+    );
+    return handler({ action: 'snapshot', time: time.toISOString() }, context);
+  }
+
+  /** A real region outage: the region's S3 path closes and every instance endpoint in it stops answering. */
+  async takeRegionDown(region: string): Promise<void> {
+    await this.proxies.get(region)?.down();
+    for (const [key, runtime] of this.runtimes) {
+      if (!key.endsWith(`/${region}`)) continue;
+      for (const zone of Object.keys(runtime.urls())) await runtime.stopZone(zone);
+    }
+  }
+
+  async bringRegionBack(region: string): Promise<void> {
+    await this.proxies.get(region)?.up();
+    for (const [key, runtime] of this.runtimes) {
+      if (!key.endsWith(`/${region}`)) continue;
+      for (const zone of Object.keys(runtime.urls())) await runtime.startZone(zone);
+      await runtime.reload();
+    }
+  }
+
+  async takeZoneDown(region: string, zone: string): Promise<void> {
+    for (const [key, runtime] of this.runtimes)
+      if (key.endsWith(`/${region}`)) await runtime.stopZone(zone);
+  }
+
+  /** "destroyed": the region's data is gone too (every version of every object in its buckets). */
+  async destroyRegionData(region: string): Promise<void> {
+    const r = this.config.regions.find((x) => x.name === region);
+    if (!r) return;
+    // Straight to moto, not through the (closed) proxy: the data center burns while unreachable.
+    const s3 = s3ClientFor({ region, endpointUrl: this.options.endpoint });
+    for (const bucket of Object.values(regionBuckets(this.config, r))) {
+      for (;;) {
+        const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+        const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((v) => ({
+          Key: v.Key,
+          VersionId: v.VersionId,
+        }));
+        if (objects.length === 0) break;
+        await s3.send(
+          new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }),
+        );
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pump?.close().catch(() => undefined);
+    for (const runtime of this.runtimes.values()) await runtime.stop();
+    for (const proxy of this.proxies.values()) await proxy.down();
+  }
+}
