@@ -83,9 +83,9 @@ export async function drillCommand(
     console.log(`\n${summarize(report)}`);
     const reportFile = options.report ?? 'drill-report.json';
     writeFileSync(reportFile, `${JSON.stringify(report, null, 2)}\n`);
-    const timelineFile = reportFile.replace(/\.json$/, '') + '.timeline.txt';
+    const timelineFile = `${reportFile.replace(/\.json$/, '')}.timeline.txt`;
     writeFileSync(timelineFile, `${timelineText(report)}\n`);
-    const htmlFile = options.html ?? reportFile.replace(/\.json$/, '') + '.html';
+    const htmlFile = options.html ?? `${reportFile.replace(/\.json$/, '')}.html`;
     writeFileSync(htmlFile, renderHtml(report));
     console.log(`\nreport: ${reportFile}; timeline: ${timelineFile}; page: ${htmlFile}`);
     return report.outcome === 'passed' ? 0 : 1;

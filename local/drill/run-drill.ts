@@ -249,8 +249,14 @@ export async function runDrill(
         let servedBy = '';
         if (instance && target) {
           const total = Object.values(weights).reduce((a, b) => a + b, 0);
-          let pick = random() * total;
-          const region = Object.entries(weights).find(([, w]) => (pick -= w) < 0)?.[0] ?? target;
+          // Route 53 answers a weighted record with probability weight / total.
+          const pick = random() * total;
+          let cumulative = 0;
+          const region =
+            Object.entries(weights).find(([, w]) => {
+              cumulative += w;
+              return pick < cumulative;
+            })?.[0] ?? target;
           const response = await fetch(
             `${instance.endpoints[region]?.url}/v1/api-0000/resource-0`,
           ).catch(() => undefined);
