@@ -96,6 +96,7 @@ export function snapshotJob(config: LifeboatConfig, instance: InstanceConfig): S
 export function recoveryDeps(config: LifeboatConfig, here: string): RecoveryDeps {
   return {
     config,
+    region: here,
     clock: systemClock,
     documents: (region) => controlDocuments(config, region),
     deleteControlKey: (region, key) => controlStore(config, region).delete([key]),

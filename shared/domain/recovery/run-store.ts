@@ -56,6 +56,8 @@ export interface RecoveryRun {
 /** Everything a run needs from outside. */
 export interface RecoveryDeps {
   config: LifeboatConfig;
+  /** The region this copy of the control plane runs in. */
+  region: string;
   clock: Clock;
   /** A region's control bucket, as compare-and-swap documents. */
   documents(region: string): DocumentStore;
@@ -209,9 +211,13 @@ export async function runStep(
   step: string,
   regions: readonly string[],
   table: StepTable,
+  options: { resume?: boolean } = {},
 ): Promise<RecoveryRun> {
   let run = await loadRun(deps, runId, regions);
   if (!run) throw new RunStepError(step, `no recorded run ${runId}`);
+  // A failed run waits for an operator (`lifeboat resume`): automatic redeliveries of its
+  // events must not run the failed step again behind their back.
+  if (run.status === 'failed' && !options.resume) return run;
   const index = table.steps.indexOf(step);
   if (index === -1) throw new RunStepError(step, `a ${run.kind} run has no step ${step}`);
   const previous = table.steps[index - 1];
@@ -278,11 +284,14 @@ export async function driveRun(
   deps: RecoveryDeps,
   run: RecoveryRun,
   table: StepTable,
+  options: { resume?: boolean } = {},
 ): Promise<RecoveryRun> {
   let current = run;
   for (const step of table.steps) {
     if (current.steps[step]?.status === 'done') continue;
-    current = await runStep(deps, current.runId, step, current.claimSet, table);
+    current = await runStep(deps, current.runId, step, current.claimSet, table, options);
+    // A failed run stays where it stopped until an operator resumes it.
+    if (current.status === 'failed') return current;
   }
   return current;
 }

@@ -1,0 +1,69 @@
+import { describe, expect, inject, it } from 'vitest';
+import { useLocalEndpoint } from '../../bin/commands/local.ts';
+import { runDrill, type Scenario } from '../../local/drill/run-drill.ts';
+import { DEFAULT_CONFIG_PATH, loadConfig } from '../../shared/config/load.ts';
+
+async function drill(scenario: Scenario) {
+  const endpoint = inject('motoEndpoint');
+  useLocalEndpoint(endpoint);
+  return runDrill(loadConfig(DEFAULT_CONFIG_PATH), {
+    scenario,
+    regions: 4,
+    instances: 1,
+    seed: 7,
+    endpoint,
+    log: () => undefined,
+  });
+}
+
+describe('the drill', () => {
+  it('recovers, serves, keeps outage writes and fails back when a whole region goes down', async () => {
+    const report = await drill('region-outage');
+
+    expect(report.invariants.filter((i) => !i.held)).toEqual([]);
+    expect(report.outcome).toBe('passed');
+    expect(report.recoveries).toBe(1);
+    const [petstore] = report.instances;
+    expect(petstore).toMatchObject({
+      id: 'petstore',
+      homeRegion: 'us-east-1',
+      recoveredTo: 'us-east-2',
+    });
+    expect(petstore?.rtoSeconds).toBeGreaterThan(0);
+    expect(petstore?.rpoSeconds).toBeGreaterThan(0);
+    expect(petstore?.writesDuringOutage).toBeGreaterThan(0);
+    expect(petstore?.writesLostAfterFailback).toBe(0);
+    expect(report.dns.petstore).toMatchObject({
+      before: { 'us-east-1': 100, 'us-east-2': 0 },
+      afterRecovery: { 'us-east-1': 0, 'us-east-2': 100 },
+      afterFailback: { 'us-east-1': 100, 'us-east-2': 0 },
+    });
+    const kinds = report.timeline.map((e) => e.kind);
+    for (const kind of [
+      'fault',
+      'Region Outage Confirmed',
+      'Recovery Completed',
+      'Region Recovered',
+      'Failback Completed',
+    ]) {
+      expect(kinds).toContain(kind);
+    }
+  });
+
+  it('reports a zone outage as degraded and never fails over', async () => {
+    const report = await drill('zone-outage');
+
+    expect(report.outcome).toBe('passed');
+    expect(report.recoveries).toBe(0);
+    expect(report.timeline.map((e) => e.kind)).toContain('Zone Degraded');
+    expect(report.dns.petstore?.afterRecovery).toEqual(report.dns.petstore?.before);
+  });
+
+  it('never fails over while the region flaps faster than the detection window', async () => {
+    const report = await drill('flapping');
+
+    expect(report.outcome).toBe('passed');
+    expect(report.recoveries).toBe(0);
+    expect(report.timeline.filter((e) => e.kind === 'Region Outage Confirmed')).toEqual([]);
+  });
+});
