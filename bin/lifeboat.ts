@@ -3,6 +3,13 @@ import { DEFAULT_CONFIG_PATH, loadConfig } from '../shared/config/load.ts';
 import { LifeboatError, UsageError } from '../shared/errors.ts';
 import { demoCommand } from './commands/demo.ts';
 import { localCommand, runningLocalEndpoint, useLocalEndpoint } from './commands/local.ts';
+import {
+  failbackVerb,
+  failoverVerb,
+  planVerb,
+  resumeVerb,
+  statusVerb,
+} from './commands/recovery.ts';
 import { gcVerb, listVerb, restoreVerb, snapshotVerb, verifyVerb } from './commands/snapshots.ts';
 
 const USAGE = `lifeboat: disaster recovery for multi-region API-management instances
@@ -17,14 +24,39 @@ verbs:
   verify --instance ID       check a snapshot without restoring [--region R] [--snapshot S]
   restore --instance ID --to REGION [--from REGION] [--snapshot S] [--fallback]
   gc --instance ID           apply retention in every replica region [--dry-run]
+  plan --region R            dry run: what a failure of R would do now [--instance ID]… [--json]
+  failover --instance ID --from R   recover an instance out of R by hand [--approve]
+  failback --instance ID     bring a recovered instance home by hand [--approve]
+  status                     regions, capacity, runs, DNS weights, snapshots [--instance ID]… [--json]
+  resume --run RUN_ID        show where a run stopped; continue it [--approve]
 
 options:
   --config FILE              config file (default: LIFEBOAT_CONFIG or the embedded lifeboat.config.yml)
   --endpoint-url URL         AWS endpoint (e.g. a moto_server); default AWS_ENDPOINT_URL, then a running local world
   --apis N                   demo: API definitions to seed (default 100)
+  --approve                  failover/failback/resume: execute (without it: show the plan, exit 3)
+  --json                     plan/status: machine-readable output
+  --from-region R            recovery verbs: region to act from (default: first configured one not failing)
+
+exit codes: 0 ok, 1 operation failed, 2 usage, 3 approval needed (re-run with --approve)
 `;
 
-const VERBS_NEEDING_AWS = new Set(['snapshot', 'snapshots', 'verify', 'restore', 'gc']);
+const RECOVERY_VERBS = {
+  plan: planVerb,
+  failover: failoverVerb,
+  failback: failbackVerb,
+  status: statusVerb,
+  resume: resumeVerb,
+} as const;
+
+const VERBS_NEEDING_AWS = new Set([
+  'snapshot',
+  'snapshots',
+  'verify',
+  'restore',
+  'gc',
+  ...Object.keys(RECOVERY_VERBS),
+]);
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -43,6 +75,10 @@ async function main(argv: string[]): Promise<number> {
       due: { type: 'boolean' },
       'dry-run': { type: 'boolean' },
       apis: { type: 'string' },
+      run: { type: 'string' },
+      approve: { type: 'boolean' },
+      json: { type: 'boolean' },
+      'from-region': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -50,6 +86,9 @@ async function main(argv: string[]): Promise<number> {
   if (values.help || !verb) {
     console.log(USAGE);
     return verb || values.help ? 0 : 2;
+  }
+  if (Object.hasOwn(RECOVERY_VERBS, verb) && rest.length > 0) {
+    throw new UsageError(`${verb}: unexpected argument "${rest[0]}"`);
   }
   const configPath = values.config ?? process.env.LIFEBOAT_CONFIG ?? DEFAULT_CONFIG_PATH;
   const config = loadConfig(configPath);
@@ -89,6 +128,12 @@ async function main(argv: string[]): Promise<number> {
       return restoreVerb(config, values);
     case 'gc':
       return gcVerb(config, values);
+    case 'plan':
+    case 'failover':
+    case 'failback':
+    case 'status':
+    case 'resume':
+      return RECOVERY_VERBS[verb](config, values);
     default:
       throw new UsageError(`unknown verb "${verb}"; run lifeboat --help`);
   }

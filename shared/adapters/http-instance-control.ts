@@ -55,7 +55,10 @@ export class HttpInstanceControl implements InstanceControl {
         ...(response.ok ? {} : { error: `HTTP ${response.status}` }),
       };
     } catch (error) {
-      return { ok: false, error: (error as Error).message };
+      // fetch says only "fetch failed"; the cause names what actually went wrong.
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      const detail = cause?.code ?? cause?.message ?? (error as Error).message;
+      return { ok: false, error: `${detail} (${this.base(instanceId, region)}/health)` };
     }
   }
 }

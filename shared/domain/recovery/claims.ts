@@ -88,7 +88,31 @@ export async function claim(
     if (claimant !== record.claimant && votes(claimant) >= needed)
       return { outcome: 'lost', winner, holders };
   }
+  const tieWinner = splitVoteWinner(record.claimSet, holders, byClaimant);
+  if (tieWinner) {
+    return tieWinner.claimant === record.claimant
+      ? { outcome: 'won', record: tieWinner, holders }
+      : { outcome: 'lost', winner: tieWinner, holders };
+  }
   return { outcome: 'undecided', holders };
+}
+
+/**
+ * With three or more claimants every bucket can go to a different one and nobody reaches a
+ * majority. Claims are never overwritten, so once every bucket of the set is known the vote
+ * is final and the same for every reader: the smallest claimant id among the holders wins.
+ * While any bucket is unknown, nothing is decided.
+ */
+function splitVoteWinner(
+  set: readonly string[],
+  holders: Record<string, string>,
+  records: Map<string, ClaimRecord>,
+): ClaimRecord | undefined {
+  const held = set.map((region) => holders[region]);
+  if (held.some((h) => h === undefined || h === 'unreachable' || h === 'unreadable'))
+    return undefined;
+  const smallest = [...new Set(held as string[])].sort()[0];
+  return smallest ? records.get(smallest) : undefined;
 }
 
 /**
@@ -100,20 +124,25 @@ export async function readClaim(
   candidates: readonly string[],
   storeOf: (region: string) => DocumentStore,
 ): Promise<ClaimRecord | undefined> {
-  const found: ClaimRecord[] = [];
+  const holders: Record<string, string> = {};
+  const records = new Map<string, ClaimRecord>();
   await Promise.all(
     candidates.map(async (region) => {
       try {
         const record = asRecord((await storeOf(region).load(key))?.value);
-        if (record) found.push(record);
+        if (record) {
+          holders[region] = record.claimant;
+          records.set(record.claimant, record);
+        }
       } catch {
         // Unreachable regions simply do not vote.
       }
     }),
   );
-  for (const record of found) {
-    const votes = found.filter((r) => r.claimant === record.claimant).length;
+  for (const record of records.values()) {
+    const votes = Object.values(holders).filter((h) => h === record.claimant).length;
     if (votes >= majorityOf(record.claimSet)) return record;
   }
-  return undefined;
+  const any = records.values().next().value;
+  return any ? splitVoteWinner(any.claimSet, holders, records) : undefined;
 }

@@ -63,24 +63,52 @@ export type FailbackStart =
  */
 export async function startFailback(
   deps: RecoveryDeps,
-  input: { instance: InstanceConfig; home: string; claimant: string },
+  input: { instance: InstanceConfig; home: string; claimant: string; retryRolledBack?: boolean },
 ): Promise<FailbackStart> {
   const { instance, home } = input;
   const { generation, claim: latest } = await latestGeneration(deps, instance.id);
   if (!latest)
     return { outcome: 'nothing-to-do', reason: `${instance.id} has never been recovered` };
   const latestRun = await loadRun(deps, String(latest.payload.runId), latest.claimSet);
+  // What to undo: the recovery itself, or a failback that rolled back to the recovered region.
+  let undo: {
+    from: string;
+    recoveryRunId: string;
+    reservation?: RecoveryRun['reservation'];
+    incident: RecoveryRun['incident'];
+  };
   if (latest.payload.kind === 'failback') {
+    // The same delivery again (a retry) gets its own run back, even a failed one: a failed run
+    // does not move by itself, so a rolled-back failback is not run a second time.
     if (latest.claimant === input.claimant && latestRun)
       return { outcome: 'resumed', run: latestRun };
-    if (latestRun?.status !== 'completed')
+    if (latestRun?.status === 'completed')
+      return { outcome: 'nothing-to-do', reason: `${instance.id} is already home` };
+    // After a rollback only an operator tries again (`lifeboat failback --approve`): another
+    // detector's "Region Recovered" arriving a moment later must not start a second canary
+    // into the same regression.
+    if (!(latestRun?.status === 'failed' && latestRun.rolledBack && input.retryRolledBack)) {
       return { outcome: 'duplicate', runId: String(latest.payload.runId) };
-    return { outcome: 'nothing-to-do', reason: `${instance.id} is already home` };
-  }
-  if (latest.payload.from !== home || latestRun?.status !== 'completed' || !latestRun.target) {
-    return {
-      outcome: 'nothing-to-do',
-      reason: `${instance.id}'s latest run (${latest.payload.runId}) is not a completed recovery out of ${home}`,
+    }
+    // A rolled-back failback left the instance serving where it was; the operator tries again.
+    undo = {
+      from: latestRun.from,
+      recoveryRunId: latestRun.recoveryRunId ?? latestRun.runId,
+      ...(latestRun.reservation ? { reservation: latestRun.reservation } : {}),
+      incident: latestRun.incident,
+    };
+  } else {
+    if (latest.payload.from !== home || latestRun?.status !== 'completed' || !latestRun.target) {
+      return {
+        outcome: 'nothing-to-do',
+        reason: `${instance.id}'s latest run (${latest.payload.runId}) is not a completed recovery out of ${home}`,
+      };
+    }
+    undo = {
+      from: latestRun.target,
+      recoveryRunId: latestRun.runId,
+      ...(latestRun.reservation ? { reservation: latestRun.reservation } : {}),
+      incident: latestRun.incident,
     };
   }
   const next = generation + 1;
@@ -119,14 +147,14 @@ export async function startFailback(
     kind: 'failback',
     instanceId: instance.id,
     generation: next,
-    from: latestRun.target,
+    from: undo.from,
     target: home,
     claimant: input.claimant,
     claimSet: set,
     status: 'running',
-    incident: latestRun.incident,
-    recoveryRunId: latestRun.runId,
-    ...(latestRun.reservation ? { reservation: latestRun.reservation } : {}),
+    incident: undo.incident,
+    recoveryRunId: undo.recoveryRunId,
+    ...(undo.reservation ? { reservation: undo.reservation } : {}),
     steps,
     seq: 0,
     startedAt: now,
@@ -259,6 +287,12 @@ export const FAILBACK_TABLE: StepTable = {
   },
   events: { release: FailbackEvent.completed },
   failedEvent: FailbackEvent.failed,
+  // A failback that stops after fencing and before the shift must not leave the only serving
+  // instance refusing writes. (The shift's own rollback unfences too.)
+  onFailure: async (deps, run, step) => {
+    if (['snapshot', 'restore', 'verify'].includes(step))
+      await deps.instances.unfence(run.instanceId, run.from);
+  },
 };
 
 /** Runs a failback's remaining steps in this process. */

@@ -3,7 +3,7 @@ import { RunStepError } from '../../errors.ts';
 import { listCommittedSnapshotIds, readManifest } from '../snapshot/catalog.ts';
 import { snapshotTime } from '../snapshot/format.ts';
 import { restoreSnapshot } from '../snapshot/restore.ts';
-import { reservedSlots, reserveSlots } from './capacity.ts';
+import { releaseSlots, reservedSlots, reserveSlots } from './capacity.ts';
 import { claim, claimSet } from './claims.ts';
 import { chooseTarget } from './region-choice.ts';
 import {
@@ -58,13 +58,23 @@ export async function startRecovery(
   if (latest) {
     const runId = String(latest.payload.runId);
     const run = await loadRun(deps, runId, latest.claimSet);
-    if (latest.payload.from === failedRegion) {
+    if (latest.payload.kind === 'recovery' && latest.payload.from === failedRegion) {
       // The same outage, seen again (another detector, a late or repeated event). A failed run
       // is not restarted behind the operator's back: `lifeboat resume` picks it up.
-      if (latest.claimant === input.claimant && run) return { outcome: 'resumed', run };
+      if (latest.claimant === input.claimant) {
+        if (run) return { outcome: 'resumed', run };
+        // The claim was won but the run never recorded (a crash in between): record it now.
+        return {
+          outcome: 'started',
+          run: await recordNewRun(deps, input, latest.claimSet, generation, runId),
+        };
+      }
       return { outcome: 'duplicate', runId, claimant: latest.claimant };
     }
-    primary = run?.status === 'completed' && run.target ? run.target : primary;
+    if (await isStale(deps, input.incident, latest, run)) {
+      return { outcome: 'duplicate', runId, claimant: latest.claimant };
+    }
+    primary = servingRegion(instance, latest.payload.kind, run);
   }
   if (primary !== failedRegion) return { outcome: 'not-primary', primary };
 
@@ -92,15 +102,67 @@ export async function startRecovery(
   }
   const existing = await loadRun(deps, runId, set);
   if (existing) return { outcome: 'resumed', run: existing };
+  return { outcome: 'started', run: await recordNewRun(deps, input, set, next, runId) };
+}
+
+/** Where the instance serves after its latest run: what a new outage must be compared with. */
+function servingRegion(
+  instance: InstanceConfig,
+  kind: unknown,
+  run: RecoveryRun | undefined,
+): string {
+  if (!run) return instance.homeRegion;
+  if (kind === 'failback') {
+    // A failback that did not complete (rolled back, or stopped) leaves the instance where
+    // the recovery put it.
+    return run.status === 'completed' ? (run.target ?? instance.homeRegion) : run.from;
+  }
+  return run.status === 'completed' && run.target ? run.target : run.from;
+}
+
+/**
+ * An outage confirmation older than the latest generation, or for the incident an earlier
+ * recovery already handled, is a late delivery: it must not start a recovery after failback.
+ */
+async function isStale(
+  deps: RecoveryDeps,
+  incident: RecoveryRun['incident'],
+  latest: { claimedAt: string; payload: Record<string, unknown> },
+  run: RecoveryRun | undefined,
+): Promise<boolean> {
+  if (incident.confirmedAt && Date.parse(incident.confirmedAt) < Date.parse(latest.claimedAt))
+    return true;
+  if (!incident.incidentId) return false;
+  if (run?.incident.incidentId === incident.incidentId) return true;
+  if (run?.recoveryRunId) {
+    const undone = await loadRun(deps, run.recoveryRunId, run.claimSet);
+    if (undone?.incident.incidentId === incident.incidentId) return true;
+  }
+  return false;
+}
+
+async function recordNewRun(
+  deps: RecoveryDeps,
+  input: {
+    instance: InstanceConfig;
+    failedRegion: string;
+    claimant: string;
+    incident: RecoveryRun['incident'];
+  },
+  set: string[],
+  generation: number,
+  runId: string,
+): Promise<RecoveryRun> {
+  const now = deps.clock.now().toISOString();
   const steps = Object.fromEntries(
     RECOVERY_STEPS.map((s) => [s, { status: 'pending', attempts: 0 }]),
   ) as Record<string, StepRecord>;
-  const run = await saveRun(deps, {
+  return saveRun(deps, {
     runId,
     kind: 'recovery',
-    instanceId: instance.id,
-    generation: next,
-    from: failedRegion,
+    instanceId: input.instance.id,
+    generation,
+    from: input.failedRegion,
     claimant: input.claimant,
     claimSet: set,
     status: 'running',
@@ -110,7 +172,6 @@ export async function startRecovery(
     startedAt: now,
     updatedAt: now,
   });
-  return { outcome: 'started', run };
 }
 
 const homeUnits = (config: LifeboatConfig, region: string) =>
@@ -152,7 +213,18 @@ async function plan(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<Recov
       full.add(region.name);
       continue;
     }
-    const snapshot = await newestSnapshot(deps, instance, region.name);
+    let snapshot: Awaited<ReturnType<typeof newestSnapshot>>;
+    try {
+      snapshot = await newestSnapshot(deps, instance, region.name);
+    } catch (error) {
+      // Nothing to restore: give the room back rather than hold it for a run that cannot go on.
+      await releaseSlots({
+        region: region.name,
+        slots: reservation.slots,
+        release: (key) => deps.deleteControlKey(region.name, key),
+      });
+      throw error;
+    }
     return {
       target: region.name,
       reservation: { region: region.name, slots: reservation.slots },
@@ -218,6 +290,8 @@ async function restore(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<Re
     snapshotId: snapshot.snapshotId,
   });
   await deps.instances.activate(run.instanceId, target);
+  // The region may host a copy fenced by an earlier failback; a primary must take writes.
+  await deps.instances.unfence(run.instanceId, target);
   return {};
 }
 

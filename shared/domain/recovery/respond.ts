@@ -28,9 +28,37 @@ export async function respondToOutage(
   deps: RecoveryDeps,
   outage: OutageConfirmed,
 ): Promise<OutageResponse[]> {
+  if (deps.region === outage.region) {
+    // This copy runs inside the failed region: it may still be half alive, but it must not
+    // drive a recovery out of itself. The copies in healthy regions claim the run.
+    return deps.config.instances.map((i) => ({
+      instanceId: i.id,
+      action: 'none' as const,
+      reason: `this control plane runs in the failed region ${outage.region}`,
+    }));
+  }
   const responses: OutageResponse[] = [];
   for (const instance of deps.config.instances) {
-    responses.push(await respondFor(deps, instance, outage));
+    try {
+      responses.push(await respondFor(deps, instance, outage));
+    } catch (error) {
+      // One instance that cannot be placed must not hold up the others. Its run is recorded
+      // as failed ("Recovery Failed" names the step) and waits for `lifeboat resume`.
+      responses.push({
+        instanceId: instance.id,
+        action: 'none',
+        reason: `failed: ${(error as Error).message}`,
+      });
+    }
+  }
+  const undecided = responses.filter((r) => r.action === 'recovery' && r.outcome === 'undecided');
+  if (undecided.length > 0) {
+    // No claimant holds a majority yet (control buckets unreachable): fail the invocation so
+    // the delivery is retried, rather than guess. Decided instances are idempotent on retry.
+    throw new RunStepError(
+      'claim',
+      `claims undecided for ${undecided.map((r) => r.instanceId).join(', ')}: too few control buckets reachable`,
+    );
   }
   return responses;
 }
@@ -125,7 +153,16 @@ export async function respondToRecovery(
   for (const instance of deps.config.instances) {
     const active = instance.critical ? (instance.activeRegions ?? []) : [];
     if (active.length > 0) {
-      responses.push(await returnActiveRegion(deps, instance, active, recovered.region));
+      try {
+        responses.push(await returnActiveRegion(deps, instance, active, recovered.region));
+      } catch (error) {
+        // A region that regresses for one instance must not stop the others failing back.
+        responses.push({
+          instanceId: instance.id,
+          action: 'none',
+          reason: (error as Error).message,
+        });
+      }
       continue;
     }
     const started = await startFailback(deps, {

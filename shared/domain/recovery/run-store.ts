@@ -183,6 +183,8 @@ export interface StepTable {
   /** Detail type emitted when a step is done (none for steps that only matter internally). */
   events: Record<string, string | undefined>;
   failedEvent: string;
+  /** Undoes what a failed step leaves behind (e.g. a fence) before the run is marked failed. */
+  onFailure?: (deps: RecoveryDeps, run: RecoveryRun, step: string) => Promise<void>;
 }
 
 function eventDetail(run: RecoveryRun) {
@@ -190,6 +192,7 @@ function eventDetail(run: RecoveryRun) {
     runId: run.runId,
     kind: run.kind,
     instanceId: run.instanceId,
+    ...(run.rolledBack ? { rolledBack: true } : {}),
     from: run.from,
     target: run.target,
     snapshot: run.snapshot,
@@ -260,6 +263,13 @@ export async function runStep(
     if (eventType) await deps.bus.publish([{ detailType: eventType, detail: eventDetail(run) }]);
     return run;
   }
+  if (table.onFailure) {
+    try {
+      await table.onFailure(deps, run, step);
+    } catch {
+      // Best effort: the failure being recorded matters more than the clean-up.
+    }
+  }
   const reason = (failure as Error)?.message ?? String(failure);
   const changes = (failure instanceof RunStepError && failure.changes) || {};
   run = await saveRun(deps, {
@@ -286,12 +296,20 @@ export async function driveRun(
   table: StepTable,
   options: { resume?: boolean } = {},
 ): Promise<RecoveryRun> {
-  let current = run;
+  // Work from the stored run, not the caller's copy, which may be older.
+  let current = (await loadRun(deps, run.runId, run.claimSet)) ?? run;
+  let ran = false;
   for (const step of table.steps) {
     if (current.steps[step]?.status === 'done') continue;
     current = await runStep(deps, current.runId, step, current.claimSet, table, options);
+    ran = true;
     // A failed run stays where it stopped until an operator resumes it.
     if (current.status === 'failed') return current;
+  }
+  const last = table.steps[table.steps.length - 1];
+  if (!ran && last) {
+    // Everything was already done: a crash may have lost the final event, so send it again.
+    current = await runStep(deps, current.runId, last, current.claimSet, table, options);
   }
   return current;
 }

@@ -1,0 +1,239 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  type Reservation,
+  releaseSlots,
+  reservedSlots,
+  reserveSlots,
+  type SlotRecord,
+} from '../../../../../shared/domain/recovery/capacity.ts';
+import { StorageUnavailableError } from '../../../../../shared/errors.ts';
+import { ControlBucket } from '../../../../fakes/recovery/control-bucket.ts';
+
+const REGION = 'us-east-2';
+const AT = '2026-11-25T06:05:00.000Z';
+const slotKey = (slot: number) => `capacity/${REGION}/slot-${String(slot).padStart(4, '0')}.json`;
+
+function reserve(
+  bucket: ControlBucket,
+  options: { runId: string; units: number; capacity?: number; firstFreeSlot?: number },
+): Promise<Reservation> {
+  return reserveSlots({
+    store: bucket,
+    region: REGION,
+    capacity: options.capacity ?? 4,
+    firstFreeSlot: options.firstFreeSlot ?? 0,
+    units: options.units,
+    runId: options.runId,
+    instanceId: `instance-of-${options.runId}`,
+    at: AT,
+    release: (key) => bucket.delete(key),
+  });
+}
+
+/** Slot number → run id, as the bucket holds them now. */
+async function holders(bucket: ControlBucket, capacity: number): Promise<Map<number, string>> {
+  return new Map((await reservedSlots(bucket, REGION, capacity)).map((s) => [s.slot, s.runId]));
+}
+
+describe('reserveSlots', () => {
+  it('takes the first free slots above the home slots when the region has room', async () => {
+    const bucket = new ControlBucket(REGION);
+    const result = await reserve(bucket, {
+      runId: 'petstore-g1',
+      units: 2,
+      capacity: 5,
+      firstFreeSlot: 2,
+    });
+    expect(result).toEqual({ ok: true, region: REGION, slots: [2, 3] });
+    expect(bucket.peek(slotKey(2))).toEqual({
+      region: REGION,
+      slot: 2,
+      runId: 'petstore-g1',
+      instanceId: 'instance-of-petstore-g1',
+      reservedAt: AT,
+    } satisfies SlotRecord);
+    expect(bucket.peek(slotKey(0))).toBeUndefined();
+    expect(bucket.peek(slotKey(4))).toBeUndefined();
+  });
+
+  it('skips slots other runs hold when some are taken', async () => {
+    const bucket = new ControlBucket(REGION);
+    await reserve(bucket, { runId: 'orders-g1', units: 1 });
+    const result = await reserve(bucket, { runId: 'petstore-g1', units: 2 });
+    expect(result).toEqual({ ok: true, region: REGION, slots: [1, 2] });
+  });
+
+  it('returns the slots it already holds, writing nothing, when the same run retries', async () => {
+    const bucket = new ControlBucket(REGION);
+    const first = await reserve(bucket, { runId: 'petstore-g1', units: 2, firstFreeSlot: 1 });
+    const writes = bucket.inner.writeCount;
+    const again = await reserve(bucket, { runId: 'petstore-g1', units: 2, firstFreeSlot: 1 });
+    expect(again).toEqual(first);
+    expect(bucket.inner.writeCount).toBe(writes);
+  });
+
+  it('completes a half-made reservation when the same run retries after a crash', async () => {
+    const bucket = new ControlBucket(REGION);
+    // The first attempt wrote slot 0, then died before it could write slot 1.
+    bucket.inner.crashAfterNextSaves = 1;
+    await expect(reserve(bucket, { runId: 'petstore-g1', units: 2 })).rejects.toThrow(
+      /simulated crash/,
+    );
+    expect(await holders(bucket, 4)).toEqual(new Map([[0, 'petstore-g1']]));
+
+    const retry = await reserve(bucket, { runId: 'petstore-g1', units: 2 });
+    expect(retry).toEqual({ ok: true, region: REGION, slots: [0, 1] });
+  });
+
+  it('gives back what it took and reports the shortfall when fewer slots are free than it needs', async () => {
+    const bucket = new ControlBucket(REGION);
+    await reserve(bucket, { runId: 'orders-g1', units: 1, firstFreeSlot: 1 });
+    const result = await reserve(bucket, { runId: 'petstore-g1', units: 3, firstFreeSlot: 1 });
+    expect(result).toEqual({ ok: false, region: REGION, free: 2, needed: 3 });
+    expect(await holders(bucket, 4)).toEqual(new Map([[1, 'orders-g1']]));
+    expect(bucket.deletes.map((d) => d.key)).toEqual([slotKey(2), slotKey(3)]);
+  });
+
+  it('fails without writing when every slot belongs to the home instances', async () => {
+    const bucket = new ControlBucket(REGION);
+    const result = await reserve(bucket, {
+      runId: 'petstore-g1',
+      units: 1,
+      capacity: 2,
+      firstFreeSlot: 2,
+    });
+    expect(result).toEqual({ ok: false, region: REGION, free: 0, needed: 1 });
+    expect(bucket.inner.writeCount).toBe(0);
+  });
+
+  it('moves on to the next free slot when another run takes one between its read and its write', async () => {
+    const bucket = new ControlBucket(REGION);
+    let stolen = false;
+    bucket.inner.hook = async ({ op, key }) => {
+      if (op === 'save' && key === slotKey(0) && !stolen) {
+        stolen = true;
+        bucket.inner.seed(slotKey(0), {
+          region: REGION,
+          slot: 0,
+          runId: 'rival-g1',
+          instanceId: 'rival',
+          reservedAt: AT,
+        });
+      }
+    };
+    const result = await reserve(bucket, { runId: 'petstore-g1', units: 1 });
+    expect(result).toEqual({ ok: true, region: REGION, slots: [1] });
+    expect(await holders(bucket, 4)).toEqual(
+      new Map([
+        [0, 'rival-g1'],
+        [1, 'petstore-g1'],
+      ]),
+    );
+  });
+
+  it('fails loudly when the control bucket does not answer', async () => {
+    const bucket = new ControlBucket(REGION);
+    bucket.unreachable = true;
+    await expect(reserve(bucket, { runId: 'petstore-g1', units: 1 })).rejects.toBeInstanceOf(
+      StorageUnavailableError,
+    );
+  });
+
+  it('never books a slot twice and never holds a partial reservation when runs race in any interleaving', async () => {
+    const race = fc.record({
+      capacity: fc.integer({ min: 1, max: 7 }),
+      firstFree: fc.integer({ min: 0, max: 3 }),
+      units: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 2, maxLength: 5 }),
+    });
+    let conflicts = 0;
+    let refusals = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.scheduler(), race, async (s, { capacity, firstFree, units }) => {
+        const bucket = new ControlBucket(REGION);
+        bucket.inner.hook = ({ client, op, key }) =>
+          s.schedule(Promise.resolve(), `${client} ${op} ${key}`);
+        const runs = units.map((u, i) =>
+          reserveSlots({
+            store: bucket.as(`run-${i}`),
+            region: REGION,
+            capacity,
+            firstFreeSlot: firstFree,
+            units: u,
+            runId: `run-${i}`,
+            instanceId: `instance-${i}`,
+            at: AT,
+            release: (key) => bucket.delete(key),
+          }),
+        );
+        const results = await s.waitFor(Promise.all(runs));
+        bucket.inner.hook = undefined;
+        conflicts += bucket.inner.calls.filter((c) => c.outcome === 'conflict').length;
+        refusals += results.filter((r) => !r.ok).length;
+
+        const held = await holders(bucket, capacity);
+        const supply = Math.max(0, capacity - firstFree);
+        expect(held.size).toBeLessThanOrEqual(supply);
+        for (const slot of held.keys()) expect(slot).toBeGreaterThanOrEqual(firstFree);
+        const granted: number[] = [];
+        for (const [i, result] of results.entries()) {
+          const mine = [...held].filter(([, run]) => run === `run-${i}`).map(([slot]) => slot);
+          if (result.ok) {
+            expect(result.slots).toHaveLength(units[i] as number);
+            expect(mine.sort()).toEqual([...result.slots].sort());
+            granted.push(...result.slots);
+          } else {
+            expect(mine).toEqual([]);
+          }
+        }
+        expect(new Set(granted).size).toBe(granted.length);
+        expect(granted.length).toBe(held.size);
+        // When everyone fits, nobody is turned away.
+        if (units.reduce((a, b) => a + b, 0) <= supply)
+          expect(results.every((r) => r.ok)).toBe(true);
+      }),
+      { numRuns: 300, seed: 13 },
+    );
+    // The interleavings really made runs collide and turned some away.
+    expect(conflicts).toBeGreaterThan(0);
+    expect(refusals).toBeGreaterThan(0);
+  });
+});
+
+describe('releaseSlots', () => {
+  it('frees exactly the given slots when a run gives them back', async () => {
+    const bucket = new ControlBucket(REGION);
+    await reserve(bucket, { runId: 'orders-g1', units: 1 });
+    const mine = await reserve(bucket, { runId: 'petstore-g1', units: 2 });
+    if (!mine.ok) throw new Error('test: reservation failed');
+
+    await releaseSlots({ region: REGION, slots: mine.slots, release: (key) => bucket.delete(key) });
+
+    expect(await holders(bucket, 4)).toEqual(new Map([[0, 'orders-g1']]));
+    const again = await reserve(bucket, { runId: 'payments-g1', units: 3 });
+    expect(again).toEqual({ ok: true, region: REGION, slots: [1, 2, 3] });
+  });
+
+  it('does nothing when the run holds no slots', async () => {
+    const released: string[] = [];
+    await releaseSlots({
+      region: REGION,
+      slots: [],
+      release: async (key) => void released.push(key),
+    });
+    expect(released).toEqual([]);
+  });
+});
+
+describe('reservedSlots', () => {
+  it('lists every held slot of the region in slot order when several runs hold some', async () => {
+    const bucket = new ControlBucket(REGION);
+    await reserve(bucket, { runId: 'orders-g1', units: 1, firstFreeSlot: 2 });
+    await reserve(bucket, { runId: 'petstore-g1', units: 1, firstFreeSlot: 2 });
+    const slots = await reservedSlots(bucket, REGION, 4);
+    expect(slots.map((s) => [s.slot, s.runId])).toEqual([
+      [2, 'orders-g1'],
+      [3, 'petstore-g1'],
+    ]);
+  });
+});

@@ -1,0 +1,399 @@
+import { describe, expect, it } from 'vitest';
+import { reservedSlots } from '../../../../../shared/domain/recovery/capacity.ts';
+import {
+  driveFailback,
+  FAILBACK_STEPS,
+  FAILBACK_TABLE,
+  FailbackEvent,
+  startFailback,
+} from '../../../../../shared/domain/recovery/failback-run.ts';
+import {
+  RECOVERY_TABLE,
+  startRecovery,
+} from '../../../../../shared/domain/recovery/recovery-run.ts';
+import {
+  driveRun,
+  loadRun,
+  type RecoveryRun,
+} from '../../../../../shared/domain/recovery/run-store.ts';
+import { RunStepError } from '../../../../../shared/errors.ts';
+import { MINUTE } from '../../../../fakes/clock.ts';
+import { SimulatedCrash } from '../../../../fakes/detection/document-store.ts';
+import { digestOfStore, FencedWriteError } from '../../../../fakes/recovery/instance-control.ts';
+import {
+  type RecoveryWorld,
+  recoveryWorld,
+  type WorldOptions,
+} from '../../../../fakes/recovery/world.ts';
+import { nextSeq } from '../../../../fakes/sequence.ts';
+
+const FAILBACK_SET = ['eu-west-1', 'us-east-1', 'us-east-2'];
+const AWAY = { 'us-east-1': 0, 'us-east-2': 100, 'us-west-2': 0, 'eu-west-1': 0 };
+const HOME = { 'us-east-1': 100, 'us-east-2': 0, 'us-west-2': 0, 'eu-west-1': 0 };
+const canary = (home: number) => ({
+  'us-east-1': home,
+  'us-east-2': 100 - home,
+  'us-west-2': 0,
+  'eu-west-1': 0,
+});
+const OUTAGE_WRITES = {
+  'apis/added-during-outage.json': '{"added":true}\n',
+  'apis/api-0000.json': '{"edited":true}\n',
+};
+
+/**
+ * petstore was recovered into us-east-2, took writes there during the outage, and its home
+ * us-east-1 is back ten minutes later.
+ */
+async function recoveredWorld(options: WorldOptions = {}) {
+  const w = recoveryWorld(options);
+  const recovery = await w.recover();
+  for (const [key, body] of Object.entries(OUTAGE_WRITES))
+    await w.instances.write('petstore', 'us-east-2', key, body);
+  w.heal('us-east-1');
+  w.clock.advance(10 * MINUTE);
+  return { w, recovery };
+}
+
+function start(w: RecoveryWorld, claimant = 'recovered-a', home = 'us-east-1') {
+  return startFailback(w.deps, { instance: w.instance(), home, claimant });
+}
+
+async function started(w: RecoveryWorld, claimant = 'recovered-a'): Promise<RecoveryRun> {
+  const result = await start(w, claimant);
+  if (result.outcome !== 'started') throw new Error(`test: failback ${result.outcome}`);
+  return result.run;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error('test: expected a rejection');
+    },
+    (error: unknown) => error,
+  );
+}
+
+describe('startFailback', () => {
+  it('has nothing to do when the instance was never recovered', async () => {
+    const w = recoveryWorld();
+    expect(await start(w)).toEqual({
+      outcome: 'nothing-to-do',
+      reason: 'petstore has never been recovered',
+    });
+  });
+
+  it('has nothing to do when the latest recovery did not complete', async () => {
+    const w = recoveryWorld();
+    await w.seed();
+    w.fail('us-east-1');
+    // No snapshot: the recovery fails at plan.
+    const recovery = await startRecovery(w.deps, {
+      instance: w.instance(),
+      failedRegion: 'us-east-1',
+      claimant: 'delivery-a',
+      incident: {},
+    });
+    if (recovery.outcome !== 'started') throw new Error('test: recovery did not start');
+    await rejection(driveRun(w.deps, recovery.run, RECOVERY_TABLE));
+    w.heal('us-east-1');
+    expect(await start(w)).toEqual({
+      outcome: 'nothing-to-do',
+      reason: "petstore's latest run (petstore-g1) is not a completed recovery out of us-east-1",
+    });
+  });
+
+  it('has nothing to do when the recovered region is not the one that came back', async () => {
+    const { w } = await recoveredWorld();
+    expect((await start(w, 'recovered-a', 'us-west-2')).outcome).toBe('nothing-to-do');
+  });
+
+  it('claims the next generation for a failback home when the latest run is a completed recovery out of home', async () => {
+    const { w, recovery } = await recoveredWorld();
+    const result = await start(w);
+    expect(result.outcome).toBe('started');
+    if (result.outcome !== 'started') return;
+    expect(result.run).toMatchObject({
+      runId: 'petstore-g2',
+      kind: 'failback',
+      generation: 2,
+      from: 'us-east-2',
+      target: 'us-east-1',
+      claimant: 'recovered-a',
+      claimSet: FAILBACK_SET,
+      status: 'running',
+      recoveryRunId: 'petstore-g1',
+      reservation: recovery.reservation,
+      incident: recovery.incident,
+    });
+    expect(Object.keys(result.run.steps)).toEqual([...FAILBACK_STEPS]);
+  });
+
+  it('is a duplicate for another delivery and resumed for the same one when the failback is running', async () => {
+    const { w } = await recoveredWorld();
+    const run = await started(w, 'recovered-a');
+    expect(await start(w, 'recovered-b')).toEqual({ outcome: 'duplicate', runId: 'petstore-g2' });
+    expect(await start(w, 'recovered-a')).toEqual({ outcome: 'resumed', run });
+  });
+
+  it('has nothing to do when the instance is already home', async () => {
+    const { w } = await recoveredWorld();
+    await driveFailback(w.deps, await started(w));
+    expect(await start(w, 'recovered-b')).toEqual({
+      outcome: 'nothing-to-do',
+      reason: 'petstore is already home',
+    });
+  });
+
+  it('is undecided when a majority of its claim set is unreachable', async () => {
+    const { w } = await recoveredWorld();
+    w.bucket('eu-west-1').unreachable = true;
+    w.bucket('us-east-1').unreachable = true;
+    expect(await start(w)).toEqual({
+      outcome: 'undecided',
+      holders: {
+        'eu-west-1': 'unreachable',
+        'us-east-1': 'unreachable',
+        'us-east-2': 'recovered-a',
+      },
+    });
+  });
+});
+
+describe('driveFailback', () => {
+  it('brings home every write the recovered instance accepted when they landed before the fence', async () => {
+    const { w } = await recoveredWorld();
+    const done = await driveFailback(w.deps, await started(w));
+
+    expect(done.status).toBe('completed');
+    const home = w.store('us-east-1').contents('petstore');
+    expect(home).toEqual(w.store('us-east-2').contents('petstore'));
+    for (const [key, body] of Object.entries(OUTAGE_WRITES))
+      expect(home.get(key)?.toString()).toBe(body);
+    expect(w.instances.servedDigest('petstore', 'us-east-1')).toBe(
+      digestOfStore(w.store('us-east-2'), 'petstore'),
+    );
+    // Nothing more can land in the recovered region after its final snapshot.
+    await expect(
+      w.instances.write('petstore', 'us-east-2', 'apis/late.json', '{}'),
+    ).rejects.toBeInstanceOf(FencedWriteError);
+  });
+
+  it('fences, snapshots, restores home, verifies, shifts in canary steps and releases, in that order, when home stays healthy', async () => {
+    const { w, recovery } = await recoveredWorld();
+    const run = await started(w);
+    const from = nextSeq();
+    const done = await driveFailback(w.deps, run);
+
+    const first = (calls: readonly { seq: number }[]) => calls.find((c) => c.seq > from)?.seq ?? -1;
+    const fence = first(w.instances.callsOf('fence', 'us-east-2'));
+    const snapshotPut = first(w.vault('us-east-1').callsOf('put', /\/snapshots\//));
+    const firstHomeWrite = first(w.store('us-east-1').callsOf('write'));
+    const activate = first(w.instances.callsOf('activate', 'us-east-1'));
+    const verify = first(w.instances.callsOf('health', 'us-east-1'));
+    const firstShift = first(w.dns.applied);
+    const release = w.bucket('us-east-2').deletes[0]?.seq ?? -1;
+    expect([fence, snapshotPut, firstHomeWrite, activate, verify, firstShift, release]).toEqual(
+      [fence, snapshotPut, firstHomeWrite, activate, verify, firstShift, release].sort(
+        (a, b) => a - b,
+      ),
+    );
+    expect(fence).toBeGreaterThan(0);
+    expect(
+      new Set([fence, snapshotPut, firstHomeWrite, activate, verify, firstShift, release]).size,
+    ).toBe(7);
+
+    expect((done.snapshot?.snapshotId ?? '') > (recovery.snapshot?.snapshotId ?? '~')).toBe(true);
+    expect(done.snapshot).toMatchObject({
+      region: 'us-east-1',
+      configDigest: digestOfStore(w.store('us-east-2'), 'petstore'),
+    });
+    expect(w.dns.appliedFor('petstore').slice(1)).toEqual([canary(10), canary(50), canary(100)]);
+    expect(done).toMatchObject({
+      canary: [canary(10), canary(50), canary(100)],
+      weights: { before: AWAY, after: HOME },
+    });
+    expect(w.bus.details(FailbackEvent.completed)).toEqual([
+      expect.objectContaining({ runId: 'petstore-g2', kind: 'failback' }),
+    ]);
+  });
+
+  it('releases the recovery capacity when the failback completes', async () => {
+    const { w, recovery } = await recoveredWorld();
+    expect(recovery.reservation).toEqual({ region: 'us-east-2', slots: [0] });
+    expect(await reservedSlots(w.bucket('us-east-2'), 'us-east-2', 4)).toHaveLength(1);
+    await driveFailback(w.deps, await started(w));
+    expect(await reservedSlots(w.bucket('us-east-2'), 'us-east-2', 4)).toEqual([]);
+  });
+
+  it('checks home health the configured number of times per canary step when the policy asks for several', async () => {
+    const { w } = await recoveredWorld({ failback: { healthChecksPerStep: 3, stepSeconds: 30 } });
+    const sleepsBefore = w.sleeps.length;
+    await driveFailback(w.deps, await started(w));
+    // One verify check, then three per step.
+    expect(w.instances.count('health', 'us-east-1')).toBe(1 + 9);
+    expect(w.sleeps.slice(sleepsBefore)).toEqual(Array(9).fill(10_000));
+  });
+
+  it.each([0, 1, 2])(
+    'rolls back to the recovered region, unfences it and fails without retrying when home regresses at canary step %i',
+    async (step) => {
+      const { w } = await recoveredWorld();
+      // One good check while verifying, then one per step until the regression.
+      w.instances.regressAfter('us-east-1', 1 + step);
+      const error = await rejection(driveFailback(w.deps, await started(w)));
+
+      expect(error).toBeInstanceOf(RunStepError);
+      const steps = [canary(10), canary(50), canary(100)].slice(0, step + 1);
+      expect(w.dns.appliedFor('petstore').slice(1)).toEqual([...steps, AWAY]);
+      expect(w.dns.weightsOf('petstore')).toEqual(AWAY);
+      expect(w.instances.isFenced('petstore', 'us-east-2')).toBe(false);
+      await w.instances.write('petstore', 'us-east-2', 'apis/after-rollback.json', '{}');
+      expect(w.instances.count('health', 'us-east-1')).toBe(2 + step);
+      const run = await loadRun(w.deps, 'petstore-g2', FAILBACK_SET);
+      expect(run).toMatchObject({
+        status: 'failed',
+        failedStep: 'shift',
+        rolledBack: true,
+        weights: { before: AWAY, after: AWAY },
+        reason: expect.stringMatching(/home health regressed .*rolled back to us-east-2/),
+        steps: { shift: { status: 'failed', attempts: 3 }, release: { status: 'pending' } },
+      });
+      expect(w.bus.details(FailbackEvent.failed)).toEqual([
+        expect.objectContaining({ step: 'shift', runId: 'petstore-g2' }),
+      ]);
+      expect(w.bus.details(FailbackEvent.completed)).toEqual([]);
+      // The capacity stays with the instance that serves again.
+      expect(await reservedSlots(w.bucket('us-east-2'), 'us-east-2', 4)).toHaveLength(1);
+    },
+  );
+
+  it('moves no traffic again when the same delivery comes back after a rollback', async () => {
+    const { w } = await recoveredWorld();
+    w.instances.regressAfter('us-east-1', 2);
+    await rejection(driveFailback(w.deps, await started(w)));
+    const applied = w.dns.applied.length;
+    await w.instances.write('petstore', 'us-east-2', 'apis/after-rollback.json', '{}');
+
+    const again = await start(w, 'recovered-a');
+    expect(again.outcome).toBe('resumed');
+    if (again.outcome !== 'resumed') return;
+    const run = await driveFailback(w.deps, again.run);
+
+    expect(run).toMatchObject({ status: 'failed', rolledBack: true });
+    expect(w.dns.applied.length).toBe(applied);
+    expect(w.dns.weightsOf('petstore')).toEqual(AWAY);
+  });
+
+  // BUG: after a rolled-back failback the instance serves from us-east-2 again, but its latest
+  // generation is the failback, whose claim payload has `from: 'us-east-2'`. startRecovery
+  // (recovery-run.ts, `latest.payload.from === failedRegion`) takes an outage of us-east-2 for
+  // "the same outage, seen again" and answers 'duplicate': the instance is never recovered.
+  // (Even past that check, `primary` would be the home region, since the run is not completed.)
+  it('recovers the instance when the region it serves from after a rollback fails', async () => {
+    const { w } = await recoveredWorld();
+    w.instances.regressAfter('us-east-1', 2);
+    await rejection(driveFailback(w.deps, await started(w)));
+    w.fail('us-east-2');
+
+    const result = await startRecovery(w.deps, {
+      instance: w.instance(),
+      failedRegion: 'us-east-2',
+      claimant: 'delivery-2',
+      incident: { incidentId: 'us-east-2-incident-1' },
+    });
+
+    expect(result.outcome).toBe('started');
+  });
+
+  it('fails at fence and takes no snapshot when the recovered instance does not report itself fenced', async () => {
+    const { w } = await recoveredWorld();
+    w.instances.ignoreFence = true;
+    const manifests = w.vault('us-east-1').count('put', /\/snapshots\//);
+    await rejection(driveFailback(w.deps, await started(w)));
+    expect(await loadRun(w.deps, 'petstore-g2', FAILBACK_SET)).toMatchObject({
+      status: 'failed',
+      failedStep: 'fence',
+      reason: 'instance in us-east-2 does not report itself fenced',
+    });
+    expect(w.instances.count('fence', 'us-east-2')).toBe(3);
+    expect(w.vault('us-east-1').count('put', /\/snapshots\//)).toBe(manifests);
+    expect(w.dns.appliedFor('petstore')).toHaveLength(1);
+  });
+
+  it('fails at snapshot, leaving home untouched, when the final snapshot reaches too few replicas', async () => {
+    const { w } = await recoveredWorld();
+    w.vault('us-east-1').unreachable = true;
+    w.vault('us-west-2').unreachable = true;
+    const before = w.store('us-east-1').contents('petstore');
+    await rejection(driveFailback(w.deps, await started(w)));
+    expect(await loadRun(w.deps, 'petstore-g2', FAILBACK_SET)).toMatchObject({
+      failedStep: 'snapshot',
+      reason: expect.stringMatching(/final snapshot reached 0 of 2 regions/),
+    });
+    expect(w.store('us-east-1').contents('petstore')).toEqual(before);
+    expect(w.store('us-east-1').count('write')).toBe(0);
+  });
+
+  it('restores from a replica when home did not receive the final snapshot', async () => {
+    const { w } = await recoveredWorld();
+    w.vault('us-east-1').failOn('put', /\/snapshots\//);
+    const done = await driveFailback(w.deps, await started(w));
+    expect(done.status).toBe('completed');
+    expect(done.snapshot?.region).not.toBe('us-east-1');
+    expect(w.store('us-east-1').contents('petstore')).toEqual(
+      w.store('us-east-2').contents('petstore'),
+    );
+  });
+
+  it('fails at verify and moves no traffic when home serves another config', async () => {
+    const { w } = await recoveredWorld();
+    w.instances.script = ({ region }) =>
+      region === 'us-east-1' ? { configDigest: '0'.repeat(64) } : undefined;
+    await rejection(driveFailback(w.deps, await started(w)));
+    expect(await loadRun(w.deps, 'petstore-g2', FAILBACK_SET)).toMatchObject({
+      failedStep: 'verify',
+      reason: expect.stringMatching(/home instance in us-east-1 did not verify: serves 0{64}/),
+    });
+    expect(w.dns.weightsOf('petstore')).toEqual(AWAY);
+  });
+
+  it.each(FAILBACK_STEPS.map((s) => [s]))(
+    'resumes to completion doing every step once when the process died after %s was recorded',
+    async (crashAfter) => {
+      const { w } = await recoveredWorld();
+      const run = await started(w);
+      const homeWritesBefore = w.store('us-east-1').count('write');
+      const manifestsBefore = w.vault('us-east-1').count('put', /\/snapshots\//);
+      // The same steps, with a marker event after the step whose process dies.
+      const crashing = {
+        ...FAILBACK_TABLE,
+        events: { ...FAILBACK_TABLE.events, [crashAfter]: 'Crash Marker' },
+      };
+      const publish = w.bus.publish.bind(w.bus);
+      w.bus.publish = async (events) => {
+        if (events.some((e) => e.detailType === 'Crash Marker'))
+          throw new SimulatedCrash(`after ${crashAfter}`);
+        return publish(events);
+      };
+      expect(await rejection(driveRun(w.deps, run, crashing))).toBeInstanceOf(SimulatedCrash);
+      w.bus.publish = publish;
+
+      const recorded = (await loadRun(w.deps, run.runId, FAILBACK_SET)) as RecoveryRun;
+      const done = await driveFailback(w.deps, recorded);
+
+      expect(done.status).toBe('completed');
+      expect(FAILBACK_STEPS.map((s) => done.steps[s]?.attempts)).toEqual(
+        FAILBACK_STEPS.map(() => 1),
+      );
+      expect(w.instances.count('fence', 'us-east-2')).toBe(1);
+      expect(w.vault('us-east-1').count('put', /\/snapshots\//)).toBe(manifestsBefore + 1);
+      expect(w.store('us-east-1').count('write') - homeWritesBefore).toBe(
+        Object.keys(OUTAGE_WRITES).length,
+      );
+      expect(w.instances.count('activate', 'us-east-1')).toBe(1);
+      expect(w.dns.appliedFor('petstore').slice(1)).toEqual([canary(10), canary(50), canary(100)]);
+      expect(w.bucket('us-east-2').deletes).toHaveLength(1);
+    },
+  );
+});
