@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../shared/config/load.ts';
 import { LifeboatError, UsageError } from '../shared/errors.ts';
 import { demoCommand } from './commands/demo.ts';
+import { drillCommand } from './commands/drill.ts';
 import { localCommand, runningLocalEndpoint, useLocalEndpoint } from './commands/local.ts';
 import {
   failbackVerb,
@@ -17,6 +18,9 @@ const USAGE = `lifeboat: disaster recovery for multi-region API-management insta
 usage: lifeboat <verb> [options]
 
 verbs:
+  drill                      a full local DR drill with real faults and a report [--scenario S] [--regions N]
+                             [--instances N] [--seed S] [--report FILE.json] [--html FILE.html]
+                             scenarios: region-outage (default), zone-outage, flapping, partition, destroyed, multi
   demo                       snapshot round trip on a local multi-region world (starts its own moto_server)
   local up|down|status       start/stop a local AWS (moto_server) provisioned from the config
   snapshot [--instance ID]…  snapshot now (--due: only instances whose schedule is due)
@@ -79,6 +83,12 @@ async function main(argv: string[]): Promise<number> {
       approve: { type: 'boolean' },
       json: { type: 'boolean' },
       'from-region': { type: 'string' },
+      scenario: { type: 'string' },
+      regions: { type: 'string' },
+      instances: { type: 'string' },
+      seed: { type: 'string' },
+      report: { type: 'string' },
+      html: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -107,6 +117,16 @@ async function main(argv: string[]): Promise<number> {
     useLocalEndpoint(endpoint);
   }
   switch (verb) {
+    case 'drill':
+      return drillCommand(config, {
+        scenario: values.scenario,
+        regions: values.regions,
+        instances: values.instances,
+        seed: values.seed,
+        report: values.report,
+        html: values.html,
+        endpoint: values['endpoint-url'],
+      });
     case 'demo': {
       const apis = Number(values.apis ?? 100);
       if (!Number.isInteger(apis) || apis < 1 || apis > 100_000) {

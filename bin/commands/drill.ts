@@ -5,7 +5,6 @@ import { runDrill, SCENARIOS, type Scenario } from '../../local/drill/run-drill.
 import { startMoto } from '../../local/moto.ts';
 import type { LifeboatConfig } from '../../shared/config/schema.ts';
 import { UsageError } from '../../shared/errors.ts';
-import { logger } from '../../shared/observability.ts';
 import { useLocalEndpoint } from './local.ts';
 
 /** Options of `lifeboat drill`, as parsed from the command line. */
@@ -65,8 +64,6 @@ export async function drillCommand(
     50,
   );
   const seed = wholeNumber('seed', options.seed, 1, 0, 2 ** 31 - 1);
-  // The functions' structured logs would drown the drill's own progress lines.
-  if (!process.env.POWERTOOLS_LOG_LEVEL) logger.setLogLevel('ERROR');
   const external = options.endpoint ?? process.env.AWS_ENDPOINT_URL;
   const moto = external ? undefined : await startMoto();
   const endpoint = external ?? (moto?.endpoint as string);
