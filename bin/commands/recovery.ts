@@ -7,7 +7,11 @@ import { reservedSlots, type SlotRecord } from '../../shared/domain/recovery/cap
 import type { ClaimRecord } from '../../shared/domain/recovery/claims.ts';
 import { FAILBACK_TABLE, startFailback } from '../../shared/domain/recovery/failback-run.ts';
 import type { DnsRecordSpec, Weights } from '../../shared/domain/recovery/ports.ts';
-import { RECOVERY_TABLE, startRecovery } from '../../shared/domain/recovery/recovery-run.ts';
+import {
+  currentReservations,
+  RECOVERY_TABLE,
+  startRecovery,
+} from '../../shared/domain/recovery/recovery-run.ts';
 import {
   chooseTarget,
   type Reservation,
@@ -256,28 +260,11 @@ async function readDns(deps: RecoveryDeps, spec: DnsRecordSpec): Promise<DnsRead
 }
 
 /** Every slot held by runs in regions other than `except`, as region-choice wants them. */
-async function readReservations(
+const readReservations = (
   deps: RecoveryDeps,
-  config: LifeboatConfig,
+  _config: LifeboatConfig,
   except?: string,
-): Promise<Reservation[]> {
-  const out: Reservation[] = [];
-  for (const region of config.regions) {
-    if (region.name === except) continue;
-    try {
-      for (const slot of await reservedSlots(
-        deps.documents(region.name),
-        region.name,
-        region.capacity,
-      )) {
-        out.push({ region: slot.region, units: 1, instanceId: slot.instanceId });
-      }
-    } catch {
-      // Unreachable: it cannot be a target either, and the real plan step would find out.
-    }
-  }
-  return out;
-}
+): Promise<Reservation[]> => currentReservations(deps, except ?? '');
 
 /** A committed snapshot a recovery could restore, and how old it is. */
 export interface SnapshotChoice {

@@ -175,19 +175,26 @@ describe('outage detection against real endpoints', () => {
       resources: [],
       detail: {
         vantage: 'us-east-2',
-        target: 'mars-north-1',
-        zone: 'a',
-        instanceId: 'petstore',
-        ok: false,
-        latencyMs: 1,
-        at: new Date().toISOString(),
+        observations: [
+          {
+            vantage: 'us-east-2',
+            target: 'mars-north-1',
+            zone: 'a',
+            instanceId: 'petstore',
+            ok: false,
+            latencyMs: 1,
+            at: new Date().toISOString(),
+          },
+        ],
       },
     };
 
     const attempt = detect(bad, context);
 
     await expect(attempt).rejects.toBeInstanceOf(EventValidationError);
-    await expect(attempt).rejects.toThrow(/detail\.target: unknown region "mars-north-1"/);
+    await expect(attempt).rejects.toThrow(
+      /detail\.observations\[0\]\.target: unknown region "mars-north-1"/,
+    );
     expect(await store.load(regionStateKey('us-east-1'))).toEqual(before);
   });
 });

@@ -7,6 +7,7 @@ import { releaseSlots } from './capacity.ts';
 import { claim, claimSet } from './claims.ts';
 import type { Weights } from './ports.ts';
 import {
+  awaitServing,
   dnsSpecFor,
   driveRun,
   generationKey,
@@ -222,17 +223,8 @@ async function restoreHome(deps: RecoveryDeps, run: RecoveryRun): Promise<Partia
 async function verifyHome(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<RecoveryRun>> {
   const { target, snapshot } = run;
   if (!target || !snapshot) throw new RunStepError('verify', 'run has no final snapshot');
-  const attempts = deps.verifyAttempts ?? 10;
-  let last = '';
-  for (let attempt = 1; attempt <= attempts; attempt += 1) {
-    const health = await deps.instances.health(run.instanceId, target);
-    if (health.ok && health.configDigest === snapshot.configDigest) return {};
-    last = health.ok
-      ? `serves ${health.configDigest}, expected ${snapshot.configDigest}`
-      : (health.error ?? 'unhealthy');
-    await deps.sleep(Math.min(5000, 200 * 2 ** attempt));
-  }
-  throw new RunStepError('verify', `home instance in ${target} did not verify: ${last}`);
+  await awaitServing(deps, run.instanceId, target, snapshot.configDigest, 'verify');
+  return {};
 }
 
 async function canaryShift(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<RecoveryRun>> {

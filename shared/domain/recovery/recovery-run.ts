@@ -7,6 +7,7 @@ import { releaseSlots, reservedSlots, reserveSlots } from './capacity.ts';
 import { claim, claimSet } from './claims.ts';
 import { chooseTarget } from './region-choice.ts';
 import {
+  awaitServing,
   dnsSpecFor,
   driveRun,
   generationKey,
@@ -234,7 +235,7 @@ async function plan(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<Recov
 }
 
 /** Every slot other runs hold, region by region (the failed region's bucket is not asked). */
-async function currentReservations(deps: RecoveryDeps, failedRegion: string) {
+export async function currentReservations(deps: RecoveryDeps, failedRegion: string) {
   const out: { region: string; units: number; instanceId: string }[] = [];
   for (const region of deps.config.regions) {
     if (region.name === failedRegion) continue;
@@ -289,29 +290,17 @@ async function restore(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<Re
     instanceId: run.instanceId,
     snapshotId: snapshot.snapshotId,
   });
-  await deps.instances.activate(run.instanceId, target);
   // The region may host a copy fenced by an earlier failback; a primary must take writes.
   await deps.instances.unfence(run.instanceId, target);
+  await deps.instances.activate(run.instanceId, target);
   return {};
 }
 
 async function verify(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<RecoveryRun>> {
   const { target, snapshot } = run;
   if (!target || !snapshot) throw new RunStepError('verify', 'run has no plan');
-  const attempts = deps.verifyAttempts ?? 10;
-  let last = '';
-  for (let attempt = 1; attempt <= attempts; attempt += 1) {
-    const health = await deps.instances.health(run.instanceId, target);
-    if (health.ok && health.configDigest === snapshot.configDigest) return {};
-    last = health.ok
-      ? `serves config ${health.configDigest}, snapshot has ${snapshot.configDigest}`
-      : (health.error ?? 'unhealthy');
-    await deps.sleep(Math.min(5000, 200 * 2 ** attempt));
-  }
-  throw new RunStepError(
-    'verify',
-    `instance in ${target} did not verify after ${attempts} checks: ${last}`,
-  );
+  await awaitServing(deps, run.instanceId, target, snapshot.configDigest, 'verify');
+  return {};
 }
 
 async function shift(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<RecoveryRun>> {

@@ -176,6 +176,33 @@ export function instanceOf(deps: RecoveryDeps, run: RecoveryRun): InstanceConfig
   return instance;
 }
 
+/**
+ * Health-checks an instance with backoff until it answers and serves exactly `digest`: a
+ * restore only counts once the running instance proves it serves the restored config.
+ */
+export async function awaitServing(
+  deps: RecoveryDeps,
+  instanceId: string,
+  region: string,
+  digest: string,
+  step: string,
+): Promise<void> {
+  const attempts = deps.verifyAttempts ?? 10;
+  let last = '';
+  for (let attempt = 1; attempt <= attempts; attempt += 1) {
+    const health = await deps.instances.health(instanceId, region);
+    if (health.ok && health.configDigest === digest) return;
+    last = health.ok
+      ? `serves config ${health.configDigest}, expected ${digest}`
+      : (health.error ?? 'unhealthy');
+    await deps.sleep(Math.min(5000, 200 * 2 ** attempt));
+  }
+  throw new RunStepError(
+    step,
+    `instance ${instanceId} in ${region} did not verify after ${attempts} checks: ${last}`,
+  );
+}
+
 /** What a kind of run does: its steps in order, their work, and the event each step emits. */
 export interface StepTable {
   steps: readonly string[];
