@@ -86,6 +86,17 @@ export function snapshotJob(config: LifeboatConfig, instance: InstanceConfig): S
     sourceRegion: instance.homeRegion,
     source: instanceStore(config, instance.homeRegion),
     replicas: replicaTargets(config, instance),
+    ...(instance.critical
+      ? {
+          mirrors: (instance.activeRegions ?? [])
+            .filter((region) => region !== instance.homeRegion)
+            .map((region) => ({
+              region,
+              store: instanceStore(config, region),
+              activate: () => new HttpInstanceControl(config).activate(instance.id, region),
+            })),
+        }
+      : {}),
   };
 }
 

@@ -85,6 +85,12 @@ const DnsSchema = z.strictObject({
   hostedZoneId: z.string().min(1),
   recordName: z.string().min(1),
   routing: z.enum(['weighted', 'latency']).default('weighted'),
+  /**
+   * Route 53 health check per region (the `HealthCheckId…` outputs of the us-east-1 stack).
+   * Each region's record is tied to its check, so Route 53's data plane fails over by itself
+   * even when record changes cannot be made.
+   */
+  healthChecks: z.record(regionName, z.string().min(1)).optional(),
   ttl: z.int().min(1).max(86_400).default(30),
 });
 
@@ -224,6 +230,10 @@ export const ConfigSchema = z
         if (!known.has(r))
           ctx.addIssue({ code: 'custom', path: at('activeRegions', j), message: unknown(r) });
       });
+      for (const r of Object.keys(instance.dns.healthChecks ?? {})) {
+        if (!known.has(r))
+          ctx.addIssue({ code: 'custom', path: at('dns', 'healthChecks', r), message: unknown(r) });
+      }
       for (const r of Object.keys(instance.endpoints)) {
         if (!known.has(r))
           ctx.addIssue({ code: 'custom', path: at('endpoints', r), message: unknown(r) });

@@ -94,6 +94,7 @@ export function dnsSpecFor(instance: InstanceConfig): DnsRecordSpec {
     recordName: instance.dns.recordName,
     ttl: instance.dns.ttl,
     targets,
+    ...(instance.dns.healthChecks ? { healthChecks: instance.dns.healthChecks } : {}),
   };
 }
 

@@ -4,6 +4,7 @@ import { DetailType, type SnapshotEventDetail } from '../events.ts';
 import type { Clock, EventBus, InstanceStore } from '../ports.ts';
 import { listCommittedSnapshotIds } from './catalog.ts';
 import { snapshotIdFor, snapshotTime } from './format.ts';
+import { restoreSnapshot } from './restore.ts';
 import { collectGarbage, type GcReport } from './retention.ts';
 import { type ReplicaTarget, type SnapshotResult, takeSnapshot } from './take-snapshot.ts';
 
@@ -17,12 +18,28 @@ export interface SnapshotJob {
   sourceRegion: string;
   source: InstanceStore;
   replicas: ReplicaTarget[];
+  /**
+   * Active-active only: the other regions the instance runs in. Each committed snapshot is
+   * restored into them, so config changes made at home reach every active region.
+   */
+  mirrors?: { region: string; store: InstanceStore; activate(): Promise<void> }[];
 }
+
+/** How one active-active region was brought in step with a new snapshot. */
+export type MirrorOutcome =
+  | { region: string; objectsWritten: number }
+  | { region: string; error: string };
 
 /** What happened to one instance in a run. */
 export type SnapshotOutcome =
   | { instanceId: string; status: 'skipped'; reason: string; lastSnapshotId?: string }
-  | { instanceId: string; status: 'committed'; result: SnapshotResult; gc: RegionGc[] }
+  | {
+      instanceId: string;
+      status: 'committed';
+      result: SnapshotResult;
+      gc: RegionGc[];
+      mirrored: MirrorOutcome[];
+    }
   | { instanceId: string; status: 'failed'; reason: string; result?: SnapshotResult };
 
 /** Retention in one region after a commit: what it removed, or why it could not run. */
@@ -191,5 +208,27 @@ async function snapshotOne(
   await input.bus.publish([
     { detailType: DetailType.SnapshotCompleted, detail: eventDetail(result) },
   ]);
-  return { instanceId: job.instanceId, status: 'committed', result, gc };
+  const mirrored: MirrorOutcome[] = [];
+  for (const mirror of job.mirrors ?? []) {
+    // Restore from the mirror's own backup bucket when it holds the snapshot.
+    const from =
+      job.replicas.find(
+        (r) => r.region === mirror.region && result.regionsCommitted.includes(r.region),
+      ) ?? job.replicas.find((r) => result.regionsCommitted.includes(r.region));
+    if (!from) continue;
+    try {
+      const restored = await restoreSnapshot({
+        vault: from.vault,
+        target: mirror.store,
+        instanceId: job.instanceId,
+        snapshotId: result.snapshotId,
+      });
+      await mirror.activate();
+      mirrored.push({ region: mirror.region, objectsWritten: restored.objectsWritten });
+    } catch (error) {
+      // A mirror that lags is reported and caught up by the next snapshot; the snapshot stands.
+      mirrored.push({ region: mirror.region, error: (error as Error).message });
+    }
+  }
+  return { instanceId: job.instanceId, status: 'committed', result, gc, mirrored };
 }

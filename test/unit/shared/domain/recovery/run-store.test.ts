@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../../../shared/config/load.ts';
 import { claim } from '../../../../../shared/domain/recovery/claims.ts';
 import {
   dnsSpecFor,
@@ -526,4 +527,40 @@ describe('driveRun', () => {
       expect(w.bus.events.filter((e) => e.detailType === lost)).toHaveLength(1);
     },
   );
+});
+
+describe('dnsSpecFor', () => {
+  it('ties each region record to its configured health check when the config names them', () => {
+    const config = parseConfig(
+      {
+        version: 1,
+        regions: ['us-east-1', 'us-east-2'].map((name, i) => ({
+          name,
+          location: { lat: 38 + i, lon: -77 - i },
+          capacity: 2,
+          zones: [`${name}a`],
+        })),
+        instances: [
+          {
+            id: 'petstore',
+            homeRegion: 'us-east-1',
+            replicaRegions: ['us-east-1'],
+            dns: {
+              hostedZoneId: 'Z1',
+              recordName: 'petstore.example.com',
+              healthChecks: { 'us-east-1': 'hc-1', 'us-east-2': 'hc-2' },
+            },
+            endpoints: {
+              'us-east-1': { url: 'https://a.example.com' },
+              'us-east-2': { url: 'https://b.example.com' },
+            },
+          },
+        ],
+      },
+      'test',
+    );
+    const spec = dnsSpecFor(config.instances[0] as (typeof config.instances)[number]);
+    expect(spec.healthChecks).toEqual({ 'us-east-1': 'hc-1', 'us-east-2': 'hc-2' });
+    expect(spec.targets).toEqual({ 'us-east-1': 'a.example.com', 'us-east-2': 'b.example.com' });
+  });
 });

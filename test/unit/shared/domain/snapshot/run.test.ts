@@ -352,3 +352,57 @@ describe('runSnapshots', () => {
     ]);
   });
 });
+
+describe('runSnapshots for an active-active instance', () => {
+  it('brings every other active region in step with the committed snapshot', async () => {
+    const clock = new FakeClock(T0);
+    const mirror = new InMemoryInstanceStore({ region: 'us-west-2' });
+    mirror.seed('payments', 'apis/stale.json', '{"stale":true}');
+    let activations = 0;
+    const a = job('payments', clock, {
+      mirrors: [
+        { region: 'us-west-2', store: mirror, activate: async () => void (activations += 1) },
+      ],
+    });
+
+    const summary = await runSnapshots({
+      jobs: [a.spec],
+      triggerTime: new Date(T0),
+      force: true,
+      bus: new RecordingEventBus(),
+      clock,
+    });
+
+    const outcome = summary.outcomes[0];
+    expect(outcome?.status).toBe('committed');
+    expect(outcome && 'mirrored' in outcome ? outcome.mirrored : []).toEqual([
+      { region: 'us-west-2', objectsWritten: a.source.contents('payments').size },
+    ]);
+    expect(mirror.contents('payments')).toEqual(a.source.contents('payments'));
+    expect(activations).toBe(1);
+  });
+
+  it('reports a mirror that cannot be reached and still commits the snapshot', async () => {
+    const clock = new FakeClock(T0);
+    const mirror = new InMemoryInstanceStore({ region: 'us-west-2' });
+    mirror.unreachable = true;
+    const a = job('payments', clock, {
+      mirrors: [{ region: 'us-west-2', store: mirror, activate: async () => undefined }],
+    });
+
+    const summary = await runSnapshots({
+      jobs: [a.spec],
+      triggerTime: new Date(T0),
+      force: true,
+      bus: new RecordingEventBus(),
+      clock,
+    });
+
+    const outcome = summary.outcomes[0];
+    expect(outcome?.status).toBe('committed');
+    expect(outcome && 'mirrored' in outcome ? outcome.mirrored[0] : undefined).toMatchObject({
+      region: 'us-west-2',
+      error: expect.any(String),
+    });
+  });
+});
