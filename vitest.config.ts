@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     // Two cores: more workers than that only adds contention with moto_server.
     maxWorkers: 2,
+    // The handlers' structured logs are for CloudWatch; in test output they bury the results.
+    env: { POWERTOOLS_LOG_LEVEL: 'ERROR' },
     projects: [
       {
         test: { name: 'unit', include: ['test/unit/**/*.test.ts'] },
