@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../shared/config/load.ts';
 import { LifeboatError, UsageError } from '../shared/errors.ts';
 import { demoCommand } from './commands/demo.ts';
+import { dnsVerb } from './commands/dns.ts';
 import { drillCommand } from './commands/drill.ts';
 import { localCommand, runningLocalEndpoint, useLocalEndpoint } from './commands/local.ts';
 import {
@@ -21,6 +22,7 @@ verbs:
   drill                      a full local DR drill with real faults and a report [--scenario S] [--regions N]
                              [--instances N] [--seed S] [--report FILE.json] [--html FILE.html]
                              scenarios: region-outage (default), zone-outage, flapping, partition, destroyed, multi
+  dns precreate              create each instance's weighted records before any outage [--approve]
   demo                       snapshot round trip on a local multi-region world (starts its own moto_server)
   local up|down|status       start/stop a local AWS (moto_server) provisioned from the config
   snapshot [--instance ID]…  snapshot now (--due: only instances whose schedule is due)
@@ -54,6 +56,7 @@ const RECOVERY_VERBS = {
 } as const;
 
 const VERBS_NEEDING_AWS = new Set([
+  'dns',
   'snapshot',
   'snapshots',
   'verify',
@@ -127,6 +130,8 @@ async function main(argv: string[]): Promise<number> {
         html: values.html,
         endpoint: values['endpoint-url'],
       });
+    case 'dns':
+      return dnsVerb(config, rest, { approve: values.approve });
     case 'demo': {
       const apis = Number(values.apis ?? 100);
       if (!Number.isInteger(apis) || apis < 1 || apis > 100_000) {
