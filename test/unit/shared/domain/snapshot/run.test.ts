@@ -361,7 +361,13 @@ describe('runSnapshots for an active-active instance', () => {
     let activations = 0;
     const a = job('payments', clock, {
       mirrors: [
-        { region: 'us-west-2', store: mirror, activate: async () => void (activations += 1) },
+        {
+          region: 'us-west-2',
+          store: mirror,
+          activate: async () => {
+            activations += 1;
+          },
+        },
       ],
     });
 
