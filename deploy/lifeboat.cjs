@@ -212,6 +212,8 @@ const RECOVERY_PATTERNS = {
   restoreInstance: { source: ['lifeboat'], 'detail-type': ['Recovery Planned'] },
   verifyInstance: { source: ['lifeboat'], 'detail-type': ['Instance Restored'] },
   shiftTraffic: { source: ['lifeboat'], 'detail-type': ['Instance Verified'] },
+  // The detector's "Region Recovered" (shared/domain/events.ts), as for planRecovery.
+  failback: { source: ['lifeboat'], 'detail-type': ['Region Recovered'] },
 };
 
 /**
@@ -231,6 +233,29 @@ function normalizedRecordName(name) {
     .toLowerCase()
     .replace(/\.$/, '')
     .replace(/[^a-z0-9\-_.]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+}
+
+/**
+ * Objects of the instance stores a snapshot is mirrored into: the active regions of each
+ * critical instance other than its home (shared/composition.ts snapshotJob), in config order.
+ */
+function mirrorStoreObjectArns(doc, file) {
+  const regions = new Set();
+  instances(doc).forEach((instance, i) => {
+    if (!instance?.critical) return;
+    for (const name of instance.activeRegions ?? []) {
+      if (name === instance.homeRegion) continue;
+      if (!doc.regions.some((r) => r.name === name)) {
+        throw new LifeboatDeployError(
+          `${file}: instances[${i}].activeRegions names "${name}", which is not under "regions"`,
+        );
+      }
+      regions.add(name);
+    }
+  });
+  return doc.regions
+    .filter((region) => regions.has(region.name))
+    .map((region) => s3Arn(bucketsOf(doc, region).store, '/*'));
 }
 
 /** The instances' `dns` blocks; packaging stops when there is none to grant Route 53 on. */
@@ -520,15 +545,6 @@ module.exports = {
     throw new LifeboatDeployError(`--param objectLock must be true or false, not "${raw}"`);
   },
 
-  /**
-   * Every region's instance-store and backup buckets: an instance's home and its replica
-   * regions can be any configured region, wherever this copy of the function runs.
-   */
-  async listBucketArns(ctx) {
-    const { doc } = await loadConfig(ctx);
-    return allBuckets(doc).flatMap((b) => [s3Arn(b.store), s3Arn(b.backup)]);
-  },
-
   /** Objects of every region's instance store. */
   async storeObjectArns(ctx) {
     const { doc } = await loadConfig(ctx);
@@ -586,6 +602,73 @@ module.exports = {
     return structuredClone(RECOVERY_PATTERNS.shiftTraffic);
   },
 
+  /** failback's trigger: the detector's "Region Recovered" on the lifeboat bus. */
+  async regionRecoveredPattern() {
+    return structuredClone(RECOVERY_PATTERNS.failback);
+  },
+
+  /**
+   * The snapshot role's statements. Written here rather than in serverless.yml because one of
+   * them exists only for some configs: after each committed snapshot of a critical
+   * (active-active) instance, the function restores it into the instance store of each of the
+   * instance's other active regions (shared/domain/snapshot/run.ts `mirrors`). It may write and
+   * delete objects in exactly those stores; IAM refuses a statement with no resource, so a
+   * config without such an instance gets no statement at all.
+   */
+  async snapshotStatements(ctx) {
+    const { absolute, doc } = await loadConfig(ctx);
+    const buckets = allBuckets(doc);
+    const mirrors = mirrorStoreObjectArns(doc, absolute);
+    const backupActions = await module.exports.snapshotBackupObjectActions(ctx);
+    return [
+      {
+        Sid: 'WriteOwnLogs',
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: { 'Fn::GetAtt': ['SnapshotLogGroup', 'Arn'] },
+      },
+      // Change detection lists the instance stores; incremental upload and retention list the
+      // backup buckets; a mirror restore lists its target store. Home, replica and active
+      // regions can be any configured region.
+      {
+        Sid: 'ListStoresAndBackups',
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: buckets.flatMap((b) => [s3Arn(b.store), s3Arn(b.backup)]),
+      },
+      {
+        Sid: 'ReadInstanceStores',
+        Effect: 'Allow',
+        Action: 's3:GetObject',
+        Resource: buckets.map((b) => s3Arn(b.store, '/*')),
+      },
+      // Put: chunks, packs, manifests. Get: indexes and manifests (and packs, for a mirror
+      // restore). Delete: retention GC, which runs in this function after each snapshot.
+      {
+        Sid: 'WriteBackups',
+        Effect: 'Allow',
+        Action: backupActions,
+        Resource: buckets.map((b) => s3Arn(b.backup, '/*')),
+      },
+      ...(mirrors.length > 0
+        ? [
+            {
+              Sid: 'MirrorActiveRegions',
+              Effect: 'Allow',
+              Action: ['s3:PutObject', 's3:DeleteObject'],
+              Resource: mirrors,
+            },
+          ]
+        : []),
+      {
+        Sid: 'PublishEvents',
+        Effect: 'Allow',
+        Action: 'events:PutEvents',
+        Resource: { 'Fn::GetAtt': ['LifeboatEventBus', 'Arn'] },
+      },
+    ];
+  },
+
   /**
    * Every region's control bucket, for s3:ListBucket: a run's claim set, the generation claims
    * and capacity slots span the configured regions, and without ListBucket S3 answers a read
@@ -625,8 +708,9 @@ module.exports = {
   },
 
   /**
-   * restoreInstance's s3:ListBucket: every control bucket, every backup bucket, and every
-   * instance store (the restore lists its target's objects).
+   * restoreInstance's and failback's s3:ListBucket: every control bucket, every backup bucket,
+   * and every instance store (a restore lists its target's objects; failback's final snapshot
+   * lists the recovered instance's store).
    */
   async controlBackupAndStoreBucketArns(ctx) {
     const { doc } = await loadConfig(ctx);

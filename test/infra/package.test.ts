@@ -307,11 +307,29 @@ const RECOVERY_FUNCTIONS = [
   },
 ] as const;
 
+/** failback: on "Region Recovered", outside the chain but with the recovery deps. */
+const FAILBACK_FUNCTION = {
+  id: 'Failback',
+  handler: 'functions/failback/handler.handler',
+  detailType: DetailType.RegionRecovered,
+  // Canary steps wait failback.stepSeconds each, instance after instance.
+  timeout: 900,
+  memory: 1024,
+  // A signal older than 10 minutes must not fence the serving instance...
+  ruleEventAge: 600,
+  deliveryRetries: 20,
+  // ...but Lambda's own retries must still start after two full 15-minute attempts.
+  asyncEventAge: 2400,
+  asyncRetries: 2,
+} as const;
+
 /** The detection exports of deploy/lifeboat.cjs, called the way osls calls them. */
 interface DeployModule {
   detectionResources(ctx: DeployContext): Promise<Template>;
   hostedZoneArns(ctx: DeployContext): Promise<unknown[]>;
   dnsChangeCondition(ctx: DeployContext): Promise<Record<string, Record<string, string[]>>>;
+  snapshotStatements(ctx: DeployContext): Promise<PolicyStatement[]>;
+  regionRecoveredPattern(ctx: DeployContext): Promise<Record<string, unknown>>;
 }
 
 interface DeployContext {
@@ -580,6 +598,7 @@ describe('serverless package', () => {
         'ProbeLambdaFunction',
         'DetectOutageLambdaFunction',
         ...RECOVERY_FUNCTIONS.map((f) => `${f.id}LambdaFunction`),
+        `${FAILBACK_FUNCTION.id}LambdaFunction`,
       ]),
     );
     const roleOf = functions.map(([id, fn]) => [id, referencedId(fn.Properties?.Role)] as const);
@@ -775,6 +794,151 @@ describe('serverless package', () => {
       }
     });
 
+    it('triggers failback on "Region Recovered" on the lifeboat bus when packaged', async () => {
+      const f = FAILBACK_FUNCTION;
+      const pattern = { source: [EVENT_SOURCE], 'detail-type': [f.detailType] };
+      expect(f.detailType).toBe('Region Recovered');
+      expect(
+        await deployModule.regionRecoveredPattern(deployContext(CONFIG_FILE, 'us-east-1')),
+      ).toEqual(pattern);
+      for (const [region, template] of templates()) {
+        const functionId = `${f.id}LambdaFunction`;
+        const fn = propertiesOf(template.Resources[functionId] as Resource);
+        expect(fn, `${region} ${f.id}`).toMatchObject({
+          Handler: f.handler,
+          Timeout: f.timeout,
+          MemorySize: f.memory,
+          Environment: {
+            Variables: {
+              LIFEBOAT_CONFIG: 'lifeboat.config.yml',
+              LIFEBOAT_REGION: region,
+              POWERTOOLS_SERVICE_NAME: 'lifeboat',
+            },
+          },
+        });
+        expect(referencedId(fn.Role), `${region} ${f.id} role`).toBe(`${f.id}Role`);
+        const rules = rulesTargeting(template, functionId);
+        expect(rules, `${region} ${f.id} rules`).toHaveLength(1);
+        const [id, rule] = rules[0] as [string, RuleProperties];
+        expect(rule.Name, `${region} ${id} name`).toBe('lifeboat-dev-failback');
+        expect(busOf(rule), `${region} ${id} bus`).toBe('lifeboat');
+        expect(rule.EventPattern, `${region} ${id} pattern`).toEqual(pattern);
+        expect(rule.Targets[0]?.RetryPolicy, `${region} ${id} retry`).toEqual({
+          MaximumEventAgeInSeconds: f.ruleEventAge,
+          MaximumRetryAttempts: f.deliveryRetries,
+        });
+        const invokeConfig = ofType(template, 'AWS::Lambda::EventInvokeConfig').find(
+          ([, c]) => referencedId(c.Properties?.FunctionName) === functionId,
+        );
+        expect(invokeConfig?.[1].Properties, `${region} ${f.id} async`).toMatchObject({
+          MaximumEventAgeInSeconds: f.asyncEventAge,
+          MaximumRetryAttempts: f.asyncRetries,
+        });
+        // Two retries after two full attempts, with Lambda's 1- and 2-minute waits between.
+        expect(f.asyncEventAge).toBeGreaterThan(2 * f.timeout + 60 + 120);
+      }
+    });
+
+    it('grants failback claims, run state, snapshot, restore, capacity release and DNS', () => {
+      for (const [region, template] of templates()) {
+        expect(statementSummary(template, 'FailbackRole'), region).toEqual([
+          logs('Failback'),
+          runState,
+          {
+            sid: 'ClaimGenerations',
+            actions: ['s3:GetObject', 's3:PutObject'],
+            resources: control('/instances/*'),
+          },
+          // Released, never read: no GetObject or PutObject on capacity/.
+          {
+            sid: 'ReleaseCapacity',
+            actions: ['s3:DeleteObject'],
+            resources: control('/capacity/*'),
+          },
+          {
+            sid: 'ListControlBackupsAndStores',
+            actions: ['s3:ListBucket'],
+            resources: [...control(), ...backup(), ...store()],
+          },
+          // The final snapshot reads the recovered instance's store.
+          { sid: 'ReadInstanceStores', actions: ['s3:GetObject'], resources: store('/*') },
+          // The final snapshot: no retention GC (DeleteObject) and no Object Lock retention.
+          {
+            sid: 'WriteBackups',
+            actions: ['s3:GetObject', 's3:PutObject'],
+            resources: backup('/*'),
+          },
+          {
+            sid: 'WriteInstanceStores',
+            actions: ['s3:DeleteObject', 's3:PutObject'],
+            resources: store('/*'),
+          },
+          changeRecords,
+          {
+            sid: 'ReadInstanceRecords',
+            actions: ['route53:ListResourceRecordSets'],
+            resources: zones,
+          },
+          waitForChanges,
+          publish,
+        ]);
+      }
+    });
+
+    it('grants snapshot writes only into the other active regions of critical instances', async () => {
+      const mirrorRegions = new Set(
+        config.instances
+          .filter((i) => i.critical)
+          .flatMap((i) => (i.activeRegions ?? []).filter((r) => r !== i.homeRegion)),
+      );
+      // The repository's config has one (payments), so the statement is exercised here.
+      expect(mirrorRegions.size).toBeGreaterThan(0);
+      const mirrors = buckets
+        .filter((_, i) => mirrorRegions.has(config.regions[i]?.name as string))
+        .map((b) => s3(b.instanceStore, '/*'));
+      const backupActions = ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'];
+      if (config.instances.some((i) => i.snapshot.objectLock))
+        backupActions.push('s3:PutObjectRetention');
+      for (const [region, template] of templates()) {
+        expect(statementSummary(template, 'SnapshotRole'), region).toEqual([
+          logs('Snapshot'),
+          {
+            sid: 'ListStoresAndBackups',
+            actions: ['s3:ListBucket'],
+            resources: buckets.flatMap((b) => [s3(b.instanceStore), s3(b.backup)]),
+          },
+          { sid: 'ReadInstanceStores', actions: ['s3:GetObject'], resources: store('/*') },
+          { sid: 'WriteBackups', actions: backupActions.sort(), resources: backup('/*') },
+          {
+            sid: 'MirrorActiveRegions',
+            actions: ['s3:DeleteObject', 's3:PutObject'],
+            resources: mirrors,
+          },
+          {
+            sid: 'PublishEvents',
+            actions: ['events:PutEvents'],
+            resources: [att('LifeboatEventBus.Arn')],
+          },
+        ]);
+      }
+
+      // Without a critical instance, no statement at all (IAM refuses one without resources).
+      const plain = writeConfig((raw) => {
+        for (const instance of raw.instances as Record<string, unknown>[]) {
+          delete instance.critical;
+          delete instance.activeRegions;
+        }
+      });
+      const statements = await deployModule.snapshotStatements(deployContext(plain, 'us-east-1'));
+      expect(statements.map((s) => s.Sid)).toEqual([
+        'WriteOwnLogs',
+        'ListStoresAndBackups',
+        'ReadInstanceStores',
+        'WriteBackups',
+        'PublishEvents',
+      ]);
+    });
+
     it('grants verifyInstance only its run state and its bus', () => {
       for (const [region, template] of templates()) {
         expect(statementSummary(template, 'VerifyInstanceRole'), region).toEqual([
@@ -828,7 +992,7 @@ describe('serverless package', () => {
           )
           .map(([roleId]) => roleId)
           .sort();
-        expect(withDns, region).toEqual(['PlanRecoveryRole', 'ShiftTrafficRole']);
+        expect(withDns, region).toEqual(['FailbackRole', 'PlanRecoveryRole', 'ShiftTrafficRole']);
       }
     });
 
