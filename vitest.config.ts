@@ -30,6 +30,14 @@ export default defineConfig({
         },
       },
       {
+        // fast-check over every event parser and the config loader (thousands of runs each).
+        test: { name: 'fuzz', include: ['test/fuzz/**/*.test.ts'], testTimeout: 120_000 },
+      },
+      {
+        // The deterministic simulator's own tests; `npm run simulate` runs the seeds.
+        test: { name: 'sim', include: ['test/sim/**/*.test.ts'], testTimeout: 120_000 },
+      },
+      {
         test: {
           name: 'infra',
           include: ['test/infra/**/*.test.ts'],
