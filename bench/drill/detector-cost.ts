@@ -5,9 +5,11 @@
  *   npx tsx bench/drill/detector-cost.ts [--instances 1,10,50]
  *
  * It folds the observations of one probe round (every vantage × every endpoint of one target
- * region) into that region's state with `applySignal`, exactly as detect() does for each
- * "Health Observed" event, round after round at the drill's interval, until the state's history
- * is full; then it times one more round. Observations are all healthy (the quiet state).
+ * region) into that region's state, round after round at the drill's interval, until the state's
+ * history is full; then it times one more round. Observations are all healthy (the quiet state).
+ * Two ways, in the same run: one vantage's round as one batch with `applySignals`, exactly as
+ * detect() does for each "Health Observed" event; and observation by observation with
+ * `applySignal`, as detect() did before it evaluated a batch once (the baseline).
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
@@ -17,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_PATH, loadConfig, parseConfig } from '../../shared/config/load.ts';
 import {
   applySignal,
+  applySignals,
   detectorSettings,
   initialRegionHealth,
   type Signal,
@@ -49,29 +52,50 @@ const horizon =
   Math.max(settings.windowSeconds, settings.recoverySeconds) + 2 * settings.staleSeconds;
 const rounds = Math.ceil(horizon / settings.intervalSeconds) + 2;
 
-const rows: { instances: number; observationsPerRound: number; msPerRound: number }[] = [];
-for (const n of ns) {
+type Fold = 'batched' | 'oneByOne';
+
+/** Milliseconds of CPU for the last round, once the history is full. */
+function lastRoundMs(n: number, fold: Fold): number {
   let state = initialRegionHealth(target, new Date(0).toISOString());
   const t0 = Date.parse('2026-01-01T00:00:00Z');
   let ms = 0;
   for (let round = 0; round < rounds; round += 1) {
     const at = new Date(t0 + round * settings.intervalSeconds * 1000).toISOString();
     const started = performance.now();
-    for (const vantage of vantages)
+    for (const vantage of vantages) {
+      const batch: Signal[] = [];
       for (let i = 0; i < n; i += 1)
-        for (const zone of zones) {
-          const signal: Signal = {
+        for (const zone of zones)
+          batch.push({
             kind: 'observation',
             observation: { vantage, target, zone, instanceId: `i${i}`, ok: true, latencyMs: 1, at },
-          };
-          state = applySignal(state, signal, settings);
-        }
+          });
+      if (fold === 'batched') state = applySignals(state, batch, settings);
+      else for (const signal of batch) state = applySignal(state, signal, settings);
+    }
     ms = performance.now() - started;
   }
+  return ms;
+}
+
+const rows: {
+  instances: number;
+  observationsPerRound: number;
+  msPerRound: number;
+  msPerRoundOneByOne: number;
+}[] = [];
+for (const n of ns) {
+  const batched = lastRoundMs(n, 'batched');
+  const oneByOne = lastRoundMs(n, 'oneByOne');
   const observationsPerRound = vantages.length * n * zones.length;
-  rows.push({ instances: n, observationsPerRound, msPerRound: Math.round(ms) });
+  rows.push({
+    instances: n,
+    observationsPerRound,
+    msPerRound: Math.round(batched * 10) / 10,
+    msPerRoundOneByOne: Math.round(oneByOne * 10) / 10,
+  });
   console.log(
-    `N = ${n}: ${observationsPerRound} observations of ${target} per round: ${ms.toFixed(0)} ms CPU per round for this one target region (×${vantages.length} target regions per round in the drill)`,
+    `N = ${n}: ${observationsPerRound} observations of ${target} per round: ${batched.toFixed(1)} ms CPU batched, ${oneByOne.toFixed(1)} ms one by one (${(oneByOne / Math.max(batched, 0.01)).toFixed(1)}×), for this one target region (×${vantages.length} target regions per round in the drill)`,
   );
 }
 const out = {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ContentionError, CorruptStateError, WriteConflictError } from '../../errors.ts';
 import type { DocumentStore, EventBus } from '../ports.ts';
 import {
-  applySignal,
+  applySignals,
   type DetectorSettings,
   initialRegionHealth,
   type PendingEvent,
@@ -141,8 +141,7 @@ async function detectRegion(
     } else {
       state = initialRegionHealth(region, signalTime(signals[0] as Signal));
     }
-    let next = state;
-    for (const signal of signals) next = applySignal(next, signal, settings);
+    const next = applySignals(state, signals, settings);
     const changed = next !== state;
     if (!changed && next.outbox.length === 0) {
       return { region, status: next.status, changed: false, published: [], attempts: attempt };

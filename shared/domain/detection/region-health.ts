@@ -189,30 +189,89 @@ export function applySignal(
   signal: Signal,
   settings: DetectorSettings,
 ): RegionHealth {
-  const next = copyForUpdate(state);
-  let at: string;
+  return applySignals(state, [signal], settings);
+}
+
+const signalAt = (signal: Signal): string => {
   switch (signal.kind) {
     case 'observation':
-      at = signal.observation.at;
-      if (!recordObservation(next, signal.observation, settings)) return state;
-      break;
+      return signal.observation.at;
+    case 'alarm':
+      return signal.alarm.at;
+    case 'health':
+      return signal.health.at;
+    case 'tick':
+      return signal.at;
+  }
+};
+
+/**
+ * Folds a time-ordered batch of signals into the state. One probe round delivers an observation
+ * per endpoint, all taken within a fraction of an interval; re-evaluating after each of them
+ * made a round cost O(endpoints²). Instead the machine is evaluated once per burst: after the
+ * last of a run of observations that lie within half a probe interval of the run's first, and
+ * right after every alarm, Health event or tick. Votes derive from the recorded history, so
+ * evaluating a burst at its end reaches the same verdict as evaluating after each observation
+ * whenever no window boundary falls inside the burst, and at most half an interval later when
+ * one does.
+ */
+export function applySignals(
+  state: RegionHealth,
+  signals: readonly Signal[],
+  settings: DetectorSettings,
+): RegionHealth {
+  const next = copyForUpdate(state);
+  let changed = false;
+  let pending = false;
+  let burstStart: string | undefined;
+  const burstSeconds = settings.intervalSeconds / 2;
+  for (const [index, signal] of signals.entries()) {
+    const at = signalAt(signal);
+    if (!record(next, signal, settings)) continue;
+    if (signal.kind !== 'tick') changed = true;
+    next.latestSignalAt = next.latestSignalAt ? laterOf(next.latestSignalAt, at) : at;
+    pending = true;
+    burstStart ??= at;
+    const following = signals[index + 1];
+    const burstEnds =
+      signal.kind !== 'observation' ||
+      following === undefined ||
+      following.kind !== 'observation' ||
+      secondsBetween(burstStart, signalAt(following)) > burstSeconds;
+    if (burstEnds) {
+      evaluate(next, next.latestSignalAt, settings);
+      pending = false;
+      burstStart = undefined;
+    }
+  }
+  if (pending) evaluate(next, next.latestSignalAt as string, settings);
+  // Ticks (and duplicates) that change nothing must not cost a write: callers compare identity.
+  if (!changed && JSON.stringify(next) === JSON.stringify(state)) return state;
+  return next;
+}
+
+/** Records one signal into `next` (a private copy). False for a duplicate, late or stale signal. */
+function record(next: RegionHealth, signal: Signal, settings: DetectorSettings): boolean {
+  switch (signal.kind) {
+    case 'observation':
+      return recordObservation(next, signal.observation, settings);
     case 'alarm': {
-      at = signal.alarm.at;
+      const at = signal.alarm.at;
       const previous = next.alarms[signal.alarm.alarmName];
-      if (previous && ms(previous.since) >= ms(at)) return state; // duplicate or late
-      if (previous?.state === signal.alarm.state) return state; // same state again: keep its start
+      if (previous && ms(previous.since) >= ms(at)) return false; // duplicate or late
+      if (previous?.state === signal.alarm.state) return false; // same state again: keep its start
       next.alarms[signal.alarm.alarmName] = {
         state: signal.alarm.state,
         since: at,
         instanceId: signal.alarm.instanceId,
       };
-      break;
+      return true;
     }
     case 'health': {
-      at = signal.health.at;
+      const at = signal.health.at;
       const previous = next.healthEvents[signal.health.eventArn];
       const lastKnown = previous?.updatedAt ?? previous?.at;
-      if (lastKnown && ms(lastKnown) >= ms(at)) return state;
+      if (lastKnown && ms(lastKnown) >= ms(at)) return false;
       // An update to an issue that stays open keeps the time it opened: the window runs from there.
       const opened = previous && previous.status === signal.health.status ? previous.at : at;
       next.healthEvents[signal.health.eventArn] = {
@@ -221,17 +280,11 @@ export function applySignal(
         service: signal.health.service,
         updatedAt: at,
       };
-      break;
+      return true;
     }
     case 'tick':
-      at = signal.at;
-      break;
+      return true;
   }
-  next.latestSignalAt = next.latestSignalAt ? laterOf(next.latestSignalAt, at) : at;
-  const evaluated = evaluate(next, next.latestSignalAt, settings);
-  // A tick that changes nothing must not cost a write. (Other signals always change the state.)
-  if (signal.kind === 'tick' && JSON.stringify(evaluated) === JSON.stringify(state)) return state;
-  return evaluated;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { DetectionPolicy } from '../../../shared/config/schema.ts';
 import {
   type AlarmSignal,
   applySignal,
+  applySignals,
   type DetectorSettings,
   detectorSettings,
   type HealthSignal,
@@ -175,6 +176,29 @@ export function replay(
     statuses.push(state.status);
   });
   return { state, emitted, statuses };
+}
+
+/**
+ * Applies the signals in the given invocation batches, as detect() does: each batch sorted by
+ * time and folded with applySignals, then the outbox drained. `index` of an emitted event is the
+ * batch's number.
+ */
+export function replayBatches(
+  batches: readonly (readonly Signal[])[],
+  detector: DetectorSettings,
+  start: RegionHealth = initialRegionHealth(TARGET, t(0)),
+): { state: RegionHealth; emitted: Emitted[] } {
+  let state = start;
+  const emitted: Emitted[] = [];
+  batches.forEach((batch, index) => {
+    const ordered = [...batch].sort((a, b) => sec(signalAt(a)) - sec(signalAt(b)));
+    state = applySignals(state, ordered, detector);
+    const last = ordered[ordered.length - 1];
+    for (const event of state.outbox)
+      emitted.push({ index, at: last ? sec(signalAt(last)) : 0, event });
+    if (state.outbox.length > 0) state = { ...state, outbox: [] };
+  });
+  return { state, emitted };
 }
 
 /** `detailType@seconds` of each emitted event: a compact, comparable summary of a run. */

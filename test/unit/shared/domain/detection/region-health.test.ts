@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   applySignal,
+  applySignals,
   type DetectorSettings,
   detectorSettings,
   evaluate,
@@ -685,6 +686,45 @@ describe('applySignal with observations delivered late', () => {
     const a = replay(stream, s);
     expect(timeline(a.emitted)).toEqual(['Region Outage Confirmed@120', 'Region Recovered@480']);
     expect(timeline(replay(reordered, s).emitted)).toEqual(timeline(a.emitted));
+  });
+});
+
+describe('applySignals', () => {
+  const q2 = settings({ quorum: 2, failureThreshold: 1 }, 4);
+  // Two vantages fail at 0 and answer again at 30, while the third starts failing at 30.
+  const round0 = [obs(A, ZA, true, 0), obs(B, ZA, false, 0), obs(C, ZA, false, 0)];
+  const round30 = [obs(A, ZA, false, 30), obs(B, ZA, true, 30), obs(C, ZA, true, 30)];
+
+  it('judges a probe round as a whole, so its order inside the round cannot confirm an outage', () => {
+    const afterRound0 = applySignals(initialRegionHealth(TARGET, t(0)), round0, q2);
+    // One at a time, A's failure is judged before B and C are seen answering: a false quorum.
+    let oneByOne = afterRound0;
+    for (const signal of round30) oneByOne = applySignal(oneByOne, signal, q2);
+    expect(oneByOne.outbox.map((e) => e.detailType)).toContain('Region Outage Confirmed');
+    const whole = applySignals(afterRound0, round30, q2);
+    expect(whole.status).toBe('suspect');
+    expect(whole.outbox).toEqual([]);
+  });
+
+  it('reaches the same state whatever order a round arrives in once sorted by time', () => {
+    const afterRound0 = applySignals(initialRegionHealth(TARGET, t(0)), round0, q2);
+    const forward = applySignals(afterRound0, round30, q2);
+    const backward = applySignals(afterRound0, [...round30].reverse(), q2);
+    expect(backward).toEqual(forward);
+  });
+
+  it('evaluates each round of a multi-round batch, confirming at the round the window ends', () => {
+    const down = (s: number) => THREE.map((v) => obs(v, ZA, false, s));
+    const batch = [...down(0), ...down(30), ...down(60)];
+    const state = applySignals(initialRegionHealth(TARGET, t(0)), batch, q2);
+    expect(state.status).toBe('outage');
+    expect(state.statusSince).toBe(t(30));
+    expect(state.outbox.map((e) => e.detailType)).toEqual(['Region Outage Confirmed']);
+  });
+
+  it('returns its input unchanged when every signal is a duplicate', () => {
+    const afterRound0 = applySignals(initialRegionHealth(TARGET, t(0)), round0, q2);
+    expect(applySignals(afterRound0, round0, q2)).toBe(afterRound0);
   });
 });
 
