@@ -1,4 +1,9 @@
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import type { DocumentStore, VersionedDocument } from '../domain/ports.ts';
 import { AlreadyExistsError, CorruptStateError, WriteConflictError } from '../errors.ts';
 import { isNotFound, toDomainError } from './s3-errors.ts';
@@ -33,6 +38,27 @@ export class S3DocumentStore implements DocumentStore {
     } catch (cause) {
       throw new CorruptStateError(`${this.location} ${key}`, 'not JSON', { cause });
     }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const page = await this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: prefix,
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
+        );
+        for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    } catch (error) {
+      throw toDomainError(error, this.location, prefix);
+    }
+    return keys.sort();
   }
 
   async save(key: string, value: unknown, expectedVersion: string | undefined): Promise<string> {

@@ -68,6 +68,8 @@ export interface DocumentStore {
   load(key: string): Promise<VersionedDocument | undefined>;
   /** Writes only if the stored version is still `expectedVersion` (absent: only if none exists). */
   save(key: string, value: unknown, expectedVersion: string | undefined): Promise<string>;
+  /** Keys under `prefix`, in key order: one listing instead of a load per possible key. */
+  list(prefix: string): Promise<string[]>;
 }
 
 /** An event on lifeboat's bus: `detailType` is the EventBridge detail-type. */

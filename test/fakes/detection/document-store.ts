@@ -12,7 +12,7 @@ export class SimulatedCrash extends Error {
 /** One call the store received, in order, with the client that made it. */
 export interface StoreCall {
   client: string;
-  op: 'load' | 'save';
+  op: 'load' | 'save' | 'list';
   key: string;
   /** save: the version the caller expected; load: the version it got. */
   version: string | undefined;
@@ -22,7 +22,7 @@ export interface StoreCall {
 /** Runs before a call takes effect; tests await a gate here to script an interleaving. */
 export type StoreHook = (call: {
   client: string;
-  op: 'load' | 'save';
+  op: 'load' | 'save' | 'list';
   key: string;
   /** How many calls of this op this client has made so far, this one included (1-based). */
   nth: number;
@@ -57,6 +57,7 @@ export class InMemoryDocumentStore implements DocumentStore {
       location: this.location,
       load: (key) => this.loadAs(client, key),
       save: (key, value, expected) => this.saveAs(client, key, value, expected),
+      list: (prefix) => this.listAs(client, prefix),
     };
   }
 
@@ -66,6 +67,10 @@ export class InMemoryDocumentStore implements DocumentStore {
 
   save(key: string, value: unknown, expectedVersion: string | undefined): Promise<string> {
     return this.saveAs('default', key, value, expectedVersion);
+  }
+
+  list(prefix: string): Promise<string[]> {
+    return this.listAs('default', prefix);
   }
 
   /** The stored value, parsed, or undefined. */
@@ -100,7 +105,7 @@ export class InMemoryDocumentStore implements DocumentStore {
     return version;
   }
 
-  private async enter(client: string, op: 'load' | 'save', key: string): Promise<void> {
+  private async enter(client: string, op: 'load' | 'save' | 'list', key: string): Promise<void> {
     const id = `${client}/${op}`;
     const nth = (this.counts.get(id) ?? 0) + 1;
     this.counts.set(id, nth);
@@ -118,6 +123,12 @@ export class InMemoryDocumentStore implements DocumentStore {
       outcome: doc ? 'ok' : 'missing',
     });
     return doc ? { value: JSON.parse(doc.json), version: doc.version } : undefined;
+  }
+
+  private async listAs(client: string, prefix: string): Promise<string[]> {
+    await this.enter(client, 'list', prefix);
+    this.calls.push({ client, op: 'list', key: prefix, version: undefined, outcome: 'ok' });
+    return [...this.docs.keys()].filter((key) => key.startsWith(prefix)).sort();
   }
 
   private async saveAs(

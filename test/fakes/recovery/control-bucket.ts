@@ -35,6 +35,10 @@ export class ControlBucket implements DocumentStore {
     return this.saveVia(this.inner, key, value, expectedVersion);
   }
 
+  list(prefix: string): Promise<string[]> {
+    return this.listVia(this.inner, prefix);
+  }
+
   /** A view of this bucket whose calls the inner store records (and hooks) under `client`. */
   as(client: string): DocumentStore {
     const view = this.inner.as(client);
@@ -42,7 +46,14 @@ export class ControlBucket implements DocumentStore {
       location: this.location,
       load: (key) => this.loadVia(view, key),
       save: (key, value, expected) => this.saveVia(view, key, value, expected),
+      list: (prefix) => this.listVia(view, prefix),
     };
+  }
+
+  private async listVia(view: DocumentStore, prefix: string): Promise<string[]> {
+    this.check(prefix);
+    const keys = await view.list(prefix);
+    return keys.filter((key) => this.tombstones.get(key) !== this.inner.version(key));
   }
 
   private async loadVia(view: DocumentStore, key: string): Promise<VersionedDocument | undefined> {

@@ -236,4 +236,31 @@ describe('reservedSlots', () => {
       [3, 'petstore-g1'],
     ]);
   });
+
+  it('reads the region with one listing and a load per taken slot, never a load per free slot', async () => {
+    const bucket = new ControlBucket(REGION);
+    await reserve(bucket, { runId: 'orders-g1', units: 2, capacity: 100 });
+    const before = bucket.inner.calls.length;
+    const slots = await reservedSlots(bucket, REGION, 100);
+    const calls = bucket.inner.calls.slice(before);
+    expect(slots).toHaveLength(2);
+    expect(calls.filter((c) => c.op === 'list')).toEqual([
+      expect.objectContaining({ key: `capacity/${REGION}/` }),
+    ]);
+    expect(calls.filter((c) => c.op === 'load').map((c) => c.key)).toEqual([
+      slotKey(0),
+      slotKey(1),
+    ]);
+  });
+
+  it('ignores slots released between its listing and its reads and slots beyond the capacity', async () => {
+    const bucket = new ControlBucket(REGION);
+    await reserve(bucket, { runId: 'orders-g1', units: 3, capacity: 8 });
+    bucket.inner.seed(`capacity/${REGION}/notes.txt`, 'not a slot');
+    bucket.inner.hook = async ({ op, key }) => {
+      if (op === 'load' && key === slotKey(1)) await bucket.delete(slotKey(1));
+    };
+    const slots = await reservedSlots(bucket, REGION, 2);
+    expect(slots.map((s) => s.slot)).toEqual([0]);
+  });
 });

@@ -34,6 +34,9 @@ const down: DocumentStore = {
   save: async (key) => {
     throw new StorageUnavailableError(`down ${key}`);
   },
+  list: async (prefix) => {
+    throw new StorageUnavailableError(`down ${prefix}`);
+  },
 };
 
 /** One in-memory control bucket per region; regions in `unreachable` do not answer. */
