@@ -62,6 +62,13 @@ export function alarmNameFor(instanceId: string, region: string): string {
   return `lifeboat-health-${instanceId}-${region}`;
 }
 
+// Only a string can name a supported event. Anything else is shown by its type: String() of a
+// deeply nested array overflows the stack, and of a null-prototype object throws a TypeError.
+function nameOf(value: unknown): string {
+  if (typeof value === 'string') return value;
+  return `(${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value})`;
+}
+
 const SUPPORTED = [
   'lifeboat / Health Observed',
   'aws.cloudwatch / CloudWatch Alarm State Change',
@@ -76,7 +83,7 @@ const SUPPORTED = [
  */
 export function parseDetectorEvent(event: unknown, config: LifeboatConfig): Signal[] {
   const envelope = (event ?? {}) as { source?: unknown; 'detail-type'?: unknown };
-  const kind = `${String(envelope.source)} / ${String(envelope['detail-type'])}`;
+  const kind = `${nameOf(envelope.source)} / ${nameOf(envelope['detail-type'])}`;
   const regions = new Set(config.regions.map((r) => r.name));
   const instances = new Set(config.instances.map((i) => i.id));
   const requireRegion = (eventKind: string, field: string, value: string) => {
@@ -150,7 +157,7 @@ export function parseDetectorEvent(event: unknown, config: LifeboatConfig): Sign
       const region = parsed.detail.eventRegion ?? parsed.region;
       requireRegion(
         'AWS Health Event',
-        parsed.detail.eventRegion ? 'detail.eventRegion' : 'region',
+        parsed.detail.eventRegion !== undefined ? 'detail.eventRegion' : 'region',
         region,
       );
       return [
