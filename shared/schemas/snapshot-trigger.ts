@@ -40,7 +40,13 @@ export function parseSnapshotTrigger(
   now: Date,
 ): SnapshotTrigger {
   const all = config.instances.map((i) => i.id);
-  if (event !== null && typeof event === 'object' && 'detail-type' in event) {
+  // Either envelope field marks an EventBridge event, so a tick that lost one of them is
+  // reported as a broken tick (naming the missing field), not as a malformed request.
+  if (
+    event !== null &&
+    typeof event === 'object' &&
+    ('detail-type' in event || 'source' in event)
+  ) {
     const scheduled = parseEvent(ScheduledEventSchema, event, 'schedule');
     return { kind: 'schedule', time: new Date(scheduled.time), force: false, instanceIds: all };
   }
