@@ -214,6 +214,8 @@ const RECOVERY_PATTERNS = {
   shiftTraffic: { source: ['lifeboat'], 'detail-type': ['Instance Verified'] },
   // The detector's "Region Recovered" (shared/domain/events.ts), as for planRecovery.
   failback: { source: ['lifeboat'], 'detail-type': ['Region Recovered'] },
+  // The failback function's own fan-out: one "Failback Requested" per instance.
+  failbackInstance: { source: ['lifeboat'], 'detail-type': ['Failback Requested'] },
 };
 
 /**
@@ -605,6 +607,11 @@ module.exports = {
   /** failback's trigger: the detector's "Region Recovered" on the lifeboat bus. */
   async regionRecoveredPattern() {
     return structuredClone(RECOVERY_PATTERNS.failback);
+  },
+
+  /** failback's per-instance trigger: "Failback Requested", which it publishes itself. */
+  async failbackRequestedPattern() {
+    return structuredClone(RECOVERY_PATTERNS.failbackInstance);
   },
 
   /**

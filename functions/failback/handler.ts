@@ -1,32 +1,47 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { type RecoveryResponse, respondToRecovery } from '../../shared/domain/recovery/respond.ts';
+import {
+  type RecoveryResponse,
+  requestFailbacks,
+  respondToFailbackRequest,
+} from '../../shared/domain/recovery/respond.ts';
 import type { RecoveryDeps } from '../../shared/domain/recovery/run-store.ts';
 import { validateEvent } from '../../shared/middleware/validate-event.ts';
 import { logger } from '../../shared/observability.ts';
 import { defaultRecoveryDeps } from '../../shared/runtime/recovery-handler.ts';
 import {
-  parseRegionRecovered,
-  type RegionRecovered,
+  type FailbackRequest,
+  type FailbackTrigger,
+  parseFailbackTrigger,
 } from '../../shared/schemas/recovery-events.ts';
 
-/** On "Region Recovered": fail instances back home, return active-active traffic gradually. */
+/**
+ * "Region Recovered": fan out one "Failback Requested" per instance. "Failback Requested": fail
+ * that instance back home, or return its active-active traffic gradually.
+ */
 export async function failback(
-  recovered: RegionRecovered,
+  trigger: FailbackTrigger,
   deps: RecoveryDeps,
-): Promise<{ instances: RecoveryResponse[] }> {
-  const instances = await respondToRecovery(deps, recovered);
-  for (const response of instances)
-    logger.info('recovery response', { region: recovered.region, ...response });
-  return { instances };
+): Promise<{ requested: FailbackRequest[] } | { instance: RecoveryResponse }> {
+  if (trigger.kind === 'region') {
+    const requested = await requestFailbacks(deps, trigger.recovered);
+    logger.info('failback requested', {
+      region: trigger.recovered.region,
+      instances: requested.map((r) => r.instanceId),
+    });
+    return { requested };
+  }
+  const instance = await respondToFailbackRequest(deps, trigger.request);
+  logger.info('recovery response', { region: trigger.request.region, ...instance });
+  return { instance };
 }
 
 /** The middy-wrapped function, with its dependencies supplied per invocation. */
 export function buildFailbackHandler(getDeps: () => RecoveryDeps) {
   return middy()
     .use(injectLambdaContext(logger))
-    .use(validateEvent((event) => parseRegionRecovered(event, getDeps().config)))
-    .handler((event) => failback(event as RegionRecovered, getDeps()));
+    .use(validateEvent((event) => parseFailbackTrigger(event, getDeps().config)))
+    .handler((event) => failback(event as FailbackTrigger, getDeps()));
 }
 
 /** Lambda entry point. */

@@ -219,7 +219,7 @@ export class DrillWorld {
     await on('restore', ['Recovery Planned'], (e) => restore(e, context));
     await on('verify', ['Instance Restored'], (e) => verify(e, context));
     await on('shift', ['Instance Verified'], (e) => shift(e, context));
-    await on('failback', ['Region Recovered'], (e) => failback(e, context));
+    await on('failback', ['Region Recovered', 'Failback Requested'], (e) => failback(e, context));
     await this.pump.subscribe({
       name: 'recorder',
       region: this.controlRegion,

@@ -8,6 +8,8 @@ export const DetailType = {
   HealthObserved: 'Health Observed',
   RegionOutageConfirmed: 'Region Outage Confirmed',
   RegionRecovered: 'Region Recovered',
+  /** One per instance, fanned out from "Region Recovered" so each failback has its own invocation. */
+  FailbackRequested: 'Failback Requested',
   ZoneDegraded: 'Zone Degraded',
   ZoneRecovered: 'Zone Recovered',
 } as const;

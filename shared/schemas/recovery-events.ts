@@ -131,3 +131,72 @@ export function parseRegionRecovered(event: unknown, config: LifeboatConfig): Re
     recoveredAt: parsed.detail.recoveredAt,
   };
 }
+
+/** What "Region Recovered" asks of one instance: the request the fan-out publishes. */
+export interface FailbackRequest {
+  instanceId: string;
+  /** The region that recovered: home for a failback, the returning region for active-active. */
+  region: string;
+  recoveredAt: string;
+  /** The "Region Recovered" delivery: the claimant, so every detector's signal claims once. */
+  claimant: string;
+}
+
+/** "Failback Requested", one per instance, as the failback function fans "Region Recovered" out. */
+export const FailbackRequestedEventSchema = EventBridgeSchema.extend({
+  source: z.literal('lifeboat'),
+  'detail-type': z.literal('Failback Requested'),
+  detail: z.looseObject({
+    instanceId: z.string().min(1),
+    region: z.string().min(1),
+    recoveredAt: z.iso.datetime({ offset: true }),
+    claimant: z.string().min(1),
+  }),
+});
+
+/** What the failback function was invoked for: a whole region, or one instance of it. */
+export type FailbackTrigger =
+  | { kind: 'region'; recovered: RegionRecovered }
+  | { kind: 'instance'; request: FailbackRequest };
+
+/**
+ * Parses either trigger of the failback function. The detail-type chooses the schema, so an
+ * event of any other type is refused by name rather than by a union's vaguest branch.
+ */
+export function parseFailbackTrigger(event: unknown, config: LifeboatConfig): FailbackTrigger {
+  const detailType = (event as { 'detail-type'?: unknown } | null)?.['detail-type'];
+  if (detailType === 'Region Recovered')
+    return { kind: 'region', recovered: parseRegionRecovered(event, config) };
+  if (detailType !== 'Failback Requested') {
+    throw new EventValidationError(
+      'failback trigger',
+      'detail-type',
+      `expected "Region Recovered" or "Failback Requested", got ${JSON.stringify(detailType) ?? 'nothing'}`,
+    );
+  }
+  const { detail } = parseEvent(FailbackRequestedEventSchema, event, 'Failback Requested');
+  const known = config.regions.map((r) => r.name);
+  if (!known.includes(detail.region)) {
+    throw new EventValidationError(
+      'Failback Requested',
+      'detail.region',
+      `unknown region "${detail.region}" (configured: ${known.join(', ')})`,
+    );
+  }
+  if (!config.instances.some((i) => i.id === detail.instanceId)) {
+    throw new EventValidationError(
+      'Failback Requested',
+      'detail.instanceId',
+      `unknown instance "${detail.instanceId}"`,
+    );
+  }
+  return {
+    kind: 'instance',
+    request: {
+      instanceId: detail.instanceId,
+      region: detail.region,
+      recoveredAt: new Date(detail.recoveredAt).toISOString(),
+      claimant: detail.claimant,
+    },
+  };
+}

@@ -307,12 +307,16 @@ const RECOVERY_FUNCTIONS = [
   },
 ] as const;
 
-/** failback: on "Region Recovered", outside the chain but with the recovery deps. */
+/**
+ * failback: on "Region Recovered" (fanned out into one "Failback Requested" per instance, which
+ * it handles too), outside the chain but with the recovery deps.
+ */
 const FAILBACK_FUNCTION = {
   id: 'Failback',
   handler: 'functions/failback/handler.handler',
   detailType: DetailType.RegionRecovered,
-  // Canary steps wait failback.stepSeconds each, instance after instance.
+  instanceDetailType: DetailType.FailbackRequested,
+  // One instance's canary steps wait failback.stepSeconds each.
   timeout: 900,
   memory: 1024,
   // A signal older than 10 minutes must not fence the serving instance...
@@ -330,6 +334,7 @@ interface DeployModule {
   dnsChangeCondition(ctx: DeployContext): Promise<Record<string, Record<string, string[]>>>;
   snapshotStatements(ctx: DeployContext): Promise<PolicyStatement[]>;
   regionRecoveredPattern(ctx: DeployContext): Promise<Record<string, unknown>>;
+  failbackRequestedPattern(ctx: DeployContext): Promise<Record<string, unknown>>;
 }
 
 interface DeployContext {
@@ -794,13 +799,15 @@ describe('serverless package', () => {
       }
     });
 
-    it('triggers failback on "Region Recovered" on the lifeboat bus when packaged', async () => {
+    it('triggers failback on "Region Recovered" and on its own "Failback Requested" when packaged', async () => {
       const f = FAILBACK_FUNCTION;
       const pattern = { source: [EVENT_SOURCE], 'detail-type': [f.detailType] };
+      const instancePattern = { source: [EVENT_SOURCE], 'detail-type': [f.instanceDetailType] };
       expect(f.detailType).toBe('Region Recovered');
-      expect(
-        await deployModule.regionRecoveredPattern(deployContext(CONFIG_FILE, 'us-east-1')),
-      ).toEqual(pattern);
+      expect(f.instanceDetailType).toBe('Failback Requested');
+      const ctx = deployContext(CONFIG_FILE, 'us-east-1');
+      expect(await deployModule.regionRecoveredPattern(ctx)).toEqual(pattern);
+      expect(await deployModule.failbackRequestedPattern(ctx)).toEqual(instancePattern);
       for (const [region, template] of templates()) {
         const functionId = `${f.id}LambdaFunction`;
         const fn = propertiesOf(template.Resources[functionId] as Resource);
@@ -817,16 +824,23 @@ describe('serverless package', () => {
           },
         });
         expect(referencedId(fn.Role), `${region} ${f.id} role`).toBe(`${f.id}Role`);
-        const rules = rulesTargeting(template, functionId);
-        expect(rules, `${region} ${f.id} rules`).toHaveLength(1);
-        const [id, rule] = rules[0] as [string, RuleProperties];
-        expect(rule.Name, `${region} ${id} name`).toBe('lifeboat-dev-failback');
-        expect(busOf(rule), `${region} ${id} bus`).toBe('lifeboat');
-        expect(rule.EventPattern, `${region} ${id} pattern`).toEqual(pattern);
-        expect(rule.Targets[0]?.RetryPolicy, `${region} ${id} retry`).toEqual({
-          MaximumEventAgeInSeconds: f.ruleEventAge,
-          MaximumRetryAttempts: f.deliveryRetries,
-        });
+        const rules = rulesTargeting(template, functionId).sort(([, a], [, b]) =>
+          String(a.Name).localeCompare(String(b.Name)),
+        );
+        expect(
+          rules.map(([, rule]) => [rule.Name, rule.EventPattern]),
+          `${region} ${f.id} rules`,
+        ).toEqual([
+          ['lifeboat-dev-failback', pattern],
+          ['lifeboat-dev-failback-instance', instancePattern],
+        ]);
+        for (const [id, rule] of rules) {
+          expect(busOf(rule), `${region} ${id} bus`).toBe('lifeboat');
+          expect(rule.Targets[0]?.RetryPolicy, `${region} ${id} retry`).toEqual({
+            MaximumEventAgeInSeconds: f.ruleEventAge,
+            MaximumRetryAttempts: f.deliveryRetries,
+          });
+        }
         const invokeConfig = ofType(template, 'AWS::Lambda::EventInvokeConfig').find(
           ([, c]) => referencedId(c.Properties?.FunctionName) === functionId,
         );

@@ -7,6 +7,7 @@ import type { DnsRouting } from '../../shared/domain/recovery/ports.ts';
 import { driveRecovery, startRecovery } from '../../shared/domain/recovery/recovery-run.ts';
 import { respondToOutage, respondToRecovery } from '../../shared/domain/recovery/respond.ts';
 import { dnsSpecFor, loadRun } from '../../shared/domain/recovery/run-store.ts';
+import { RecordingEventBus } from '../fakes/event-bus.ts';
 import { createRecoveryWorld, HERE, type RecoveryWorld } from '../support/recovery-world.ts';
 
 const context = { functionName: 'failback', awsRequestId: 'test' } as Context;
@@ -47,6 +48,28 @@ function recoveredEvent(id: string) {
   };
 }
 
+/**
+ * The deployed path: the function gets "Region Recovered", fans it out, and each "Failback
+ * Requested" it published is delivered back to it (as its second rule does on AWS).
+ */
+async function failBackThroughHandler(deliveryId: string) {
+  const bus = new RecordingEventBus();
+  const handler = buildFailbackHandler(() => ({ ...rw.deps, bus }));
+  await handler(recoveredEvent(deliveryId), context);
+  const responses = [];
+  for (const [i, detail] of bus.details('Failback Requested').entries()) {
+    const request = {
+      ...recoveredEvent(`${deliveryId}-request-${i}`),
+      'detail-type': 'Failback Requested',
+      detail,
+    };
+    const result = await handler(request, context);
+    if (!('instance' in result)) throw new Error('test: a request was fanned out again');
+    responses.push(result.instance);
+  }
+  return responses;
+}
+
 async function writeThroughAdmin(url: string, key: string, body: string) {
   const response = await fetch(`${url}/admin/config/${key}`, { method: 'PUT', body });
   return response.status;
@@ -66,12 +89,9 @@ describe('failback', () => {
       expect(await writeThroughAdmin(recoveredUrl, key, body)).toBe(200);
     await rw.restoreHome();
 
-    const result = await buildFailbackHandler(() => rw.deps)(
-      recoveredEvent('recovered-1'),
-      context,
-    );
+    const [response] = await failBackThroughHandler('recovered-1');
 
-    expect(result.instances[0]).toMatchObject({
+    expect(response).toMatchObject({
       action: 'failback',
       status: 'completed',
       runId: 'petstore-g2',
@@ -103,12 +123,11 @@ describe('failback', () => {
     rw = await createRecoveryWorld({ instances: ['petstore'] });
     await recoverPetstore();
     await rw.restoreHome();
-    const handler = buildFailbackHandler(() => rw.deps);
-    await handler(recoveredEvent('recovered-1'), context);
+    await failBackThroughHandler('recovered-1');
 
-    const again = await handler(recoveredEvent('recovered-2'), context);
+    const [again] = await failBackThroughHandler('recovered-2');
 
-    expect(again.instances[0]).toMatchObject({ action: 'none' });
+    expect(again).toMatchObject({ action: 'none' });
   });
 
   it('rolls back to the recovered region when home health regresses during the canary', async () => {

@@ -1,6 +1,11 @@
 import type { InstanceConfig } from '../../config/schema.ts';
 import { RunStepError } from '../../errors.ts';
-import type { OutageConfirmed, RegionRecovered } from '../../schemas/recovery-events.ts';
+import type {
+  FailbackRequest,
+  OutageConfirmed,
+  RegionRecovered,
+} from '../../schemas/recovery-events.ts';
+import { DetailType } from '../events.ts';
 import { driveFailback, startFailback } from './failback-run.ts';
 import type { Weights } from './ports.ts';
 import { runRecoveryStep, type StartOutcome, startRecovery } from './recovery-run.ts';
@@ -141,9 +146,32 @@ export type RecoveryResponse =
   | { instanceId: string; action: 'none'; reason: string };
 
 /**
- * Reacts to a region that is healthy again: instances recovered out of it fail back home;
- * active-active instances get the region's share of traffic back step by step, watching its
- * health, and stay drained if it regresses.
+ * Fans "Region Recovered" out into one "Failback Requested" per instance. A failback watches
+ * its canary steps for minutes (3 × 60 s by default), so instance after instance in one
+ * 15-minute invocation would fail back only about five; one invocation per instance fails
+ * back any number at once, and one instance's timeout or crash is retried on its own.
+ */
+export async function requestFailbacks(
+  deps: RecoveryDeps,
+  recovered: RegionRecovered,
+): Promise<FailbackRequest[]> {
+  const requests = deps.config.instances.map(
+    (instance): FailbackRequest => ({
+      instanceId: instance.id,
+      region: recovered.region,
+      recoveredAt: recovered.recoveredAt,
+      claimant: recovered.deliveryId,
+    }),
+  );
+  await deps.bus.publish(
+    requests.map((detail) => ({ detailType: DetailType.FailbackRequested, detail })),
+  );
+  return requests;
+}
+
+/**
+ * Reacts to a region that is healthy again, all instances in this one call (the CLI and
+ * in-process callers; the deployed function fans out with `requestFailbacks`).
  */
 export async function respondToRecovery(
   deps: RecoveryDeps,
@@ -151,59 +179,78 @@ export async function respondToRecovery(
 ): Promise<RecoveryResponse[]> {
   const responses: RecoveryResponse[] = [];
   for (const instance of deps.config.instances) {
-    const active = instance.critical ? (instance.activeRegions ?? []) : [];
-    if (active.length > 0) {
-      try {
-        responses.push(await returnActiveRegion(deps, instance, active, recovered.region));
-      } catch (error) {
-        // A region that regresses for one instance must not stop the others failing back.
-        responses.push({
-          instanceId: instance.id,
-          action: 'none',
-          reason: (error as Error).message,
-        });
-      }
-      continue;
+    responses.push(
+      await respondToFailbackRequest(deps, {
+        instanceId: instance.id,
+        region: recovered.region,
+        recoveredAt: recovered.recoveredAt,
+        claimant: recovered.deliveryId,
+      }),
+    );
+  }
+  return responses;
+}
+
+/**
+ * One instance's answer to its region's recovery: a recovered instance fails back home; an
+ * active-active instance gets the region's share of traffic back step by step, watching its
+ * health, and stays drained if it regresses. Never throws for the instance's own failure, so
+ * one instance cannot stop the others (in-process) or hide its reason (fanned out).
+ */
+export async function respondToFailbackRequest(
+  deps: RecoveryDeps,
+  request: FailbackRequest,
+): Promise<RecoveryResponse> {
+  const instance = deps.config.instances.find((i) => i.id === request.instanceId);
+  if (!instance)
+    return { instanceId: request.instanceId, action: 'none', reason: 'not in the config' };
+  const active = instance.critical ? (instance.activeRegions ?? []) : [];
+  if (active.length > 0) {
+    try {
+      return await returnActiveRegion(deps, instance, active, request.region);
+    } catch (error) {
+      return { instanceId: instance.id, action: 'none', reason: (error as Error).message };
     }
-    const started = await startFailback(deps, {
-      instance,
-      home: recovered.region,
-      claimant: recovered.deliveryId,
-    });
-    if (started.outcome === 'started' || started.outcome === 'resumed') {
+  }
+  const started = await startFailback(deps, {
+    instance,
+    home: request.region,
+    claimant: request.claimant,
+  });
+  switch (started.outcome) {
+    case 'started':
+    case 'resumed':
       try {
         const run = await driveFailback(deps, started.run);
-        responses.push({
+        return {
           instanceId: instance.id,
           action: 'failback',
           outcome: started.outcome,
           runId: run.runId,
           status: run.status,
-        });
+        };
       } catch (error) {
-        responses.push({
+        return {
           instanceId: instance.id,
           action: 'failback',
           outcome: started.outcome,
           runId: started.run.runId,
           status: 'failed',
           reason: (error as Error).message,
-        });
+        };
       }
-    } else if (started.outcome === 'duplicate') {
-      responses.push({
+    case 'duplicate':
+      return {
         instanceId: instance.id,
         action: 'failback',
         outcome: 'duplicate',
         runId: started.runId,
-      });
-    } else if (started.outcome === 'nothing-to-do') {
-      responses.push({ instanceId: instance.id, action: 'none', reason: started.reason });
-    } else {
-      responses.push({ instanceId: instance.id, action: 'failback', outcome: 'undecided' });
-    }
+      };
+    case 'nothing-to-do':
+      return { instanceId: instance.id, action: 'none', reason: started.reason };
+    case 'undecided':
+      return { instanceId: instance.id, action: 'failback', outcome: 'undecided' };
   }
-  return responses;
 }
 
 async function returnActiveRegion(

@@ -6,6 +6,8 @@ import {
   RecoveryEvent,
 } from '../../../../../shared/domain/recovery/recovery-run.ts';
 import {
+  requestFailbacks,
+  respondToFailbackRequest,
   respondToOutage,
   respondToRecovery,
 } from '../../../../../shared/domain/recovery/respond.ts';
@@ -290,9 +292,7 @@ describe('respondToRecovery', () => {
     ]);
   });
 
-  // BUG: respondToRecovery (respond.ts) catches failback errors per instance but not the
-  // RunStepError returnActiveRegion throws on a regression, so one active-active instance whose
-  // region regresses stops the loop: instances after it are never failed back.
+  // A regression of one active-active instance's region must not stop the loop.
   it('still fails the other instances back when an active-active instance regresses', async () => {
     const w = await world([PAYMENTS, PETSTORE]);
     await recoveredFromUsEast1(w);
@@ -308,5 +308,69 @@ describe('respondToRecovery', () => {
       action: 'failback',
       status: 'completed',
     });
+  });
+});
+
+describe('requestFailbacks', () => {
+  it('publishes one "Failback Requested" per instance, each naming the delivery as claimant', async () => {
+    const w = await world();
+    await recoveredFromUsEast1(w);
+    const before = w.bus.events.length;
+    const requests = await requestFailbacks(w.deps, w.recovered('us-east-1', 'recovered-a'));
+    const published = w.bus.events.slice(before);
+    expect(published.map((e) => e.detailType)).toEqual(Array(4).fill('Failback Requested'));
+    expect(published.map((e) => e.detail)).toEqual(requests);
+    expect(requests.map((r) => r.instanceId)).toEqual(['petstore', 'orders', 'payments', 'ledger']);
+    for (const request of requests)
+      expect(request).toMatchObject({ region: 'us-east-1', claimant: 'recovered-a' });
+    // Publishing the requests starts nothing: no failback run exists yet.
+    expect(w.dns.weightsOf('petstore')['us-east-1']).toBe(0);
+  });
+
+  it('fails every instance back, one request at a time, as respondToRecovery does in one call', async () => {
+    const w = await world();
+    await recoveredFromUsEast1(w);
+    const requests = await requestFailbacks(w.deps, w.recovered('us-east-1'));
+    const responses = [];
+    for (const request of requests) responses.push(await respondToFailbackRequest(w.deps, request));
+    expect(responses).toEqual([
+      {
+        instanceId: 'petstore',
+        action: 'failback',
+        outcome: 'started',
+        runId: 'petstore-g2',
+        status: 'completed',
+      },
+      { instanceId: 'orders', action: 'none', reason: 'orders has never been recovered' },
+      { instanceId: 'payments', action: 'returned', steps: expect.any(Array) },
+      { instanceId: 'ledger', action: 'none', reason: 'not active in us-east-1' },
+    ]);
+    expect(w.dns.weightsOf('petstore')['us-east-1']).toBe(100);
+  });
+
+  it('resumes its own run when the same request is delivered again', async () => {
+    const w = await world([PETSTORE]);
+    await recoveredFromUsEast1(w);
+    const [request] = await requestFailbacks(w.deps, w.recovered('us-east-1'));
+    if (!request) throw new Error('test: no request');
+    await respondToFailbackRequest(w.deps, request);
+    expect(await respondToFailbackRequest(w.deps, request)).toMatchObject({
+      instanceId: 'petstore',
+      action: 'failback',
+      runId: 'petstore-g2',
+      status: 'completed',
+    });
+  });
+
+  it('answers "not in the config" for an instance the config no longer has', async () => {
+    const w = await world([PETSTORE]);
+    expect(
+      await respondToFailbackRequest(w.deps, {
+        instanceId: 'retired',
+        region: 'us-east-1',
+        recoveredAt: '2026-11-25T07:00:00.000Z',
+        claimant: 'recovered-a',
+      }),
+    ).toEqual({ instanceId: 'retired', action: 'none', reason: 'not in the config' });
   });
 });
