@@ -1,0 +1,377 @@
+import type { Weights } from '../shared/domain/recovery/ports.ts';
+import type { EndEntry, RunEntry, SetupEntry, TraceEntry } from './trace.ts';
+
+/**
+ * The invariants, each a checker that reads the trace one entry at a time (so it runs after
+ * every step) and reports what breaks it. They read only the trace, never the world, so each can
+ * be shown a hand-made trace that violates it.
+ */
+
+/** One broken invariant. */
+export interface Violation {
+  invariant: InvariantName;
+  t: number;
+  message: string;
+}
+
+/** The invariants, by the names the summary prints. */
+export type InvariantName =
+  | 'traffic-leaves-failed-region'
+  | 'single-primary'
+  | 'restore-matches-snapshot'
+  | 'no-recovery-without-region-outage'
+  | 'failback-keeps-writes'
+  | 'no-double-booked-slot'
+  | 'no-stuck-run';
+
+/** A checker: fed every entry in order. */
+export interface Checker {
+  readonly name: InvariantName;
+  observe(entry: TraceEntry): Violation[];
+}
+
+/**
+ * The share of an instance's traffic a region gets, as Route 53 answers weighted records tied
+ * to health checks (every record has one in the simulation): healthy records with weight above
+ * 0 share by weight; when none is left, Route 53 answers every healthy zero-weight record
+ * equally; when every record is unhealthy it answers as if all were healthy.
+ */
+export function trafficShare(
+  weights: Weights | undefined,
+  region: string,
+  down: { has(region: string): boolean },
+): number {
+  const entries = Object.entries(weights ?? {});
+  const healthy = entries.filter(([r]) => !down.has(r));
+  const weighted = healthy.filter(([, w]) => w > 0);
+  const pool =
+    weighted.length > 0
+      ? weighted
+      : healthy.length > 0
+        ? healthy.map(([r]) => [r, 1] as const)
+        : entries;
+  const total = pool.reduce((sum, [, w]) => sum + w, 0);
+  if (total === 0) return 0;
+  return (pool.find(([r]) => r === region)?.[1] ?? 0) / total;
+}
+
+/** What every checker needs to follow: the setup, region truth, weights, runs, slots. */
+class Follow {
+  setup: SetupEntry | undefined;
+  readonly down = new Map<string, { since: number; cause: string }>();
+  readonly weights = new Map<string, Weights>();
+  readonly runs = new Map<string, RunEntry>();
+  readonly slots = new Map<string, string>();
+
+  take(entry: TraceEntry): void {
+    switch (entry.kind) {
+      case 'setup':
+        this.setup = entry;
+        return;
+      case 'region':
+        if (entry.up) this.down.delete(entry.region);
+        else if (!this.down.has(entry.region))
+          this.down.set(entry.region, { since: entry.t, cause: entry.cause });
+        return;
+      case 'weights':
+        this.weights.set(entry.instanceId, entry.weights);
+        return;
+      case 'run': {
+        const previous = this.runs.get(entry.runId);
+        if (!previous || previous.seq < entry.seq) this.runs.set(entry.runId, entry);
+        return;
+      }
+      case 'slot': {
+        const key = `${entry.region}/${entry.slot}`;
+        if (entry.runId) this.slots.set(key, entry.runId);
+        else this.slots.delete(key);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** Recovery runs whose slots are still held: not failed at plan, not released by a failback. */
+  liveReservations(): RunEntry[] {
+    const released = new Set(
+      [...this.runs.values()]
+        .filter((r) => r.runKind === 'failback' && r.stepsDone.includes('release'))
+        .map((r) => r.recoveryRunId),
+    );
+    return [...this.runs.values()].filter(
+      (r) => r.runKind === 'recovery' && r.reservation && !released.has(r.runId),
+    );
+  }
+}
+
+const instanceOfRun = (runId: string) => runId.replace(/-g\d+$/, '');
+
+/**
+ * Once a region has been truly down for the RTO bound, no instance sends it traffic while some
+ * healthy region has an endpoint and free slots for the instance. (Active-active instances are
+ * checked the same way: the failed region must be drained.)
+ */
+export class TrafficLeavesFailedRegion implements Checker {
+  readonly name = 'traffic-leaves-failed-region' as const;
+  private readonly f = new Follow();
+  private readonly reported = new Set<string>();
+
+  observe(entry: TraceEntry): Violation[] {
+    this.f.take(entry);
+    const setup = this.f.setup;
+    if (!setup) return [];
+    const out: Violation[] = [];
+    for (const [region, down] of this.f.down) {
+      if (down.cause !== 'outage' || entry.t - down.since < setup.rtoBoundMs) continue;
+      for (const instance of setup.instances) {
+        if (trafficShare(this.f.weights.get(instance.id), region, this.f.down) === 0) continue;
+        const refuge = setup.regions.find(
+          (r) =>
+            r.name !== region &&
+            !this.f.down.has(r.name) &&
+            instance.endpointRegions.includes(r.name) &&
+            (instance.critical || this.freeFor(r, instance.id) >= instance.units),
+        );
+        const key = `${instance.id}/${region}/${down.since}`;
+        if (!refuge || this.reported.has(key)) continue;
+        this.reported.add(key);
+        out.push({
+          invariant: this.name,
+          t: entry.t,
+          message: `${instance.id} still sends traffic to ${region} (weights ${JSON.stringify(this.f.weights.get(instance.id))}) ${Math.round((entry.t - down.since) / 1000)} s into its outage, although ${refuge.name} is healthy with room`,
+        });
+      }
+    }
+    return out;
+  }
+
+  private freeFor(region: SetupEntry['regions'][number], instanceId: string): number {
+    let taken = 0;
+    for (const [key, runId] of this.f.slots) {
+      if (key.startsWith(`${region.name}/`) && instanceOfRun(runId) !== instanceId) taken += 1;
+    }
+    return region.capacity - region.homeUnits - taken;
+  }
+}
+
+/**
+ * At most one region per (non active-active) instance takes client writes: reachable,
+ * activated, unfenced and given traffic by DNS.
+ */
+export class SinglePrimary implements Checker {
+  readonly name = 'single-primary' as const;
+  private readonly f = new Follow();
+  private readonly state = new Map<string, { activated: boolean; fenced: boolean }>();
+
+  observe(entry: TraceEntry): Violation[] {
+    this.f.take(entry);
+    if (entry.kind === 'instance')
+      this.state.set(`${entry.instanceId}/${entry.region}`, {
+        activated: entry.activated,
+        fenced: entry.fenced,
+      });
+    if (!['instance', 'weights', 'region'].includes(entry.kind) || !this.f.setup) return [];
+    const out: Violation[] = [];
+    for (const instance of this.f.setup.instances) {
+      if (instance.critical) continue;
+      const weights = this.f.weights.get(instance.id);
+      const primaries = this.f.setup.regions
+        .map((r) => r.name)
+        .filter((region) => {
+          const s = this.state.get(`${instance.id}/${region}`);
+          return (
+            s?.activated &&
+            !s.fenced &&
+            !this.f.down.has(region) &&
+            trafficShare(weights, region, this.f.down) > 0
+          );
+        });
+      if (primaries.length > 1) {
+        out.push({
+          invariant: this.name,
+          t: entry.t,
+          message: `${instance.id} has ${primaries.length} primaries: ${primaries.join(', ')} (weights ${JSON.stringify(weights)})`,
+        });
+      }
+    }
+    return out;
+  }
+}
+
+/** A finished restore leaves the target holding exactly the objects the snapshot's manifest lists. */
+export class RestoreMatchesSnapshot implements Checker {
+  readonly name = 'restore-matches-snapshot' as const;
+
+  observe(entry: TraceEntry): Violation[] {
+    if (entry.kind !== 'restored' || entry.storeDigest === entry.manifestDigest) return [];
+    return [
+      {
+        invariant: this.name,
+        t: entry.t,
+        message: `${entry.runId} restored ${entry.snapshotId} into ${entry.region}, which holds config ${entry.storeDigest.slice(0, 12)}, but the manifest lists ${entry.manifestDigest.slice(0, 12)}`,
+      },
+    ];
+  }
+}
+
+/** A recovery out of a region starts only after that region truly went down as a whole. */
+export class NoRecoveryWithoutRegionOutage implements Checker {
+  readonly name = 'no-recovery-without-region-outage' as const;
+  private readonly outages = new Set<string>();
+  private readonly partial = new Map<string, string[]>();
+  private readonly seen = new Set<string>();
+
+  observe(entry: TraceEntry): Violation[] {
+    if (entry.kind === 'region' && !entry.up && entry.cause === 'outage')
+      this.outages.add(entry.region);
+    if (entry.kind === 'region' && !entry.up && entry.cause === 'flap')
+      this.partial.set(entry.region, [...(this.partial.get(entry.region) ?? []), 'flapping']);
+    if (entry.kind === 'partial')
+      this.partial.set(entry.region, [...(this.partial.get(entry.region) ?? []), entry.what]);
+    if (entry.kind !== 'run' || entry.runKind !== 'recovery' || this.seen.has(entry.runId))
+      return [];
+    this.seen.add(entry.runId);
+    if (this.outages.has(entry.from)) return [];
+    const faults = [...new Set(this.partial.get(entry.from) ?? [])];
+    return [
+      {
+        invariant: this.name,
+        t: entry.t,
+        message: `${entry.runId} recovers ${entry.instanceId} out of ${entry.from}, which never had a region outage (only: ${faults.join(', ') || 'nothing'})`,
+      },
+    ];
+  }
+}
+
+/**
+ * Every write a client saw accepted is, at the end, in the region serving the instance, for
+ * every instance that went through a failback (completed, failed or rolled back).
+ */
+export class FailbackKeepsWrites implements Checker {
+  readonly name = 'failback-keeps-writes' as const;
+  private readonly last = new Map<string, Map<string, { hash: string; region: string }>>();
+  private readonly failedBack = new Set<string>();
+
+  observe(entry: TraceEntry): Violation[] {
+    if (entry.kind === 'write' && entry.accepted) {
+      const writes = this.last.get(entry.instanceId) ?? new Map();
+      writes.set(entry.key, { hash: entry.valueHash, region: entry.region });
+      this.last.set(entry.instanceId, writes);
+    }
+    if (entry.kind === 'run' && entry.runKind === 'failback') this.failedBack.add(entry.instanceId);
+    if (entry.kind !== 'end') return [];
+    return this.atEnd(entry);
+  }
+
+  private atEnd(end: EndEntry): Violation[] {
+    const out: Violation[] = [];
+    for (const instanceId of this.failedBack) {
+      const serving = end.serving.find((s) => s.instanceId === instanceId);
+      const lost = [...(this.last.get(instanceId) ?? new Map())].filter(
+        ([key, write]) => serving?.contents[key] !== write.hash,
+      );
+      if (lost.length === 0) continue;
+      out.push({
+        invariant: this.name,
+        t: end.t,
+        message: `${instanceId} serves from ${serving?.region ?? 'nowhere'} without ${lost.length} accepted write(s): ${lost
+          .slice(0, 3)
+          .map(([key, w]) => `${key} (accepted in ${w.region})`)
+          .join(', ')}`,
+      });
+    }
+    return out;
+  }
+}
+
+/**
+ * No slot is held by two live reservations, no reservation sits on a slot the bucket gives to
+ * another run, and none takes a slot of the instances homed in the region.
+ */
+export class NoDoubleBookedSlot implements Checker {
+  readonly name = 'no-double-booked-slot' as const;
+  private readonly f = new Follow();
+  private readonly reported = new Set<string>();
+
+  observe(entry: TraceEntry): Violation[] {
+    this.f.take(entry);
+    if ((entry.kind !== 'run' && entry.kind !== 'slot') || !this.f.setup) return [];
+    const out: Violation[] = [];
+    const holders = new Map<string, string>();
+    const report = (key: string, message: string) => {
+      if (this.reported.has(key)) return;
+      this.reported.add(key);
+      out.push({ invariant: this.name, t: entry.t, message });
+    };
+    for (const run of this.f.liveReservations()) {
+      const { region, slots } = run.reservation as { region: string; slots: number[] };
+      const homeUnits = this.f.setup.regions.find((r) => r.name === region)?.homeUnits ?? 0;
+      for (const slot of slots) {
+        const key = `${region}/${slot}`;
+        const other = holders.get(key);
+        if (other && other !== run.runId)
+          report(`two:${key}`, `slot ${key} is reserved by both ${other} and ${run.runId}`);
+        holders.set(key, run.runId);
+        const inBucket = this.f.slots.get(key);
+        if (inBucket && inBucket !== run.runId)
+          report(
+            `bucket:${key}:${run.runId}`,
+            `${run.runId} counts on slot ${key}, which the control bucket gives to ${inBucket}`,
+          );
+        if (slot < homeUnits)
+          report(
+            `home:${key}`,
+            `${run.runId} took slot ${key}, one of the ${homeUnits} held by instances homed in ${region}`,
+          );
+      }
+    }
+    return out;
+  }
+}
+
+/**
+ * Every run ends completed, or failed with its step and reason, or (when still marked running)
+ * an operator's `lifeboat resume` takes it to one of those. Nothing stays stuck.
+ */
+export class NoStuckRun implements Checker {
+  readonly name = 'no-stuck-run' as const;
+
+  observe(entry: TraceEntry): Violation[] {
+    if (entry.kind !== 'end') return [];
+    const out: Violation[] = [];
+    for (const run of entry.runs) {
+      const problem =
+        run.status === 'failed' && (!run.reason || !run.failedStep)
+          ? 'failed without naming its step and reason'
+          : run.status === 'running' &&
+              run.operatorResume !== 'completed' &&
+              run.operatorResume !== 'failed'
+            ? `still running at the end, and lifeboat resume left it ${run.operatorResume ?? 'untried'}`
+            : undefined;
+      if (problem)
+        out.push({ invariant: this.name, t: entry.t, message: `${run.runId} ${problem}` });
+    }
+    return out;
+  }
+}
+
+/** A fresh set of every checker. */
+export function allCheckers(): Checker[] {
+  return [
+    new TrafficLeavesFailedRegion(),
+    new SinglePrimary(),
+    new RestoreMatchesSnapshot(),
+    new NoRecoveryWithoutRegionOutage(),
+    new FailbackKeepsWrites(),
+    new NoDoubleBookedSlot(),
+    new NoStuckRun(),
+  ];
+}
+
+/** Runs every checker over a whole trace (tests, and replays of a recorded trace). */
+export function checkTrace(trace: readonly TraceEntry[], checkers = allCheckers()): Violation[] {
+  const out: Violation[] = [];
+  for (const entry of trace) for (const checker of checkers) out.push(...checker.observe(entry));
+  return out;
+}
