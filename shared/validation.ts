@@ -19,9 +19,15 @@ export function formatPath(path: readonly PropertyKey[]): string {
 /**
  * One clear problem out of a zod error. Unions report one issue per branch; the deepest
  * path is the branch that got furthest, so it names the field the caller most likely meant.
+ * Cross-field rules (custom issues) come last, in the order the schema raised them: zod runs
+ * them even over fields that already failed, and they check what is defined (a region)
+ * before what refers to it, so the first one names the cause rather than a reference to it.
  */
 export function firstProblem(error: z.ZodError): FieldProblem {
-  const issues = [...error.issues].sort((a, b) => b.path.length - a.path.length);
+  const derived = (issue: z.core.$ZodIssue) => (issue.code === 'custom' ? 1 : 0);
+  const issues = [...error.issues].sort(
+    (a, b) => derived(a) - derived(b) || (derived(a) ? 0 : b.path.length - a.path.length),
+  );
   const issue = issues[0];
   if (!issue) return { field: '', message: 'invalid' };
   if (issue.code === 'invalid_union' && issue.errors.length > 0) {

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, UnknownInstanceError, UnknownRegionError } from '../errors.ts';
-import { firstProblem } from '../validation.ts';
+import { firstProblem, formatPath } from '../validation.ts';
 import {
   ConfigSchema,
   type InstanceConfig,
@@ -20,8 +20,38 @@ export const DEFAULT_CONFIG_PATH =
     ? fileURLToPath(new URL('../../lifeboat.config.yml', import.meta.url))
     : resolve('lifeboat.config.yml');
 
+/**
+ * Where the document has an own "__proto__" key, if anywhere. zod's records drop such a key
+ * without a word (their guard against prototype pollution), which would silently lose what
+ * the author wrote. Iterative with a visited set: deep or aliased YAML cannot overflow it.
+ */
+function protoKeyPath(document: unknown): (string | number)[] | undefined {
+  const parents = new Map<object, { parent: object; key: string | number } | undefined>();
+  const pending: object[] = [];
+  if (document !== null && typeof document === 'object') {
+    parents.set(document, undefined);
+    pending.push(document);
+  }
+  for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
+    if (!Array.isArray(node) && Object.hasOwn(node, '__proto__')) {
+      const path: (string | number)[] = ['__proto__'];
+      for (let at = parents.get(node); at; at = parents.get(at.parent)) path.unshift(at.key);
+      return path;
+    }
+    for (const [key, child] of Object.entries(node)) {
+      if (child === null || typeof child !== 'object' || parents.has(child)) continue;
+      parents.set(child, { parent: node, key: Array.isArray(node) ? Number(key) : key });
+      pending.push(child);
+    }
+  }
+  return undefined;
+}
+
 /** Validates an already-parsed config document; `file` only labels errors. */
 export function parseConfig(document: unknown, file: string): LifeboatConfig {
+  const protoKey = protoKeyPath(document);
+  if (protoKey)
+    throw new ConfigError(file, formatPath(protoKey), 'a key named "__proto__" is not allowed');
   const result = ConfigSchema.safeParse(document);
   if (!result.success) {
     const { field, message } = firstProblem(result.error);

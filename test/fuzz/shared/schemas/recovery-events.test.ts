@@ -25,6 +25,8 @@ import type { Path } from '../../support/json-paths.ts';
 
 type Event = { id: string; detail: Record<string, unknown> };
 
+const instanceStem = fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,20}$/);
+
 // Recovery details are z.looseObject (producers may add fields); the envelope is z.object.
 const loose = () => 'loose' as const;
 
@@ -47,10 +49,21 @@ const regionRecovered = envelope(
 );
 
 const runId = fc
-  .tuple(fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,20}$/), fc.integer({ min: 1, max: 99_999 }))
+  .tuple(instanceStem, fc.integer({ min: 1, max: 99_999 }))
   .map(([stem, generation]) => `${stem}-g${generation}`);
 
-const chainEvent = (detailType: string) =>
+const chainEvents = new Map<string, fc.Arbitrary<Record<string, unknown>>>();
+// One arbitrary per detail type, built once (envelopes are costly to build).
+const chainEvent = (detailType: string) => {
+  let arb = chainEvents.get(detailType);
+  if (!arb) {
+    arb = chainEnvelope(detailType);
+    chainEvents.set(detailType, arb);
+  }
+  return arb;
+};
+
+const chainEnvelope = (detailType: string) =>
   envelope(
     'lifeboat',
     detailType,
