@@ -108,24 +108,41 @@ class Follow {
 const instanceOfRun = (runId: string) => runId.replace(/-g\d+$/, '');
 
 /**
- * Once a region has been truly down for the RTO bound, no instance sends it traffic while some
- * healthy region has an endpoint and free slots for the instance. (Active-active instances are
- * checked the same way: the failed region must be drained.)
+ * Once a region has been truly down for the RTO bound, no instance sends traffic to it, nor to
+ * a region where the instance does not run, while some healthy region has an endpoint and free
+ * slots for the instance. (Active-active instances are checked the same way.)
  */
 export class TrafficLeavesFailedRegion implements Checker {
   readonly name = 'traffic-leaves-failed-region' as const;
   private readonly f = new Follow();
   private readonly reported = new Set<string>();
+  private readonly activated = new Set<string>();
 
   observe(entry: TraceEntry): Violation[] {
     this.f.take(entry);
+    if (entry.kind === 'instance') {
+      const key = `${entry.instanceId}/${entry.region}`;
+      if (entry.activated) this.activated.add(key);
+      else this.activated.delete(key);
+    }
     const setup = this.f.setup;
     if (!setup) return [];
     const out: Violation[] = [];
     for (const [region, down] of this.f.down) {
       if (down.cause !== 'outage' || entry.t - down.since < setup.rtoBoundMs) continue;
       for (const instance of setup.instances) {
-        if (trafficShare(this.f.weights.get(instance.id), region, this.f.down) === 0) continue;
+        const weights = this.f.weights.get(instance.id);
+        // Route 53's health checks take a dead region out by themselves, but then answer with
+        // every healthy record, standby regions included: traffic has left only when it all
+        // lands where the instance runs.
+        const misrouted = setup.regions
+          .map((r) => r.name)
+          .filter(
+            (r) =>
+              trafficShare(weights, r, this.f.down) > 0 &&
+              (r === region || !this.activated.has(`${instance.id}/${r}`)),
+          );
+        if (misrouted.length === 0) continue;
         const refuge = setup.regions.find(
           (r) =>
             r.name !== region &&
@@ -139,7 +156,7 @@ export class TrafficLeavesFailedRegion implements Checker {
         out.push({
           invariant: this.name,
           t: entry.t,
-          message: `${instance.id} still sends traffic to ${region} (weights ${JSON.stringify(this.f.weights.get(instance.id))}) ${Math.round((entry.t - down.since) / 1000)} s into its outage, although ${refuge.name} is healthy with room`,
+          message: `${instance.id} still sends traffic to ${misrouted.join(', ')} (weights ${JSON.stringify(weights)}) ${Math.round((entry.t - down.since) / 1000)} s into the outage of ${region}, although ${refuge.name} is healthy with room`,
         });
       }
     }

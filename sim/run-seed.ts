@@ -298,7 +298,8 @@ export async function runSeed(seed: number, options: SeedOptions = {}): Promise<
       const after = await driveRun(actingDeps, run, table, { resume: true });
       return after.status;
     } catch {
-      return 'error';
+      // A step that gives up throws after recording the run as failed: report what was recorded.
+      return world.runs.get(runId)?.status ?? 'error';
     }
   };
 
@@ -413,12 +414,7 @@ export async function runSeed(seed: number, options: SeedOptions = {}): Promise<
             return pick < 0;
           })?.[0] ?? '';
         n += 1;
-        world.clientWrite(
-          writes.instanceId,
-          region,
-          `apis/written-${n % 4}.json`,
-          `{"write":${n}}`,
-        );
+        world.clientWrite(writes.instanceId, region, `apis/written-${n}.json`, `{"write":${n}}`);
       });
     }
   }

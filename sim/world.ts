@@ -97,6 +97,8 @@ export class SimWorld {
   readonly cut = new Set<string>();
   /** Fault injection stops (the drain at the end of a run). */
   faultsOn = true;
+  /** A broken runtime (for mutation tests) reports itself fenced but still accepts writes. */
+  fenceHonoured = true;
   readonly docs = new Map<string, Map<string, StoredDoc>>();
   readonly vaults = new Map<string, Map<string, { body: Buffer; lastModified: Date }>>();
   readonly stores = new Map<string, Map<string, Map<string, Buffer>>>();
@@ -436,7 +438,13 @@ export class SimWorld {
       throw new InvalidWeightsError(spec.instanceId, undefined, 'every weight is 0');
     const next = { ...current, ...weights };
     this.dnsRecords.set(spec.instanceId, next);
-    this.record({ kind: 'weights', t: this.sched.now, instanceId: spec.instanceId, weights: next });
+    // What Route 53 now holds, read back: a change that did not take effect shows as none.
+    this.record({
+      kind: 'weights',
+      t: this.sched.now,
+      instanceId: spec.instanceId,
+      weights: this.readWeights(spec),
+    });
     return { changeId: `C${this.sched.steps}`, attempts: 1, insync: true };
   }
 
@@ -518,7 +526,8 @@ export class SimWorld {
    */
   clientWrite(id: string, region: string, key: string, body: string): boolean {
     const state = this.rt(id, region);
-    const accepted = this.reachable(region) && state.activated && !state.fenced;
+    const accepted =
+      this.reachable(region) && state.activated && (!state.fenced || !this.fenceHonoured);
     const bytes = Buffer.from(body);
     if (accepted) {
       this.objectsOf(region, id).set(key, bytes);
