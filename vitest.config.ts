@@ -8,7 +8,13 @@ export default defineConfig({
     env: { POWERTOOLS_LOG_LEVEL: 'ERROR' },
     projects: [
       {
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'] },
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          // The property tests replay hundreds of generated streams: seconds of CPU each, which a
+          // busy two-core machine can stretch well past vitest's 5-second default.
+          testTimeout: 30_000,
+        },
       },
       {
         test: {

@@ -8,6 +8,7 @@ import {
   type PendingEvent,
   type RegionHealth,
   type Signal,
+  signalAt,
 } from './region-health.ts';
 
 /** Where a target region's state lives in the detector's control bucket. */
@@ -32,19 +33,6 @@ const StoredRegionHealth = z.looseObject({
 // Every observation is its own invocation, so a probe round lands as a burst of concurrent
 // writers on one document; the k-th of them needs k attempts. Jittered backoff spreads them.
 export const MAX_CAS_ATTEMPTS = 32;
-
-function signalTime(signal: Signal): string {
-  switch (signal.kind) {
-    case 'observation':
-      return signal.observation.at;
-    case 'alarm':
-      return signal.alarm.at;
-    case 'health':
-      return signal.health.at;
-    case 'tick':
-      return signal.at;
-  }
-}
 
 function signalRegion(signal: Signal): string | undefined {
   switch (signal.kind) {
@@ -101,9 +89,7 @@ export async function detect(input: {
   for (const [region, signals] of byRegion) {
     if (signals.length === 0) continue;
     // Apply in time order: a batch may arrive reordered.
-    const ordered = [...signals].sort(
-      (a, b) => Date.parse(signalTime(a)) - Date.parse(signalTime(b)),
-    );
+    const ordered = [...signals].sort((a, b) => Date.parse(signalAt(a)) - Date.parse(signalAt(b)));
     try {
       results.push(
         await detectRegion(region, ordered, input.store, input.bus, input.settings, backoff),
@@ -139,7 +125,7 @@ async function detectRegion(
       }
       state = parsed.data as unknown as RegionHealth;
     } else {
-      state = initialRegionHealth(region, signalTime(signals[0] as Signal));
+      state = initialRegionHealth(region, signalAt(signals[0] as Signal));
     }
     const next = applySignals(state, signals, settings);
     const changed = next !== state;

@@ -192,7 +192,8 @@ export function applySignal(
   return applySignals(state, [signal], settings);
 }
 
-const signalAt = (signal: Signal): string => {
+/** When a signal happened: the time every signal kind carries. */
+export const signalAt = (signal: Signal): string => {
   switch (signal.kind) {
     case 'observation':
       return signal.observation.at;
@@ -223,11 +224,13 @@ export function applySignals(
   const next = copyForUpdate(state);
   let changed = false;
   let pending = false;
+  let recorded = false;
   let burstStart: string | undefined;
   const burstSeconds = settings.intervalSeconds / 2;
   for (const [index, signal] of signals.entries()) {
     const at = signalAt(signal);
     if (!record(next, signal, settings)) continue;
+    recorded = true;
     if (signal.kind !== 'tick') changed = true;
     next.latestSignalAt = next.latestSignalAt ? laterOf(next.latestSignalAt, at) : at;
     pending = true;
@@ -245,7 +248,9 @@ export function applySignals(
     }
   }
   if (pending) evaluate(next, next.latestSignalAt as string, settings);
-  // Ticks (and duplicates) that change nothing must not cost a write: callers compare identity.
+  // Nothing recorded (duplicates, late signals): nothing was evaluated either.
+  if (!recorded) return state;
+  // Ticks that change nothing must not cost a write: callers compare identity.
   if (!changed && JSON.stringify(next) === JSON.stringify(state)) return state;
   return next;
 }

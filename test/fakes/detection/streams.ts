@@ -10,6 +10,7 @@ import {
   type PendingEvent,
   type RegionHealth,
   type Signal,
+  signalAt,
 } from '../../../shared/domain/detection/region-health.ts';
 
 /**
@@ -134,18 +135,7 @@ export function merge(...lists: Signal[][]): Signal[] {
   return lists.flat().sort((a, b) => Date.parse(signalAt(a)) - Date.parse(signalAt(b)));
 }
 
-export function signalAt(signal: Signal): string {
-  switch (signal.kind) {
-    case 'observation':
-      return signal.observation.at;
-    case 'alarm':
-      return signal.alarm.at;
-    case 'health':
-      return signal.health.at;
-    case 'tick':
-      return signal.at;
-  }
-}
+export { signalAt };
 
 /** An event as the replay saw it leave the outbox: after which signal, at what signal time. */
 export interface Emitted {

@@ -1,31 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Context } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildFailbackHandler } from '../../../../functions/failback/handler.ts';
 import { EventValidationError } from '../../../../shared/errors.ts';
 import { logger } from '../../../../shared/observability.ts';
 import { MINUTE } from '../../../fakes/clock.ts';
+import { lambdaContext } from '../../../fakes/lambda-context.ts';
 import { recoveryWorld } from '../../../fakes/recovery/world.ts';
 
 const sample = (name: string): Record<string, unknown> =>
   JSON.parse(
     readFileSync(fileURLToPath(new URL(`../../../../events/${name}`, import.meta.url)), 'utf8'),
   );
-const context = {
-  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
-  functionName: 'lifeboat-dev-failback',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:lifeboat-dev-failback',
-  memoryLimitInMB: '1024',
-  logGroupName: '/aws/lambda/lifeboat-dev-failback',
-  logStreamName: '2026/11/25/[$LATEST]abc',
-  callbackWaitsForEmptyEventLoop: true,
-  getRemainingTimeInMillis: () => 900_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-} as Context;
+const context = lambdaContext('lifeboat-dev-failback', 1024);
 
 beforeAll(() => {
   logger.setLogLevel('SILENT');

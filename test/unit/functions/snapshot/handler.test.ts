@@ -8,7 +8,6 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
@@ -26,6 +25,7 @@ import { FakeClock } from '../../../fakes/clock.ts';
 import { RecordingEventBus } from '../../../fakes/event-bus.ts';
 import { replicaSet, seedInstance } from '../../../fakes/fixtures.ts';
 import { InMemoryInstanceStore } from '../../../fakes/instance-store.ts';
+import { lambdaContext } from '../../../fakes/lambda-context.ts';
 
 const CONFIG_PATH = fileURLToPath(new URL('../../../../lifeboat.config.yml', import.meta.url));
 const eventFile = (name: string): unknown =>
@@ -33,20 +33,7 @@ const eventFile = (name: string): unknown =>
     readFileSync(fileURLToPath(new URL(`../../../../events/${name}`, import.meta.url)), 'utf8'),
   );
 
-const context = {
-  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
-  functionName: 'lifeboat-dev-snapshot',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:lifeboat-dev-snapshot',
-  memoryLimitInMB: '512',
-  logGroupName: '/aws/lambda/lifeboat-dev-snapshot',
-  logStreamName: '2026/11/25/[$LATEST]abc',
-  callbackWaitsForEmptyEventLoop: true,
-  getRemainingTimeInMillis: () => 600_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-} as Context;
+const context = lambdaContext('lifeboat-dev-snapshot');
 
 beforeAll(() => {
   logger.setLogLevel('SILENT');
