@@ -176,7 +176,11 @@ main(process.argv.slice(2)).then(
       console.error(`lifeboat: ${(error as Error).message}`);
       process.exitCode = 2;
     } else {
-      console.error(error);
+      // The stack only: an SDK error's enumerable fields can echo the request's access key id
+      // and session token (S3's SignatureDoesNotMatch body does), and console.error prints them.
+      console.error(
+        error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error),
+      );
       process.exitCode = 1;
     }
   },

@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { renderHtml } from '../../local/drill/html.ts';
 import { summarize, timelineText } from '../../local/drill/report.ts';
 import { runDrill, SCENARIOS, type Scenario } from '../../local/drill/run-drill.ts';
@@ -16,6 +17,19 @@ export interface DrillVerbOptions {
   report?: string;
   html?: string;
   endpoint?: string;
+}
+
+/**
+ * Refuses an output path whose folder does not exist before the drill runs, rather than
+ * failing with ENOENT after minutes of drilling and losing the report.
+ */
+function writablePath(name: string, value: string | undefined): void {
+  if (value === undefined) return;
+  const folder = dirname(resolve(value));
+  if (!existsSync(folder) || !statSync(folder).isDirectory())
+    throw new UsageError(`--${name}: folder ${folder} does not exist (got "${value}")`);
+  if (existsSync(value) && statSync(value).isDirectory())
+    throw new UsageError(`--${name}: "${value}" is a folder, not a file`);
 }
 
 function wholeNumber(
@@ -64,6 +78,8 @@ export async function drillCommand(
     50,
   );
   const seed = wholeNumber('seed', options.seed, 1, 0, 2 ** 31 - 1);
+  writablePath('report', options.report);
+  writablePath('html', options.html);
   const external = options.endpoint ?? process.env.AWS_ENDPOINT_URL;
   const moto = external ? undefined : await startMoto();
   const endpoint = external ?? (moto?.endpoint as string);
