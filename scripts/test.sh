@@ -11,3 +11,5 @@ echo "== lint"
 biome check .
 echo "== tests"
 vitest run "$@"
+echo "== simulation (docs/simulation.md)"
+tsx sim/main.ts --seeds 1000

@@ -231,6 +231,20 @@ export async function runSeed(seed: number, options: SeedOptions = {}): Promise<
     shift: (inv, envelope) => chainStep(inv, envelope, 'shift', 'Instance Verified'),
     failback: (inv, envelope) =>
       respondToRecovery(recoveryDeps(inv), parseRegionRecovered(envelope, config)),
+    snapshot: async (inv, trigger) => {
+      const { force } = trigger as { force: boolean };
+      const ids = config.instances.filter((i) => i.homeRegion === inv.region).map((i) => i.id);
+      const summary = await runSnapshots({
+        jobs: ids.map((id) => snapshotJob(id, inv)),
+        triggerTime: clock.now(),
+        force,
+        bus: world.busFor(inv, deliver),
+        clock,
+      });
+      // As the handler does: only unpublished events fail the invocation (Lambda retries it);
+      // a failed snapshot waits for the next schedule tick.
+      if (summary.unpublished.length > 0) throw new Error('snapshot events unpublished');
+    },
     operator: async (_inv, envelope) => {
       const runId = (envelope as { detail: { runId: string } }).detail.runId;
       sched.schedule(sched.now + OPERATOR_DELAY_MS, () => void operatorResume(runId));
@@ -329,23 +343,18 @@ export async function runSeed(seed: number, options: SeedOptions = {}): Promise<
         : {}),
     };
   };
-  for (const region of regions) {
-    sched.schedule(START + 1000, async () => {
-      const inv = world.invocation('snapshot', region);
-      const ids = config.instances.filter((i) => i.homeRegion === region).map((i) => i.id);
-      if (ids.length === 0) return;
-      try {
-        await runSnapshots({
-          jobs: ids.map((id) => snapshotJob(id, inv)),
-          triggerTime: clock.now(),
-          force: true,
-          bus: world.busFor(inv, deliver),
-          clock,
-        });
-      } catch {
-        // A failed snapshot is what the next schedule is for; the world starts without it.
-      }
-    });
+  // The snapshot schedule, compressed: a forced first run, then two more ticks that snapshot
+  // only what has no committed snapshot yet, as production's next ticks would.
+  for (const [at, force] of [
+    [1000, true],
+    [10_000, false],
+    [20_000, false],
+  ] as const) {
+    for (const region of regions) {
+      if (!config.instances.some((i) => i.homeRegion === region)) continue;
+      const trigger = { region, force };
+      sched.schedule(START + at, () => void invoke('snapshot', region, trigger, 1, sched.now));
+    }
   }
 
   const targets = probeTargets(config.instances);
