@@ -9,8 +9,13 @@ export interface RegionEndpoint {
 }
 
 // Timeouts are short on purpose: a region that does not answer must fail fast so the other
-// regions of a snapshot or a recovery carry on without it.
-const requestHandler = { connectionTimeout: 2_000, requestTimeout: 30_000 };
+// regions of a snapshot or a recovery carry on without it. Without `throwOnRequestTimeout` the
+// SDK only logs a warning when `requestTimeout` passes and the call hangs on (fault suite).
+const requestHandler = {
+  connectionTimeout: 2_000,
+  requestTimeout: 30_000,
+  throwOnRequestTimeout: true,
+};
 
 function endpointFor(target: RegionEndpoint, env: NodeJS.ProcessEnv): string | undefined {
   return target.endpointUrl ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
