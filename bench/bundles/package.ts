@@ -5,11 +5,14 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions } from 'esbuild';
 import { parseDocument } from 'yaml';
+
+const require = createRequire(import.meta.url);
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -144,5 +147,7 @@ export function esbuildOptionsFromServerlessYml(): BuildOptions {
     ...(doc.toJS() as { custom: { esbuild: Record<string, unknown> } }).custom.esbuild,
   };
   for (const key of PLUGIN_KEYS) delete raw[key];
+  // serverless-esbuild takes `plugins` as a file exporting the array; esbuild wants the array.
+  if (typeof raw.plugins === 'string') raw.plugins = require(join(ROOT, raw.plugins));
   return raw as BuildOptions;
 }

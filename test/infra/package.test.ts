@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { EVENT_SOURCE } from '../../shared/adapters/eventbridge-bus.ts';
@@ -158,22 +159,53 @@ function referencedId(value: unknown): string | undefined {
 }
 
 /** Names of the entries in a zip, read from its central directory. */
-function zipEntries(file: string): string[] {
+interface ZipEntry {
+  name: string;
+  /** The entry's bytes, uncompressed. */
+  read(): Buffer;
+}
+
+/**
+ * The entries of a zip, from its central directory. Hand-read rather than through a zip
+ * library: the tests need names and two compression methods, and Node's zlib inflates.
+ */
+function zipContents(file: string): ZipEntry[] {
   const zip = readFileSync(file);
   const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
   if (eocd < 0) throw new Error(`${file} is not a zip`);
   const count = zip.readUInt16LE(eocd + 10);
   let at = zip.readUInt32LE(eocd + 16);
-  const names: string[] = [];
+  const entries: ZipEntry[] = [];
   for (let i = 0; i < count; i += 1) {
     if (zip.readUInt32LE(at) !== 0x02014b50) throw new Error(`${file}: bad central directory`);
+    const method = zip.readUInt16LE(at + 10);
+    const compressedSize = zip.readUInt32LE(at + 20);
     const nameLength = zip.readUInt16LE(at + 28);
     const extraLength = zip.readUInt16LE(at + 30);
     const commentLength = zip.readUInt16LE(at + 32);
-    names.push(zip.toString('utf8', at + 46, at + 46 + nameLength));
+    const localHeader = zip.readUInt32LE(at + 42);
+    const name = zip.toString('utf8', at + 46, at + 46 + nameLength);
+    entries.push({
+      name,
+      read: () => {
+        const start =
+          localHeader +
+          30 +
+          zip.readUInt16LE(localHeader + 26) +
+          zip.readUInt16LE(localHeader + 28);
+        const data = zip.subarray(start, start + compressedSize);
+        if (method === 0) return Buffer.from(data);
+        if (method === 8) return inflateRawSync(data);
+        throw new Error(`${file}: ${name} uses compression method ${method}`);
+      },
+    });
     at += 46 + nameLength + extraLength + commentLength;
   }
-  return names;
+  return entries;
+}
+
+function zipEntries(file: string): string[] {
+  return zipContents(file).map((entry) => entry.name);
 }
 
 /** The EventBridge form of the config's shortest snapshot schedule. */
@@ -1253,6 +1285,19 @@ describe('serverless package', () => {
         entries.some((entry) => entry.endsWith('.cjs')),
         `${zip} has no .cjs handler`,
       ).toBe(true);
+    }
+  });
+
+  it("bundles zod's English messages and no other locale when packaged", () => {
+    expectPackaged(run);
+    for (const zip of readdirSync(run.dir).filter((name) => name.endsWith('.zip'))) {
+      const code = zipContents(join(run.dir, zip))
+        .filter((entry) => entry.name.endsWith('.cjs'))
+        .map((entry) => entry.read().toString())
+        .join('\n');
+      expect(code.includes('Invalid input'), `${zip}: English messages`).toBe(true);
+      // deploy/esbuild-plugins.cjs keeps z.locales to `en`; German's word for a credit-card number stands for the other 40-odd (ASCII: esbuild escapes the rest).
+      expect(code.includes('Kreditkartennummer'), `${zip}: other locales`).toBe(false);
     }
   });
 
