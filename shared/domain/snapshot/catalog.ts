@@ -1,4 +1,5 @@
 import { SnapshotIntegrityError, SnapshotNotFoundError } from '../../errors.ts';
+import { firstProblem } from '../../validation.ts';
 import type { BlobStore } from '../ports.ts';
 import { idFromKey, isSnapshotId, keys, type Manifest, ManifestSchema } from './format.ts';
 
@@ -32,16 +33,24 @@ export async function readManifest(
   }
   const result = ManifestSchema.safeParse(parsed);
   if (!result.success) {
+    // Name the field, so whoever restores by hand knows where in the manifest to look.
+    const { field, message } = firstProblem(result.error);
     throw badManifest(
       instanceId,
       snapshotId,
       key,
-      result.error.issues[0]?.message ?? 'invalid',
+      field ? `${field}: ${message}` : message,
       result.error,
     );
   }
-  if (result.data.instanceId !== instanceId || result.data.snapshotId !== snapshotId) {
-    throw badManifest(instanceId, snapshotId, key, 'names another instance or snapshot');
+  for (const [field, expected] of [
+    ['instanceId', instanceId],
+    ['snapshotId', snapshotId],
+  ] as const) {
+    if (result.data[field] !== expected) {
+      const found = JSON.stringify(result.data[field].slice(0, 100));
+      throw badManifest(instanceId, snapshotId, key, `${field}: names ${found}, not "${expected}"`);
+    }
   }
   return result.data;
 }
