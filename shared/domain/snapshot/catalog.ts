@@ -49,7 +49,8 @@ export async function readManifest(
   ] as const) {
     if (result.data[field] !== expected) {
       const found = JSON.stringify(result.data[field].slice(0, 100));
-      throw badManifest(instanceId, snapshotId, key, `${field}: names ${found}, not "${expected}"`);
+      const detail = `${field}: names another instance or snapshot (${found}, expected "${expected}")`;
+      throw badManifest(instanceId, snapshotId, key, detail);
     }
   }
   return result.data;

@@ -80,7 +80,7 @@ function fieldOfDetail(error: unknown): string {
     if (detail === message) return '';
     if (detail.endsWith(`: ${message}`)) return detail.slice(0, -(message.length + 2));
   }
-  return /^(\w+): names /.exec(detail)?.[1] ?? '';
+  return /^(\w+): names another /.exec(detail)?.[1] ?? '';
 }
 
 const detailOf = (error: unknown) => (error as SnapshotIntegrityError).problems[0]?.detail ?? '';
