@@ -1,0 +1,296 @@
+import { DetailType } from '../events.ts';
+import type { DocumentStore, EventBus, LifeboatEvent } from '../ports.ts';
+import { FAILBACK_STEPS, FailbackEvent } from './failback-run.ts';
+import { RECOVERY_STEPS, RecoveryEvent } from './recovery-run.ts';
+import { type RecoveryRun, runKey } from './run-store.ts';
+
+/**
+ * The sweeper for stalled runs. A run stays "running" with nobody told when every delivery of
+ * its next step is lost (the invocation and both Lambda retries die before the step is
+ * recorded, or a chain event runs out of EventBridge retries). On a schedule, every region
+ * lists the recorded runs; for a run with no recorded progress for longer than its next step
+ * can legitimately take, it re-emits the event that triggers that step (the normal chain then
+ * resumes it, idempotently), and after a few of those it emits "Recovery Failed" / "Failback
+ * Failed" so that someone is told. It never runs a step and never writes a run.
+ *
+ * Stateless on purpose (its role may only read runs and publish): what to do is decided from
+ * the run's age alone. Time since the run's last update is cut into windows as long as the
+ * step's stall limit; in each window exactly one region of the claim set acts (they take turns,
+ * so a dead region only costs its own windows), and only on the first tick of the window. Since
+ * a window is as long as the step may legitimately run, a nudged step has finished or recorded
+ * progress before the next window can nudge it again: nothing is driven twice at once.
+ */
+
+/** How eager the sweeper is. */
+export interface ReconcilePolicy {
+  /** The schedule's period: one tick per region falls into each window's first `sweepEverySeconds`. */
+  sweepEverySeconds: number;
+  /** Re-emissions of a stalled step's trigger before the run is reported stalled. */
+  nudges: number;
+  /**
+   * How long each step may go without the run recording progress before it counts as stalled:
+   * longer than the function that runs it can take over its first attempt and both Lambda
+   * retries (3 × timeout + the 1 and 2 minute waits between them).
+   */
+  stallLimitSeconds: Record<RecoveryRun['kind'], Record<string, number>>;
+}
+
+/** Every failback step runs in one invocation of the failback function (timeout 900 s). */
+const FAILBACK_STALL_SECONDS = 3000;
+
+/**
+ * The deployed policy. The stall limits follow serverless.yml's timeouts (planRecovery 120 s,
+ * restoreInstance 900 s, verifyInstance and shiftTraffic 300 s, failback 900 s); the infra test
+ * checks them against the packaged template, and the schedule against `sweepEverySeconds`.
+ */
+export const RECONCILE_POLICY: ReconcilePolicy = {
+  sweepEverySeconds: 300,
+  nudges: 2,
+  stallLimitSeconds: {
+    recovery: { plan: 900, restore: 3000, verify: 1200, shift: 1200 },
+    failback: Object.fromEntries(FAILBACK_STEPS.map((step) => [step, FAILBACK_STALL_SECONDS])),
+  },
+};
+
+/**
+ * The event whose rule runs each recovery step. `plan` has none: the planner claims with the
+ * outage delivery's own id, so a re-emitted "Region Outage Confirmed" would lose to the claim
+ * it already holds. A run stalled at `plan` is reported at once.
+ */
+const RECOVERY_TRIGGERS: Record<string, string | undefined> = {
+  plan: undefined,
+  restore: RecoveryEvent.plan,
+  verify: RecoveryEvent.restore,
+  shift: RecoveryEvent.verify,
+};
+
+/** What the sweeper does about one run on one tick. */
+export type RunVerdict =
+  | {
+      runId: string;
+      action: 'none';
+      why: 'finished' | 'progressing' | 'between-windows' | 'another-region' | 'already-reported';
+    }
+  | {
+      runId: string;
+      action: 'nudge' | 'report';
+      step: string;
+      window: number;
+      event: LifeboatEvent;
+    };
+
+/** What `judgeRun` needs besides the run. */
+export interface JudgeContext {
+  /** The schedule tick's time: every retry of one tick decides the same way. */
+  now: Date;
+  /** The region this sweeper runs in. */
+  here: string;
+  /** The newest generation recorded for the run's instance: only that one may be nudged. */
+  newestGeneration: number;
+  policy: ReconcilePolicy;
+}
+
+const stepsOf = (run: RecoveryRun): readonly string[] =>
+  run.kind === 'failback' ? FAILBACK_STEPS : RECOVERY_STEPS;
+
+/** The first step the run has not recorded as done. */
+export function pendingStep(run: RecoveryRun): string | undefined {
+  return stepsOf(run).find((step) => run.steps[step]?.status !== 'done');
+}
+
+/** Decides, from the run's record and the tick's time alone, whether to nudge or report it. */
+export function judgeRun(run: RecoveryRun, context: JudgeContext): RunVerdict {
+  const { runId } = run;
+  if (run.status !== 'running') return { runId, action: 'none', why: 'finished' };
+  const steps = stepsOf(run);
+  // All steps done yet running cannot be recorded by the engine; report it as the last step.
+  const step = pendingStep(run) ?? steps[steps.length - 1] ?? 'plan';
+  const limit = context.policy.stallLimitSeconds[run.kind][step] ?? FAILBACK_STALL_SECONDS;
+  const stalledFor = (context.now.getTime() - Date.parse(run.updatedAt)) / 1000;
+  if (!(stalledFor >= limit)) return { runId, action: 'none', why: 'progressing' };
+  const window = Math.floor((stalledFor - limit) / limit);
+  if (stalledFor - limit - window * limit >= context.policy.sweepEverySeconds)
+    return { runId, action: 'none', why: 'between-windows' };
+  if (run.claimSet[window % run.claimSet.length] !== context.here)
+    return { runId, action: 'none', why: 'another-region' };
+
+  const trigger = triggerOf(run, step);
+  // A newer generation has moved on from this run: re-emitting its step could act on an
+  // instance that is no longer where the run left it, so it is only reported.
+  const nudgeable = trigger !== undefined && run.generation >= context.newestGeneration;
+  if (nudgeable && window < context.policy.nudges) {
+    return {
+      runId,
+      action: 'nudge',
+      step,
+      window,
+      event: { detailType: trigger, detail: nudgeDetail(run, window) },
+    };
+  }
+  // Every region of the claim set reports once, in turn: a report from a dead region is lost,
+  // and a duplicate alert is cheaper than a silent stall.
+  const reportsFrom = nudgeable ? context.policy.nudges : 0;
+  if (window >= reportsFrom + run.claimSet.length)
+    return { runId, action: 'none', why: 'already-reported' };
+  const reason = stalledReason(run, step, nudgeable ? trigger : undefined, context);
+  return {
+    runId,
+    action: 'report',
+    step,
+    window,
+    event: {
+      detailType: run.kind === 'failback' ? FailbackEvent.failed : RecoveryEvent.failed,
+      detail: { ...runDetail(run), step, reason, stalled: true, stalledSince: run.updatedAt },
+    },
+  };
+}
+
+function triggerOf(run: RecoveryRun, step: string): string | undefined {
+  // The failback function drives every failback step from "Failback Requested"; the request
+  // carries the run's own claimant, so startFailback resumes this run instead of claiming anew.
+  if (run.kind === 'failback') return run.target ? DetailType.FailbackRequested : undefined;
+  return RECOVERY_TRIGGERS[step];
+}
+
+function stalledReason(
+  run: RecoveryRun,
+  step: string,
+  trigger: string | undefined,
+  context: JudgeContext,
+): string {
+  const since = `stalled at step ${step} since ${run.updatedAt}`;
+  if (trigger)
+    return `${since}; re-emitted "${trigger}" ${context.policy.nudges} time(s) without progress`;
+  if (run.generation < context.newestGeneration)
+    return `${since}; generation ${context.newestGeneration} has started since`;
+  return `${since}; no event resumes ${step}: lifeboat resume --run ${run.runId} --approve`;
+}
+
+/** The fields the chain's own events carry, so a re-emitted event reads like the original. */
+function runDetail(run: RecoveryRun) {
+  return {
+    runId: run.runId,
+    kind: run.kind,
+    instanceId: run.instanceId,
+    from: run.from,
+    target: run.target,
+    snapshot: run.snapshot,
+    incident: run.incident,
+    claimSet: run.claimSet,
+    weights: run.weights,
+    metrics: run.metrics,
+  };
+}
+
+function nudgeDetail(run: RecoveryRun, window: number) {
+  const reconciled = { window, stalledSince: run.updatedAt };
+  if (run.kind === 'failback') {
+    return {
+      instanceId: run.instanceId,
+      region: run.target,
+      // The request's time is informational for a failback; the run's start is the nearest.
+      recoveredAt: run.startedAt,
+      claimant: run.claimant,
+      runId: run.runId,
+      reconciled,
+    };
+  }
+  return { ...runDetail(run), reconciled };
+}
+
+/** Everything a sweep needs from outside. */
+export interface ReconcileDeps {
+  /** Every configured region: each control bucket may hold runs. */
+  regions: readonly string[];
+  /** The region this sweeper runs in, and whose bus it publishes on. */
+  here: string;
+  /** A region's control bucket; the sweeper only lists and loads `runs/`. */
+  documents(region: string): Pick<DocumentStore, 'list' | 'load'>;
+  bus: EventBus;
+  policy?: ReconcilePolicy;
+}
+
+/** What one sweep saw and did. */
+export interface SweepReport {
+  runs: number;
+  verdicts: RunVerdict[];
+  unreachable: { region: string; reason: string }[];
+  unpublished: { runId: string; reason: string }[];
+}
+
+const RUNS_PREFIX = 'runs/';
+const RUN_ID = /^(?<instanceId>.+)-g(?<generation>\d+)$/;
+
+/** Lists every reachable region's runs, judges each, and publishes the nudges and reports. */
+export async function sweepRuns(deps: ReconcileDeps, now: Date): Promise<SweepReport> {
+  const policy = deps.policy ?? RECONCILE_POLICY;
+  const unreachable: SweepReport['unreachable'] = [];
+  /** Run id → the regions whose control bucket lists it. */
+  const holders = new Map<string, string[]>();
+  await Promise.all(
+    deps.regions.map(async (region) => {
+      try {
+        for (const key of await deps.documents(region).list(RUNS_PREFIX)) {
+          if (!key.endsWith('.json')) continue;
+          const runId = key.slice(RUNS_PREFIX.length, -'.json'.length);
+          holders.set(runId, [...(holders.get(runId) ?? []), region]);
+        }
+      } catch (error) {
+        unreachable.push({ region, reason: (error as Error).message });
+      }
+    }),
+  );
+
+  const newest = new Map<string, number>();
+  for (const runId of holders.keys()) {
+    const match = RUN_ID.exec(runId)?.groups;
+    if (!match?.instanceId) continue;
+    const generation = Number(match.generation);
+    newest.set(match.instanceId, Math.max(newest.get(match.instanceId) ?? 0, generation));
+  }
+
+  const verdicts: RunVerdict[] = [];
+  const unpublished: SweepReport['unpublished'] = [];
+  for (const [runId, regions] of [...holders].sort(([a], [b]) => a.localeCompare(b))) {
+    const run = await newestCopy(deps, runId, regions);
+    if (!run) continue;
+    const verdict = judgeRun(run, {
+      now,
+      here: deps.here,
+      newestGeneration: newest.get(run.instanceId) ?? run.generation,
+      policy,
+    });
+    verdicts.push(verdict);
+    if (verdict.action === 'none') continue;
+    try {
+      await deps.bus.publish([verdict.event]);
+    } catch (error) {
+      unpublished.push({ runId, reason: (error as Error).message });
+    }
+  }
+  return { runs: holders.size, verdicts, unreachable, unpublished };
+}
+
+/**
+ * The most advanced copy of a run. A completed run never changes again, so one completed copy
+ * settles it: the sweep then costs one read per finished run rather than one per region.
+ */
+async function newestCopy(
+  deps: ReconcileDeps,
+  runId: string,
+  regions: readonly string[],
+): Promise<RecoveryRun | undefined> {
+  let best: RecoveryRun | undefined;
+  for (const region of regions) {
+    try {
+      const run = (await deps.documents(region).load(runKey(runId)))?.value as
+        | RecoveryRun
+        | undefined;
+      if (run && (!best || run.seq > best.seq)) best = run;
+    } catch {
+      // An unreachable copy holds no vote; the other regions' copies decide.
+    }
+    if (best?.status === 'completed') return best;
+  }
+  return best;
+}
