@@ -183,10 +183,11 @@ const MAX_TARGETS_PER_RULE = 5;
 /** Must stay the prefix of alarmNameFor() in shared/schemas/detection-events.ts. */
 const ALARM_PREFIX = 'lifeboat-health-';
 /**
- * Each (instance, endpoint region) pair adds a health check, an alarm and an output; a template
- * holds at most 200 outputs and 500 resources.
+ * Each (instance, endpoint region) pair adds two health checks, an alarm and an output; a
+ * template holds at most 200 outputs and 500 resources, about 60 of which the functions, roles,
+ * rules and buckets take.
  */
-const MAX_HEALTH_CHECKS = 190;
+const MAX_HEALTH_CHECKS = 140;
 const DEFAULT_DETECTION = { intervalSeconds: 30, failureThreshold: 3 };
 
 /** "Health Observed": what every probe publishes on its own region's lifeboat bus. */
@@ -368,7 +369,15 @@ function forwardRules({ logicalPrefix, name, description, eventBus, pattern, reg
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
 /** What a Route 53 health check needs to request the same `/health` the probe function does. */
-function healthCheckConfig(url, where, detection) {
+/**
+ * A Route 53 health check of `<url>/<path>`. Two per endpoint: `health` (liveness: the region
+ * answers; its alarm feeds the detector) and `ready` (readiness: the instance serves its config
+ * there; the DNS record is tied to it). Route 53 answers with every healthy zero-weight record
+ * once the weighted ones fail, so a standby region must fail the record's check, or clients
+ * would be spread over regions without the instance when weights cannot change (Route 53's
+ * control plane is in us-east-1).
+ */
+function healthCheckConfig(url, where, detection, path = 'health') {
   let parsed;
   try {
     parsed = new URL(url);
@@ -392,7 +401,7 @@ function healthCheckConfig(url, where, detection) {
     ...(literalIp ? { IPAddress: host } : { FullyQualifiedDomainName: host }),
     Port: parsed.port ? Number(parsed.port) : https ? 443 : 80,
     // The probe's path: the endpoint URL without trailing slashes, then /health.
-    ResourcePath: `${parsed.pathname.replace(/\/+$/, '')}/health`,
+    ResourcePath: `${parsed.pathname.replace(/\/+$/, '')}/${path}`,
     RequestInterval: detection.intervalSeconds < 30 ? 10 : 30,
     FailureThreshold: detection.failureThreshold,
     ...(https && !literalIp ? { EnableSNI: true } : {}),
@@ -470,9 +479,21 @@ function healthCheckResources(doc, file) {
         Tags: TAGS,
       },
     };
-    Outputs[`HealthCheckId${suffix}`] = {
-      Description: `Route 53 health check of ${p.instanceId} in ${p.region} (alarm ${alarmName})`,
-      Value: { Ref: check },
+    const ready = `ReadyCheck${suffix}`;
+    Resources[ready] = {
+      Type: 'AWS::Route53::HealthCheck',
+      Properties: {
+        HealthCheckConfig: healthCheckConfig(p.url, p.where, detection, 'ready'),
+        HealthCheckTags: [
+          { Key: 'Name', Value: `lifeboat-ready-${p.instanceId}-${p.region}` },
+          ...TAGS,
+        ],
+      },
+    };
+    // The DNS records are tied to the readiness checks (config: dns.healthChecks).
+    Outputs[`ReadyCheckId${suffix}`] = {
+      Description: `Route 53 readiness check of ${p.instanceId} in ${p.region}: tie its DNS record to it`,
+      Value: { Ref: ready },
     };
   }
   return { Resources, Outputs };

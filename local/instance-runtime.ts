@@ -546,6 +546,20 @@ export class InstanceRuntime {
       if (!read) return this.notAllowed(res, 'GET');
       return sendJson(res, 200, { ...this.status(), zone }, { 'cache-control': 'no-store' });
     }
+    // Readiness, for the Route 53 check the DNS record is tied to: 200 only while this region
+    // serves the instance's config. A standby without it must fail, or Route 53 would send
+    // clients here once the weighted records are unhealthy (deploy/lifeboat.cjs).
+    if (rawPath === '/ready') {
+      if (!read) return this.notAllowed(res, 'GET');
+      // An empty store is a standby, not an instance: it has nothing to serve.
+      const ready = (this.config?.objects.size ?? 0) > 0;
+      return sendJson(
+        res,
+        ready ? 200 : 503,
+        { ready, instanceId: this.instanceId, configDigest: this.configDigest, zone },
+        { 'cache-control': 'no-store' },
+      );
+    }
     if (rawPath === '/apis') {
       if (!read) return this.notAllowed(res, 'GET');
       return sendJson(res, 200, { apis: [...(this.config?.apis.keys() ?? [])].sort() });

@@ -34,21 +34,23 @@ export interface Checker {
  * The share of an instance's traffic a region gets, as Route 53 answers weighted records tied
  * to health checks (every record has one in the simulation): healthy records with weight above
  * 0 share by weight; when none is left, Route 53 answers every healthy zero-weight record
- * equally; when every record is unhealthy it answers as if all were healthy.
+ * equally; when every record is unhealthy it answers as if all were healthy. A record is healthy
+ * when its region answers and the instance is ready there: the health checks request `/ready`,
+ * which a standby runtime without the instance's config fails (deploy/lifeboat.cjs).
  */
 export function trafficShare(
   weights: Weights | undefined,
   region: string,
-  down: { has(region: string): boolean },
+  healthy: (region: string) => boolean,
 ): number {
   const entries = Object.entries(weights ?? {});
-  const healthy = entries.filter(([r]) => !down.has(r));
-  const weighted = healthy.filter(([, w]) => w > 0);
+  const answering = entries.filter(([r]) => healthy(r));
+  const weighted = answering.filter(([, w]) => w > 0);
   const pool =
     weighted.length > 0
       ? weighted
-      : healthy.length > 0
-        ? healthy.map(([r]) => [r, 1] as const)
+      : answering.length > 0
+        ? answering.map(([r]) => [r, 1] as const)
         : entries;
   const total = pool.reduce((sum, [, w]) => sum + w, 0);
   if (total === 0) return 0;
@@ -135,11 +137,13 @@ export class TrafficLeavesFailedRegion implements Checker {
         // Route 53's health checks take a dead region out by themselves, but then answer with
         // every healthy record, standby regions included: traffic has left only when it all
         // lands where the instance runs.
+        const healthy = (r: string) =>
+          !this.f.down.has(r) && this.activated.has(`${instance.id}/${r}`);
         const misrouted = setup.regions
           .map((r) => r.name)
           .filter(
             (r) =>
-              trafficShare(weights, r, this.f.down) > 0 &&
+              trafficShare(weights, r, healthy) > 0 &&
               (r === region || !this.activated.has(`${instance.id}/${r}`)),
           );
         if (misrouted.length === 0) continue;
@@ -201,7 +205,12 @@ export class SinglePrimary implements Checker {
             s?.activated &&
             !s.fenced &&
             !this.f.down.has(region) &&
-            trafficShare(weights, region, this.f.down) > 0
+            trafficShare(
+              weights,
+              region,
+              (r) =>
+                !this.f.down.has(r) && this.state.get(`${instance.id}/${r}`)?.activated === true,
+            ) > 0
           );
         });
       if (primaries.length > 1) {

@@ -23,7 +23,7 @@ import {
   parseOutageConfirmed,
   parseRegionRecovered,
 } from '../shared/schemas/recovery-events.ts';
-import { allCheckers, type Checker, type Violation } from './invariants.ts';
+import { allCheckers, type Checker, trafficShare, type Violation } from './invariants.ts';
 import { Rng } from './random.ts';
 import { describeScenario, drawScenario, type Scenario } from './scenario.ts';
 import { Scheduler } from './scheduler.ts';
@@ -414,14 +414,15 @@ export async function runSeed(seed: number, options: SeedOptions = {}): Promise<
     let n = 0;
     for (let at = START + writes.from; at < START + writes.until; at += writes.every) {
       sched.schedule(at, () => {
+        // Clients resolve the record as Route 53 answers it: by weight among healthy records.
         const weights = world.dnsRecords.get(writes.instanceId) ?? {};
-        const total = Object.values(weights).reduce((s, w) => s + w, 0);
-        let pick = writeRng.next() * total;
+        const healthy = (r: string) => world.ready(writes.instanceId, r);
+        let pick = writeRng.next();
         const region =
-          Object.entries(weights).find(([, w]) => {
-            pick -= w;
+          Object.keys(weights).find((r) => {
+            pick -= trafficShare(weights, r, healthy);
             return pick < 0;
-          })?.[0] ?? '';
+          }) ?? '';
         n += 1;
         world.clientWrite(writes.instanceId, region, `apis/written-${n}.json`, `{"write":${n}}`);
       });

@@ -524,6 +524,11 @@ export class SimWorld {
    * A client's config write through the instance's admin API. Accepted only by a reachable,
    * activated, unfenced instance; it lands in the region's store and is served at once.
    */
+  /** What Route 53's health check of the instance's record in `region` sees: `/ready` answers. */
+  ready(id: string, region: string): boolean {
+    return this.reachable(region) && this.rt(id, region).activated;
+  }
+
   clientWrite(id: string, region: string, key: string, body: string): boolean {
     const state = this.rt(id, region);
     const accepted =

@@ -1147,13 +1147,13 @@ describe('serverless package', () => {
     }
   });
 
-  it('creates a Route 53 health check and its alarm per instance endpoint in us-east-1 only', () => {
+  it('creates a liveness check with its alarm and a readiness check per instance endpoint in us-east-1 only', () => {
     const template = expectPackaged(run);
     const pairs = endpointPairs(config);
     expect(pairs.length).toBeGreaterThan(0);
     const checks = ofType(template, 'AWS::Route53::HealthCheck');
     const alarms = ofType(template, 'AWS::CloudWatch::Alarm');
-    expect(checks).toHaveLength(pairs.length);
+    expect(checks).toHaveLength(2 * pairs.length);
     expect(alarms).toHaveLength(pairs.length);
     expect(alarms.map(([, alarm]) => alarm.Properties?.AlarmName).sort()).toEqual(
       pairs.map((p) => alarmNameFor(p.instanceId, p.region)).sort(),
@@ -1188,16 +1188,26 @@ describe('serverless package', () => {
         FailureThreshold: config.detection.failureThreshold,
       });
       expect(check?.Properties?.HealthCheckTags).toContainEqual({ Key: 'Name', Value: name });
-      // The DNS records are tied to the health checks by these outputs.
-      expect(outputs, `${checkId} output`).toContain(checkId);
+      // The DNS record is tied to the readiness check (its output): the same endpoint, /ready.
+      const readyId = checkId.replace(/^HealthCheck/, 'ReadyCheck');
+      const ready = template.Resources[readyId];
+      expect(ready?.Type, `${readyId}`).toBe('AWS::Route53::HealthCheck');
+      expect(ready?.Properties?.HealthCheckConfig, `${readyId}`).toEqual({
+        ...(check?.Properties?.HealthCheckConfig as Record<string, unknown>),
+        ResourcePath: `${pair.url.pathname.replace(/\/+$/, '')}/ready`,
+      });
+      expect(outputs, `${readyId} output`).toContain(readyId);
+      expect(outputs, `${checkId} is no record's check`).not.toContain(checkId);
     }
 
     for (const [region, other] of templates().filter(([r]) => r !== HEALTH_CHECK_REGION)) {
       expect(ofType(other, 'AWS::Route53::HealthCheck'), `${region} health checks`).toEqual([]);
       expect(ofType(other, 'AWS::CloudWatch::Alarm'), `${region} alarms`).toEqual([]);
-      expect(Object.keys(other.Outputs ?? {}).filter((k) => k.startsWith('HealthCheck'))).toEqual(
-        [],
-      );
+      expect(
+        Object.keys(other.Outputs ?? {}).filter(
+          (k) => k.startsWith('HealthCheck') || k.startsWith('ReadyCheck'),
+        ),
+      ).toEqual([]);
     }
   });
 
@@ -1226,7 +1236,8 @@ describe('serverless package', () => {
     });
     const resources = await deployModule.detectionResources(deployContext(file, 'us-east-1'));
     const checks = ofType(resources, 'AWS::Route53::HealthCheck');
-    expect(checks).toHaveLength(endpointPairs(config).length);
+    // Liveness and readiness, one each per endpoint.
+    expect(checks).toHaveLength(2 * endpointPairs(config).length);
     for (const [, check] of checks) {
       expect(check.Properties?.HealthCheckConfig).toMatchObject({
         RequestInterval: 10,

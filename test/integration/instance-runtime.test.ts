@@ -110,6 +110,31 @@ describe('InstanceRuntime', () => {
       }
     });
 
+    it('answers /ready with 200 while it serves the config and 503 as an empty standby', async () => {
+      const zone = ZONES[0] as string;
+      const ready = await getJson(`${runtime.urls()[zone]}/ready`);
+      expect(ready).toMatchObject({
+        status: 200,
+        body: { ready: true, instanceId, configDigest: digestOf(seeded), zone },
+      });
+      const standby = new InstanceRuntime({
+        instanceId: `${instanceId}-standby`,
+        region: REGION,
+        zones: ['z'],
+        store: instanceStore(world.config, REGION),
+      });
+      await standby.start();
+      try {
+        const { status, body } = await getJson(`${standby.urls().z}/ready`);
+        expect(status).toBe(503);
+        expect(body).toMatchObject({ ready: false, instanceId: `${instanceId}-standby` });
+        // Alive all the same: the region answers, so the detector sees no outage.
+        expect((await getJson(`${standby.urls().z}/health`)).status).toBe(200);
+      } finally {
+        await standby.stop();
+      }
+    });
+
     it('serves an operation of an OpenAPI document when its path and method are defined', async () => {
       const url = runtime.urls()[ZONES[1] as string] as string;
       const { api, path } = firstOperation();
