@@ -73,7 +73,7 @@ function tripwire() {
     get: (_, prop) => {
       if (prop === 'config') return config;
       if (prop === 'clock') return clock;
-      if (prop === 'region') return 'us-east-1';
+      if (prop === 'region') return 'us-west-2';
       touched.push(String(prop));
       return recorder(String(prop));
     },
@@ -225,7 +225,12 @@ describe('handlers reject bad events before touching anything', () => {
       });
 
       it('does reach its dependencies with a valid event (the tripwire works)', async () => {
-        const [event] = fc.sample(c.valid, 1);
+        const [sampled] = fc.sample(c.valid, 1);
+        // us-east-1 is home to petstore: an outage or recovery there always has work to do.
+        const event =
+          getAt(sampled, ['detail', 'region']) === undefined
+            ? sampled
+            : withReplaced(sampled, ['detail', 'region'], 'us-east-1');
         const { deps, touched } = tripwire();
         await c
           .build(() => deps as never)(event, context)

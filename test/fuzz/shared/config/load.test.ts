@@ -92,7 +92,7 @@ describe('loadConfig', () => {
         const written = format === 'json' ? JSON.parse(JSON.stringify(doc)) : doc;
         expect(outcome.value).toEqual(parseConfig(written, file));
       }),
-      { numRuns: runs(150) },
+      { numRuns: runs(100) },
     );
   });
 
@@ -114,7 +114,7 @@ describe('loadConfig', () => {
         expect(error.field).toBe(fieldName(path));
         expect(error.message).toContain(`${file}: ${fieldName(path)}: `);
       }),
-      { numRuns: runs(300) },
+      { numRuns: runs(150) },
     );
   });
 
@@ -136,7 +136,7 @@ describe('loadConfig', () => {
         if (outcome.ok) return; // a junk file that happens to be a valid config is fine
         configError(outcome, `contents ${JSON.stringify(String(text).slice(0, 80))}`);
       }),
-      { numRuns: runs(600) },
+      { numRuns: runs(400) },
     );
   });
 

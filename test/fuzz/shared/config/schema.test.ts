@@ -158,7 +158,7 @@ describe('parseConfig', () => {
     optional: OPTIONAL_CONFIG_FIELDS,
     objectMode: configObjectMode,
     violations,
-    runs: 800,
+    runs: 400,
     check(input, output) {
       const doc = input as unknown as Doc;
       const config = output as Doc;

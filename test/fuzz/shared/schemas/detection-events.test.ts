@@ -17,7 +17,7 @@ import {
   violate,
   word,
 } from '../../support/events.ts';
-import { fuzzParser, type ParserSpec } from '../../support/harness.ts';
+import { fuzzParser, type ParserSpec, runs } from '../../support/harness.ts';
 import { matchesAny, type Path } from '../../support/json-paths.ts';
 
 type Event = Record<string, unknown> & { detail: Record<string, unknown> };
@@ -292,7 +292,7 @@ describe('parseDetectorEvent', () => {
           );
         },
       ),
-      { numRuns: 500 },
+      { numRuns: runs(500) },
     );
   });
 

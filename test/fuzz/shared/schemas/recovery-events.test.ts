@@ -114,7 +114,7 @@ const specs: ParserSpec[] = [
       ...eventErrors,
       name: detailType,
       // The three chain events share one parser; each gets a share of the runs.
-      runs: 350,
+      runs: 250,
       valid: chainEvent(detailType),
       parse: (event) => parseChainEvent(event, detailType, config),
       optional: ['replay-name'],

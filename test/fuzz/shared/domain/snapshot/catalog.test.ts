@@ -112,6 +112,6 @@ describe('readManifest', () => {
       fc.uint8Array({ maxLength: 512 }),
       fc.string({ unit: 'binary' }).map((s) => Buffer.from(s)),
     ),
-    runs: 600,
+    runs: 400,
   });
 });
