@@ -20,6 +20,7 @@ import { EVENT_SOURCE } from '../../shared/adapters/eventbridge-bus.ts';
 import { loadConfig, regionBuckets } from '../../shared/config/load.ts';
 import { type LifeboatConfig, rateToSeconds } from '../../shared/config/schema.ts';
 import { DetailType } from '../../shared/domain/events.ts';
+import { RECONCILE_POLICY } from '../../shared/domain/recovery/reconcile.ts';
 import { RecoveryEvent } from '../../shared/domain/recovery/recovery-run.ts';
 import { alarmNameFor } from '../../shared/schemas/detection-events.ts';
 
@@ -359,6 +360,9 @@ const FAILBACK_FUNCTION = {
   asyncRetries: 2,
 } as const;
 
+/** A run's kind, as the reconciler's stall limits are keyed. */
+type RecoveryRunKind = keyof typeof RECONCILE_POLICY.stallLimitSeconds;
+
 /** The detection exports of deploy/lifeboat.cjs, called the way osls calls them. */
 interface DeployModule {
   detectionResources(ctx: DeployContext): Promise<Template>;
@@ -636,6 +640,7 @@ describe('serverless package', () => {
         'DetectOutageLambdaFunction',
         ...RECOVERY_FUNCTIONS.map((f) => `${f.id}LambdaFunction`),
         `${FAILBACK_FUNCTION.id}LambdaFunction`,
+        'ReconcileLambdaFunction',
       ]),
     );
     const roleOf = functions.map(([id, fn]) => [id, referencedId(fn.Properties?.Role)] as const);
@@ -985,6 +990,46 @@ describe('serverless package', () => {
       ]);
     });
 
+    it('lets reconcile only list and read runs/ in the control buckets, log and publish', () => {
+      for (const [region, template] of templates()) {
+        expect(statementSummary(template, 'ReconcileRole'), region).toEqual([
+          logs('Reconcile'),
+          {
+            sid: 'ListRuns',
+            actions: ['s3:ListBucket'],
+            resources: control(),
+            condition: { StringLike: { 's3:prefix': ['runs/*'] } },
+          },
+          { sid: 'ReadRunState', actions: ['s3:GetObject'], resources: control('/runs/*') },
+          publish,
+        ]);
+      }
+    });
+
+    it("gives every step longer than its function's three attempts before reconcile nudges it", () => {
+      // Lambda retries an async invocation twice, 1 then 2 minutes apart: a stall limit shorter
+      // than that could nudge a step while a retry of it still runs.
+      const attempts = (timeout: number) => 3 * timeout + 60 + 120;
+      const stepFunctions: [RecoveryRunKind, string, string][] = [
+        ['recovery', 'plan', 'PlanRecovery'],
+        ['recovery', 'restore', 'RestoreInstance'],
+        ['recovery', 'verify', 'VerifyInstance'],
+        ['recovery', 'shift', 'ShiftTraffic'],
+        ...Object.keys(RECONCILE_POLICY.stallLimitSeconds.failback).map(
+          (step): [RecoveryRunKind, string, string] => ['failback', step, FAILBACK_FUNCTION.id],
+        ),
+      ];
+      for (const [region, template] of templates()) {
+        for (const [kind, step, id] of stepFunctions) {
+          const fn = propertiesOf(template.Resources[`${id}LambdaFunction`] as Resource);
+          const limit = RECONCILE_POLICY.stallLimitSeconds[kind][step] ?? 0;
+          expect(limit, `${region} ${kind} ${step}`).toBeGreaterThanOrEqual(
+            attempts(fn.Timeout as number),
+          );
+        }
+      }
+    });
+
     it('grants verifyInstance only its run state and its bus', () => {
       for (const [region, template] of templates()) {
         expect(statementSummary(template, 'VerifyInstanceRole'), region).toEqual([
@@ -1272,6 +1317,23 @@ describe('serverless package', () => {
       /^rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)$/,
     );
     console.log(`snapshot schedule: ${expression}`);
+  });
+
+  it("ticks reconcile at its policy's sweep period without retries when packaged", () => {
+    for (const [region, template] of templates()) {
+      const rules = ofType(template, 'AWS::Events::Rule').filter(([, rule]) =>
+        asArray(rule.Properties?.Targets as { Arn: unknown }[]).some(
+          (target) => referencedId(target.Arn) === 'ReconcileLambdaFunction',
+        ),
+      );
+      expect(rules, region).toHaveLength(1);
+      const expression = rules[0]?.[1].Properties?.ScheduleExpression as string;
+      expect(rateToSeconds(expression), region).toBe(RECONCILE_POLICY.sweepEverySeconds);
+      const invokeConfig = ofType(template, 'AWS::Lambda::EventInvokeConfig').find(
+        ([, c]) => referencedId(c.Properties?.FunctionName) === 'ReconcileLambdaFunction',
+      );
+      expect(invokeConfig?.[1].Properties, region).toMatchObject({ MaximumRetryAttempts: 0 });
+    }
   });
 
   it('packages each function with the config in a zip under 1 MiB when packaged', () => {
