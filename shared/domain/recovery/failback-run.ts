@@ -16,6 +16,7 @@ import {
   loadRun,
   type RecoveryDeps,
   type RecoveryRun,
+  type StepContext,
   type StepRecord,
   type StepTable,
   saveRun,
@@ -33,6 +34,10 @@ import { canarySteps, describeWeights, failoverWeights } from './weights.ts';
  *   shift     weights move home in canary steps; health is watched at every step and any
  *             regression rolls back to the recovered region (and unfences it)
  *   release   the recovery's capacity slots are given back
+ *
+ * snapshot, restore, verify and shift are only sound while the recovered instance stays fenced:
+ * once it takes writes again, the final snapshot misses them. So each of them checks the fence
+ * first, and a failure that unfences sends fence, snapshot, restore and verify back to pending.
  */
 
 /** The steps of a failback run, in order. */
@@ -172,7 +177,32 @@ async function fence(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<Reco
   return {};
 }
 
+/** The steps whose work is only valid while the recovered instance stays fenced. */
+const FENCED_STEPS = ['fence', 'snapshot', 'restore', 'verify'] as const;
+
+/**
+ * Fails the step unless the recovered instance reports itself fenced. The run record can say
+ * "fenced" when the instance is not: the clean-up of a failure unfenced it and the process died
+ * before recording that. Carrying on would restore and shift to a snapshot that misses writes.
+ */
+async function requireFenced(deps: RecoveryDeps, run: RecoveryRun, step: string): Promise<void> {
+  const health = await deps.instances.health(run.instanceId, run.from);
+  if (health.fenced === true) return;
+  if (health.fenced === false) {
+    throw new RunStepError(
+      step,
+      `the instance in ${run.from} is no longer fenced, so the final snapshot may miss writes it took: resume to fence it again and take a new final snapshot`,
+      { final: true },
+    );
+  }
+  throw new RunStepError(
+    step,
+    `cannot confirm that the instance in ${run.from} is still fenced: ${health.error ?? 'it does not say'}`,
+  );
+}
+
 async function finalSnapshot(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<RecoveryRun>> {
+  await requireFenced(deps, run, 'snapshot');
   const instance = instanceOf(deps, run);
   const snapshotId = snapshotIdFor(deps.clock.now());
   const result = await takeSnapshot({
@@ -210,6 +240,7 @@ async function finalSnapshot(deps: RecoveryDeps, run: RecoveryRun): Promise<Part
 async function restoreHome(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<RecoveryRun>> {
   const { target, snapshot } = run;
   if (!target || !snapshot) throw new RunStepError('restore', 'run has no final snapshot');
+  await requireFenced(deps, run, 'restore');
   await restoreSnapshot({
     vault: deps.vault(snapshot.region),
     target: deps.instanceStore(target),
@@ -223,25 +254,44 @@ async function restoreHome(deps: RecoveryDeps, run: RecoveryRun): Promise<Partia
 async function verifyHome(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<RecoveryRun>> {
   const { target, snapshot } = run;
   if (!target || !snapshot) throw new RunStepError('verify', 'run has no final snapshot');
+  await requireFenced(deps, run, 'verify');
   await awaitServing(deps, run.instanceId, target, snapshot.configDigest, 'verify');
   return {};
 }
 
-async function canaryShift(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<RecoveryRun>> {
+/**
+ * Thrown by a canary that another invocation took over (a retry or duplicate of the same
+ * delivery, an operator's resume): it stops without touching traffic or the fence again. The
+ * engine sees the run moved on and leaves it to the other invocation.
+ */
+const takenOver = (run: RecoveryRun) =>
+  new RunStepError('shift', `another invocation took over the canary of ${run.runId}`);
+
+async function canaryShift(
+  deps: RecoveryDeps,
+  run: RecoveryRun,
+  context: StepContext,
+): Promise<Partial<RecoveryRun>> {
   const instance = instanceOf(deps, run);
   const home = run.target as string;
   const spec = dnsSpecFor(instance);
   const regions = Object.keys(spec.targets);
   const policy = deps.config.failback;
+  await requireFenced(deps, run, 'shift');
+  // The canary is the one step that must never run twice at once: a second canary working from
+  // an older view would move traffic back, or roll back and unfence, after this one is done.
+  if (!(await context.take({ canary: [] }))) throw takenOver(run);
   const before = await deps.dns.readWeights(spec);
   const history: Weights[] = [];
   for (const weights of canarySteps(run.from, home, regions, policy.canaryPercents)) {
+    if (!(await context.holds())) throw takenOver(run);
     await deps.dns.applyWeights(spec, weights);
     history.push(weights);
     for (let check = 0; check < policy.healthChecksPerStep; check += 1) {
       await deps.sleep((policy.stepSeconds * 1000) / policy.healthChecksPerStep);
       const health = await deps.instances.health(run.instanceId, home);
       if (!health.ok) {
+        if (!(await context.holds())) throw takenOver(run);
         // Roll back: all traffic to the instance that was serving, which may take writes again.
         const rollback = failoverWeights(regions, run.from);
         await deps.dns.applyWeights(spec, rollback);
@@ -280,12 +330,39 @@ export const FAILBACK_TABLE: StepTable = {
   events: { release: FailbackEvent.completed },
   failedEvent: FailbackEvent.failed,
   // A failback that stops after fencing and before the shift must not leave the only serving
-  // instance refusing writes. (The shift's own rollback unfences too.)
+  // instance refusing writes. (The shift's own rollback unfences too.) Once it takes writes
+  // again, its final snapshot and what was restored from it are stale: a resume must fence
+  // again and take a new one, so those steps go back to pending.
   onFailure: async (deps, run, step) => {
-    if (['snapshot', 'restore', 'verify'].includes(step))
+    if ((FENCED_STEPS as readonly string[]).includes(step)) {
       await deps.instances.unfence(run.instanceId, run.from);
+      return reopenFencedSteps(deps, run, step);
+    }
+    if (step === 'shift') {
+      // A shift that failed without a rollback leaves the instance fenced, and the resume goes on
+      // with the canary. Unfenced (a rollback, or a clean-up whose record was lost), it cannot.
+      const health = await deps.instances.health(run.instanceId, run.from);
+      if (health.fenced === false) return reopenFencedSteps(deps, run, step);
+    }
+    return undefined;
   },
 };
+
+/** Sends fence, snapshot, restore and verify back to pending, with the final snapshot dropped. */
+function reopenFencedSteps(
+  deps: RecoveryDeps,
+  run: RecoveryRun,
+  failedStep: string,
+): Partial<RecoveryRun> {
+  const detail = `undone: the instance in ${run.from} was unfenced after ${failedStep} failed`;
+  const at = deps.clock.now().toISOString();
+  const steps: Record<string, StepRecord> = {};
+  for (const step of FENCED_STEPS) {
+    if (step === failedStep) continue;
+    steps[step] = { status: 'pending', attempts: run.steps[step]?.attempts ?? 0, at, detail };
+  }
+  return { steps, snapshot: undefined };
+}
 
 /** Runs a failback's remaining steps in this process. */
 export const driveFailback = (deps: RecoveryDeps, run: RecoveryRun) =>

@@ -52,6 +52,8 @@ async function recoveredWorld(options: WorldOptions = {}) {
     await w.instances.write('petstore', 'us-east-2', key, body);
   w.heal('us-east-1');
   w.clock.advance(10 * MINUTE);
+  // Call counts below are the failback's own (the recovery's shift checks home's health too).
+  w.instances.calls.length = 0;
   return { w, recovery };
 }
 
@@ -229,9 +231,10 @@ describe('driveFailback', () => {
   it('checks home health the configured number of times per canary step when the policy asks for several', async () => {
     const { w } = await recoveredWorld({ failback: { healthChecksPerStep: 3, stepSeconds: 30 } });
     const sleepsBefore = w.sleeps.length;
+    const checksBefore = w.instances.count('health', 'us-east-1');
     await driveFailback(w.deps, await started(w));
     // One verify check, then three per step.
-    expect(w.instances.count('health', 'us-east-1')).toBe(1 + 9);
+    expect(w.instances.count('health', 'us-east-1') - checksBefore).toBe(1 + 9);
     expect(w.sleeps.slice(sleepsBefore)).toEqual(Array(9).fill(10_000));
   });
 
@@ -239,6 +242,7 @@ describe('driveFailback', () => {
     'rolls back to the recovered region, unfences it and fails without retrying when home regresses at canary step %i',
     async (step) => {
       const { w } = await recoveredWorld();
+      const checksBefore = w.instances.count('health', 'us-east-1');
       // One good check while verifying, then one per step until the regression.
       w.instances.regressAfter('us-east-1', 1 + step);
       const error = await rejection(driveFailback(w.deps, await started(w)));
@@ -249,7 +253,7 @@ describe('driveFailback', () => {
       expect(w.dns.weightsOf('petstore')).toEqual(AWAY);
       expect(w.instances.isFenced('petstore', 'us-east-2')).toBe(false);
       await w.instances.write('petstore', 'us-east-2', 'apis/after-rollback.json', '{}');
-      expect(w.instances.count('health', 'us-east-1')).toBe(2 + step);
+      expect(w.instances.count('health', 'us-east-1') - checksBefore).toBe(2 + step);
       const run = await loadRun(w.deps, 'petstore-g2', FAILBACK_SET);
       expect(run).toMatchObject({
         status: 'failed',
@@ -398,4 +402,218 @@ describe('driveFailback', () => {
       expect(w.bucket('us-east-2').deletes).toHaveLength(1);
     },
   );
+});
+
+/** Leaves the run failed at `step` with the recovered instance unfenced by the clean-up. */
+const FAIL_AT: Record<'snapshot' | 'restore' | 'verify', (w: RecoveryWorld) => () => void> = {
+  snapshot: (w) => {
+    w.vault('us-east-1').unreachable = true;
+    w.vault('us-west-2').unreachable = true;
+    return () => {
+      w.vault('us-east-1').unreachable = false;
+      w.vault('us-west-2').unreachable = false;
+    };
+  },
+  restore: (w) => {
+    w.store('us-east-1').unreachable = true;
+    return () => {
+      w.store('us-east-1').unreachable = false;
+    };
+  },
+  verify: (w) => {
+    w.instances.script = ({ region }) =>
+      region === 'us-east-1' ? { configDigest: '0'.repeat(64) } : undefined;
+    return () => {
+      w.instances.script = undefined;
+    };
+  },
+};
+
+describe('resuming a failback whose failure unfenced the recovered instance', () => {
+  it.each(['snapshot', 'restore', 'verify'] as const)(
+    'fences again, takes a new final snapshot and brings home the writes taken meanwhile when it failed at %s',
+    async (step) => {
+      const { w } = await recoveredWorld();
+      const heal = FAIL_AT[step](w);
+      await rejection(driveFailback(w.deps, await started(w)));
+      const failed = (await loadRun(w.deps, 'petstore-g2', FAILBACK_SET)) as RecoveryRun;
+      expect(failed).toMatchObject({ status: 'failed', failedStep: step });
+      expect(failed.snapshot).toBeUndefined();
+      for (const s of ['fence', 'snapshot', 'restore', 'verify'].filter((s) => s !== step))
+        expect(failed.steps[s]?.status).toBe('pending');
+      // The clean-up let it take writes again, so the first final snapshot is no longer final.
+      await w.instances.write('petstore', 'us-east-2', 'apis/after-failure.json', '{"late":1}\n');
+      heal();
+
+      const done = await driveRun(w.deps, failed, FAILBACK_TABLE, { resume: true });
+
+      expect(done.status).toBe('completed');
+      expect(w.instances.count('fence', 'us-east-2')).toBe(2);
+      expect(w.instances.isFenced('petstore', 'us-east-2')).toBe(true);
+      const home = w.store('us-east-1').contents('petstore');
+      expect(home.get('apis/after-failure.json')?.toString()).toBe('{"late":1}\n');
+      expect(home).toEqual(w.store('us-east-2').contents('petstore'));
+      expect(done.snapshot?.configDigest).toBe(digestOfStore(w.store('us-east-2'), 'petstore'));
+    },
+  );
+
+  it('keeps the steps it did when the failure left the recovered instance fenced', async () => {
+    const { w } = await recoveredWorld();
+    // A shift that gives up on Route 53 (no rollback) leaves the instance fenced.
+    const applyWeights = w.dns.applyWeights.bind(w.dns);
+    w.dns.applyWeights = async () => {
+      throw new Error('Route 53 throttled');
+    };
+    await rejection(driveFailback(w.deps, await started(w)));
+    w.dns.applyWeights = applyWeights;
+    const failed = (await loadRun(w.deps, 'petstore-g2', FAILBACK_SET)) as RecoveryRun;
+    expect(failed).toMatchObject({ failedStep: 'shift', steps: { verify: { status: 'done' } } });
+    expect(w.instances.isFenced('petstore', 'us-east-2')).toBe(true);
+
+    const done = await driveRun(w.deps, failed, FAILBACK_TABLE, { resume: true });
+
+    expect(done.status).toBe('completed');
+    expect(w.instances.count('fence', 'us-east-2')).toBe(1);
+    expect(done.snapshot).toEqual(failed.snapshot);
+  });
+
+  it('refuses to restore a final snapshot when the recovered instance was unfenced after it was recorded', async () => {
+    const { w } = await recoveredWorld();
+    const run = await started(w);
+    // The process dies after recording the snapshot; the instance is unfenced behind the record
+    // (a clean-up whose own record was lost) and takes a write.
+    const crashing = {
+      ...FAILBACK_TABLE,
+      events: { ...FAILBACK_TABLE.events, snapshot: 'Crash Marker' },
+    };
+    const publish = w.bus.publish.bind(w.bus);
+    w.bus.publish = async (events) => {
+      if (events.some((e) => e.detailType === 'Crash Marker')) throw new SimulatedCrash('dies');
+      return publish(events);
+    };
+    await rejection(driveRun(w.deps, run, crashing));
+    w.bus.publish = publish;
+    await w.instances.unfence('petstore', 'us-east-2');
+    await w.instances.write('petstore', 'us-east-2', 'apis/behind-the-record.json', '{}\n');
+    const homeWrites = w.store('us-east-1').count('write');
+
+    const recorded = (await loadRun(w.deps, run.runId, FAILBACK_SET)) as RecoveryRun;
+    expect(recorded.steps.snapshot?.status).toBe('done');
+    const error = await rejection(driveFailback(w.deps, recorded));
+
+    expect(error).toBeInstanceOf(RunStepError);
+    expect(w.store('us-east-1').count('write')).toBe(homeWrites);
+    expect(w.dns.weightsOf('petstore')).toEqual(AWAY);
+    const failed = (await loadRun(w.deps, run.runId, FAILBACK_SET)) as RecoveryRun;
+    expect(failed).toMatchObject({
+      status: 'failed',
+      failedStep: 'restore',
+      reason: expect.stringMatching(/us-east-2 is no longer fenced/),
+      steps: { fence: { status: 'pending' }, snapshot: { status: 'pending' } },
+    });
+
+    const done = await driveRun(w.deps, failed, FAILBACK_TABLE, { resume: true });
+    expect(done.status).toBe('completed');
+    expect(
+      w.store('us-east-1').contents('petstore').get('apis/behind-the-record.json')?.toString(),
+    ).toBe('{}\n');
+  });
+});
+
+describe('two invocations driving one failback', () => {
+  /**
+   * Deps for a first invocation that, once its canary has moved traffic and waits, lets a
+   * second invocation of the same run (a retry of the same delivery) run to completion.
+   */
+  function raced(w: RecoveryWorld, run: RecoveryRun) {
+    let overtaken = false;
+    const deps = {
+      ...w.deps,
+      sleep: async (ms: number) => {
+        await w.deps.sleep(ms);
+        if (!overtaken && w.dns.appliedFor('petstore').length > 1) {
+          overtaken = true;
+          const second = await driveFailback(w.deps, run);
+          expect(second.status).toBe('completed');
+        }
+      },
+    };
+    return { deps, overtaken: () => overtaken };
+  }
+
+  it('stops a canary another invocation completed without moving traffic again', async () => {
+    const { w } = await recoveredWorld();
+    const run = await started(w);
+    const first = raced(w, run);
+
+    const result = await driveFailback(first.deps, run);
+
+    expect(first.overtaken()).toBe(true);
+    expect(result.status).toBe('completed');
+    // The second invocation's own three canary steps, then nothing from the first one.
+    expect(w.dns.appliedFor('petstore').slice(1)).toEqual([
+      canary(10),
+      canary(10),
+      canary(50),
+      canary(100),
+    ]);
+    expect(w.dns.weightsOf('petstore')).toEqual(HOME);
+    expect(w.instances.isFenced('petstore', 'us-east-2')).toBe(true);
+    expect(await loadRun(w.deps, run.runId, FAILBACK_SET)).toMatchObject({ status: 'completed' });
+  });
+
+  it('does not roll back or unfence when home regresses after another invocation completed the failback', async () => {
+    const { w } = await recoveredWorld();
+    const run = await started(w);
+    const first = raced(w, run);
+    const sleep = first.deps.sleep;
+    first.deps.sleep = async (ms) => {
+      await sleep(ms);
+      // Home looks unhealthy to the first invocation's next check.
+      if (first.overtaken()) w.instances.regressAfter('us-east-1', 0);
+    };
+
+    await driveFailback(first.deps, run);
+
+    expect(first.overtaken()).toBe(true);
+    expect(w.dns.weightsOf('petstore')).toEqual(HOME);
+    expect(w.instances.count('unfence', 'us-east-2')).toBe(0);
+    expect(w.instances.isFenced('petstore', 'us-east-2')).toBe(true);
+    const stored = await loadRun(w.deps, run.runId, FAILBACK_SET);
+    expect(stored).toMatchObject({ status: 'completed' });
+    expect(stored?.rolledBack).toBeUndefined();
+  });
+
+  it('leaves the fence alone when its restore fails after another invocation completed the failback', async () => {
+    const { w } = await recoveredWorld();
+    const run = await started(w);
+    let overtaken = false;
+    const instances = w.instances;
+    const deps = {
+      ...w.deps,
+      instances: {
+        health: (id: string, region: string) => instances.health(id, region),
+        fence: (id: string, region: string) => instances.fence(id, region),
+        unfence: (id: string, region: string) => instances.unfence(id, region),
+        activate: async (id: string, region: string) => {
+          if (!overtaken) {
+            overtaken = true;
+            await driveFailback(w.deps, run);
+          }
+          throw new Error(`activate ${id} in ${region}: timed out`);
+        },
+      },
+    };
+
+    const result = await driveFailback(deps, run);
+
+    expect(overtaken).toBe(true);
+    expect(result.status).toBe('completed');
+    expect(w.instances.count('unfence', 'us-east-2')).toBe(0);
+    expect(w.instances.isFenced('petstore', 'us-east-2')).toBe(true);
+    expect(await loadRun(w.deps, run.runId, FAILBACK_SET)).toMatchObject({
+      status: 'completed',
+      steps: { restore: { status: 'done', attempts: 1 } },
+    });
+  });
 });

@@ -11,6 +11,7 @@ import {
   type RecoveryRun,
   runKey,
   runStep,
+  type StepContext,
   type StepTable,
   saveRun,
   secondsBetween,
@@ -562,5 +563,157 @@ describe('dnsSpecFor', () => {
     const spec = dnsSpecFor(config.instances[0] as (typeof config.instances)[number]);
     expect(spec.healthChecks).toEqual({ 'us-east-1': 'hc-1', 'us-east-2': 'hc-2' });
     expect(spec.targets).toEqual({ 'us-east-1': 'a.example.com', 'us-east-2': 'b.example.com' });
+  });
+});
+
+/** What another invocation of the same run does meanwhile: it writes the run (a step, a take). */
+async function anotherInvocationWrites(w: RecoveryWorld): Promise<RecoveryRun> {
+  const current = (await loadRun(w.deps, RUN, SET)) as RecoveryRun;
+  return saveRun(w.deps, { ...current, driver: 'another-invocation' });
+}
+
+/** A table whose step b is `work`, with a clean-up that records every call. */
+function tableWithB(
+  work: (context: StepContext) => Promise<Partial<RecoveryRun>>,
+  onFailure?: StepTable['onFailure'],
+) {
+  const cleanups: string[] = [];
+  const { table } = testTable();
+  const withB: StepTable = {
+    ...table,
+    work: { ...table.work, b: (_deps, _run, context) => work(context) },
+    onFailure: async (deps, run, step) => {
+      cleanups.push(step);
+      return onFailure?.(deps, run, step);
+    },
+  };
+  return { table: withB, cleanups };
+}
+
+describe('runStep clean-up', () => {
+  it('records the run fields the clean-up returns, sending earlier steps back to pending, when a step fails', async () => {
+    const w = recoveryWorld();
+    await saveRun(w.deps, freshRun(w, { target: 'us-east-2' }));
+    const { table, cleanups } = tableWithB(
+      async () => {
+        throw new Error('lost the fence');
+      },
+      async (deps) => ({
+        target: undefined,
+        steps: { a: { status: 'pending', attempts: 1, at: deps.clock.now().toISOString() } },
+      }),
+    );
+    await runStep(w.deps, RUN, 'a', SET, table);
+
+    await rejection(runStep(w.deps, RUN, 'b', SET, table));
+
+    expect(cleanups).toEqual(['b']);
+    const run = stored(w, 'us-east-2');
+    expect(run).toMatchObject({ status: 'failed', failedStep: 'b' });
+    expect(run?.target).toBeUndefined();
+    expect(run?.steps.a?.status).toBe('pending');
+    expect(run?.steps.b).toMatchObject({ status: 'failed', attempts: 3 });
+  });
+
+  it('neither cleans up nor records a failure when another invocation wrote the run during the step', async () => {
+    const w = recoveryWorld();
+    await saveRun(w.deps, freshRun(w));
+    const { table, cleanups } = tableWithB(async () => {
+      await anotherInvocationWrites(w);
+      throw new Error('timed out');
+    });
+    await runStep(w.deps, RUN, 'a', SET, table);
+
+    const run = await runStep(w.deps, RUN, 'b', SET, table);
+
+    expect(cleanups).toEqual([]);
+    expect(run).toMatchObject({ status: 'running', driver: 'another-invocation' });
+    expect(run.steps.b?.status).toBe('pending');
+    expect(stored(w, 'us-east-2')).toEqual(run);
+    expect(w.bus.details('Test Failed')).toEqual([]);
+  });
+});
+
+describe('runStep context', () => {
+  it('takes the run, recording the changes and this invocation as its driver, when nobody wrote it since the step read it', async () => {
+    const w = recoveryWorld();
+    await saveRun(w.deps, freshRun(w));
+    const seen: boolean[] = [];
+    const { table } = tableWithB(async (context) => {
+      seen.push(await context.take({ canary: [] }));
+      seen.push(await context.holds());
+      return {};
+    });
+    await runStep(w.deps, RUN, 'a', SET, table);
+
+    const run = await runStep({ ...w.deps, newDriverId: () => 'driver-1' }, RUN, 'b', SET, table);
+
+    expect(seen).toEqual([true, true]);
+    // a, the take, b.
+    expect(run).toMatchObject({ seq: 4, driver: 'driver-1', canary: [] });
+    expect(run.steps.b?.status).toBe('done');
+  });
+
+  it('refuses to take the run when another invocation wrote it after the step read it', async () => {
+    const w = recoveryWorld();
+    await saveRun(w.deps, freshRun(w));
+    const { table, cleanups } = tableWithB(async (context) => {
+      await anotherInvocationWrites(w);
+      if (!(await context.take())) throw new Error('taken over');
+      return { target: 'us-west-2' };
+    });
+    await runStep(w.deps, RUN, 'a', SET, table);
+
+    const run = await runStep(w.deps, RUN, 'b', SET, table);
+
+    expect(run.driver).toBe('another-invocation');
+    expect(run.target).toBeUndefined();
+    expect(run.steps.b?.status).toBe('pending');
+    expect(cleanups).toEqual([]);
+  });
+
+  it('stops holding the run, and records nothing, when another invocation took it after this one did', async () => {
+    const w = recoveryWorld();
+    await saveRun(w.deps, freshRun(w));
+    const held: boolean[] = [];
+    const { table, cleanups } = tableWithB(async (context) => {
+      await context.take();
+      await anotherInvocationWrites(w);
+      held.push(await context.holds());
+      return { target: 'us-west-2' };
+    });
+    await runStep(w.deps, RUN, 'a', SET, table);
+
+    const run = await runStep(w.deps, RUN, 'b', SET, table);
+
+    expect(held).toEqual([false]);
+    expect(run).toMatchObject({ driver: 'another-invocation', status: 'running' });
+    expect(run.target).toBeUndefined();
+    expect(run.steps.b?.status).toBe('pending');
+    expect(stored(w, 'us-east-2')).toEqual(run);
+    expect(cleanups).toEqual([]);
+  });
+
+  it('stops driving, without an error, at a step another invocation took over', async () => {
+    const w = recoveryWorld();
+    const fresh = await saveRun(w.deps, freshRun(w));
+    let cRan = false;
+    const { table } = tableWithB(async (context) => {
+      await context.take();
+      await anotherInvocationWrites(w);
+      if (!(await context.holds())) throw new Error('taken over');
+      return {};
+    });
+    table.work.c = async () => {
+      cRan = true;
+      return {};
+    };
+
+    const run = await driveRun(w.deps, fresh, table);
+
+    expect(cRan).toBe(false);
+    expect(run.steps.a?.status).toBe('done');
+    expect(run.steps.b?.status).toBe('pending');
+    expect(run.status).toBe('running');
   });
 });
