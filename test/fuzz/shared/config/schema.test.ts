@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../../shared/config/load.ts';
 import {
   configErrors,
@@ -148,6 +148,33 @@ const violations = fc
   .map(([doc, breaker]) => breaker(doc as unknown as Doc))
   .filter((v): v is NonNullable<typeof v> => v !== undefined)
   .map(({ input, path, why }) => ({ input, field: fieldName(path), why }));
+
+describe('parseConfig regressions', () => {
+  const [doc] = fc.sample(
+    validConfig.filter((d) => (d.instances as unknown[]).length > 0),
+    1,
+  ) as unknown as Doc[];
+
+  it('names a misspelt region name itself, not the instances that refer to it', () => {
+    // Found by the fuzzer: the cross-field "unknown region" issue at instances[0] was named.
+    const input = withReplaced(doc, ['regions', 0, 'name'], 'US-EAST-1');
+    expect(() => parseConfig(input, 'f.yml')).toThrow(
+      expect.objectContaining({ field: 'regions[0].name' }),
+    );
+  });
+
+  it('rejects a "__proto__" key in a record instead of silently dropping it', () => {
+    const input = copy(doc) as Doc;
+    const endpoints = (input.instances[0] as Doc['instances'][number]).endpoints;
+    Object.defineProperty(endpoints, '__proto__', {
+      value: { url: 'https://x.example.com' },
+      enumerable: true,
+    });
+    expect(() => parseConfig(input, 'f.yml')).toThrow(
+      expect.objectContaining({ field: 'instances[0].endpoints.__proto__' }),
+    );
+  });
+});
 
 describe('parseConfig', () => {
   fuzzParser({

@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Signal } from '../../../../shared/domain/detection/region-health.ts';
-import { EventValidationError } from '../../../../shared/errors.ts';
 import { alarmNameFor, parseDetectorEvent } from '../../../../shared/schemas/detection-events.ts';
 import {
   config,
@@ -18,7 +17,7 @@ import {
   word,
 } from '../../support/events.ts';
 import { fuzzParser, type ParserSpec, runs } from '../../support/harness.ts';
-import { matchesAny, type Path } from '../../support/json-paths.ts';
+import { matchesAny, nested, type Path } from '../../support/json-paths.ts';
 
 type Event = Record<string, unknown> & { detail: Record<string, unknown> };
 
@@ -296,11 +295,21 @@ describe('parseDetectorEvent', () => {
     );
   });
 
-  it('rejects a null-prototype or unprintable source as a validation error (regression)', () => {
-    for (const source of [Object.create(null), { toString: () => ({}) }]) {
+  it('rejects a null-prototype, unprintable or deeply nested source as a validation error (regression)', () => {
+    // Found by the fuzzer: String() of these threw TypeError / RangeError instead.
+    for (const source of [Object.create(null), { toString: () => ({}) }, nested(3000, 'array')]) {
       expect(() => parse({ source, 'detail-type': 'Health Observed' })).toThrow(
-        EventValidationError,
+        expect.objectContaining({ name: 'EventValidationError', field: 'source/detail-type' }),
       );
     }
+  });
+
+  it('names detail.eventRegion when an issue names an empty event region (regression)', () => {
+    const [event] = fc.sample(healthEvent, 1) as Event[];
+    const issue = {
+      ...event,
+      detail: { ...event?.detail, eventTypeCategory: 'issue', eventRegion: '' },
+    };
+    expect(() => parse(issue)).toThrow(expect.objectContaining({ field: 'detail.eventRegion' }));
   });
 });

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
-import { describe, expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
+  chainEventSchema,
   parseChainEvent,
   parseOutageConfirmed,
   parseRegionRecovered,
@@ -175,4 +176,9 @@ describe('recovery events', () => {
       fuzzParser(spec);
     });
   }
+
+  it('builds each chain event schema once (regression: it was rebuilt on every event)', () => {
+    expect(chainEventSchema('Instance Restored')).toBe(chainEventSchema('Instance Restored'));
+    expect(chainEventSchema('Instance Restored')).not.toBe(chainEventSchema('Instance Verified'));
+  });
 });

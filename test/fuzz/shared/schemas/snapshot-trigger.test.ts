@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseSnapshotTrigger } from '../../../../shared/schemas/snapshot-trigger.ts';
 import {
   config,
@@ -82,4 +82,11 @@ describe('parseSnapshotTrigger', () => {
       fuzzParser(spec);
     });
   }
+
+  it('reports a tick without detail-type as a broken tick naming it (regression)', () => {
+    // Found by the fuzzer: it was parsed as a snapshot request and named "action".
+    const [event] = fc.sample(schedule, 1) as Record<string, unknown>[];
+    const { 'detail-type': _, ...broken } = event ?? {};
+    expect(() => parse(broken)).toThrow(expect.objectContaining({ field: 'detail-type' }));
+  });
 });

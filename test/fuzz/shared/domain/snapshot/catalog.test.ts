@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { readManifest } from '../../../../../shared/domain/snapshot/catalog.ts';
 import { FORMAT, keys } from '../../../../../shared/domain/snapshot/format.ts';
@@ -84,6 +84,20 @@ function fieldOfDetail(error: unknown): string {
 }
 
 const detailOf = (error: unknown) => (error as SnapshotIntegrityError).problems[0]?.detail ?? '';
+
+describe('readManifest regressions', () => {
+  it('names the field of a malformed manifest in the problem detail', async () => {
+    // Found by the fuzzer: the detail was zod's bare message, with no field.
+    const [doc] = fc.sample(manifest, 1);
+    const vault = new InMemoryBlobStore();
+    await vault.put(
+      keys.manifest(INSTANCE, SNAPSHOT),
+      stored({ ...(doc as object), configDigest: 'x' }),
+    );
+    const error = await readManifest(vault, INSTANCE, SNAPSHOT).catch((e: unknown) => e);
+    expect(detailOf(error)).toMatch(/^configDigest: /);
+  });
+});
 
 describe('readManifest', () => {
   fuzzParser({
