@@ -28,7 +28,7 @@ export const HERE = 'us-west-2';
  * Short enough that a held request costs little, long enough that moto on two busy cores never
  * trips it on a real answer (its slowest calls here take tens of milliseconds).
  */
-export const REQUEST_TIMEOUT_MS = 700;
+export const REQUEST_TIMEOUT_MS = 500;
 
 const LOCATIONS: Record<string, { lat: number; lon: number }> = {
   'us-east-1': { lat: 38.9, lon: -77.4 },

@@ -3,8 +3,14 @@ import type { ProxiedCall } from '../../../local/fault-proxy.ts';
 import { InstanceRuntime } from '../../../local/instance-runtime.ts';
 import { sampleInstanceObjects, seedInstance } from '../../../local/sample-instance.ts';
 import { Route53Dns } from '../../../shared/adapters/route53-dns.ts';
-import { controlStore, instanceStore, snapshotJob } from '../../../shared/composition.ts';
+import {
+  controlDocuments,
+  controlStore,
+  instanceStore,
+  snapshotJob,
+} from '../../../shared/composition.ts';
 import type { InstanceConfig, LifeboatConfig } from '../../../shared/config/schema.ts';
+import { regionStateKey } from '../../../shared/domain/detection/detect.ts';
 import { systemClock } from '../../../shared/domain/ports.ts';
 import { reservedSlots } from '../../../shared/domain/recovery/capacity.ts';
 import {
@@ -22,7 +28,14 @@ import {
 import { homeWeights } from '../../../shared/domain/recovery/weights.ts';
 import { runSnapshots } from '../../../shared/domain/snapshot/run.ts';
 import { readInstance } from '../../support/s3.ts';
-import { createFaultWorld, type FaultCase, faultCases, planOf, REGIONS } from './fault-world.ts';
+import {
+  createFaultWorld,
+  type FaultCase,
+  faultCases,
+  HERE,
+  planOf,
+  REGIONS,
+} from './fault-world.ts';
 
 /**
  * Every S3, Route 53 and EventBridge call of a recovery out of us-east-1 (claim, plan, restore,
@@ -173,8 +186,14 @@ async function checkRecovered(
   }
 }
 
-// The outage: us-east-1's whole network path is closed for the rest of the file.
+// The outage: us-east-1's whole network path is closed for the rest of the file, and the
+// detector here holds it in outage (what confirmed it), as the recovery functions expect.
 await world.regionProxies.get('us-east-1')?.down();
+await controlDocuments(direct, HERE).save(
+  regionStateKey('us-east-1'),
+  { region: 'us-east-1', status: 'outage' },
+  undefined,
+);
 
 // The clean run, counted.
 const counted = await prepare();

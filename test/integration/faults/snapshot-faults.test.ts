@@ -194,8 +194,10 @@ describe('the snapshot path under one injected fault', () => {
         expect(summary.unpublished).toEqual([]);
       else expect(summary.unpublished.map((u) => u.instanceId)).toEqual([id]);
       const committedIn = await checkVisible(direct, id, expected, previousDigest);
+      // Every region reported committed really is. A marker whose acknowledgement was lost is
+      // visible (and verifies) without being reported: under-reporting, never over-reporting.
       if (outcome?.status === 'committed')
-        expect(committedIn.sort()).toEqual([...outcome.result.regionsCommitted].sort());
+        expect(committedIn).toEqual(expect.arrayContaining(outcome.result.regionsCommitted));
       else expect(committedIn).toEqual([]);
 
       // The same trigger again (a scheduler's retry), the fault gone: committed everywhere.
