@@ -191,7 +191,7 @@ const PROTOTYPE_KEYS = Object.getOwnPropertyNames(Object.prototype);
 
 /** Registers the harness's properties for one parser (call inside a `describe`). */
 export function fuzzParser(spec: ParserSpec): void {
-  const base = spec.runs ?? 600;
+  const base = spec.runs ?? 500;
 
   it('accepts every valid input and keeps what it says', async () => {
     await fc.assert(

@@ -136,7 +136,7 @@ describe('loadConfig', () => {
         if (outcome.ok) return; // a junk file that happens to be a valid config is fine
         configError(outcome, `contents ${JSON.stringify(String(text).slice(0, 80))}`);
       }),
-      { numRuns: runs(400) },
+      { numRuns: runs(300) },
     );
   });
 

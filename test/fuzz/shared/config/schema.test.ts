@@ -185,7 +185,7 @@ describe('parseConfig', () => {
     optional: OPTIONAL_CONFIG_FIELDS,
     objectMode: configObjectMode,
     violations,
-    runs: 400,
+    runs: 300,
     check(input, output) {
       const doc = input as unknown as Doc;
       const config = output as Doc;
