@@ -5,6 +5,7 @@ import { snapshotTime } from '../snapshot/format.ts';
 import { restoreSnapshot } from '../snapshot/restore.ts';
 import { releaseSlots, reservedSlots, reserveSlots } from './capacity.ts';
 import { claim, claimSet } from './claims.ts';
+import type { DnsRecordSpec } from './ports.ts';
 import { chooseTarget } from './region-choice.ts';
 import {
   awaitServing,
@@ -22,7 +23,7 @@ import {
   saveRun,
   secondsBetween,
 } from './run-store.ts';
-import { describeWeights, failoverWeights } from './weights.ts';
+import { describeWeights, failoverWeights, homeWeights } from './weights.ts';
 
 /**
  * One recovery of one instance out of a failed region: claimed once, then
@@ -303,6 +304,144 @@ async function verify(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<Rec
   return {};
 }
 
+/** What a shift does when the failed home answers again before traffic has moved. */
+export type ReturnedHomeDecision = 'shift' | 'keep-home' | 'split-brain';
+
+/**
+ * Decides by config digest who holds writes the other lacks. The snapshot is what both copies
+ * started from, so a copy whose digest still equals it has taken no write since.
+ */
+export function decideReturnedHome(digests: {
+  home: string;
+  recovered: string;
+  snapshot: string;
+}): ReturnedHomeDecision {
+  // Nothing would be lost by staying: no failback needed, no stale copy made primary.
+  if (digests.recovered === digests.snapshot || digests.recovered === digests.home)
+    return 'keep-home';
+  if (digests.home === digests.snapshot) return 'shift';
+  return 'split-brain';
+}
+
+/**
+ * A shift that comes late (Route 53's control plane was down, an operator resumes a failed run)
+ * may find the failed home serving again, taking client writes while its weight is still up.
+ * Moving traffic to a copy of an older snapshot then drops those writes at failback
+ * (docs/simulation.md, bug 1). Returns when the shift may go ahead; throws when it must not.
+ */
+async function settleReturnedHome(
+  deps: RecoveryDeps,
+  run: RecoveryRun,
+  target: string,
+  snapshot: NonNullable<RecoveryRun['snapshot']>,
+  spec: DnsRecordSpec,
+): Promise<void> {
+  const home = run.from;
+  const first = await deps.instances.health(run.instanceId, home);
+  // No answer from here: shift as before. The detector's view is no help in telling "home came
+  // back" from "home is still gone": the state read is this region's detector, which may not
+  // have confirmed the outage yet when another region's did, so refusing would stall recoveries.
+  if (!first.ok && first.instanceId === undefined) return;
+  // A home that serves no config (a destroyed region's standby) holds nothing to keep.
+  if (typeof first.configDigest !== 'string') return;
+
+  // Fence home first, then the recovered copy too: neither may take a write between the
+  // digest reads and acting on them, or the losing side could hold a write nobody carries over.
+  await deps.instances.fence(run.instanceId, home);
+  try {
+    await deps.instances.fence(run.instanceId, target);
+    const digests = {
+      home: await fencedDigest(deps, run.instanceId, home),
+      recovered: await fencedDigest(deps, run.instanceId, target),
+      snapshot: snapshot.configDigest,
+    };
+    switch (decideReturnedHome(digests)) {
+      case 'shift':
+        // Home stays fenced: it has nothing the recovered copy lacks, and failback overwrites it.
+        await deps.instances.unfence(run.instanceId, target);
+        return;
+      case 'keep-home':
+        return await keepHome(
+          deps,
+          run,
+          spec,
+          digests.recovered === digests.snapshot
+            ? `${target} took no write since snapshot ${snapshot.snapshotId}`
+            : `${target} serves the same config as ${home}`,
+        );
+      case 'split-brain':
+        throw new RunStepError(
+          'shift',
+          `both regions accepted writes since snapshot ${snapshot.snapshotId} (${home} serves ${digests.home}, ${target} serves ${digests.recovered}); merge needed: both stay fenced and serve reads only; merge the two configs into both regions by hand, then \`lifeboat resume --run ${run.runId} --approve\` keeps ${home}`,
+          { final: true },
+        );
+    }
+  } catch (error) {
+    if (error instanceof RunStepError && error.final) throw error;
+    // Undecided (a call failed): home goes back to serving as it did until the step is retried.
+    await Promise.allSettled([
+      deps.instances.unfence(run.instanceId, home),
+      deps.instances.unfence(run.instanceId, target),
+    ]);
+    throw error;
+  }
+}
+
+/** The digest a fenced instance serves; it must say it is fenced, or a write may still land. */
+async function fencedDigest(deps: RecoveryDeps, instanceId: string, region: string) {
+  const health = await deps.instances.health(instanceId, region);
+  if (health.fenced !== true || typeof health.configDigest !== 'string') {
+    throw new RunStepError(
+      'shift',
+      `instance ${instanceId} in ${region} ${health.fenced === true ? 'serves no config' : 'does not report itself fenced'} (${health.error ?? 'answered'}): cannot compare it with the snapshot`,
+    );
+  }
+  return health.configDigest;
+}
+
+/**
+ * Ends the run with home serving: weights at home, home unfenced, the run's slots given back.
+ * The recovered copy stays activated (it serves reads) but fenced, so nothing can write to it
+ * should Route 53's health checks ever send it traffic again.
+ */
+async function keepHome(
+  deps: RecoveryDeps,
+  run: RecoveryRun,
+  spec: DnsRecordSpec,
+  why: string,
+): Promise<never> {
+  const home = run.from;
+  if (spec.targets[home]) {
+    // An earlier attempt may have moved weights before its read-back failed.
+    const atHome = homeWeights(Object.keys(spec.targets), home);
+    if (describeWeights(await deps.dns.readWeights(spec)) !== describeWeights(atHome))
+      await deps.dns.applyWeights(spec, atHome);
+  }
+  await deps.instances.unfence(run.instanceId, home);
+  if (run.reservation) await releaseOwnSlots(deps, run.runId, run.reservation.region);
+  throw new RunStepError(
+    'shift',
+    `home returned before the shift; home kept (${why}; the run's slots are released)`,
+    { final: true, changes: { reservation: undefined } },
+  );
+}
+
+/**
+ * Releases only the slots the bucket still gives to this run: a repeated abort (a resume) must
+ * not delete a slot that another recovery has taken since.
+ */
+async function releaseOwnSlots(deps: RecoveryDeps, runId: string, region: string) {
+  const capacity = deps.config.regions.find((r) => r.name === region)?.capacity ?? 0;
+  const mine = (await reservedSlots(deps.documents(region), region, capacity))
+    .filter((slot) => slot.runId === runId)
+    .map((slot) => slot.slot);
+  await releaseSlots({
+    region,
+    slots: mine,
+    release: (key) => deps.deleteControlKey(region, key),
+  });
+}
+
 async function shift(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<RecoveryRun>> {
   const instance = instanceOf(deps, run);
   const { target, snapshot } = run;
@@ -314,6 +453,7 @@ async function shift(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<Reco
       `instance ${instance.id} has no endpoint in ${target} to route to`,
     );
   }
+  await settleReturnedHome(deps, run, target, snapshot, spec);
   const before = await deps.dns.readWeights(spec);
   const plan = failoverWeights(Object.keys(spec.targets), target);
   await deps.dns.applyWeights(spec, plan);

@@ -5,6 +5,7 @@ import {
   startFailback,
 } from '../../../../../shared/domain/recovery/failback-run.ts';
 import {
+  decideReturnedHome,
   driveRecovery,
   RECOVERY_STEPS,
   RECOVERY_TABLE,
@@ -13,6 +14,7 @@ import {
   startRecovery,
 } from '../../../../../shared/domain/recovery/recovery-run.ts';
 import {
+  dnsSpecFor,
   generationKey,
   loadRun,
   type RecoveryRun,
@@ -23,6 +25,7 @@ import { snapshotTime } from '../../../../../shared/domain/snapshot/format.ts';
 import { RunStepError, StorageUnavailableError } from '../../../../../shared/errors.ts';
 import { MINUTE, SECOND } from '../../../../fakes/clock.ts';
 import { SimulatedCrash } from '../../../../fakes/detection/document-store.ts';
+import { FencedWriteError } from '../../../../fakes/recovery/instance-control.ts';
 import {
   type InstanceSpec,
   type RecoveryWorld,
@@ -523,6 +526,220 @@ describe('shift', () => {
       failedStep: 'shift',
       reason: expect.stringMatching(/DNS reads back .*us-east-1=100.*expected .*us-east-2=100/),
     });
+  });
+});
+
+/**
+ * us-east-1 fails, the recovery restores and verifies in us-east-2, then its shift fails because
+ * Route 53's control plane is down with us-east-1. us-east-1 comes back (weight still 100) and
+ * Route 53 answers again: the shift is now late, as a resume or a redelivery would run it.
+ */
+async function delayedShift() {
+  const { w, snapshot } = await outageWorld();
+  const run = await started(w);
+  await stepThrough(w, run, ['plan', 'restore', 'verify']);
+  w.dns.unreachable = true;
+  await rejection(runRecoveryStep(w.deps, run.runId, 'shift', run.claimSet));
+  w.dns.unreachable = false;
+  w.heal('us-east-1');
+  w.bus.events.length = 0;
+  return { w, run, snapshot };
+}
+
+/** `lifeboat resume` of the failed shift. */
+const resumeShift = (w: RecoveryWorld, run: RecoveryRun) =>
+  runStep(w.deps, run.runId, 'shift', run.claimSet, RECOVERY_TABLE, { resume: true });
+
+const HOME = { 'us-east-1': 100, 'us-east-2': 0, 'us-west-2': 0, 'eu-west-1': 0 };
+const AWAY = { 'us-east-1': 0, 'us-east-2': 100, 'us-west-2': 0, 'eu-west-1': 0 };
+
+describe('decideReturnedHome', () => {
+  it.each([
+    ['keep-home', 'neither took a write', { home: 's', recovered: 's' }],
+    ['keep-home', 'only home took writes', { home: 'h', recovered: 's' }],
+    ['keep-home', 'both hold the same merged config', { home: 'm', recovered: 'm' }],
+    ['shift', 'only the recovered copy took writes', { home: 's', recovered: 'r' }],
+    ['split-brain', 'both took different writes', { home: 'h', recovered: 'r' }],
+  ] as const)('is %s when %s', (decision, _when, digests) => {
+    expect(decideReturnedHome({ ...digests, snapshot: 's' })).toBe(decision);
+  });
+});
+
+describe('shift when the failed home answers again', () => {
+  it('keeps home, releases the slots and ends the run failed when home took writes the recovered copy lacks', async () => {
+    const { w, run } = await delayedShift();
+    await w.instances.write('petstore', 'us-east-1', 'apis/after-return.json', '{"n":1}');
+
+    expect(await rejection(resumeShift(w, run))).toBeInstanceOf(RunStepError);
+
+    const stored = await loadRun(w.deps, run.runId, SET);
+    expect(stored).toMatchObject({
+      status: 'failed',
+      failedStep: 'shift',
+      reason: expect.stringMatching(/^home returned before the shift; home kept/),
+    });
+    expect(stored?.reservation).toBeUndefined();
+    expect(w.dns.weightsOf('petstore')).toEqual(HOME);
+    expect(w.dns.appliedFor('petstore')).toEqual([]);
+    expect(await reservedSlots(w.bucket('us-east-2'), 'us-east-2', 4)).toEqual([]);
+    expect(w.instances.isFenced('petstore', 'us-east-1')).toBe(false);
+    // The copy nobody routes to any more must not take a write the home would never see.
+    expect(w.instances.isFenced('petstore', 'us-east-2')).toBe(true);
+    expect(w.instances.servedDigest('petstore', 'us-east-2')).toBeDefined();
+    expect(w.bus.details(RecoveryEvent.failed)).toEqual([
+      expect.objectContaining({
+        runId: run.runId,
+        step: 'shift',
+        reason: expect.stringMatching(/^home returned before the shift; home kept/),
+      }),
+    ]);
+    expect(w.bus.details(RecoveryEvent.shift)).toEqual([]);
+  });
+
+  it('keeps home without retrying when neither region took a write since the snapshot', async () => {
+    const { w, run } = await delayedShift();
+    const sleepsBefore = [...w.sleeps];
+    await rejection(resumeShift(w, run));
+    const stored = await loadRun(w.deps, run.runId, SET);
+    expect(stored?.reason).toMatch(/^home returned before the shift; home kept/);
+    // A decision, not a fault: one attempt, so home was fenced once.
+    expect(w.instances.count('fence', 'us-east-1')).toBe(1);
+    expect(w.sleeps).toEqual(sleepsBefore);
+    expect(w.dns.weightsOf('petstore')).toEqual(HOME);
+  });
+
+  it('fences home before reading the digests it decides on', async () => {
+    const { w, run } = await delayedShift();
+    await rejection(resumeShift(w, run));
+    const homeCalls = w.instances.calls.filter((c) => c.region === 'us-east-1');
+    const fence = homeCalls.find((c) => c.op === 'fence');
+    const lastHealth = homeCalls.filter((c) => c.op === 'health').at(-1);
+    expect(fence).toBeDefined();
+    expect(lastHealth && fence && lastHealth.seq > fence.seq).toBe(true);
+  });
+
+  it('puts the weights back home when an earlier attempt had moved them', async () => {
+    const { w, run } = await delayedShift();
+    await w.dns.applyWeights(dnsSpecFor(w.instance()), AWAY);
+
+    await rejection(resumeShift(w, run));
+
+    expect(w.dns.weightsOf('petstore')).toEqual(HOME);
+    expect((await loadRun(w.deps, run.runId, SET))?.reason).toMatch(/home kept/);
+  });
+
+  it('releases no slot another recovery has taken since when the aborted run is resumed again', async () => {
+    const { w, run } = await delayedShift();
+    await rejection(resumeShift(w, run));
+    w.bucket('us-east-2').inner.seed('capacity/us-east-2/slot-0000.json', {
+      region: 'us-east-2',
+      slot: 0,
+      runId: 'orders-g1',
+      instanceId: 'orders',
+      reservedAt: 'x',
+    });
+
+    await rejection(resumeShift(w, run));
+
+    expect(
+      (await reservedSlots(w.bucket('us-east-2'), 'us-east-2', 4)).map((s) => s.runId),
+    ).toEqual(['orders-g1']);
+    expect((await loadRun(w.deps, run.runId, SET))?.reason).toMatch(/home kept/);
+  });
+
+  it('shifts and leaves home fenced when only the recovered copy took writes', async () => {
+    const { w, run } = await delayedShift();
+    // Route 53's health checks sent clients to us-east-2 while us-east-1 was down.
+    await w.instances.write('petstore', 'us-east-2', 'apis/during-outage.json', '{"n":1}');
+
+    const done = await resumeShift(w, run);
+
+    expect(done.status).toBe('completed');
+    expect(w.dns.weightsOf('petstore')).toEqual(AWAY);
+    // Home holds nothing the recovered copy lacks; failback carries the outage writes home.
+    expect(w.instances.isFenced('petstore', 'us-east-1')).toBe(true);
+    await expect(
+      w.instances.write('petstore', 'us-east-1', 'apis/late.json', '{}'),
+    ).rejects.toBeInstanceOf(FencedWriteError);
+    await w.instances.write('petstore', 'us-east-2', 'apis/after-shift.json', '{}');
+    expect(
+      (await reservedSlots(w.bucket('us-east-2'), 'us-east-2', 4)).map((s) => s.runId),
+    ).toEqual(['petstore-g1']);
+  });
+
+  it('fences both and fails the run naming both digests when both regions took writes', async () => {
+    const { w, run } = await delayedShift();
+    await w.instances.write('petstore', 'us-east-2', 'apis/during-outage.json', '{"n":1}');
+    await w.instances.write('petstore', 'us-east-1', 'apis/after-return.json', '{"n":2}');
+    const home = w.instances.servedDigest('petstore', 'us-east-1') as string;
+    const recovered = w.instances.servedDigest('petstore', 'us-east-2') as string;
+
+    await rejection(resumeShift(w, run));
+
+    const stored = await loadRun(w.deps, run.runId, SET);
+    expect(stored).toMatchObject({ status: 'failed', failedStep: 'shift' });
+    expect(stored?.reason).toContain('both regions accepted writes');
+    expect(stored?.reason).toContain('merge needed');
+    expect(stored?.reason).toContain(`us-east-1 serves ${home}`);
+    expect(stored?.reason).toContain(`us-east-2 serves ${recovered}`);
+    expect(stored?.reason).toContain(`lifeboat resume --run ${run.runId} --approve`);
+    expect(w.instances.isFenced('petstore', 'us-east-1')).toBe(true);
+    expect(w.instances.isFenced('petstore', 'us-east-2')).toBe(true);
+    // Reads go on where clients are; nothing picks a winner.
+    expect(w.dns.weightsOf('petstore')).toEqual(HOME);
+    expect(w.dns.appliedFor('petstore')).toEqual([]);
+    expect(
+      (await reservedSlots(w.bucket('us-east-2'), 'us-east-2', 4)).map((s) => s.runId),
+    ).toEqual(['petstore-g1']);
+    expect(w.bus.details(RecoveryEvent.failed)).toEqual([
+      expect.objectContaining({ step: 'shift', reason: stored?.reason }),
+    ]);
+  });
+
+  it('leaves home serving unfenced and fails the run when an instance does not confirm its fence', async () => {
+    const { w, run } = await delayedShift();
+    w.instances.ignoreFence = true;
+
+    await rejection(resumeShift(w, run));
+
+    expect(await loadRun(w.deps, run.runId, SET)).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/us-east-1 does not report itself fenced/),
+    });
+    w.instances.ignoreFence = false;
+    expect(w.instances.isFenced('petstore', 'us-east-1')).toBe(false);
+    expect(w.instances.isFenced('petstore', 'us-east-2')).toBe(false);
+    expect(w.dns.weightsOf('petstore')).toEqual(HOME);
+  });
+
+  it('shifts without fencing home when home answers but serves no config', async () => {
+    const { w, run } = await delayedShift();
+    // A destroyed region comes back as a standby: nothing there to keep.
+    w.instances.script = ({ region }) =>
+      region === 'us-east-1' ? { ok: true, configDigest: null } : undefined;
+
+    expect((await resumeShift(w, run)).status).toBe('completed');
+    expect(w.dns.weightsOf('petstore')).toEqual(AWAY);
+    expect(w.instances.count('fence')).toBe(0);
+  });
+
+  it("shifts when home does not answer here although this region's detector does not hold it down", async () => {
+    const { w, run } = await delayedShift();
+    // This region's detector may not have confirmed the outage that another region's did.
+    w.instances.down.add('us-east-1');
+    expect(w.unhealthy.has('us-east-1')).toBe(false);
+
+    expect((await resumeShift(w, run)).status).toBe('completed');
+    expect(w.dns.weightsOf('petstore')).toEqual(AWAY);
+    expect(w.instances.count('fence')).toBe(0);
+  });
+
+  it('fences nothing and shifts when home is still down', async () => {
+    const { w } = await outageWorld();
+    const run = await started(w);
+    expect((await stepThrough(w, run)).status).toBe('completed');
+    expect(w.instances.count('fence')).toBe(0);
+    expect(w.instances.count('unfence', 'us-east-1')).toBe(0);
   });
 });
 
