@@ -54,10 +54,30 @@ describe('TrafficLeavesFailedRegion', () => {
     expect(violations.map((v) => v.invariant)).toEqual(['traffic-leaves-failed-region']);
   });
 
-  it('reports traffic that Route 53 health checks spread over standby regions', () => {
-    // a's record is unhealthy, so Route 53 answers b and c: neither runs the instance.
+  it('reports traffic that stays on the failed region when no other region is ready', () => {
+    // a's record is unhealthy and b and c run no instance (their readiness checks fail): with
+    // every record unhealthy, Route 53 answers as if all were healthy, so by weight: all to a.
     const trace: TraceEntry[] = [...outageOfA, { kind: 'clock', t: 7 * MIN }];
-    expect(checkTrace(trace, [new TrafficLeavesFailedRegion()])[0]?.message).toContain('b, c');
+    expect(checkTrace(trace, [new TrafficLeavesFailedRegion()])[0]?.message).toContain(
+      'still sends traffic to a (',
+    );
+  });
+
+  it('reports nothing once a restored b is ready, even before the weights move', () => {
+    // Route 53's data plane: a unhealthy, b healthy with weight 0, c not ready: b gets it all.
+    const trace: TraceEntry[] = [
+      ...outageOfA,
+      {
+        kind: 'instance',
+        t: 2 * MIN,
+        instanceId: 'shop',
+        region: 'b',
+        activated: true,
+        fenced: false,
+      },
+      { kind: 'clock', t: 7 * MIN },
+    ];
+    expect(checkTrace(trace, [new TrafficLeavesFailedRegion()])).toEqual([]);
   });
 
   it('reports nothing when the weights moved to a restored b in time', () => {
