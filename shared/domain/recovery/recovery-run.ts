@@ -60,7 +60,9 @@ export async function startRecovery(
   if (latest) {
     const runId = String(latest.payload.runId);
     const run = await loadRun(deps, runId, latest.claimSet);
-    if (latest.payload.kind === 'recovery' && latest.payload.from === failedRegion) {
+    // A run that kept home is over (see keepHome): a new outage of home needs a new generation.
+    const keptHome = latest.payload.kind === 'recovery' && run?.rolledBack === true;
+    if (latest.payload.kind === 'recovery' && latest.payload.from === failedRegion && !keptHome) {
       // The same outage, seen again (another detector, a late or repeated event). A failed run
       // is not restarted behind the operator's back: `lifeboat resume` picks it up.
       if (latest.claimant === input.claimant) {
@@ -422,7 +424,9 @@ async function keepHome(
   throw new RunStepError(
     'shift',
     `home returned before the shift; home kept (${why}; the run's slots are released)`,
-    { final: true, changes: { reservation: undefined } },
+    // `rolledBack` marks the run as over, as for a failback that rolled back: `lifeboat resume`
+    // refuses it, and the next outage of home claims a new generation.
+    { final: true, changes: { reservation: undefined, rolledBack: true } },
   );
 }
 
@@ -451,6 +455,14 @@ async function shift(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<Reco
     throw new RunStepError(
       'shift',
       `instance ${instance.id} has no endpoint in ${target} to route to`,
+    );
+  }
+  if (run.rolledBack) {
+    // Its slots are gone and its copy is fenced: shifting now would route to a stale copy.
+    throw new RunStepError(
+      'shift',
+      `home returned before the shift; home kept (${run.runId} is over: a new outage of ${run.from} starts a new recovery)`,
+      { final: true },
     );
   }
   await settleReturnedHome(deps, run, target, snapshot, spec);

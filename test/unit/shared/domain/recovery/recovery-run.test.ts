@@ -579,6 +579,7 @@ describe('shift when the failed home answers again', () => {
       reason: expect.stringMatching(/^home returned before the shift; home kept/),
     });
     expect(stored?.reservation).toBeUndefined();
+    expect(stored?.rolledBack).toBe(true);
     expect(w.dns.weightsOf('petstore')).toEqual(HOME);
     expect(w.dns.appliedFor('petstore')).toEqual([]);
     expect(await reservedSlots(w.bucket('us-east-2'), 'us-east-2', 4)).toEqual([]);
@@ -645,6 +646,51 @@ describe('shift when the failed home answers again', () => {
       (await reservedSlots(w.bucket('us-east-2'), 'us-east-2', 4)).map((s) => s.runId),
     ).toEqual(['orders-g1']);
     expect((await loadRun(w.deps, run.runId, SET))?.reason).toMatch(/home kept/);
+  });
+
+  it('does not shift a kept-home run that is resumed after home failed again', async () => {
+    const { w, run } = await delayedShift();
+    await rejection(resumeShift(w, run));
+    w.fail('us-east-1');
+
+    await rejection(resumeShift(w, run));
+
+    expect(w.dns.weightsOf('petstore')).toEqual(HOME);
+    expect(await loadRun(w.deps, run.runId, SET)).toMatchObject({
+      status: 'failed',
+      rolledBack: true,
+      reason: expect.stringMatching(/home kept \(petstore-g1 is over/),
+    });
+  });
+
+  it('claims a new generation when home fails again in a new incident after a kept-home run', async () => {
+    const { w, run } = await delayedShift();
+    await rejection(resumeShift(w, run));
+    w.clock.advance(30 * MINUTE);
+    w.fail('us-east-1');
+    const incident = (incidentId: string) => ({
+      incidentId,
+      confirmedAt: w.clock.peek().toISOString(),
+    });
+
+    const late = await startRecovery(w.deps, {
+      instance: w.instance(),
+      failedRegion: 'us-east-1',
+      claimant: 'delivery-late',
+      incident: incident('us-east-1-incident-1'),
+    });
+    const next = await startRecovery(w.deps, {
+      instance: w.instance(),
+      failedRegion: 'us-east-1',
+      claimant: 'delivery-next',
+      incident: incident('us-east-1-incident-2'),
+    });
+
+    expect(late.outcome).toBe('duplicate');
+    expect(next).toMatchObject({
+      outcome: 'started',
+      run: { runId: 'petstore-g2', generation: 2 },
+    });
   });
 
   it('shifts and leaves home fenced when only the recovered copy took writes', async () => {
