@@ -40,7 +40,12 @@ export function route53ClientFor(
       region: ROUTE53_REGION,
       maxAttempts: 1,
       // Short timeouts: a control plane that hangs must turn into a retry, not a stuck recovery.
-      requestHandler: { connectionTimeout: 2_000, requestTimeout: 10_000 },
+      // Without throwOnRequestTimeout the SDK only logs a warning and the call hangs on.
+      requestHandler: {
+        connectionTimeout: 2_000,
+        requestTimeout: 10_000,
+        throwOnRequestTimeout: true,
+      },
       ...(endpoint ? { endpoint } : {}),
     });
     route53Clients.set(cacheKey, client);
