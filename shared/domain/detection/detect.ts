@@ -14,18 +14,48 @@ import {
 /** Where a target region's state lives in the detector's control bucket. */
 export const regionStateKey = (target: string) => `detector/regions/${target}.json`;
 
-// Only the fields the state machine branches on are checked; the rest is our own output.
+// Only the fields the state machine branches on are checked; the rest is our own output. That
+// includes every field applySignals reads without a guard (histories, alarm and Health entries):
+// a bad value there must stop the detector with CorruptStateError, not a TypeError mid-fold.
 const StoredRegionHealth = z.looseObject({
   region: z.string(),
   status: z.enum(['healthy', 'suspect', 'outage', 'recovering']),
   statusSince: z.string(),
+  incidentId: z.string().optional(),
+  outageStartedAt: z.string().optional(),
+  confirmedAt: z.string().optional(),
+  lastRecoveredAt: z.string().optional(),
+  latestSignalAt: z.string().optional(),
   endpoints: z.record(
     z.string(),
-    z.record(z.string(), z.looseObject({ ok: z.boolean(), at: z.string() })),
+    z.record(
+      z.string(),
+      z.looseObject({
+        ok: z.boolean(),
+        at: z.string(),
+        failingSince: z.string().optional(),
+        history: z.array(z.looseObject({ at: z.string(), ok: z.boolean() })),
+      }),
+    ),
   ),
   vantages: z.record(z.string(), z.looseObject({ lastSeen: z.string() })),
-  alarms: z.record(z.string(), z.unknown()),
-  healthEvents: z.record(z.string(), z.unknown()),
+  alarms: z.record(
+    z.string(),
+    z.looseObject({
+      state: z.enum(['ALARM', 'OK', 'INSUFFICIENT_DATA']),
+      since: z.string(),
+      instanceId: z.string(),
+    }),
+  ),
+  healthEvents: z.record(
+    z.string(),
+    z.looseObject({
+      status: z.enum(['open', 'closed', 'upcoming']),
+      at: z.string(),
+      service: z.string(),
+      updatedAt: z.string().optional(),
+    }),
+  ),
   degradedZones: z.record(z.string(), z.string()),
   outbox: z.array(z.looseObject({ eventId: z.string(), detailType: z.string() })),
 });

@@ -105,17 +105,8 @@ const states = await realStates();
 
 type Mutation = { doc: unknown; why: string; path?: Path };
 
-/**
- * Parts of the state that StoredRegionHealth does not check although applySignals reads them:
- * an endpoint's history and the alarm and Health-event entries. A bad value there crashes the
- * detector with a TypeError (KNOWN BUG, docs/fuzzing.md; pinned by the it.fails below), so the
- * main property leaves them out until the schema covers them.
- */
-const UNCHECKED_BUT_READ = (p: Path) =>
-  (p[0] === 'endpoints' && p[3] === 'history') || p[0] === 'alarms' || p[0] === 'healthEvents';
-
 const mutation: fc.Arbitrary<Mutation> = fc.constantFrom(...states).chain((state) => {
-  const paths = nodePaths(state).filter((p) => !UNCHECKED_BUT_READ(p));
+  const paths = nodePaths(state);
   const path = fc.constantFrom(...paths);
   return fc.oneof(
     path.chain((p) =>
@@ -138,11 +129,7 @@ const mutation: fc.Arbitrary<Mutation> = fc.constantFrom(...states).chain((state
       })),
     ),
     fc
-      .tuple(
-        fc.constantFrom(...objectPaths(state).filter((p) => !UNCHECKED_BUT_READ(p))),
-        extraKey,
-        fc.jsonValue({ maxDepth: 2 }),
-      )
+      .tuple(fc.constantFrom(...objectPaths(state)), extraKey, fc.jsonValue({ maxDepth: 2 }))
       .map(([p, key, v]) => ({
         doc: withExtraKey(state, p, key, v),
         why: `extra ${key} at ${p.join('.')}`,
@@ -189,16 +176,29 @@ describe('detect over a stored region state', () => {
     );
   });
 
-  it.fails('KNOWN BUG: crashes with a TypeError when an endpoint history, alarm or Health entry is malformed', async () => {
-    const [state] = states.slice(-1);
-    const endpoint = nodePaths(state).find((p) => p[0] === 'endpoints' && p.length === 3) as Path;
-    const alarm = nodePaths(state).find((p) => p[0] === 'alarms' && p.length === 2) as Path;
-    for (const doc of [
-      withReplaced(state, [...endpoint, 'history'], 42),
-      withReplaced(state, alarm, null),
-    ]) {
-      const { error } = await runOn(doc);
-      if (error !== undefined) expect(error).toBeInstanceOf(CorruptStateError);
+  // Regression (docs/fuzzing.md): the schema did not check these parts although applySignals
+  // reads them, so each of these crashed the detector with a TypeError.
+  it('stops a malformed endpoint history, alarm or Health entry with CorruptStateError naming it', async () => {
+    const state = states.at(-1);
+    const paths = nodePaths(state);
+    const endpoint = paths.find((p) => p[0] === 'endpoints' && p.length === 3) as Path;
+    const alarm = paths.find((p) => p[0] === 'alarms' && p.length === 2) as Path;
+    const health = paths.find((p) => p[0] === 'healthEvents' && p.length === 2) as Path;
+    const cases: [Path, unknown][] = [
+      [[...endpoint, 'history'], 42],
+      [[...endpoint, 'history', 0], null],
+      [alarm, null],
+      [[...alarm, 'since'], {}],
+      [health, null],
+      [[...health, 'status'], 'resolved'],
+    ];
+    for (const [path, value] of cases) {
+      const { error, wrote, published } = await runOn(withReplaced(state, path, value));
+      expect(error, `${path.join('.')} = ${JSON.stringify(value)}`).toBeInstanceOf(
+        CorruptStateError,
+      );
+      expect((error as Error).message).toContain(`${path.join('.')}`);
+      expect({ wrote, published }).toEqual({ wrote: 0, published: 0 });
     }
   });
 
