@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import type { InstanceConfig, LifeboatConfig } from '../../config/schema.ts';
-import { RunStepError, WriteConflictError } from '../../errors.ts';
+import { CorruptStateError, RunStepError, WriteConflictError } from '../../errors.ts';
+import { firstProblem } from '../../validation.ts';
 import type { BlobStore, Clock, DocumentStore, EventBus, InstanceStore } from '../ports.ts';
 import { type ClaimRecord, readClaim } from './claims.ts';
 import type { DnsRecordSpec, DnsRouting, InstanceControl, Weights } from './ports.ts';
@@ -106,25 +108,96 @@ export function dnsSpecFor(instance: InstanceConfig): DnsRecordSpec {
   };
 }
 
-/** Reads a run from the reachable buckets of its claim set: the most advanced copy wins. */
+const StoredWeights = z.record(z.string(), z.number());
+
+/**
+ * A run as read back from a control bucket. Only the fields the engine and the steps read or
+ * branch on are checked (loose: the rest is our own output); a copy edited by hand or cut short
+ * must be refused here, not crash a step halfway with a TypeError.
+ */
+const StoredRun = z.looseObject({
+  runId: z.string(),
+  kind: z.enum(['recovery', 'failback']),
+  instanceId: z.string(),
+  generation: z.number(),
+  from: z.string(),
+  claimant: z.string(),
+  claimSet: z.array(z.string()),
+  status: z.enum(['running', 'completed', 'failed']),
+  reason: z.string().optional(),
+  failedStep: z.string().optional(),
+  incident: z.looseObject({
+    incidentId: z.string().optional(),
+    outageStartedAt: z.string().optional(),
+    confirmedAt: z.string().optional(),
+  }),
+  target: z.string().optional(),
+  reservation: z.looseObject({ region: z.string(), slots: z.array(z.number()) }).optional(),
+  snapshot: z
+    .looseObject({
+      snapshotId: z.string(),
+      region: z.string(),
+      configDigest: z.string(),
+      takenAt: z.string(),
+    })
+    .optional(),
+  weights: z.looseObject({ before: StoredWeights, after: StoredWeights }).optional(),
+  recoveryRunId: z.string().optional(),
+  canary: z.array(StoredWeights).optional(),
+  rolledBack: z.boolean().optional(),
+  driver: z.string().optional(),
+  metrics: z.looseObject({ shiftedAt: z.string() }).optional(),
+  steps: z.record(
+    z.string(),
+    z.looseObject({ status: z.enum(['pending', 'done', 'failed']), attempts: z.number() }),
+  ),
+  seq: z.number(),
+  startedAt: z.string(),
+  updatedAt: z.string(),
+});
+
+type StoredCopy = { run: RecoveryRun } | { corrupt: CorruptStateError };
+
+function readStoredRun(location: string, key: string, value: unknown): StoredCopy {
+  const parsed = StoredRun.safeParse(value);
+  if (parsed.success) return { run: parsed.data as RecoveryRun };
+  const { field, message } = firstProblem(parsed.error);
+  return {
+    corrupt: new CorruptStateError(`${location} ${key}`, `${field || '(document)'}: ${message}`),
+  };
+}
+
+/**
+ * Reads a run from the reachable buckets of its claim set: the most advanced valid copy wins.
+ * A corrupt copy is passed over like an unreachable bucket while another copy is good (the
+ * next save repairs it); with no good copy left it is a CorruptStateError naming the field.
+ */
 export async function loadRun(
   deps: RecoveryDeps,
   runId: string,
   regions: readonly string[],
 ): Promise<RecoveryRun | undefined> {
-  let best: RecoveryRun | undefined;
-  await Promise.all(
-    regions.map(async (region) => {
+  const key = runKey(runId);
+  const copies = await Promise.all(
+    regions.map(async (region): Promise<StoredCopy | undefined> => {
       try {
-        const run = (await deps.documents(region).load(runKey(runId)))?.value as
-          | RecoveryRun
-          | undefined;
-        if (run && (!best || run.seq > best.seq)) best = run;
+        const store = deps.documents(region);
+        const loaded = await store.load(key);
+        return loaded ? readStoredRun(store.location, key, loaded.value) : undefined;
       } catch {
         // An unreachable region holds no vote here.
+        return undefined;
       }
     }),
   );
+  let best: RecoveryRun | undefined;
+  let corrupt: CorruptStateError | undefined;
+  for (const copy of copies) {
+    if (!copy) continue;
+    if ('corrupt' in copy) corrupt ??= copy.corrupt;
+    else if (!best || copy.run.seq > best.seq) best = copy.run;
+  }
+  if (!best && corrupt) throw corrupt;
   return best;
 }
 
@@ -135,15 +208,17 @@ export async function loadRun(
  */
 export async function saveRun(deps: RecoveryDeps, run: RecoveryRun): Promise<RecoveryRun> {
   const next: RecoveryRun = { ...run, seq: run.seq + 1, updatedAt: deps.clock.now().toISOString() };
+  const key = runKey(run.runId);
   let written = 0;
   await Promise.all(
     run.claimSet.map(async (region) => {
       const store = deps.documents(region);
       try {
-        const current = await store.load(runKey(run.runId));
-        const stored = current?.value as RecoveryRun | undefined;
-        if (stored && stored.seq >= next.seq) return; // someone newer already wrote
-        await store.save(runKey(run.runId), next, current?.version);
+        const current = await store.load(key);
+        const stored = current && readStoredRun(store.location, key, current.value);
+        // A corrupt copy holds no claim to be newer: this write repairs it.
+        if (stored && 'run' in stored && stored.run.seq >= next.seq) return; // someone newer wrote
+        await store.save(key, next, current?.version);
         written += 1;
       } catch (error) {
         if (error instanceof WriteConflictError) return;
