@@ -304,3 +304,15 @@ export class RunStepError extends LifeboatError {
     this.changes = options?.changes;
   }
 }
+
+/**
+ * A step gave up and the run is recorded as failed, with "Recovery Failed" / "Failback Failed"
+ * sent: it waits for `lifeboat resume`. Any other error from a step left nothing recorded (the
+ * control buckets did not answer), so the invocation must fail and be retried.
+ */
+export class RunFailedError extends RunStepError {
+  constructor(step: string, message: string, options?: { cause?: unknown }) {
+    super(step, message, options);
+    this.name = 'RunFailedError';
+  }
+}

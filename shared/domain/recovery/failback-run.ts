@@ -247,6 +247,9 @@ async function restoreHome(deps: RecoveryDeps, run: RecoveryRun): Promise<Partia
     instanceId: run.instanceId,
     snapshotId: snapshot.snapshotId,
   });
+  // Home may have been fenced when it came back before the recovery's shift (recovery-run.ts):
+  // it now holds every write, so it must take writes again.
+  await deps.instances.unfence(run.instanceId, target);
   await deps.instances.activate(run.instanceId, target);
   return {};
 }

@@ -1,5 +1,5 @@
 import type { InstanceConfig } from '../../config/schema.ts';
-import { RunStepError } from '../../errors.ts';
+import { RunFailedError, RunStepError } from '../../errors.ts';
 import type {
   FailbackRequest,
   OutageConfirmed,
@@ -43,18 +43,30 @@ export async function respondToOutage(
     }));
   }
   const responses: OutageResponse[] = [];
+  const unrecorded: string[] = [];
   for (const instance of deps.config.instances) {
     try {
       responses.push(await respondFor(deps, instance, outage));
     } catch (error) {
-      // One instance that cannot be placed must not hold up the others. Its run is recorded
-      // as failed ("Recovery Failed" names the step) and waits for `lifeboat resume`.
+      // One instance that cannot be placed must not hold up the others. A run recorded as
+      // failed ("Recovery Failed" names the step) waits for `lifeboat resume`; any other error
+      // recorded nothing, and only a retry of this delivery will move the run on.
+      if (!(error instanceof RunFailedError)) unrecorded.push(instance.id);
       responses.push({
         instanceId: instance.id,
         action: 'none',
         reason: `failed: ${(error as Error).message}`,
       });
     }
+  }
+  if (unrecorded.length > 0) {
+    throw new RunStepError(
+      'plan',
+      `nothing recorded for ${unrecorded.join(', ')}: ${responses
+        .filter((r) => unrecorded.includes(r.instanceId) && r.action === 'none')
+        .map((r) => (r.action === 'none' ? r.reason : ''))
+        .join('; ')} (the delivery is retried; decided instances are idempotent)`,
+    );
   }
   const undecided = responses.filter((r) => r.action === 'recovery' && r.outcome === 'undecided');
   if (undecided.length > 0) {
@@ -178,24 +190,33 @@ export async function respondToRecovery(
   recovered: RegionRecovered,
 ): Promise<RecoveryResponse[]> {
   const responses: RecoveryResponse[] = [];
+  const unrecorded: string[] = [];
   for (const instance of deps.config.instances) {
-    responses.push(
-      await respondToFailbackRequest(deps, {
-        instanceId: instance.id,
-        region: recovered.region,
-        recoveredAt: recovered.recoveredAt,
-        claimant: recovered.deliveryId,
-      }),
-    );
+    try {
+      responses.push(
+        await respondToFailbackRequest(deps, {
+          instanceId: instance.id,
+          region: recovered.region,
+          recoveredAt: recovered.recoveredAt,
+          claimant: recovered.deliveryId,
+        }),
+      );
+    } catch (error) {
+      // Nothing recorded for this one (see respondToFailbackRequest): carry on with the others,
+      // then fail so that the caller retries; instances already done are idempotent.
+      unrecorded.push(`${instance.id}: ${(error as Error).message}`);
+    }
   }
+  if (unrecorded.length > 0)
+    throw new RunStepError('failback', `nothing recorded for ${unrecorded.join('; ')}`);
   return responses;
 }
 
 /**
  * One instance's answer to its region's recovery: a recovered instance fails back home; an
  * active-active instance gets the region's share of traffic back step by step, watching its
- * health, and stays drained if it regresses. Never throws for the instance's own failure, so
- * one instance cannot stop the others (in-process) or hide its reason (fanned out).
+ * health, and stays drained if it regresses. A failure recorded on the run is answered, not
+ * thrown; an error that recorded nothing is thrown, so the delivery is retried.
  */
 export async function respondToFailbackRequest(
   deps: RecoveryDeps,
@@ -230,13 +251,16 @@ export async function respondToFailbackRequest(
           status: run.status,
         };
       } catch (error) {
+        // A failure recorded on the run ("Failback Failed" sent) waits for `lifeboat resume`;
+        // anything else recorded nothing, so the invocation fails and Lambda retries it.
+        if (!(error instanceof RunFailedError)) throw error;
         return {
           instanceId: instance.id,
           action: 'failback',
           outcome: started.outcome,
           runId: started.run.runId,
           status: 'failed',
-          reason: (error as Error).message,
+          reason: error.message,
         };
       }
     case 'duplicate':

@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { InstanceConfig, LifeboatConfig } from '../../config/schema.ts';
-import { CorruptStateError, RunStepError, WriteConflictError } from '../../errors.ts';
+import {
+  CorruptStateError,
+  RunFailedError,
+  RunStepError,
+  WriteConflictError,
+} from '../../errors.ts';
 import { firstProblem } from '../../validation.ts';
 import type { BlobStore, Clock, DocumentStore, EventBus, InstanceStore } from '../ports.ts';
 import { type ClaimRecord, readClaim } from './claims.ts';
@@ -463,7 +468,7 @@ export async function runStep(
   await deps.bus.publish([
     { detailType: table.failedEvent, detail: { ...eventDetail(run), step, reason } },
   ]);
-  throw new RunStepError(step, `run ${runId} failed at ${step}: ${reason}`, { cause: failure });
+  throw new RunFailedError(step, `run ${runId} failed at ${step}: ${reason}`, { cause: failure });
 }
 
 /** Runs every remaining step in order: `lifeboat resume`, failback, and the chain in one process. */

@@ -181,6 +181,19 @@ describe('driveFailback', () => {
     ).rejects.toBeInstanceOf(FencedWriteError);
   });
 
+  it('leaves home taking writes when the recovery had fenced it on its return', async () => {
+    const { w } = await recoveredWorld();
+    // The recovery's shift fences a home that serves again before it (recovery-run.ts).
+    await w.instances.fence('petstore', 'us-east-1');
+    const done = await driveFailback(w.deps, await started(w));
+
+    expect(done.status).toBe('completed');
+    await expect(
+      w.instances.write('petstore', 'us-east-1', 'apis/after-failback.json', '{}'),
+    ).resolves.not.toThrow();
+    expect((await w.instances.health('petstore', 'us-east-1')).fenced).toBe(false);
+  });
+
   it('fences, snapshots, restores home, verifies, shifts in canary steps and releases, in that order, when home stays healthy', async () => {
     const { w, recovery } = await recoveredWorld();
     const run = await started(w);

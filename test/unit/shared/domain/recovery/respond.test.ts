@@ -12,7 +12,7 @@ import {
   respondToRecovery,
 } from '../../../../../shared/domain/recovery/respond.ts';
 import { loadRun, type RecoveryRun } from '../../../../../shared/domain/recovery/run-store.ts';
-import { RunStepError } from '../../../../../shared/errors.ts';
+import { RunStepError, StorageUnavailableError } from '../../../../../shared/errors.ts';
 import { MINUTE } from '../../../../fakes/clock.ts';
 import {
   type InstanceSpec,
@@ -162,6 +162,29 @@ describe('respondToOutage', () => {
     );
     expect(error).toBeInstanceOf(RunStepError);
     expect((error as Error).message).toMatch(/claims undecided for petstore/);
+  });
+
+  it('fails the delivery after trying every instance when a run was recorded but not read back', async () => {
+    const w = await world([PETSTORE, { id: 'bigstore', units: 5, home: 'us-east-1' }]);
+    w.fail('us-east-1');
+    // petstore's run is claimed and written, then no bucket answers its read: nothing records
+    // a failure, so only a retry of the delivery can move the run on.
+    for (const region of ['us-east-2', 'us-west-2', 'eu-west-1'])
+      w.bucket(region).inner.hook = ({ op, key }) => {
+        if (op === 'load' && key === 'runs/petstore-g1.json')
+          throw new StorageUnavailableError(`${region}: connect ECONNREFUSED`);
+      };
+    const error = await respondToOutage(w.deps, w.outage('us-east-1')).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(RunStepError);
+    expect((error as Error).message).toMatch(/nothing recorded for petstore:/);
+    // bigstore, recorded as failed ("Recovery Failed" sent), is not what fails the delivery.
+    expect((error as Error).message).not.toMatch(/bigstore/);
+    expect(w.bus.details('Recovery Failed')).toContainEqual(
+      expect.objectContaining({ instanceId: 'bigstore', step: 'plan' }),
+    );
   });
 
   it('still recovers the other instances when one instance cannot be planned', async () => {
