@@ -2,7 +2,7 @@ import { DetailType } from '../events.ts';
 import type { DocumentStore, EventBus, LifeboatEvent } from '../ports.ts';
 import { FAILBACK_STEPS, FailbackEvent } from './failback-run.ts';
 import { RECOVERY_STEPS, RecoveryEvent } from './recovery-run.ts';
-import { type RecoveryRun, runKey } from './run-store.ts';
+import { type RecoveryRun, runEventDetail, runKey } from './run-store.ts';
 
 /**
  * The sweeper for stalled runs. A run stays "running" with nobody told when every delivery of
@@ -140,7 +140,7 @@ export function judgeRun(run: RecoveryRun, context: JudgeContext): RunVerdict {
     window,
     event: {
       detailType: run.kind === 'failback' ? FailbackEvent.failed : RecoveryEvent.failed,
-      detail: { ...runDetail(run), step, reason, stalled: true, stalledSince: run.updatedAt },
+      detail: { ...runEventDetail(run), step, reason, stalled: true, stalledSince: run.updatedAt },
     },
   };
 }
@@ -166,22 +166,6 @@ function stalledReason(
   return `${since}; no event resumes ${step}: lifeboat resume --run ${run.runId} --approve`;
 }
 
-/** The fields the chain's own events carry, so a re-emitted event reads like the original. */
-function runDetail(run: RecoveryRun) {
-  return {
-    runId: run.runId,
-    kind: run.kind,
-    instanceId: run.instanceId,
-    from: run.from,
-    target: run.target,
-    snapshot: run.snapshot,
-    incident: run.incident,
-    claimSet: run.claimSet,
-    weights: run.weights,
-    metrics: run.metrics,
-  };
-}
-
 function nudgeDetail(run: RecoveryRun, window: number) {
   const reconciled = { window, stalledSince: run.updatedAt };
   if (run.kind === 'failback') {
@@ -195,7 +179,7 @@ function nudgeDetail(run: RecoveryRun, window: number) {
       reconciled,
     };
   }
-  return { ...runDetail(run), reconciled };
+  return { ...runEventDetail(run), reconciled };
 }
 
 /** Everything a sweep needs from outside. */

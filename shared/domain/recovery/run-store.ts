@@ -332,7 +332,8 @@ export interface StepTable {
   ) => Promise<Partial<RecoveryRun> | undefined>;
 }
 
-function eventDetail(run: RecoveryRun) {
+/** The fields the chain's events carry; the sweeper re-emits them the same way (reconcile.ts). */
+export function runEventDetail(run: RecoveryRun) {
   return {
     runId: run.runId,
     kind: run.kind,
@@ -375,7 +376,7 @@ export async function runStep(
   }
   const eventType = table.events[step];
   if (run.steps[step]?.status === 'done') {
-    if (eventType) await deps.bus.publish([{ detailType: eventType, detail: eventDetail(run) }]);
+    if (eventType) await deps.bus.publish([{ detailType: eventType, detail: runEventDetail(run) }]);
     return run;
   }
   const attempts = deps.stepAttempts ?? 3;
@@ -436,7 +437,7 @@ export async function runStep(
       failedStep: undefined,
       steps: { ...run.steps, [step]: done },
     });
-    if (eventType) await deps.bus.publish([{ detailType: eventType, detail: eventDetail(run) }]);
+    if (eventType) await deps.bus.publish([{ detailType: eventType, detail: runEventDetail(run) }]);
     return run;
   }
   // A stale invocation must not undo what the current one did (e.g. unfence behind its canary).
@@ -466,7 +467,7 @@ export async function runStep(
     },
   });
   await deps.bus.publish([
-    { detailType: table.failedEvent, detail: { ...eventDetail(run), step, reason } },
+    { detailType: table.failedEvent, detail: { ...runEventDetail(run), step, reason } },
   ]);
   throw new RunFailedError(step, `run ${runId} failed at ${step}: ${reason}`, { cause: failure });
 }
