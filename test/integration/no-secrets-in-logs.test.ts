@@ -372,6 +372,16 @@ describe('logs at DEBUG, with credentials in the environment', () => {
         handler: (event) => handler(event, context),
       });
     }
+    // Failback fans "Region Recovered" out into one "Failback Requested" per instance, which
+    // its second rule delivers back to it.
+    const failbackHandler = buildFailbackHandler(getDeps);
+    await pump.subscribe({
+      name: 'failback',
+      region: HERE,
+      bus,
+      pattern: { source: ['lifeboat'], 'detail-type': ['Failback Requested'] },
+      handler: (event) => failbackHandler(event, context),
+    });
     let failback = { failed: true };
     const text = await captureOutput(async () => {
       await rw.failHome();
@@ -383,11 +393,14 @@ describe('logs at DEBUG, with credentials in the environment', () => {
         process.stdout.write(asTheLambdaRuntimeLogs(failure.error));
       await rw.restoreHome();
       const now = new Date().toISOString();
-      failback = await invoke(buildFailbackHandler(getDeps), {
+      failback = await invoke(failbackHandler, {
         ...(outageEvent('recovered-1') as Record<string, unknown>),
         'detail-type': 'Region Recovered',
         detail: { region: 'us-east-1', recoveredAt: now },
       });
+      await pump.drain();
+      for (const failure of pump.failures)
+        process.stdout.write(asTheLambdaRuntimeLogs(failure.error));
     });
     await pump.close();
 
@@ -395,6 +408,7 @@ describe('logs at DEBUG, with credentials in the environment', () => {
     expect(failback).toEqual({ failed: false });
     expect(text).toContain('outage response');
     expect(text).toContain('recovery step shift done');
+    expect(text).toContain('failback requested');
     expect(text).toContain('recovery response');
     expect(findLeaks(text)).toEqual([]);
   });
