@@ -20,12 +20,6 @@ export const OPEN_BUGS: readonly OpenBug[] = [
     invariant: 'traffic-leaves-failed-region',
     seeds: [108, 201, 775, 895, 940],
   },
-  {
-    title:
-      'bug 6: a retried restore overwrites a target that already took writes through data-plane failover',
-    invariant: 'failback-keeps-writes',
-    seeds: [194],
-  },
 ];
 
 /** One seed's outcome, as the runner reports it. */

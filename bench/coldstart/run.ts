@@ -86,6 +86,8 @@ function eventsFor(): Record<string, unknown> {
     verifyInstance: envelope('Instance Restored', chain),
     shiftTraffic: envelope('Instance Verified', chain),
     failback: envelope('Region Recovered', { region: 'us-west-2', recoveredAt: now.toISOString() }),
+    // The sweep over every control bucket's runs/ (none on a fresh world).
+    reconcile: sample('reconcile-schedule.json'),
     [PEER]: {},
   };
 }

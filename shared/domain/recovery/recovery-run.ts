@@ -293,8 +293,11 @@ async function restore(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<Re
     instanceId: run.instanceId,
     snapshotId: snapshot.snapshotId,
   });
-  // The region may host a copy fenced by an earlier failback; a primary must take writes.
-  await deps.instances.unfence(run.instanceId, target);
+  // The restored copy serves reads at once (and takes Route 53's data-plane traffic as soon as
+  // it is ready) but refuses config writes until the shift has moved the weights: otherwise a
+  // retried restore would overwrite writes it took, and a shift that never succeeds (Route 53's
+  // control plane down) would strand them when home returns with its old weight.
+  await deps.instances.fence(run.instanceId, target);
   await deps.instances.activate(run.instanceId, target);
   return {};
 }
@@ -360,7 +363,7 @@ async function settleReturnedHome(
     switch (decideReturnedHome(digests)) {
       case 'shift':
         // Home stays fenced: it has nothing the recovered copy lacks, and failback overwrites it.
-        await deps.instances.unfence(run.instanceId, target);
+        // The recovered copy is unfenced once the weights have moved.
         return;
       case 'keep-home':
         return await keepHome(
@@ -380,11 +383,9 @@ async function settleReturnedHome(
     }
   } catch (error) {
     if (error instanceof RunStepError && error.final) throw error;
-    // Undecided (a call failed): home goes back to serving as it did until the step is retried.
-    await Promise.allSettled([
-      deps.instances.unfence(run.instanceId, home),
-      deps.instances.unfence(run.instanceId, target),
-    ]);
+    // Undecided (a call failed): home goes back to serving as it did until the step is retried;
+    // the recovered copy stays fenced, as it is until a shift completes.
+    await Promise.allSettled([deps.instances.unfence(run.instanceId, home)]);
     throw error;
   }
 }
@@ -476,6 +477,8 @@ async function shift(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<Reco
       `DNS reads back ${describeWeights(after)}, expected ${describeWeights(plan)}`,
     );
   }
+  // Traffic has officially moved: the recovered copy is the primary and takes writes.
+  await deps.instances.unfence(run.instanceId, target);
   const shiftedAt = deps.clock.now().toISOString();
   const { confirmedAt, outageStartedAt } = run.incident;
   return {

@@ -695,7 +695,9 @@ describe('shift when the failed home answers again', () => {
 
   it('shifts and leaves home fenced when only the recovered copy took writes', async () => {
     const { w, run } = await delayedShift();
-    // Route 53's health checks sent clients to us-east-2 while us-east-1 was down.
+    // lifeboat keeps the restored copy fenced until its shift; an operator unfenced it by hand,
+    // and Route 53's readiness checks sent clients there while us-east-1 was down.
+    await w.instances.unfence('petstore', 'us-east-2');
     await w.instances.write('petstore', 'us-east-2', 'apis/during-outage.json', '{"n":1}');
 
     const done = await resumeShift(w, run);
@@ -715,6 +717,8 @@ describe('shift when the failed home answers again', () => {
 
   it('fences both and fails the run naming both digests when both regions took writes', async () => {
     const { w, run } = await delayedShift();
+    // As above: the restored copy was unfenced by hand before the shift.
+    await w.instances.unfence('petstore', 'us-east-2');
     await w.instances.write('petstore', 'us-east-2', 'apis/during-outage.json', '{"n":1}');
     await w.instances.write('petstore', 'us-east-1', 'apis/after-return.json', '{"n":2}');
     const home = w.instances.servedDigest('petstore', 'us-east-1') as string;
@@ -754,7 +758,8 @@ describe('shift when the failed home answers again', () => {
     });
     w.instances.ignoreFence = false;
     expect(w.instances.isFenced('petstore', 'us-east-1')).toBe(false);
-    expect(w.instances.isFenced('petstore', 'us-east-2')).toBe(false);
+    // The restored copy stays fenced, as it is until a shift completes.
+    expect(w.instances.isFenced('petstore', 'us-east-2')).toBe(true);
     expect(w.dns.weightsOf('petstore')).toEqual(HOME);
   });
 
@@ -766,7 +771,7 @@ describe('shift when the failed home answers again', () => {
 
     expect((await resumeShift(w, run)).status).toBe('completed');
     expect(w.dns.weightsOf('petstore')).toEqual(AWAY);
-    expect(w.instances.count('fence')).toBe(0);
+    expect(w.instances.count('fence', 'us-east-1')).toBe(0);
   });
 
   it("shifts when home does not answer here although this region's detector does not hold it down", async () => {
@@ -777,15 +782,33 @@ describe('shift when the failed home answers again', () => {
 
     expect((await resumeShift(w, run)).status).toBe('completed');
     expect(w.dns.weightsOf('petstore')).toEqual(AWAY);
-    expect(w.instances.count('fence')).toBe(0);
+    expect(w.instances.count('fence', 'us-east-1')).toBe(0);
   });
 
   it('fences nothing and shifts when home is still down', async () => {
     const { w } = await outageWorld();
     const run = await started(w);
     expect((await stepThrough(w, run)).status).toBe('completed');
-    expect(w.instances.count('fence')).toBe(0);
+    expect(w.instances.count('fence', 'us-east-1')).toBe(0);
     expect(w.instances.count('unfence', 'us-east-1')).toBe(0);
+  });
+
+  it('keeps the restored copy refusing config writes until the shift has moved the weights', async () => {
+    const { w } = await outageWorld();
+    let run = await started(w);
+    for (const step of ['plan', 'restore', 'verify'] as const)
+      run = await runRecoveryStep(w.deps, run.runId, step, run.claimSet);
+    // Serving (reads, data-plane traffic) but not yet the primary: a retried restore or a home
+    // that returns first can then never overwrite or strand a write taken here.
+    expect(w.instances.isFenced('petstore', 'us-east-2')).toBe(true);
+    await expect(
+      w.instances.write('petstore', 'us-east-2', 'apis/early.json', '{}'),
+    ).rejects.toBeInstanceOf(FencedWriteError);
+
+    await runRecoveryStep(w.deps, run.runId, 'shift', run.claimSet);
+
+    expect(w.instances.isFenced('petstore', 'us-east-2')).toBe(false);
+    await w.instances.write('petstore', 'us-east-2', 'apis/after-shift.json', '{}');
   });
 });
 
