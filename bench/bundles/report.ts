@@ -9,11 +9,11 @@
  * Writes bench/bundles/results.json and prints the Markdown tables of docs/benchmarks.md.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { type BuildOptions, build, type Metafile } from 'esbuild';
+import { writeResultsFile } from '../results-file.ts';
 import { esbuildOptionsFromServerlessYml, packageService, ROOT } from './package.ts';
 
 const RESULTS_FILE = join(ROOT, 'bench/bundles/results.json');
@@ -181,7 +181,7 @@ async function main(): Promise<void> {
       },
       functions: rows,
     };
-    writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
+    writeResultsFile(RESULTS_FILE, results);
 
     const out: string[] = [];
     out.push(

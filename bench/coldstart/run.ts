@@ -25,6 +25,7 @@ import {
   packageService,
   ROOT,
 } from '../bundles/package.ts';
+import { writeResultsFile } from '../results-file.ts';
 
 const RESULTS_FILE = join(ROOT, 'bench/coldstart/results.json');
 const HARNESS = join(ROOT, 'bench/coldstart/invoke-once.cjs');
@@ -274,7 +275,7 @@ async function main(): Promise<void> {
       ),
       rows,
     };
-    writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
+    writeResultsFile(RESULTS_FILE, results);
 
     const ms = (v: { median: number; p95: number }) =>
       `${v.median.toFixed(0)} / ${v.p95.toFixed(0)}`;

@@ -23,6 +23,7 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { writeResultsFile } from '../results-file.ts';
 import { cpuSecondsOf } from '../snapshot/processes.ts';
 import {
   type DrillMeasurement,
@@ -340,16 +341,6 @@ function motoVersion(pid: number): string {
     }).trim();
   } catch {
     return 'unknown';
-  }
-}
-
-function formatWithBiome(file: string): void {
-  try {
-    execFileSync(join(HERE, '../../node_modules/.bin/biome'), ['format', '--write', file], {
-      stdio: 'ignore',
-    });
-  } catch {
-    console.warn(`could not run biome on ${file}; run \`npm run format\` before committing it`);
   }
 }
 
@@ -744,8 +735,7 @@ async function parent(options: Options): Promise<void> {
         .map((o) => ({ instances: o.instances, run: o.run, error: o.error })),
       runs: outcomes,
     };
-    writeFileSync(options.results, `${JSON.stringify(results, null, 2)}\n`);
-    formatWithBiome(options.results);
+    writeResultsFile(options.results, results);
     console.log(`\n${tables}\n`);
     console.log(`wrote ${options.results} (${results.totalSeconds.toFixed(0)} s in all)`);
     if (options.keepScratch) console.log(`reports, timelines and moto logs kept in ${scratch}`);

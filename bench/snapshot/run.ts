@@ -33,6 +33,7 @@ import { DEFAULT_CONFIG_PATH, loadConfig, regionBuckets } from '../../shared/con
 import type { InstanceConfig, LifeboatConfig } from '../../shared/config/schema.ts';
 import type { RestoreResult } from '../../shared/domain/snapshot/restore.ts';
 import type { SnapshotOutcome } from '../../shared/domain/snapshot/run.ts';
+import { writeResultsFile } from '../results-file.ts';
 import { type PhaseReport, type PhaseRequest, RESULT_PREFIX } from './phase-protocol.ts';
 import { cpuSecondsOf, runTimed, type TimedRun } from './processes.ts';
 import { markdownRatios, markdownTable, medianRows, type Row, ratios } from './report.ts';
@@ -136,17 +137,6 @@ function codeVersion(bundle: string): Record<string, unknown> {
       .filter(Boolean),
     lifeboatBundleSha256: createHash('sha256').update(readFileSync(bundle)).digest('hex'),
   };
-}
-
-/** `npm run lint` checks JSON too: leave the results file the way Biome would write it. */
-function formatWithBiome(file: string): void {
-  try {
-    execFileSync(join(HERE, '../../node_modules/.bin/biome'), ['format', '--write', file], {
-      stdio: 'ignore',
-    });
-  } catch {
-    console.warn(`could not run biome on ${file}; run \`npm run format\` before committing it`);
-  }
 }
 
 /** The world the benchmark runs in, built once. */
@@ -784,8 +774,7 @@ async function main(): Promise<void> {
       ratios: ratioList,
       runs,
     };
-    writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
-    formatWithBiome(RESULTS_FILE);
+    writeResultsFile(RESULTS_FILE, results);
     console.log(
       `\n${objects.size} objects (${(bytesTotal / 1024).toFixed(0)} KiB), ${changed.length} changed, median of ${options.runs} run(s):\n`,
     );
