@@ -1315,10 +1315,13 @@ export async function resumeVerb(
       return EXIT.ok;
     }
     if (run.rolledBack) {
-      // The recovered instance was unfenced by the rollback and may have taken writes since
-      // the final snapshot: re-running the shift would drop them.
+      // A failback rolled back: the recovered instance was unfenced and may have taken writes
+      // since the final snapshot, so re-running the shift would drop them. A recovery that kept
+      // home (its home returned before the shift) is over: home serves, the copy is stale.
       ctx.err(
-        `lifeboat resume: ${run.runId} rolled back to ${run.from}, which takes writes again; resuming it would lose them. A new failback is needed.`,
+        run.kind === 'failback'
+          ? `lifeboat resume: ${run.runId} rolled back to ${run.from}, which takes writes again; resuming it would lose them. A new failback is needed.`
+          : `lifeboat resume: ${run.runId} kept ${run.from}, which came back before the shift and serves again; its copy in ${run.target ?? 'the target'} is stale. A new outage of ${run.from} starts a new recovery.`,
       );
       return EXIT.failed;
     }

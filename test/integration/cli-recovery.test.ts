@@ -310,6 +310,28 @@ describe('lifeboat resume', () => {
   });
 });
 
+describe('lifeboat resume of a recovery that kept home', () => {
+  it('refuses, naming the home that serves, when home answered before the shift', async () => {
+    rw = await createRecoveryWorld({ instances: ['petstore'] });
+    // us-east-1 never failed: the shift finds home serving and keeps it.
+    const failover = console_();
+    await failoverVerb(
+      rw.config,
+      { instance: ['petstore'], from: 'us-east-1', approve: true },
+      failover.io,
+    );
+    expect(failover.text()).toContain('home kept');
+    const resumed = console_();
+
+    const code = await resumeVerb(rw.config, { run: 'petstore-g1', approve: true }, resumed.io);
+
+    expect(code).toBe(1);
+    expect(resumed.text()).toContain('kept us-east-1, which came back before the shift');
+    expect(resumed.text()).not.toContain('failback');
+    expect(await weights()).toMatchObject({ 'us-east-1': 100, 'us-east-2': 0 });
+  });
+});
+
 describe('lifeboat failback', () => {
   it('brings petstore home in canary steps when approved after us-east-1 returns', async () => {
     rw = await createRecoveryWorld({ instances: ['petstore'] });
