@@ -211,6 +211,21 @@ export async function loadRun(
  * run, so the compare-and-swap guards against a stale owner (an older invocation still going)
  * rather than against a rival.
  */
+/**
+ * Attempts per control bucket to record a run. With three regions and one down, a claim set can
+ * be a single bucket: one S3 error there used to leave the run unrecorded (sim bug 4).
+ */
+const RECORD_ATTEMPTS = 3;
+
+/** JSON with keys sorted, so a copy read back (its fields in schema order) compares equal. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
 export async function saveRun(deps: RecoveryDeps, run: RecoveryRun): Promise<RecoveryRun> {
   const next: RecoveryRun = { ...run, seq: run.seq + 1, updatedAt: deps.clock.now().toISOString() };
   const key = runKey(run.runId);
@@ -218,15 +233,24 @@ export async function saveRun(deps: RecoveryDeps, run: RecoveryRun): Promise<Rec
   await Promise.all(
     run.claimSet.map(async (region) => {
       const store = deps.documents(region);
-      try {
-        const current = await store.load(key);
-        const stored = current && readStoredRun(store.location, key, current.value);
-        // A corrupt copy holds no claim to be newer: this write repairs it.
-        if (stored && 'run' in stored && stored.run.seq >= next.seq) return; // someone newer wrote
-        await store.save(key, next, current?.version);
-        written += 1;
-      } catch (error) {
-        if (error instanceof WriteConflictError) return;
+      for (let attempt = 1; attempt <= RECORD_ATTEMPTS; attempt += 1) {
+        try {
+          const current = await store.load(key);
+          const stored = current && readStoredRun(store.location, key, current.value);
+          // A corrupt copy holds no claim to be newer: this write repairs it.
+          if (stored && 'run' in stored && stored.run.seq >= next.seq) {
+            // Our own write, whose answer was lost on an earlier attempt, counts as written.
+            if (attempt > 1 && canonicalJson(stored.run) === canonicalJson(next)) written += 1;
+            return; // otherwise someone newer wrote
+          }
+          await store.save(key, next, current?.version);
+          written += 1;
+          return;
+        } catch (error) {
+          // Someone else's write won: theirs stands. Any other error: read again and retry.
+          if (error instanceof WriteConflictError) return;
+          if (attempt < RECORD_ATTEMPTS) await deps.sleep(200 * 2 ** attempt);
+        }
       }
     }),
   );

@@ -16,7 +16,7 @@ import {
   saveRun,
   secondsBetween,
 } from '../../../../../shared/domain/recovery/run-store.ts';
-import { RunStepError } from '../../../../../shared/errors.ts';
+import { RunStepError, StorageUnavailableError } from '../../../../../shared/errors.ts';
 import { MINUTE } from '../../../../fakes/clock.ts';
 import { SimulatedCrash } from '../../../../fakes/detection/document-store.ts';
 import { type RecoveryWorld, recoveryWorld } from '../../../../fakes/recovery/world.ts';
@@ -167,6 +167,56 @@ describe('saveRun', () => {
       RunStepError,
     );
     for (const region of SET) expect(stored(w, region)?.seq).toBe(1);
+  });
+});
+
+describe('saveRun against a failing bucket', () => {
+  const alone = ['us-east-2'];
+
+  it('records the run in a one-bucket claim set whose first attempt fails with a storage error', async () => {
+    const w = recoveryWorld();
+    let failures = 1;
+    w.bucket('us-east-2').inner.hook = ({ op }) => {
+      if (op === 'save' && failures-- > 0)
+        throw new StorageUnavailableError('us-east-2: connect ECONNRESET');
+    };
+    const saved = await saveRun(w.deps, freshRun(w, { claimSet: alone }));
+    expect(stored(w, 'us-east-2')).toEqual(saved);
+  });
+
+  it('counts its own write whose answer was lost, and writes it once', async () => {
+    const w = recoveryWorld();
+    const bucket = w.bucket('us-east-2');
+    let lost = 1;
+    const deps = {
+      ...w.deps,
+      documents: (region: string) => {
+        const real = w.deps.documents(region);
+        return {
+          ...real,
+          load: (key: string) => real.load(key),
+          list: (prefix: string) => real.list(prefix),
+          save: async (key: string, value: unknown, version: string | undefined) => {
+            const written = await real.save(key, value, version);
+            if (lost-- > 0) throw new StorageUnavailableError('us-east-2: read ETIMEDOUT');
+            return written;
+          },
+        };
+      },
+    };
+    const saved = await saveRun(deps, freshRun(w, { claimSet: alone }));
+    expect(stored(w, 'us-east-2')).toEqual(saved);
+    expect(bucket.savesOf(/^runs\//)).toBe(1);
+  });
+
+  it('gives up, naming the run, when the only bucket keeps failing', async () => {
+    const w = recoveryWorld();
+    w.bucket('us-east-2').inner.hook = ({ op }) => {
+      if (op === 'save') throw new StorageUnavailableError('us-east-2: connect ECONNREFUSED');
+    };
+    const error = await rejection(saveRun(w.deps, freshRun(w, { claimSet: alone })));
+    expect(error).toBeInstanceOf(RunStepError);
+    expect((error as Error).message).toContain(`run ${RUN} could not be recorded`);
   });
 });
 
