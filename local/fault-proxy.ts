@@ -8,7 +8,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { Socket } from 'node:net';
-import { LocalWorldError } from '../shared/errors.ts';
+import { listenOn } from './listen.ts';
 
 /**
  * An HTTP-aware fault proxy on loopback, in front of moto_server. Unlike the TCP proxy that
@@ -277,14 +277,7 @@ export class FaultProxy {
     });
     // A client that gives up mid-request is the normal end of a 'timeout' fault, not an error.
     server.on('clientError', (_error, socket) => socket.destroy());
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (cause) =>
-        reject(new LocalWorldError('fault proxy cannot listen on loopback', { cause })),
-      );
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
-    const address = server.address();
-    if (address && typeof address === 'object') this.boundPort = address.port;
+    this.boundPort = await listenOn(server, 0, 'fault proxy');
     this.server = server;
   }
 

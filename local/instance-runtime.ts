@@ -10,7 +10,8 @@ import type { Socket } from 'node:net';
 import pLimit from 'p-limit';
 import type { InstanceStore } from '../shared/domain/ports.ts';
 import { configDigest } from '../shared/domain/snapshot/format.ts';
-import { LocalWorldError, StorageUnavailableError } from '../shared/errors.ts';
+import { StorageUnavailableError } from '../shared/errors.ts';
+import { listenOn } from './listen.ts';
 
 /*
  * The reference API instance of the local world: what lifeboat protects, served for real.
@@ -357,19 +358,12 @@ export class InstanceRuntime {
       z.sockets.add(socket);
       socket.once('close', () => z.sockets.delete(socket));
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (cause) =>
-        reject(
-          new LocalWorldError(
-            `instance runtime ${this.instanceId} (${this.region}): zone ${zone} cannot listen on ${this.host}:${z.port}`,
-            { cause },
-          ),
-        ),
-      );
-      server.listen(z.port, this.host, () => resolve());
-    });
-    const address = server.address();
-    if (address && typeof address === 'object') z.port = address.port;
+    z.port = await listenOn(
+      server,
+      z.port,
+      `instance runtime ${this.instanceId} (${this.region}): zone ${zone}`,
+      this.host,
+    );
     z.server = server;
   }
 

@@ -1,5 +1,5 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { LocalWorldError } from '../shared/errors.ts';
+import { listenOn } from './listen.ts';
 
 /**
  * A TCP proxy on loopback that stands for one region's network path. Taking it down closes the
@@ -33,16 +33,7 @@ export class RegionProxy {
   async up(): Promise<void> {
     if (this.server) return;
     const server = createServer((client) => this.pipe(client));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (cause) =>
-        reject(
-          new LocalWorldError(`proxy ${this.name} cannot listen on ${this.boundPort}`, { cause }),
-        ),
-      );
-      server.listen(this.boundPort, '127.0.0.1', () => resolve());
-    });
-    const address = server.address();
-    if (address && typeof address === 'object') this.boundPort = address.port;
+    this.boundPort = await listenOn(server, this.boundPort, `proxy ${this.name}`);
     this.server = server;
   }
 
