@@ -53,6 +53,20 @@ async function world(instances: InstanceSpec[] = [PETSTORE, ORDERS, PAYMENTS, LE
   return w;
 }
 
+/** What each of the four instances answers once us-east-1 has recovered. */
+const ALL_RETURNED_FROM_US_EAST_1 = [
+  {
+    instanceId: 'petstore',
+    action: 'failback',
+    outcome: 'started',
+    runId: 'petstore-g2',
+    status: 'completed',
+  },
+  { instanceId: 'orders', action: 'none', reason: 'orders has never been recovered' },
+  { instanceId: 'payments', action: 'returned', steps: expect.any(Array) },
+  { instanceId: 'ledger', action: 'none', reason: 'not active in us-east-1' },
+];
+
 /** us-east-1 fails and petstore's recovery runs to the end, as the chain of handlers would. */
 async function recoveredFromUsEast1(w: RecoveryWorld) {
   w.fail('us-east-1');
@@ -208,18 +222,7 @@ describe('respondToRecovery', () => {
     const w = await world();
     await recoveredFromUsEast1(w);
     const responses = await respondToRecovery(w.deps, w.recovered('us-east-1'));
-    expect(responses).toEqual([
-      {
-        instanceId: 'petstore',
-        action: 'failback',
-        outcome: 'started',
-        runId: 'petstore-g2',
-        status: 'completed',
-      },
-      { instanceId: 'orders', action: 'none', reason: 'orders has never been recovered' },
-      { instanceId: 'payments', action: 'returned', steps: expect.any(Array) },
-      { instanceId: 'ledger', action: 'none', reason: 'not active in us-east-1' },
-    ]);
+    expect(responses).toEqual(ALL_RETURNED_FROM_US_EAST_1);
     expect(w.dns.weightsOf('petstore')['us-east-1']).toBe(100);
     expect(w.store('us-east-1').contents('petstore')).toEqual(
       w.store('us-east-2').contents('petstore'),
@@ -356,18 +359,7 @@ describe('requestFailbacks', () => {
     const requests = await requestFailbacks(w.deps, w.recovered('us-east-1'));
     const responses = [];
     for (const request of requests) responses.push(await respondToFailbackRequest(w.deps, request));
-    expect(responses).toEqual([
-      {
-        instanceId: 'petstore',
-        action: 'failback',
-        outcome: 'started',
-        runId: 'petstore-g2',
-        status: 'completed',
-      },
-      { instanceId: 'orders', action: 'none', reason: 'orders has never been recovered' },
-      { instanceId: 'payments', action: 'returned', steps: expect.any(Array) },
-      { instanceId: 'ledger', action: 'none', reason: 'not active in us-east-1' },
-    ]);
+    expect(responses).toEqual(ALL_RETURNED_FROM_US_EAST_1);
     expect(w.dns.weightsOf('petstore')['us-east-1']).toBe(100);
   });
 
