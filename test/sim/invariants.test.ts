@@ -63,34 +63,26 @@ describe('TrafficLeavesFailedRegion', () => {
     );
   });
 
+  /** b restored and activated two minutes into a's outage. */
+  const restoredB: TraceEntry = {
+    kind: 'instance',
+    t: 2 * MIN,
+    instanceId: 'shop',
+    region: 'b',
+    activated: true,
+    fenced: false,
+  };
+
   it('reports nothing once a restored b is ready, even before the weights move', () => {
     // Route 53's data plane: a unhealthy, b healthy with weight 0, c not ready: b gets it all.
-    const trace: TraceEntry[] = [
-      ...outageOfA,
-      {
-        kind: 'instance',
-        t: 2 * MIN,
-        instanceId: 'shop',
-        region: 'b',
-        activated: true,
-        fenced: false,
-      },
-      { kind: 'clock', t: 7 * MIN },
-    ];
+    const trace: TraceEntry[] = [...outageOfA, restoredB, { kind: 'clock', t: 7 * MIN }];
     expect(checkTrace(trace, [new TrafficLeavesFailedRegion()])).toEqual([]);
   });
 
   it('reports nothing when the weights moved to a restored b in time', () => {
     const trace: TraceEntry[] = [
       ...outageOfA,
-      {
-        kind: 'instance',
-        t: 2 * MIN,
-        instanceId: 'shop',
-        region: 'b',
-        activated: true,
-        fenced: false,
-      },
+      restoredB,
       { kind: 'weights', t: 3 * MIN, instanceId: 'shop', weights: { a: 0, b: 100, c: 0 } },
       { kind: 'clock', t: 7 * MIN },
     ];
