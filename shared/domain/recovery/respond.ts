@@ -51,21 +51,15 @@ export async function respondToOutage(
       // One instance that cannot be placed must not hold up the others. A run recorded as
       // failed ("Recovery Failed" names the step) waits for `lifeboat resume`; any other error
       // recorded nothing, and only a retry of this delivery will move the run on.
-      if (!(error instanceof RunFailedError)) unrecorded.push(instance.id);
-      responses.push({
-        instanceId: instance.id,
-        action: 'none',
-        reason: `failed: ${(error as Error).message}`,
-      });
+      const reason = `failed: ${(error as Error).message}`;
+      if (!(error instanceof RunFailedError)) unrecorded.push(`${instance.id}: ${reason}`);
+      responses.push({ instanceId: instance.id, action: 'none', reason });
     }
   }
   if (unrecorded.length > 0) {
     throw new RunStepError(
       'plan',
-      `nothing recorded for ${unrecorded.join(', ')}: ${responses
-        .filter((r) => unrecorded.includes(r.instanceId) && r.action === 'none')
-        .map((r) => (r.action === 'none' ? r.reason : ''))
-        .join('; ')} (the delivery is retried; decided instances are idempotent)`,
+      `nothing recorded for ${unrecorded.join('; ')} (the delivery is retried; decided instances are idempotent)`,
     );
   }
   const undecided = responses.filter((r) => r.action === 'recovery' && r.outcome === 'undecided');
