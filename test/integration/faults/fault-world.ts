@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Route53Client } from '@aws-sdk/client-route-53';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import { useLocalEndpoint } from '../../../bin/commands/local.ts';
 import {
   type AwsService,
@@ -10,6 +10,7 @@ import {
   FaultProxy,
   faultOnce,
   faultPersistently,
+  type ProxiedCall,
 } from '../../../local/fault-proxy.ts';
 import { provisionWorld } from '../../../local/provision.ts';
 import { RegionProxy } from '../../../local/tcp-proxy.ts';
@@ -202,4 +203,20 @@ export function faultCases(
     }
   }
   return cases;
+}
+
+/**
+ * Every case must have broken something, or it proved nothing. With LIFEBOAT_FAULT_REPORT set,
+ * prints the clean run's calls and what each case hit (docs/fault-injection.md's counts).
+ */
+export function expectEveryCaseHit(
+  clean: { counts: unknown; calls: readonly ProxiedCall[] },
+  hits: readonly { hit: string }[],
+): void {
+  expect(hits.filter((h) => h.hit === 'none')).toEqual([]);
+  if (!process.env.LIFEBOAT_FAULT_REPORT) return;
+  const calls = clean.calls.map(
+    (c) => `${c.service} ${c.operation} ${c.region} ${c.path.replace(/\?.*/, '')}`,
+  );
+  console.log(JSON.stringify({ counts: clean.counts, calls, hits }, null, 2));
 }
