@@ -4,7 +4,6 @@ import {
   applySignals,
   type DetectorSettings,
   detectorSettings,
-  evaluate,
   initialRegionHealth,
   type Signal,
 } from '../../../../../shared/domain/detection/region-health.ts';
@@ -725,23 +724,5 @@ describe('applySignals', () => {
   it('returns its input unchanged when every signal is a duplicate', () => {
     const afterRound0 = applySignals(initialRegionHealth(TARGET, t(0)), round0, q2);
     expect(applySignals(afterRound0, round0, q2)).toBe(afterRound0);
-  });
-});
-
-describe('evaluate', () => {
-  it('confirms from the stored state alone when called after the window has elapsed', () => {
-    const { state } = replay(probes({ from: 0, to: 60, view: regionDown([A, B, C]) }), q3of4);
-    expect(state.status).toBe('suspect');
-    expect(evaluate(structuredClone(state), t(89), q3of4).outbox).toEqual([]);
-    const next = evaluate(structuredClone(state), t(90), q3of4);
-    expect(next.status).toBe('outage');
-    expect(next.outbox.map((e) => e.detailType)).toEqual(['Region Outage Confirmed']);
-  });
-
-  it('lets every vote go stale when nothing has been heard for longer than staleSeconds', () => {
-    const { state } = replay(probes({ from: 0, to: 60, view: regionDown([A, B, C]) }), q3of4);
-    const next = evaluate(structuredClone(state), t(60 + 181), q3of4);
-    expect(next.status).toBe('healthy');
-    expect(next.outbox).toEqual([]);
   });
 });

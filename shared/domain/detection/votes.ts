@@ -1,0 +1,145 @@
+import type { DetectorSettings, EndpointView, RegionHealth } from './health-state.ts';
+import { zoneOf } from './history.ts';
+import { ms, secondsBetween } from './time.ts';
+
+/** Votes: each vantage's current runs of dark and answering samples, derived from the history. */
+
+/** A vantage's view of the region at one probe instant. */
+export interface Sample {
+  at: string;
+  t: number;
+  /** Every endpoint heard from recently was failing. */
+  dark: boolean;
+  /** Per zone: every recently heard endpoint in the zone was failing. */
+  darkZones: Set<string>;
+  answeringZones: Set<string>;
+}
+
+/**
+ * Replays a vantage's history instant by instant: at each probe time, the latest result of each
+ * endpoint heard within staleSeconds decides whether the region (and each zone) was dark.
+ */
+export function samplesOf(
+  views: Record<string, EndpointView>,
+  settings: DetectorSettings,
+): Sample[] {
+  const events: { zone: string; key: string; t: number; at: string; ok: boolean }[] = [];
+  for (const [key, view] of Object.entries(views)) {
+    const zone = zoneOf(key);
+    for (const r of view.history) events.push({ zone, key, t: ms(r.at), at: r.at, ok: r.ok });
+  }
+  events.sort((a, b) => a.t - b.t);
+  const staleMs = settings.staleSeconds * 1000;
+  const latest = new Map<string, { zone: string; t: number; ok: boolean }>();
+  const samples: Sample[] = [];
+  for (let i = 0; i < events.length; i += 1) {
+    const event = events[i] as (typeof events)[number];
+    latest.set(event.key, event);
+    if (events[i + 1]?.t === event.t) continue; // same instant: take all of it first
+    let freshCount = 0;
+    let anyOk = false;
+    const darkZones = new Set<string>();
+    const answeringZones = new Set<string>();
+    for (const r of latest.values()) {
+      if (event.t - r.t > staleMs) continue;
+      freshCount += 1;
+      if (r.ok) {
+        anyOk = true;
+        answeringZones.add(r.zone);
+      }
+    }
+    for (const r of latest.values()) {
+      if (event.t - r.t <= staleMs && !answeringZones.has(r.zone)) darkZones.add(r.zone);
+    }
+    samples.push({
+      at: event.at,
+      t: event.t,
+      dark: freshCount > 0 && !anyOk,
+      darkZones,
+      answeringZones,
+    });
+  }
+  return samples;
+}
+
+/** The vantage's current run of samples that all satisfy `holds`, unbroken by a stale gap. */
+export function currentRun(
+  samples: readonly Sample[],
+  holds: (s: Sample) => boolean,
+  settings: DetectorSettings,
+): { start: string; last: string } | undefined {
+  const last = samples[samples.length - 1];
+  if (!last || !holds(last)) return undefined;
+  const staleMs = settings.staleSeconds * 1000;
+  let i = samples.length - 1;
+  while (i > 0) {
+    const previous = samples[i - 1] as Sample;
+    if (!holds(previous) || (samples[i] as Sample).t - previous.t > staleMs) break;
+    i -= 1;
+  }
+  return { start: (samples[i] as Sample).at, last: last.at };
+}
+
+/**
+ * A run counts for `seconds` when it started at least that long ago, its own probes span the
+ * period less one interval (failureThreshold consecutive results, as Route 53 counts), and
+ * the vantage is still being heard.
+ */
+export function lasted(
+  run: { start: string; last: string } | undefined,
+  seconds: number,
+  now: string,
+  settings: DetectorSettings,
+): boolean {
+  if (!run || secondsBetween(run.last, now) > settings.staleSeconds) return false;
+  return (
+    secondsBetween(run.start, now) >= seconds &&
+    secondsBetween(run.start, run.last) >= seconds - settings.intervalSeconds
+  );
+}
+
+export interface Vote {
+  vantage: string;
+  lastSeen: string;
+  samples: Sample[];
+  downRun?: { start: string; last: string };
+  upRun?: { start: string; last: string };
+}
+
+export function votesAt(state: RegionHealth, now: string, settings: DetectorSettings): Vote[] {
+  const votes: Vote[] = [];
+  for (const [vantage, views] of Object.entries(state.endpoints)) {
+    const nowMs = ms(now);
+    const samples = samplesOf(views, settings).filter((s) => s.t <= nowMs);
+    const last = samples[samples.length - 1];
+    if (!last || secondsBetween(last.at, now) > settings.staleSeconds) continue;
+    votes.push({
+      vantage,
+      lastSeen: last.at,
+      samples,
+      downRun: currentRun(samples, (s) => s.dark, settings),
+      upRun: currentRun(samples, (s) => !s.dark, settings),
+    });
+  }
+  return votes;
+}
+
+export function corroboration(state: RegionHealth) {
+  const alarms = Object.entries(state.alarms)
+    .filter(([, a]) => a.state === 'ALARM')
+    .map(([name, a]) => ({ name, since: a.since, instanceId: a.instanceId }));
+  const health = Object.entries(state.healthEvents)
+    .filter(([, h]) => h.status === 'open')
+    .map(([eventArn, h]) => ({ eventArn, service: h.service, at: h.at }));
+  return { alarms, health };
+}
+
+export function failuresSeenBy(state: RegionHealth, vantage: string) {
+  return Object.entries(state.endpoints[vantage] ?? {})
+    .filter(([, v]) => !v.ok)
+    .map(([endpoint, v]) => ({
+      endpoint,
+      since: v.failingSince ?? v.at,
+      error: v.error ?? 'failed',
+    }));
+}
