@@ -1,3 +1,6 @@
+import type { LifeboatConfig } from '../../config/schema.ts';
+import type { BlobStore, Clock, DocumentStore, EventBus, InstanceStore } from '../ports.ts';
+
 /**
  * Ports of the recovery chain. The domain owns them; adapters implement them (Route 53, the
  * instance runtime's admin API).
@@ -56,4 +59,30 @@ export interface InstanceControl {
   /** Stops the instance accepting config writes (failback's final snapshot must be final). */
   fence(instanceId: string, region: string): Promise<void>;
   unfence(instanceId: string, region: string): Promise<void>;
+}
+
+/** Everything a run needs from outside. */
+export interface RecoveryDeps {
+  config: LifeboatConfig;
+  /** The region this copy of the control plane runs in. */
+  region: string;
+  clock: Clock;
+  /** A region's control bucket, as compare-and-swap documents. */
+  documents(region: string): DocumentStore;
+  /** Deletes a key from a region's control bucket (capacity release). */
+  deleteControlKey(region: string, key: string): Promise<void>;
+  vault(region: string): BlobStore;
+  instanceStore(region: string): InstanceStore;
+  dns: DnsRouting;
+  instances: InstanceControl;
+  bus: EventBus;
+  /** Regions the detector currently holds in outage (never chosen as targets). */
+  unhealthyRegions(): Promise<Set<string>>;
+  /** Waits between attempts of a step. */
+  sleep(ms: number): Promise<void>;
+  /** Attempts per step before the run fails (resumable). */
+  stepAttempts?: number;
+  verifyAttempts?: number;
+  /** Names an invocation that takes a run (`StepContext.take`); random unless a test fixes it. */
+  newDriverId?: () => string;
 }

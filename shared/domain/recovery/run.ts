@@ -1,0 +1,86 @@
+import type { InstanceConfig } from '../../config/schema.ts';
+import { RunStepError } from '../../errors.ts';
+import type { RecoveryDeps, Weights } from './ports.ts';
+
+/** The recorded state of a run (recovery or failback), where it is kept, and what its events carry. */
+
+/** How one step went. */
+export interface StepRecord {
+  status: 'pending' | 'done' | 'failed';
+  attempts: number;
+  at?: string;
+  detail?: string;
+}
+
+/** The recorded state of a run, stored in the control buckets of its claim set. */
+export interface RecoveryRun {
+  runId: string;
+  kind: 'recovery' | 'failback';
+  instanceId: string;
+  generation: number;
+  from: string;
+  claimant: string;
+  claimSet: string[];
+  status: 'running' | 'completed' | 'failed';
+  reason?: string;
+  failedStep?: string;
+  incident: { incidentId?: string; outageStartedAt?: string; confirmedAt?: string };
+  target?: string;
+  reservation?: { region: string; slots: number[] };
+  snapshot?: { snapshotId: string; region: string; configDigest: string; takenAt: string };
+  weights?: { before: Weights; after: Weights };
+  /** Failback only: the recovery it undoes, the canary steps applied, and whether it rolled back. */
+  recoveryRunId?: string;
+  canary?: Weights[];
+  rolledBack?: boolean;
+  /**
+   * The invocation that last took the run for a step two invocations must never run at once
+   * (the failback canary); see `StepContext.take`.
+   */
+  driver?: string;
+  metrics?: {
+    shiftedAt: string;
+    rtoFromConfirmedSeconds?: number;
+    rtoFromOutageStartSeconds?: number;
+    rpoSeconds?: number;
+  };
+  steps: Record<string, StepRecord>;
+  /** Bumped on every write; readers take the highest they can reach. */
+  seq: number;
+  startedAt: string;
+  updatedAt: string;
+}
+
+/** Where a generation's claim lives in the control buckets. */
+export const generationKey = (instanceId: string, generation: number) =>
+  `instances/${instanceId}/generations/${String(generation).padStart(6, '0')}.json`;
+/** Where a run's record lives in the control buckets. */
+export const runKey = (runId: string) => `runs/${runId}.json`;
+/** Seconds from one ISO time to another. */
+export const secondsBetween = (from: string, to: string) =>
+  (Date.parse(to) - Date.parse(from)) / 1000;
+
+/** The configured instance a run is about. */
+export function instanceOf(deps: RecoveryDeps, run: RecoveryRun): InstanceConfig {
+  const instance = deps.config.instances.find((i) => i.id === run.instanceId);
+  if (!instance)
+    throw new RunStepError('plan', `instance ${run.instanceId} is no longer configured`);
+  return instance;
+}
+
+/** The fields the chain's events carry; the sweeper re-emits them the same way (reconcile.ts). */
+export function runEventDetail(run: RecoveryRun) {
+  return {
+    runId: run.runId,
+    kind: run.kind,
+    instanceId: run.instanceId,
+    ...(run.rolledBack ? { rolledBack: true } : {}),
+    from: run.from,
+    target: run.target,
+    snapshot: run.snapshot,
+    incident: run.incident,
+    claimSet: run.claimSet,
+    weights: run.weights,
+    metrics: run.metrics,
+  };
+}
