@@ -1,27 +1,18 @@
 import type { InstanceConfig } from '../../config/schema.ts';
-import { RunStepError } from '../../errors.ts';
-import { snapshotIdFor, snapshotTime } from '../snapshot/format.ts';
-import { restoreSnapshot } from '../snapshot/restore.ts';
-import { takeSnapshot } from '../snapshot/take-snapshot.ts';
-import { releaseSlots } from './capacity.ts';
 import { claim, claimSet } from './claims.ts';
-import type { Weights } from './ports.ts';
+import type { RecoveryDeps } from './ports.ts';
+import { generationKey, type RecoveryRun, type StepRecord } from './run.ts';
+import { latestGeneration, loadRun, saveRun } from './run-store.ts';
+import { driveRun, type StepTable } from './step-engine.ts';
 import {
-  awaitServing,
-  dnsSpecFor,
-  driveRun,
-  generationKey,
-  instanceOf,
-  latestGeneration,
-  loadRun,
-  type RecoveryDeps,
-  type RecoveryRun,
-  type StepContext,
-  type StepRecord,
-  type StepTable,
-  saveRun,
-} from './run-store.ts';
-import { canarySteps, describeWeights, failoverWeights } from './weights.ts';
+  canaryShift,
+  fence,
+  finalSnapshot,
+  release,
+  restoreHome,
+  undoFailedStep,
+  verifyHome,
+} from './steps/failback.ts';
 
 /**
  * Failback: bring an instance home once its home region has recovered, without losing a
@@ -169,156 +160,6 @@ export async function startFailback(
   return { outcome: 'started', run };
 }
 
-async function fence(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<RecoveryRun>> {
-  await deps.instances.fence(run.instanceId, run.from);
-  const health = await deps.instances.health(run.instanceId, run.from);
-  if (health.fenced !== true)
-    throw new RunStepError('fence', `instance in ${run.from} does not report itself fenced`);
-  return {};
-}
-
-/** The steps whose work is only valid while the recovered instance stays fenced. */
-const FENCED_STEPS = ['fence', 'snapshot', 'restore', 'verify'] as const;
-
-/**
- * Fails the step unless the recovered instance reports itself fenced. The run record can say
- * "fenced" when the instance is not: the clean-up of a failure unfenced it and the process died
- * before recording that. Carrying on would restore and shift to a snapshot that misses writes.
- */
-async function requireFenced(deps: RecoveryDeps, run: RecoveryRun, step: string): Promise<void> {
-  const health = await deps.instances.health(run.instanceId, run.from);
-  if (health.fenced === true) return;
-  if (health.fenced === false) {
-    throw new RunStepError(
-      step,
-      `the instance in ${run.from} is no longer fenced, so the final snapshot may miss writes it took: resume to fence it again and take a new final snapshot`,
-      { final: true },
-    );
-  }
-  throw new RunStepError(
-    step,
-    `cannot confirm that the instance in ${run.from} is still fenced: ${health.error ?? 'it does not say'}`,
-  );
-}
-
-async function finalSnapshot(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<RecoveryRun>> {
-  await requireFenced(deps, run, 'snapshot');
-  const instance = instanceOf(deps, run);
-  const snapshotId = snapshotIdFor(deps.clock.now());
-  const result = await takeSnapshot({
-    instanceId: instance.id,
-    sourceRegion: run.from,
-    source: deps.instanceStore(run.from),
-    replicas: instance.replicaRegions.map((region) => ({ region, vault: deps.vault(region) })),
-    quorum: Math.min(
-      instance.snapshot.quorum ?? Math.floor(instance.replicaRegions.length / 2) + 1,
-      instance.replicaRegions.length,
-    ),
-    snapshotId,
-    clock: deps.clock,
-  });
-  if (!result.committed) {
-    throw new RunStepError(
-      'snapshot',
-      `final snapshot reached ${result.regionsCommitted.length} of ${result.quorum} regions: ${result.regionsFailed.map((f) => `${f.region} (${f.reason})`).join('; ')}`,
-    );
-  }
-  // Restore from home's own bucket when it holds the snapshot: no cross-region read.
-  const region = result.regionsCommitted.includes(run.target ?? '')
-    ? (run.target as string)
-    : (result.regionsCommitted[0] as string);
-  return {
-    snapshot: {
-      snapshotId: result.snapshotId,
-      region,
-      configDigest: result.configDigest,
-      takenAt: snapshotTime(result.snapshotId).toISOString(),
-    },
-  };
-}
-
-async function restoreHome(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<RecoveryRun>> {
-  const { target, snapshot } = run;
-  if (!target || !snapshot) throw new RunStepError('restore', 'run has no final snapshot');
-  await requireFenced(deps, run, 'restore');
-  await restoreSnapshot({
-    vault: deps.vault(snapshot.region),
-    target: deps.instanceStore(target),
-    instanceId: run.instanceId,
-    snapshotId: snapshot.snapshotId,
-  });
-  // Home may have been fenced when it came back before the recovery's shift (recovery-run.ts):
-  // it now holds every write, so it must take writes again.
-  await deps.instances.unfence(run.instanceId, target);
-  await deps.instances.activate(run.instanceId, target);
-  return {};
-}
-
-async function verifyHome(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<RecoveryRun>> {
-  const { target, snapshot } = run;
-  if (!target || !snapshot) throw new RunStepError('verify', 'run has no final snapshot');
-  await requireFenced(deps, run, 'verify');
-  await awaitServing(deps, run.instanceId, target, snapshot.configDigest, 'verify');
-  return {};
-}
-
-/**
- * Thrown by a canary that another invocation took over (a retry or duplicate of the same
- * delivery, an operator's resume): it stops without touching traffic or the fence again. The
- * engine sees the run moved on and leaves it to the other invocation.
- */
-const takenOver = (run: RecoveryRun) =>
-  new RunStepError('shift', `another invocation took over the canary of ${run.runId}`);
-
-async function canaryShift(
-  deps: RecoveryDeps,
-  run: RecoveryRun,
-  context: StepContext,
-): Promise<Partial<RecoveryRun>> {
-  const instance = instanceOf(deps, run);
-  const home = run.target as string;
-  const spec = dnsSpecFor(instance);
-  const regions = Object.keys(spec.targets);
-  const policy = deps.config.failback;
-  await requireFenced(deps, run, 'shift');
-  // The canary is the one step that must never run twice at once: a second canary working from
-  // an older view would move traffic back, or roll back and unfence, after this one is done.
-  if (!(await context.take({ canary: [] }))) throw takenOver(run);
-  const before = await deps.dns.readWeights(spec);
-  const history: Weights[] = [];
-  for (const weights of canarySteps(run.from, home, regions, policy.canaryPercents)) {
-    if (!(await context.holds())) throw takenOver(run);
-    await deps.dns.applyWeights(spec, weights);
-    history.push(weights);
-    for (let check = 0; check < policy.healthChecksPerStep; check += 1) {
-      await deps.sleep((policy.stepSeconds * 1000) / policy.healthChecksPerStep);
-      const health = await deps.instances.health(run.instanceId, home);
-      if (!health.ok) {
-        if (!(await context.holds())) throw takenOver(run);
-        // Roll back: all traffic to the instance that was serving, which may take writes again.
-        const rollback = failoverWeights(regions, run.from);
-        await deps.dns.applyWeights(spec, rollback);
-        await deps.instances.unfence(run.instanceId, run.from);
-        throw new RunStepError(
-          'shift',
-          `home health regressed at ${describeWeights(weights)} (${health.error ?? 'unhealthy'}): rolled back to ${run.from}`,
-          { final: true, changes: { weights: { before, after: rollback }, rolledBack: true } },
-        );
-      }
-    }
-  }
-  const after = await deps.dns.readWeights(spec);
-  return { weights: { before, after }, canary: history };
-}
-
-async function release(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<RecoveryRun>> {
-  if (run.reservation) {
-    const { region, slots } = run.reservation;
-    await releaseSlots({ region, slots, release: (key) => deps.deleteControlKey(region, key) });
-  }
-  return {};
-}
-
 /** The failback run's steps, for the engine. */
 export const FAILBACK_TABLE: StepTable = {
   steps: FAILBACK_STEPS,
@@ -332,40 +173,8 @@ export const FAILBACK_TABLE: StepTable = {
   },
   events: { release: FailbackEvent.completed },
   failedEvent: FailbackEvent.failed,
-  // A failback that stops after fencing and before the shift must not leave the only serving
-  // instance refusing writes. (The shift's own rollback unfences too.) Once it takes writes
-  // again, its final snapshot and what was restored from it are stale: a resume must fence
-  // again and take a new one, so those steps go back to pending.
-  onFailure: async (deps, run, step) => {
-    if ((FENCED_STEPS as readonly string[]).includes(step)) {
-      await deps.instances.unfence(run.instanceId, run.from);
-      return reopenFencedSteps(deps, run, step);
-    }
-    if (step === 'shift') {
-      // A shift that failed without a rollback leaves the instance fenced, and the resume goes on
-      // with the canary. Unfenced (a rollback, or a clean-up whose record was lost), it cannot.
-      const health = await deps.instances.health(run.instanceId, run.from);
-      if (health.fenced === false) return reopenFencedSteps(deps, run, step);
-    }
-    return undefined;
-  },
+  onFailure: undoFailedStep,
 };
-
-/** Sends fence, snapshot, restore and verify back to pending, with the final snapshot dropped. */
-function reopenFencedSteps(
-  deps: RecoveryDeps,
-  run: RecoveryRun,
-  failedStep: string,
-): Partial<RecoveryRun> {
-  const detail = `undone: the instance in ${run.from} was unfenced after ${failedStep} failed`;
-  const at = deps.clock.now().toISOString();
-  const steps: Record<string, StepRecord> = {};
-  for (const step of FENCED_STEPS) {
-    if (step === failedStep) continue;
-    steps[step] = { status: 'pending', attempts: run.steps[step]?.attempts ?? 0, at, detail };
-  }
-  return { steps, snapshot: undefined };
-}
 
 /** Runs a failback's remaining steps in this process. */
 export const driveFailback = (deps: RecoveryDeps, run: RecoveryRun) =>
