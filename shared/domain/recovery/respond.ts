@@ -6,11 +6,12 @@ import type {
   RegionRecovered,
 } from '../../schemas/recovery-events.ts';
 import { DetailType } from '../events.ts';
+import { applyActiveReturn, planActiveReturn } from './active-return.ts';
 import { driveFailback, startFailback } from './failback-run.ts';
 import type { Weights } from './ports.ts';
 import { runRecoveryStep, type StartOutcome, startRecovery } from './recovery-run.ts';
 import { dnsSpecFor, type RecoveryDeps, type RecoveryRun } from './run-store.ts';
-import { activeActiveWeights, returnSteps } from './weights.ts';
+import { activeActiveWeights } from './weights.ts';
 
 /** What the planner did for one instance. */
 export type OutageResponse =
@@ -283,28 +284,16 @@ async function returnActiveRegion(
   const current = await deps.dns.readWeights(spec);
   if ((current[region] ?? 0) > 0)
     return { instanceId: instance.id, action: 'none', reason: `${region} already serves` };
-  const stillDrained = new Set(active.filter((r) => r !== region && current[r] === 0));
+  // Other active regions at 0 were drained by another outage: they stay drained.
+  const drained = [region, ...active.filter((r) => r !== region && current[r] === 0)];
   const policy = deps.config.failback;
-  const applied: Weights[] = [];
-  for (const shares of returnSteps(active, region, policy.canaryPercents, stillDrained)) {
-    const weights: Weights = Object.fromEntries(
-      Object.keys(spec.targets).map((r) => [r, shares[r] ?? 0]),
+  const [plan] = planActiveReturn(instance, drained, [region], policy.canaryPercents);
+  const outcome = plan ? await applyActiveReturn(deps, instance, plan) : undefined;
+  if (!outcome?.ok) {
+    throw new RunStepError(
+      'return',
+      `${region} regressed while returning ${instance.id}: drained again`,
     );
-    await deps.dns.applyWeights(spec, weights);
-    applied.push(weights);
-    await deps.sleep(policy.stepSeconds * 1000);
-    const health = await deps.instances.health(instance.id, region);
-    if (!health.ok) {
-      const drained = activeActiveWeights(active, new Set([region, ...stillDrained]));
-      await deps.dns.applyWeights(
-        spec,
-        Object.fromEntries(Object.keys(spec.targets).map((r) => [r, drained[r] ?? 0])),
-      );
-      throw new RunStepError(
-        'return',
-        `${region} regressed while returning ${instance.id}: drained again`,
-      );
-    }
   }
-  return { instanceId: instance.id, action: 'returned', steps: applied };
+  return { instanceId: instance.id, action: 'returned', steps: outcome.applied };
 }
