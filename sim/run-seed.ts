@@ -17,6 +17,7 @@ import {
 import { activeActiveWeights, homeWeights } from '../shared/domain/recovery/weights.ts';
 import { sha256Hex } from '../shared/domain/snapshot/format.ts';
 import { runSnapshots, type SnapshotJob } from '../shared/domain/snapshot/run.ts';
+import { Rng } from '../shared/random.ts';
 import { parseDetectorEvent } from '../shared/schemas/detection-events.ts';
 import {
   parseChainEvent,
@@ -24,7 +25,6 @@ import {
   parseRegionRecovered,
 } from '../shared/schemas/recovery-events.ts';
 import { allCheckers, type Checker, trafficShare, type Violation } from './invariants.ts';
-import { Rng } from './random.ts';
 import { describeScenario, drawScenario, type Scenario } from './scenario.ts';
 import { Scheduler } from './scheduler.ts';
 import type { EndEntry, TraceEntry } from './trace.ts';

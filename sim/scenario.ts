@@ -1,6 +1,6 @@
 import { parseConfig } from '../shared/config/load.ts';
 import type { LifeboatConfig } from '../shared/config/schema.ts';
-import type { Rng } from './random.ts';
+import type { Rng } from '../shared/random.ts';
 import type { FaultRates } from './world.ts';
 
 /**

@@ -30,7 +30,7 @@ import {
   StorageUnavailableError,
   WriteConflictError,
 } from '../shared/errors.ts';
-import type { Rng } from './random.ts';
+import type { Rng } from '../shared/random.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { TraceEntry } from './trace.ts';
 

@@ -3,6 +3,7 @@ import { instanceStore } from '../../shared/composition.ts';
 import type { LifeboatConfig } from '../../shared/config/schema.ts';
 import type { Weights } from '../../shared/domain/recovery/ports.ts';
 import { dnsSpecFor } from '../../shared/domain/recovery/run-store.ts';
+import { seededRandom } from '../../shared/random.ts';
 import type { DrillReport, InstanceOutcome, Invariant, TimelineEntry } from './report.ts';
 import { DRILL_DETECTION, DrillWorld } from './world.ts';
 
@@ -33,18 +34,6 @@ export interface DrillOptions {
 const REAL_WINDOW_SECONDS = 90;
 const SCALED_WINDOW_SECONDS = DRILL_DETECTION.intervalSeconds * DRILL_DETECTION.failureThreshold;
 const PHASE_TIMEOUT_MS = 40_000;
-
-/** A seeded PRNG (mulberry32): the traffic check's weighted choices repeat for a seed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** Plays one scenario end to end and reports what happened and which invariants held. */
 export async function runDrill(
@@ -227,7 +216,7 @@ export async function runDrill(
             delivered('Recovery Failed', id).length > 0,
         );
       await run(PHASE_TIMEOUT_MS, allRecovered);
-      const random = seeded(options.seed);
+      const random = seededRandom(options.seed);
       const writes = new Map<string, Map<string, string>>();
       for (const id of ids) {
         const completed = delivered('Recovery Completed', id)[0]?.detail as

@@ -1,19 +1,11 @@
 import type { Clock } from '../../shared/domain/ports.ts';
 import type { ReplicaTarget } from '../../shared/domain/snapshot/take-snapshot.ts';
+import { seededRandom } from '../../shared/random.ts';
 import { InMemoryBlobStore } from './blob-store.ts';
 import type { InMemoryInstanceStore } from './instance-store.ts';
 
-/** A small seeded PRNG (mulberry32): simulations and data sets are the same on every run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+// The one seeded generator (pure-rand), re-exported for the test data builders' importers.
+export { seededRandom } from '../../shared/random.ts';
 
 /** Incompressible bytes from a seeded generator. */
 export function randomBytes(random: () => number, length: number): Buffer {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { Rng } from '../../shared/random.ts';
 import { parseSimulateArgs, SimulateUsageError } from '../../sim/main.ts';
-import { Rng } from '../../sim/random.ts';
 import { runSeed } from '../../sim/run-seed.ts';
 import type { Scenario } from '../../sim/scenario.ts';
 import { Scheduler } from '../../sim/scheduler.ts';
@@ -12,11 +12,11 @@ const digestOf = (value: unknown) =>
 const MIN = 60_000;
 
 /**
- * Seed 7 draws a us-west-2 outage of petstore, homed there (three regions). Pinned: the outage
+ * Seed 4 draws a us-west-2 outage of petstore, homed there (three regions). Pinned: the outage
  * lasts nine minutes (past the RTO bound), then the region returns and petstore fails back; no
  * AWS faults are injected. Every invariant has something to check on this path.
  */
-const SEED = 7;
+const SEED = 4;
 const outageAndReturn = (s: Scenario): Scenario => ({
   ...s,
   kind: 'region-outage',

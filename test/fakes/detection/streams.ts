@@ -12,6 +12,7 @@ import {
   type Signal,
   signalAt,
 } from '../../../shared/domain/detection/region-health.ts';
+import { seededRandom } from '../../../shared/random.ts';
 
 /**
  * Building blocks for detector tests: a fixed epoch with times in seconds from it, explicit
@@ -195,14 +196,5 @@ export function replayBatches(
 export const timeline = (emitted: readonly Emitted[]): string[] =>
   emitted.map((e) => `${e.event.detailType}@${e.at}`);
 
-/** A small deterministic PRNG (mulberry32), so generated noise is reproducible from a seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator, so generated noise is reproducible from a seed. */
+export const prng = seededRandom;
