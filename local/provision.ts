@@ -1,4 +1,5 @@
 import { CreateEventBusCommand, ResourceAlreadyExistsException } from '@aws-sdk/client-eventbridge';
+import { CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand } from '@aws-sdk/client-kms';
 import {
   BucketAlreadyOwnedByYou,
   CreateBucketCommand,
@@ -6,7 +7,8 @@ import {
   PutBucketVersioningCommand,
   PutPublicAccessBlockCommand,
 } from '@aws-sdk/client-s3';
-import { eventBridgeClientFor, s3ClientFor } from '../shared/adapters/aws-clients.ts';
+import { eventBridgeClientFor, kmsClientFor, s3ClientFor } from '../shared/adapters/aws-clients.ts';
+import { secretsKeyAlias } from '../shared/composition.ts';
 import { regionBuckets } from '../shared/config/load.ts';
 import type { LifeboatConfig } from '../shared/config/schema.ts';
 
@@ -74,7 +76,33 @@ export async function provisionWorld(config: LifeboatConfig): Promise<Provisione
       } catch (error) {
         if (!(error instanceof ResourceAlreadyExistsException)) throw error;
       }
+      await ensureSecretsKey(config, target);
       return { region: region.name, buckets, eventBus: config.naming.eventBusName };
     }),
+  );
+}
+
+/**
+ * The region's lifeboat secrets key (the API Gateway kind seals API key values under it), as
+ * each region's stack creates it: one KMS key with its alias, whatever instances the config
+ * lists, so an instance added later needs no new provisioning.
+ */
+async function ensureSecretsKey(
+  config: LifeboatConfig,
+  target: { region: string; endpointUrl?: string },
+): Promise<void> {
+  const kms = kmsClientFor(target);
+  const alias = secretsKeyAlias(config);
+  try {
+    await kms.send(new DescribeKeyCommand({ KeyId: alias }));
+    return;
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'NotFoundException') throw error;
+  }
+  const key = await kms.send(
+    new CreateKeyCommand({ Description: `lifeboat secrets (${config.naming.bucketPrefix})` }),
+  );
+  await kms.send(
+    new CreateAliasCommand({ AliasName: alias, TargetKeyId: key.KeyMetadata?.KeyId as string }),
   );
 }

@@ -1,13 +1,22 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { eventBridgeClientFor, s3ClientFor } from './adapters/aws-clients.ts';
+import {
+  apiGatewayClientFor,
+  ControlPlane,
+  pacingFor,
+} from './adapters/apigateway/control-plane.ts';
+import { ApiGatewayInstanceStore } from './adapters/apigateway/instance-store.ts';
+import { KmsKeyring } from './adapters/apigateway/kms-keyring.ts';
+import { eventBridgeClientFor, kmsClientFor, s3ClientFor } from './adapters/aws-clients.ts';
 import { EventBridgeBus } from './adapters/eventbridge-bus.ts';
 import { HttpInstanceControl } from './adapters/http-instance-control.ts';
+import { KindRoutedInstanceStore } from './adapters/kind-routed-instance-store.ts';
 import { Route53Dns, route53ClientFor } from './adapters/route53-dns.ts';
 import { S3BlobStore } from './adapters/s3-blob-store.ts';
 import { S3DocumentStore } from './adapters/s3-document-store.ts';
 import { S3InstanceStore } from './adapters/s3-instance-store.ts';
-import { findRegion, regionBuckets, snapshotQuorum } from './config/load.ts';
+import { findInstance, findRegion, regionBuckets, snapshotQuorum } from './config/load.ts';
 import { type InstanceConfig, type LifeboatConfig, rateToSeconds } from './config/schema.ts';
+import { AWS_PACING, UNPACED } from './domain/apigateway/pacing.ts';
 import { regionStateKey } from './domain/detection/detect.ts';
 import {
   type BlobStore,
@@ -52,14 +61,74 @@ export function controlDocuments(config: LifeboatConfig, regionName: string): Do
   );
 }
 
-/** A region's instance store: where instances keep their configuration. */
-export function instanceStore(config: LifeboatConfig, regionName: string): InstanceStore {
+/** A region's object-store instance bucket (the reference runtime's config). */
+function objectInstanceStore(config: LifeboatConfig, regionName: string): InstanceStore {
   const { region, target } = endpointOf(config, regionName);
   return new S3InstanceStore(
     s3ClientFor(target),
     regionBuckets(config, region).instanceStore,
     region.name,
   );
+}
+
+/** The KMS alias of lifeboat's secrets key in every region (each region's stack creates it). */
+export function secretsKeyAlias(config: LifeboatConfig): string {
+  return `alias/${config.naming.bucketPrefix}-secrets`;
+}
+
+/**
+ * The key ring that seals API Gateway secrets (API key values). It is wrapped under every
+ * configured region's key and stored in every region's backup bucket, so a restore into any
+ * region opens it there, whatever instances the config lists.
+ */
+export function secretsKeyring(config: LifeboatConfig, here: string): KmsKeyring {
+  return new KmsKeyring(
+    config.regions.map((region) => ({
+      region: region.name,
+      vault: backupVault(config, region.name),
+      kms: kmsClientFor({ region: region.name, endpointUrl: region.endpointUrl }),
+      keyAlias: secretsKeyAlias(config),
+    })),
+    here,
+  );
+}
+
+/** A region's API Gateway control plane, paced for AWS unless it is a local emulator. */
+export function apiGatewayPlane(
+  config: LifeboatConfig,
+  regionName: string,
+  pacing?: 'aws' | 'none',
+): ControlPlane {
+  const { target } = endpointOf(config, regionName);
+  const policy = pacing ? (pacing === 'aws' ? AWS_PACING : UNPACED) : pacingFor(target.endpointUrl);
+  return new ControlPlane(apiGatewayClientFor(target), regionName, { pacing: policy });
+}
+
+/** A region's API Gateway seen as an instance store (canonical documents). */
+export function apiGatewayStore(
+  config: LifeboatConfig,
+  regionName: string,
+): ApiGatewayInstanceStore {
+  return new ApiGatewayInstanceStore(
+    apiGatewayPlane(config, regionName),
+    (instanceId) => findInstance(config, instanceId).apigateway?.references ?? {},
+    secretsKeyring(config, regionName),
+  );
+}
+
+/**
+ * A region's instance store: where instances keep their configuration, whatever their kind.
+ * Each call goes to the store of the instance's kind.
+ */
+export function instanceStore(config: LifeboatConfig, regionName: string): InstanceStore {
+  const objects = objectInstanceStore(config, regionName);
+  let apigateway: ApiGatewayInstanceStore | undefined;
+  return new KindRoutedInstanceStore((instanceId) => {
+    const kind = config.instances.find((i) => i.id === instanceId)?.kind ?? 'object-store';
+    if (kind !== 'apigateway') return objects;
+    apigateway ??= apiGatewayStore(config, regionName);
+    return apigateway;
+  }, objects.location);
 }
 
 /** Lifeboat's event bus in a region. */

@@ -316,3 +316,73 @@ export class RunFailedError extends RunStepError {
     this.name = 'RunFailedError';
   }
 }
+
+/** A canonical API Gateway document (read back or stored in a snapshot) that does not parse. */
+export class InstanceDocumentError extends LifeboatError {
+  constructor(
+    readonly key: string,
+    readonly field: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`instance document ${key}: ${field ? `${field}: ` : ''}${detail}`, options);
+    this.name = 'InstanceDocumentError';
+  }
+}
+
+/** Two members of one instance share a name, so references by name would be ambiguous. */
+export class DuplicateMemberError extends LifeboatError {
+  constructor(
+    readonly instanceId: string,
+    readonly memberKind: string,
+    readonly memberName: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `instance "${instanceId}" has two ${memberKind}s named "${memberName}"; names identify members across regions, so rename one`,
+      options,
+    );
+    this.name = 'DuplicateMemberError';
+  }
+}
+
+/**
+ * A region-bound reference (an ARN or id of another region) has no entry in the instance's
+ * `apigateway.references` table for the target region. Raised before the restore's first write.
+ */
+export class MissingRegionMappingError extends LifeboatError {
+  constructor(
+    readonly reference: string,
+    readonly field: string,
+    readonly targetRegion: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `${field}: ${reference} is bound to another region and apigateway.references has no entry for ${targetRegion}; add one (name: { <source region>: ${reference}, ${targetRegion}: <its counterpart> })`,
+      options,
+    );
+    this.name = 'MissingRegionMappingError';
+  }
+}
+
+/** An API Gateway control-plane call failed; `ambiguous` when it may have taken effect. */
+export class ApiGatewayCallError extends LifeboatError {
+  constructor(
+    readonly operation: string,
+    readonly region: string,
+    readonly ambiguous: boolean,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`API Gateway ${operation} in ${region} failed: ${detail}`, options);
+    this.name = 'ApiGatewayCallError';
+  }
+}
+
+/** A sealed secret could not be sealed or opened (no key ring, KMS refused, tampered). */
+export class SealingError extends LifeboatError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SealingError';
+  }
+}

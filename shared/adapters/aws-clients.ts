@@ -1,4 +1,5 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 
 /** Where a region's API calls go: AWS itself, or a local endpoint (moto, a per-region proxy). */
@@ -65,6 +66,28 @@ export function eventBridgeClientFor(
       ...(endpoint ? { endpoint } : {}),
     });
     eventClients.set(cacheKey, client);
+  }
+  return client;
+}
+
+const kmsClients = new Map<string, KMSClient>();
+
+/** The KMS client of a region, built once (the API Gateway kind's key ring uses it). */
+export function kmsClientFor(
+  target: RegionEndpoint,
+  env: NodeJS.ProcessEnv = process.env,
+): KMSClient {
+  const endpoint = target.endpointUrl ?? env.AWS_ENDPOINT_URL_KMS ?? env.AWS_ENDPOINT_URL;
+  const cacheKey = `${target.region}|${endpoint ?? ''}`;
+  let client = kmsClients.get(cacheKey);
+  if (!client) {
+    client = new KMSClient({
+      region: target.region,
+      maxAttempts: 3,
+      requestHandler,
+      ...(endpoint ? { endpoint } : {}),
+    });
+    kmsClients.set(cacheKey, client);
   }
   return client;
 }

@@ -94,8 +94,38 @@ const DnsSchema = z.strictObject({
   ttl: z.int().min(1).max(86_400).default(30),
 });
 
+/** An ARN or id a region-bound reference takes in one region. */
+const referenceValue = z.string().min(1).max(2048);
+
+/** The API Gateway kind's own settings (see docs/apigateway.md). */
+const ApiGatewaySchema = z.strictObject({
+  /**
+   * Region-bound references that differ per region (ACM certificates of domain names, Cognito
+   * user pools, VPC links, log groups): a name → the value in each region. A restore replaces
+   * the source region's value with the target's; one it cannot map stops the restore.
+   */
+  references: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 chars of A-Z a-z 0-9 . _ -'),
+      z.record(regionName, referenceValue),
+    )
+    .default({}),
+  /** Control-plane pacing: AWS's documented limits, or none (local emulators). Default: aws, none with an endpoint override. */
+  pacing: z.enum(['aws', 'none']).optional(),
+});
+
+/** The kinds of API-management instance lifeboat protects. */
+export const INSTANCE_KINDS = ['object-store', 'apigateway'] as const;
+
 const InstanceSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes'),
+  /**
+   * What the instance is: `object-store` (config as objects under a prefix of the region's
+   * instance-store bucket, served by the reference runtime) or `apigateway` (Amazon API
+   * Gateway REST APIs tagged `lifeboat:instance=<id>`, with their plans, keys and domains).
+   */
+  kind: z.enum(INSTANCE_KINDS).default('object-store'),
+  apigateway: ApiGatewaySchema.optional(),
   homeRegion: regionName,
   /** Regions whose backup buckets receive every snapshot. */
   replicaRegions: z.array(regionName).min(1),
@@ -237,6 +267,33 @@ export const ConfigSchema = z
       for (const r of Object.keys(instance.endpoints)) {
         if (!known.has(r))
           ctx.addIssue({ code: 'custom', path: at('endpoints', r), message: unknown(r) });
+      }
+      if (instance.apigateway && instance.kind !== 'apigateway') {
+        ctx.addIssue({
+          code: 'custom',
+          path: at('apigateway'),
+          message: `is only for kind "apigateway" (this instance is "${instance.kind}")`,
+        });
+      }
+      for (const [name, byRegion] of Object.entries(instance.apigateway?.references ?? {})) {
+        for (const [r, value] of Object.entries(byRegion)) {
+          if (!known.has(r)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: at('apigateway', 'references', name, r),
+              message: unknown(r),
+            });
+            continue;
+          }
+          const arnRegion = /^arn:aws[a-z-]*:[a-z0-9-]+:([a-z0-9-]*):/.exec(value)?.[1];
+          if (arnRegion && arnRegion !== r) {
+            ctx.addIssue({
+              code: 'custom',
+              path: at('apigateway', 'references', name, r),
+              message: `is an ARN of ${arnRegion}, not of ${r}`,
+            });
+          }
+        }
       }
       const quorum = instance.snapshot.quorum;
       if (quorum !== undefined && quorum > instance.replicaRegions.length) {

@@ -51,6 +51,16 @@ export interface InstanceStore {
   read(instanceId: string, key: string): AsyncIterable<Uint8Array>;
   write(instanceId: string, key: string, body: Uint8Array): Promise<void>;
   delete(instanceId: string, keys: readonly string[]): Promise<void>;
+  /**
+   * Write order of a restore, for kinds whose objects name each other (API Gateway: APIs
+   * before the usage plans that name them). Lower ranks are written first; default: one rank.
+   */
+  restoreRank?(instanceId: string, key: string): number;
+  /**
+   * Checks an object before a restore writes anything (a region-bound reference without a
+   * mapping, a secret this region cannot open). Throwing stops the restore untouched.
+   */
+  preflight?(instanceId: string, key: string, body: Uint8Array): Promise<void>;
 }
 
 /** A stored document and the version it was read at. */

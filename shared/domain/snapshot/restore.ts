@@ -303,7 +303,12 @@ export async function restoreSnapshot(input: RestoreInput): Promise<RestoreResul
       }
       throw error;
     }
-    const problems = await scan(manifest, reader);
+    const target = input.target;
+    const preflight = target.preflight
+      ? (object: ManifestObject, body: Buffer) =>
+          target.preflight?.(input.instanceId, object.key, body) ?? Promise.resolve()
+      : undefined;
+    const problems = await scan(manifest, reader, preflight);
     if (problems.length > 0) {
       lastFailure = new SnapshotIntegrityError(input.instanceId, snapshotId, problems);
       if (!input.fallbackToPrevious) throw lastFailure;
@@ -325,7 +330,16 @@ async function writeVerified(
   let objectsUnchanged = 0;
   let bytesWritten = 0;
   let batch: Promise<void>[] = [];
-  const problems = await scan(manifest, reader, async (object, body) => {
+  // Objects of one rank are written before any of the next (kinds whose objects name others).
+  const rank = (key: string) => input.target.restoreRank?.(input.instanceId, key) ?? 0;
+  const ordered = input.target.restoreRank
+    ? { ...manifest, objects: [...manifest.objects].sort((a, b) => rank(a.key) - rank(b.key)) }
+    : manifest;
+  let batchRank: number | undefined;
+  const problems = await scan(ordered, reader, async (object, body) => {
+    if (batchRank !== undefined && rank(object.key) !== batchRank)
+      await Promise.all(batch.splice(0));
+    batchRank = rank(object.key);
     const current = present.get(object.key);
     if (
       current &&

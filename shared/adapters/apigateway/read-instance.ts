@@ -1,0 +1,594 @@
+import {
+  type ApiKey,
+  type Authorizer,
+  type DomainName,
+  type GatewayResponse,
+  GetApiKeysCommand,
+  GetAuthorizersCommand,
+  GetBasePathMappingsCommand,
+  GetDeploymentsCommand,
+  GetDomainNamesCommand,
+  GetGatewayResponsesCommand,
+  GetModelsCommand,
+  GetRequestValidatorsCommand,
+  GetResourcesCommand,
+  GetRestApisCommand,
+  GetStagesCommand,
+  GetUsagePlanKeysCommand,
+  GetUsagePlansCommand,
+  type Method,
+  type Resource,
+  type RestApi,
+  type Stage,
+  type UsagePlan,
+} from '@aws-sdk/client-api-gateway';
+import {
+  APIGATEWAY_FORMAT,
+  type ApiKeyDocument,
+  type CanonicalInstance,
+  compact,
+  type DomainDocument,
+  INSTANCE_TAG,
+  type MethodDocument,
+  type RestApiDocument,
+  type StageDocument,
+  sortedRecord,
+  type UsagePlanDocument,
+} from '../../domain/apigateway/documents.ts';
+import { neutralizeReferences, type ReferenceTable } from '../../domain/apigateway/references.ts';
+import { type Keyring, seal } from '../../domain/apigateway/sealing.ts';
+import { DuplicateMemberError } from '../../errors.ts';
+import type { ControlPlane } from './control-plane.ts';
+
+/*
+ * Reads an instance out of one region's API Gateway into canonical documents, and keeps the
+ * ids it met on the way (the restore needs them to turn names back into ids). Membership:
+ * the REST APIs tagged `lifeboat:instance=<id>`; the usage plans that name their stages (or
+ * that a restore tagged); the API keys of those plans; the REGIONAL domain names whose base
+ * path mappings point at them.
+ */
+
+/** The target-side ids of one REST API, by the names and paths documents use. */
+export interface ApiIndex {
+  id: string;
+  resourceIds: Map<string, string>;
+  authorizerIds: Map<string, string>;
+  validatorIds: Map<string, string>;
+  modelNames: Set<string>;
+  stageDeployments: Map<string, string>;
+}
+
+/** Ids of an instance's members in one region. */
+export interface InstanceIndex {
+  apis: Map<string, ApiIndex>;
+  usagePlanIds: Map<string, string>;
+  apiKeys: Map<string, { id: string; value: string | undefined }>;
+  domains: Set<string>;
+  /** API id → name, for plans and domains that name APIs by id. */
+  apiNames: Map<string, string>;
+}
+
+/** Where and how an instance is read. */
+export interface ReadContext {
+  plane: ControlPlane;
+  instanceId: string;
+  references: ReferenceTable;
+  keyring: Keyring;
+}
+
+function opt(value: string | undefined | null): string | undefined {
+  return value ? value : undefined;
+}
+
+function templates(record: Record<string, string | null> | undefined): Record<string, string> {
+  // API Gateway reports an empty template as null; a restore writes it back as "".
+  return sortedRecord(
+    Object.fromEntries(Object.entries(record ?? {}).map(([k, v]) => [k, v ?? ''])),
+  );
+}
+
+function parsePolicy(policy: string | undefined): unknown {
+  if (!policy) return undefined;
+  // AWS returns the policy as an escaped JSON string, moto as plain JSON: unwrap both.
+  let value: unknown = policy;
+  for (let i = 0; i < 3 && typeof value === 'string'; i++) {
+    try {
+      value = JSON.parse(value.includes('\\"') && i === 0 ? `"${value}"` : value);
+    } catch {
+      return value;
+    }
+  }
+  return value;
+}
+
+function canonicalMethod(
+  method: Method,
+  authorizerNames: Map<string, string>,
+  validatorNames: Map<string, string>,
+): MethodDocument {
+  const integration = method.methodIntegration;
+  return compact({
+    authorizationType: method.authorizationType ?? 'NONE',
+    authorizer: method.authorizerId ? authorizerNames.get(method.authorizerId) : undefined,
+    apiKeyRequired: method.apiKeyRequired ?? false,
+    requestValidator: method.requestValidatorId
+      ? validatorNames.get(method.requestValidatorId)
+      : undefined,
+    operationName: opt(method.operationName),
+    authorizationScopes: method.authorizationScopes?.length
+      ? [...method.authorizationScopes].sort()
+      : undefined,
+    requestParameters: sortedRecord(method.requestParameters ?? {}),
+    requestModels: sortedRecord(method.requestModels ?? {}),
+    responses: sortedRecord(
+      Object.fromEntries(
+        Object.entries(method.methodResponses ?? {}).map(([code, r]) => [
+          code,
+          {
+            responseParameters: sortedRecord(r.responseParameters ?? {}),
+            responseModels: sortedRecord(r.responseModels ?? {}),
+          },
+        ]),
+      ),
+    ),
+    integration: integration
+      ? compact({
+          type: integration.type ?? 'MOCK',
+          httpMethod: opt(integration.httpMethod),
+          uri: opt(integration.uri),
+          connectionType: opt(integration.connectionType),
+          connectionId: opt(integration.connectionId),
+          credentials: opt(integration.credentials),
+          requestParameters: sortedRecord(integration.requestParameters ?? {}),
+          requestTemplates: templates(integration.requestTemplates),
+          passthroughBehavior: opt(integration.passthroughBehavior),
+          contentHandling: opt(integration.contentHandling),
+          timeoutInMillis: integration.timeoutInMillis ?? undefined,
+          cacheKeyParameters: [...(integration.cacheKeyParameters ?? [])].sort(),
+          responses: sortedRecord(
+            Object.fromEntries(
+              Object.entries(integration.integrationResponses ?? {}).map(([code, r]) => [
+                code,
+                compact({
+                  selectionPattern: opt(r.selectionPattern),
+                  responseParameters: sortedRecord(r.responseParameters ?? {}),
+                  responseTemplates: templates(r.responseTemplates),
+                  contentHandling: opt(r.contentHandling),
+                }),
+              ]),
+            ),
+          ),
+        })
+      : undefined,
+  }) as MethodDocument;
+}
+
+function canonicalStage(stage: Stage, deploymentDescriptions: Map<string, string>): StageDocument {
+  const log = stage.accessLogSettings;
+  return compact({
+    description: opt(stage.description),
+    deploymentDescription: stage.deploymentId
+      ? opt(deploymentDescriptions.get(stage.deploymentId))
+      : undefined,
+    variables: sortedRecord(stage.variables ?? {}),
+    methodSettings: sortedRecord(
+      Object.fromEntries(
+        Object.entries(stage.methodSettings ?? {}).map(([key, settings]) => [
+          key,
+          sortedRecord(compact({ ...settings }) as Record<string, string | number | boolean>),
+        ]),
+      ),
+    ),
+    tracingEnabled: stage.tracingEnabled ?? false,
+    cacheClusterEnabled: stage.cacheClusterEnabled ?? false,
+    cacheClusterSize: stage.cacheClusterEnabled ? opt(stage.cacheClusterSize) : undefined,
+    accessLogSettings:
+      log && (log.destinationArn || log.format)
+        ? compact({ destinationArn: opt(log.destinationArn), format: opt(log.format) })
+        : undefined,
+    tags: sortedRecord(stage.tags ?? {}),
+  }) as StageDocument;
+}
+
+function byName<T>(
+  items: T[],
+  name: (item: T) => string | undefined,
+  id: (item: T) => string | undefined,
+) {
+  const names = new Map<string, string>();
+  const ids = new Map<string, string>();
+  for (const item of items) {
+    const n = name(item);
+    const i = id(item);
+    if (n && i) {
+      names.set(i, n);
+      ids.set(n, i);
+    }
+  }
+  return { names, ids };
+}
+
+/** Reads one REST API whole: its canonical document and its ids. */
+export async function readRestApi(
+  context: ReadContext,
+  api: RestApi,
+): Promise<{ document: RestApiDocument; index: ApiIndex }> {
+  const { plane } = context;
+  const restApiId = api.id as string;
+  const [resources, models, validators, authorizers, responses, stages, deployments] =
+    await Promise.all([
+      plane.all<Resource>(
+        'GetResources',
+        (position) =>
+          new GetResourcesCommand({ restApiId, embed: ['methods'], limit: 500, position }),
+      ),
+      plane.all<{ name?: string; contentType?: string; schema?: string; description?: string }>(
+        'GetModels',
+        (position) => new GetModelsCommand({ restApiId, limit: 500, position }),
+      ),
+      plane.all<{
+        id?: string;
+        name?: string;
+        validateRequestBody?: boolean;
+        validateRequestParameters?: boolean;
+      }>(
+        'GetRequestValidators',
+        (position) => new GetRequestValidatorsCommand({ restApiId, limit: 500, position }),
+      ),
+      plane.all<Authorizer>(
+        'GetAuthorizers',
+        (position) => new GetAuthorizersCommand({ restApiId, limit: 500, position }),
+      ),
+      plane.all<GatewayResponse>(
+        'GetGatewayResponses',
+        (position) => new GetGatewayResponsesCommand({ restApiId, limit: 500, position }),
+      ),
+      plane
+        .call<{ item?: Stage[] }>('GetStages', new GetStagesCommand({ restApiId }))
+        .then((o) => o.item ?? []),
+      plane.all<{ id?: string; description?: string }>(
+        'GetDeployments',
+        (position) => new GetDeploymentsCommand({ restApiId, limit: 500, position }),
+      ),
+    ]);
+  const auth = byName(
+    authorizers,
+    (a) => a.name,
+    (a) => a.id,
+  );
+  const vals = byName(
+    validators,
+    (v) => v.name,
+    (v) => v.id,
+  );
+  const deploymentDescriptions = new Map(
+    deployments.flatMap((d) => (d.id ? [[d.id, d.description ?? '']] : [])) as [string, string][],
+  );
+  const resourceIds = new Map<string, string>();
+  const canonicalResources: RestApiDocument['resources'] = {};
+  for (const resource of resources) {
+    if (!resource.path || !resource.id) continue;
+    resourceIds.set(resource.path, resource.id);
+    canonicalResources[resource.path] = {
+      methods: sortedRecord(
+        Object.fromEntries(
+          Object.entries(resource.resourceMethods ?? {}).map(([verb, method]) => [
+            verb,
+            canonicalMethod(method, auth.names, vals.names),
+          ]),
+        ),
+      ),
+    };
+  }
+  const document: RestApiDocument = compact({
+    format: APIGATEWAY_FORMAT,
+    kind: 'rest-api',
+    name: api.name as string,
+    description: opt(api.description),
+    endpointTypes: [...(api.endpointConfiguration?.types ?? [])].sort(),
+    apiKeySource: opt(api.apiKeySource),
+    binaryMediaTypes: [...(api.binaryMediaTypes ?? [])].sort(),
+    minimumCompressionSize: api.minimumCompressionSize ?? undefined,
+    disableExecuteApiEndpoint: api.disableExecuteApiEndpoint ?? false,
+    policy: parsePolicy(api.policy),
+    tags: sortedRecord(api.tags ?? {}),
+    resources: sortedRecord(canonicalResources),
+    models: sortedRecord(
+      Object.fromEntries(
+        models.flatMap((m) =>
+          m.name
+            ? [
+                [
+                  m.name,
+                  compact({
+                    contentType: m.contentType ?? 'application/json',
+                    schema: opt(m.schema),
+                    description: opt(m.description),
+                  }),
+                ],
+              ]
+            : [],
+        ),
+      ),
+    ),
+    requestValidators: sortedRecord(
+      Object.fromEntries(
+        validators.flatMap((v) =>
+          v.name
+            ? [
+                [
+                  v.name,
+                  {
+                    validateRequestBody: v.validateRequestBody ?? false,
+                    validateRequestParameters: v.validateRequestParameters ?? false,
+                  },
+                ],
+              ]
+            : [],
+        ),
+      ),
+    ),
+    authorizers: sortedRecord(
+      Object.fromEntries(
+        authorizers.flatMap((a) =>
+          a.name
+            ? [
+                [
+                  a.name,
+                  compact({
+                    type: a.type ?? 'TOKEN',
+                    authorizerUri: opt(a.authorizerUri),
+                    authorizerCredentials: opt(a.authorizerCredentials),
+                    identitySource: opt(a.identitySource),
+                    identityValidationExpression: opt(a.identityValidationExpression),
+                    authorizerResultTtlInSeconds: a.authorizerResultTtlInSeconds ?? undefined,
+                    providerARNs: a.providerARNs?.length ? [...a.providerARNs].sort() : undefined,
+                    authType: opt(a.authType),
+                  }),
+                ],
+              ]
+            : [],
+        ),
+      ),
+    ),
+    gatewayResponses: sortedRecord(
+      Object.fromEntries(
+        responses
+          .filter((r) => r.defaultResponse !== true && r.responseType)
+          .map((r) => [
+            r.responseType as string,
+            compact({
+              statusCode: opt(r.statusCode),
+              responseParameters: sortedRecord(r.responseParameters ?? {}),
+              responseTemplates: templates(r.responseTemplates),
+            }),
+          ]),
+      ),
+    ),
+    stages: sortedRecord(
+      Object.fromEntries(
+        stages.flatMap((s) =>
+          s.stageName ? [[s.stageName, canonicalStage(s, deploymentDescriptions)]] : [],
+        ),
+      ),
+    ),
+  }) as RestApiDocument;
+  const index: ApiIndex = {
+    id: restApiId,
+    resourceIds,
+    authorizerIds: auth.ids,
+    validatorIds: vals.ids,
+    modelNames: new Set(models.flatMap((m) => (m.name ? [m.name] : []))),
+    stageDeployments: new Map(
+      stages.flatMap((s) => (s.stageName && s.deploymentId ? [[s.stageName, s.deploymentId]] : [])),
+    ),
+  };
+  return {
+    document: neutralizeReferences(document, {
+      region: plane.region,
+      apiId: restApiId,
+      references: context.references,
+    }),
+    index,
+  };
+}
+
+/** The instance's REST APIs in this region (tagged members), refusing duplicate names. */
+export async function memberApis(context: ReadContext): Promise<RestApi[]> {
+  const all = await context.plane.all<RestApi>(
+    'GetRestApis',
+    (position) => new GetRestApisCommand({ limit: 500, position }),
+  );
+  const members = all.filter((api) => api.tags?.[INSTANCE_TAG] === context.instanceId);
+  assertUnique(
+    context.instanceId,
+    'REST API',
+    members.map((a) => a.name as string),
+  );
+  return members;
+}
+
+function assertUnique(instanceId: string, kind: string, names: string[]): void {
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (seen.has(name)) throw new DuplicateMemberError(instanceId, kind, name);
+    seen.add(name);
+  }
+}
+
+function memberTags(tags: Record<string, string> | undefined): Record<string, string> {
+  // lifeboat's own tags on plans, keys and domains are bookkeeping, not configuration.
+  return sortedRecord(
+    Object.fromEntries(Object.entries(tags ?? {}).filter(([k]) => !k.startsWith('lifeboat:'))),
+  );
+}
+
+/** Reads the whole instance: every member, canonical, with its ids. */
+export async function readInstance(
+  context: ReadContext,
+): Promise<{ instance: CanonicalInstance; index: InstanceIndex }> {
+  const { plane, instanceId } = context;
+  const apis = await memberApis(context);
+  const read = await Promise.all(apis.map((api) => readRestApi(context, api)));
+  const apiNames = new Map(apis.map((a) => [a.id as string, a.name as string]));
+  const index: InstanceIndex = {
+    apis: new Map(read.map((r) => [r.document.name, r.index])),
+    usagePlanIds: new Map(),
+    apiKeys: new Map(),
+    domains: new Set(),
+    apiNames,
+  };
+
+  const [plans, keys, domains] = await Promise.all([
+    plane.all<UsagePlan>(
+      'GetUsagePlans',
+      (position) => new GetUsagePlansCommand({ limit: 500, position }),
+    ),
+    plane.all<ApiKey>(
+      'GetApiKeys',
+      (position) => new GetApiKeysCommand({ includeValues: true, limit: 500, position }),
+    ),
+    plane.all<DomainName>(
+      'GetDomainNames',
+      (position) => new GetDomainNamesCommand({ limit: 500, position }),
+    ),
+  ]);
+  const memberPlans = plans.filter(
+    (p) =>
+      p.tags?.[INSTANCE_TAG] === instanceId ||
+      (p.apiStages ?? []).some((s) => s.apiId && apiNames.has(s.apiId)),
+  );
+  assertUnique(
+    instanceId,
+    'usage plan',
+    memberPlans.map((p) => p.name as string),
+  );
+  const planKeys = await Promise.all(
+    memberPlans.map((p) =>
+      plane.all<{ id?: string; name?: string }>(
+        'GetUsagePlanKeys',
+        (position) =>
+          new GetUsagePlanKeysCommand({ usagePlanId: p.id as string, limit: 500, position }),
+      ),
+    ),
+  );
+  const keyById = new Map(keys.map((k) => [k.id as string, k]));
+  const memberKeyIds = new Set(planKeys.flat().flatMap((k) => (k.id ? [k.id] : [])));
+  for (const key of keys)
+    if (key.tags?.[INSTANCE_TAG] === instanceId) memberKeyIds.add(key.id as string);
+  const memberKeys = [...memberKeyIds].flatMap((id) => {
+    const key = keyById.get(id);
+    return key?.name ? [key] : [];
+  });
+  assertUnique(
+    instanceId,
+    'API key',
+    memberKeys.map((k) => k.name as string),
+  );
+
+  const dataKey = memberKeys.length > 0 ? await context.keyring.current(instanceId) : undefined;
+  const apiKeys: ApiKeyDocument[] = memberKeys.map((key) => {
+    index.apiKeys.set(key.name as string, { id: key.id as string, value: key.value });
+    return compact({
+      format: APIGATEWAY_FORMAT,
+      kind: 'api-key',
+      name: key.name as string,
+      description: opt(key.description),
+      enabled: key.enabled ?? false,
+      customerId: opt(key.customerId),
+      value: { sealed: seal(key.value ?? '', dataKey as NonNullable<typeof dataKey>) },
+      tags: memberTags(key.tags),
+    }) as ApiKeyDocument;
+  });
+
+  const usagePlans: UsagePlanDocument[] = memberPlans.map((plan, i) => {
+    index.usagePlanIds.set(plan.name as string, plan.id as string);
+    const keyNames = (planKeys[i] ?? []).flatMap((k) => {
+      const name = k.id ? keyById.get(k.id)?.name : undefined;
+      return name ? [name] : [];
+    });
+    return compact({
+      format: APIGATEWAY_FORMAT,
+      kind: 'usage-plan',
+      name: plan.name as string,
+      description: opt(plan.description),
+      // Stages of other instances' APIs stay with those instances.
+      apiStages: (plan.apiStages ?? [])
+        .flatMap((s) => {
+          const api = s.apiId ? apiNames.get(s.apiId) : undefined;
+          return api && s.stage
+            ? [{ api, stage: s.stage, throttle: sortedRecord(compactThrottles(s.throttle)) }]
+            : [];
+        })
+        .sort((a, b) => (`${a.api}/${a.stage}` < `${b.api}/${b.stage}` ? -1 : 1)),
+      throttle: plan.throttle ? compact({ ...plan.throttle }) : undefined,
+      quota: plan.quota
+        ? compact({
+            limit: plan.quota.limit ?? 0,
+            offset: plan.quota.offset,
+            period: plan.quota.period ?? 'DAY',
+          })
+        : undefined,
+      keys: [...new Set(keyNames)].sort(),
+      tags: memberTags(plan.tags),
+    }) as UsagePlanDocument;
+  });
+
+  const regional = domains.filter((d) => d.endpointConfiguration?.types?.includes('REGIONAL'));
+  const mappings = await Promise.all(
+    regional.map((d) =>
+      plane.all<{ basePath?: string; restApiId?: string; stage?: string }>(
+        'GetBasePathMappings',
+        (position) =>
+          new GetBasePathMappingsCommand({
+            domainName: d.domainName as string,
+            limit: 500,
+            position,
+          }),
+      ),
+    ),
+  );
+  const domainDocs: DomainDocument[] = [];
+  regional.forEach((domain, i) => {
+    const own = (mappings[i] ?? []).filter((m) => m.restApiId && apiNames.has(m.restApiId));
+    if (own.length === 0 && domain.tags?.[INSTANCE_TAG] !== instanceId) return;
+    index.domains.add(domain.domainName as string);
+    domainDocs.push(
+      neutralizeReferences(
+        compact({
+          format: APIGATEWAY_FORMAT,
+          kind: 'domain-name',
+          domainName: domain.domainName as string,
+          endpointType: 'REGIONAL',
+          certificate: opt(domain.regionalCertificateArn),
+          securityPolicy: opt(domain.securityPolicy),
+          mappings: own
+            .map((m) => ({
+              basePath: m.basePath === '(none)' ? '' : (m.basePath ?? ''),
+              api: apiNames.get(m.restApiId as string) as string,
+              stage: m.stage ?? '',
+            }))
+            .sort((a, b) => (a.basePath < b.basePath ? -1 : 1)),
+          tags: memberTags(domain.tags),
+        }) as DomainDocument,
+        { region: plane.region, references: context.references },
+      ),
+    );
+  });
+
+  return {
+    instance: {
+      apis: read.map((r) => r.document),
+      usagePlans,
+      apiKeys,
+      domains: domainDocs,
+    },
+    index,
+  };
+}
+
+function compactThrottles(
+  throttle: Record<string, { burstLimit?: number; rateLimit?: number }> | undefined,
+): Record<string, { burstLimit?: number; rateLimit?: number }> {
+  return Object.fromEntries(Object.entries(throttle ?? {}).map(([k, v]) => [k, compact({ ...v })]));
+}
