@@ -21,6 +21,7 @@ import type {
   Weights,
 } from '../shared/domain/recovery/ports.ts';
 import type { RecoveryRun } from '../shared/domain/recovery/run-store.ts';
+import { weightsProblem } from '../shared/domain/recovery/weights.ts';
 import { configDigest, sha256Hex, keys as snapshotKeys } from '../shared/domain/snapshot/format.ts';
 import {
   AlreadyExistsError,
@@ -428,14 +429,8 @@ export class SimWorld {
   private applyWeights(spec: DnsRecordSpec, weights: Weights): DnsChangeResult {
     const current = this.dnsRecords.get(spec.instanceId);
     if (!current) throw new InvalidWeightsError(spec.instanceId, undefined, 'no records');
-    for (const [region, w] of Object.entries(weights)) {
-      if (!(region in current))
-        throw new InvalidWeightsError(spec.instanceId, region, 'no record for this region');
-      if (!Number.isInteger(w) || w < 0 || w > 255)
-        throw new InvalidWeightsError(spec.instanceId, region, `weight ${w}`);
-    }
-    if (!Object.values(weights).some((w) => w > 0))
-      throw new InvalidWeightsError(spec.instanceId, undefined, 'every weight is 0');
+    const problem = weightsProblem(weights, Object.keys(current));
+    if (problem) throw new InvalidWeightsError(spec.instanceId, problem.region, problem.detail);
     const next = { ...current, ...weights };
     this.dnsRecords.set(spec.instanceId, next);
     // What Route 53 now holds, read back: a change that did not take effect shows as none.

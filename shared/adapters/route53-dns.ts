@@ -13,12 +13,11 @@ import type {
   DnsRouting,
   Weights,
 } from '../domain/recovery/ports.ts';
+import { weightsProblem } from '../domain/recovery/weights.ts';
 import { DnsChangeError, DnsChangeRejectedError, InvalidWeightsError } from '../errors.ts';
 
 /** Route 53's control plane is global and lives in us-east-1. */
 export const ROUTE53_REGION = 'us-east-1';
-/** Route 53 accepts weights 0–255. */
-const MAX_WEIGHT = 255;
 /** Route 53 caps a change batch comment at 256 characters. */
 const MAX_COMMENT = 256;
 
@@ -298,41 +297,17 @@ function rejected(spec: DnsRecordSpec, operation: string, error: unknown): DnsCh
   });
 }
 
-/** Checks weights against the spec before any request; returns the spec's regions in order. */
+/**
+ * Checks weights against the spec before any request (the domain's weight rule, over the whole
+ * change batch); returns the spec's regions in order.
+ */
 function validateWeights(spec: DnsRecordSpec, weights: Weights): string[] {
   const regions = Object.keys(spec.targets);
   if (regions.length === 0) {
     throw new InvalidWeightsError(spec.instanceId, undefined, 'the record spec has no targets');
   }
-  for (const [region, weight] of Object.entries(weights)) {
-    if (!Object.hasOwn(spec.targets, region)) {
-      throw new InvalidWeightsError(
-        spec.instanceId,
-        region,
-        `not a region of the record (regions: ${regions.join(', ')})`,
-      );
-    }
-    if (!Number.isInteger(weight) || weight < 0 || weight > MAX_WEIGHT) {
-      throw new InvalidWeightsError(
-        spec.instanceId,
-        region,
-        `weight ${weight} is not an integer in 0–${MAX_WEIGHT}`,
-      );
-    }
-  }
-  for (const region of regions) {
-    if (!Object.hasOwn(weights, region)) {
-      throw new InvalidWeightsError(
-        spec.instanceId,
-        region,
-        'no weight given (every region of the record needs one)',
-      );
-    }
-  }
-  // Route 53 answers all-zero weights by spreading traffic evenly, which is never what a plan means.
-  if (regions.every((region) => weights[region] === 0)) {
-    throw new InvalidWeightsError(spec.instanceId, undefined, 'every weight is 0');
-  }
+  const problem = weightsProblem(weights, regions, { complete: true });
+  if (problem) throw new InvalidWeightsError(spec.instanceId, problem.region, problem.detail);
   return regions;
 }
 

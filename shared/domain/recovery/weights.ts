@@ -65,22 +65,60 @@ export function validateCanaryPercents(percents: readonly number[]): void {
   if (percents.at(-1) !== FULL_WEIGHT) throw bad('the last step must be 100');
 }
 
+/** Why weights cannot go to Route 53 as they are: the region at fault, when one is. */
+export interface WeightsProblem {
+  region?: string;
+  detail: string;
+}
+
 /**
- * Throws `WeightPlanError` unless `weights` can be sent to Route 53 as they are: integers in
- * 0..255, at least one above 0 (see the module comment on all-zero record sets).
+ * The one weight rule, shared by the plans, the Route 53 adapter and the in-memory DNS: every
+ * weight names a region of the record set (`regions`), is an integer 0..255, and at least one
+ * is above 0 (see the module comment on all-zero record sets). `complete`: every region of the
+ * record set must have a weight (a whole change batch, as the adapter sends). Undefined when the
+ * weights are fine.
  */
-export function assertRoutable(weights: Weights): void {
-  const entries = Object.entries(weights);
-  for (const [region, w] of entries) {
+export function weightsProblem(
+  weights: Weights,
+  regions: readonly string[],
+  options: { complete?: boolean } = {},
+): WeightsProblem | undefined {
+  for (const [region, w] of Object.entries(weights)) {
+    if (!regions.includes(region)) {
+      return {
+        region,
+        detail: `not a region of the record (regions: ${regions.join(', ') || 'none'})`,
+      };
+    }
     if (!Number.isInteger(w) || w < 0 || w > ROUTE53_MAX_WEIGHT) {
-      throw new WeightPlanError(`weight of ${region} is ${w}; Route 53 needs an integer 0..255`);
+      return { region, detail: `weight ${w} is not an integer in 0–${ROUTE53_MAX_WEIGHT}` };
     }
   }
-  if (!entries.some(([, w]) => w > 0)) {
+  if (options.complete) {
+    const missing = regions.find((region) => !Object.hasOwn(weights, region));
+    if (missing !== undefined) {
+      return { region: missing, detail: 'no weight given (every region of the record needs one)' };
+    }
+  }
+  if (!Object.values(weights).some((w) => w > 0)) return { detail: 'every weight is 0' };
+  return undefined;
+}
+
+/**
+ * Throws `WeightPlanError` unless `weights` can be sent to Route 53 as they are (the weight
+ * rule of `weightsProblem`, over the plan's own regions).
+ */
+export function assertRoutable(weights: Weights): void {
+  const problem = weightsProblem(weights, Object.keys(weights));
+  if (!problem) return;
+  if (problem.region !== undefined) {
     throw new WeightPlanError(
-      `every weight is 0 (${describeWeights(weights) || 'no regions'}); Route 53 would answer with every record`,
+      `weight of ${problem.region} is ${weights[problem.region]}; Route 53 needs an integer 0..255`,
     );
   }
+  throw new WeightPlanError(
+    `every weight is 0 (${describeWeights(weights) || 'no regions'}); Route 53 would answer with every record`,
+  );
 }
 
 /** All traffic to `target` (the recovery region), every other region 0. */

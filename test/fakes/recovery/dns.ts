@@ -4,6 +4,7 @@ import type {
   DnsRouting,
   Weights,
 } from '../../../shared/domain/recovery/ports.ts';
+import { weightsProblem } from '../../../shared/domain/recovery/weights.ts';
 import { DnsChangeError, InvalidWeightsError } from '../../../shared/errors.ts';
 import { nextSeq } from '../sequence.ts';
 
@@ -68,14 +69,8 @@ export class FakeDns implements DnsRouting {
     if (!current) {
       throw new InvalidWeightsError(spec.instanceId, undefined, 'no records were pre-created');
     }
-    for (const [region, weight] of Object.entries(weights)) {
-      if (!(region in current))
-        throw new InvalidWeightsError(spec.instanceId, region, 'no record for this region');
-      if (!Number.isInteger(weight) || weight < 0 || weight > 255)
-        throw new InvalidWeightsError(spec.instanceId, region, `weight ${weight}`);
-    }
-    if (!Object.values(weights).some((w) => w > 0))
-      throw new InvalidWeightsError(spec.instanceId, undefined, 'every weight is 0');
+    const problem = weightsProblem(weights, Object.keys(current));
+    if (problem) throw new InvalidWeightsError(spec.instanceId, problem.region, problem.detail);
     const changeId = `C${this.applyCalls}`;
     if (this.dropNextApplies > 0) {
       this.dropNextApplies -= 1;

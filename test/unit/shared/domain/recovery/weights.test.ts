@@ -13,6 +13,7 @@ import {
   returnSteps,
   trafficShare,
   validateCanaryPercents,
+  weightsProblem,
 } from '../../../../../shared/domain/recovery/weights.ts';
 import { WeightPlanError } from '../../../../../shared/errors.ts';
 
@@ -338,5 +339,33 @@ describe('assertRoutable', () => {
 
   it('accepts Route 53 maximum weights when they are within range', () => {
     expect(() => assertRoutable({ a: 255, b: 0 })).not.toThrow();
+  });
+});
+
+describe('weightsProblem', () => {
+  const record = ['us-east-1', 'us-east-2'];
+
+  it('returns undefined when every weight names a region of the record and one is above 0', () => {
+    expect(weightsProblem({ 'us-east-1': 0, 'us-east-2': 100 }, record)).toBeUndefined();
+    expect(weightsProblem({ 'us-east-2': 255 }, record)).toBeUndefined();
+  });
+
+  it('names the region when it is not a region of the record or its weight is out of range', () => {
+    expect(weightsProblem({ 'eu-west-1': 5 }, record)?.region).toBe('eu-west-1');
+    expect(weightsProblem({ 'us-east-1': 256 }, record)).toEqual({
+      region: 'us-east-1',
+      detail: 'weight 256 is not an integer in 0–255',
+    });
+    expect(weightsProblem({ 'us-east-1': 0.5 }, record)?.region).toBe('us-east-1');
+  });
+
+  it('refuses all-zero weights, and a partial batch only when the batch must be complete', () => {
+    expect(weightsProblem({ 'us-east-1': 0, 'us-east-2': 0 }, record)).toEqual({
+      detail: 'every weight is 0',
+    });
+    expect(weightsProblem({ 'us-east-1': 100 }, record)).toBeUndefined();
+    expect(weightsProblem({ 'us-east-1': 100 }, record, { complete: true })?.region).toBe(
+      'us-east-2',
+    );
   });
 });
