@@ -26,6 +26,14 @@ const route53Clients = new Map<string, Route53Client>();
 /**
  * The Route 53 client, built once per endpoint (module scope). The SDK does not retry
  * (`maxAttempts: 1`): the adapter retries itself so it can count attempts and report them.
+ *
+ * Why not the SDK's `retryStrategy` (issue 14 asked): the retry middleware sleeps on real
+ * timers and cannot take the adapter's injected `sleep`/`random`, so the unit tests that pin
+ * the backoff schedule and the attempt counts (`DnsChangeResult.attempts`,
+ * `DnsChangeError.attempts`) would wait for real; and `aws-sdk-client-mock` replaces
+ * `client.send`, which bypasses the middleware, so those tests could not exercise it at all.
+ * `isRetryableDnsError` also retries network codes and `PriorRequestNotComplete` on any status,
+ * where the SDK's classifier goes by its own lists. The behaviour the tests pin is kept.
  */
 export function route53ClientFor(
   endpointUrl?: string,
@@ -244,6 +252,12 @@ export class Route53Dns implements DnsRouting {
    * Polls GetChange until INSYNC or the deadline. The change is already accepted by then, so a
    * control plane that stops answering gives `false`, not an error: UPSERTs are idempotent and
    * the caller can read the weights back or apply them again.
+   *
+   * Why not `waitUntilResourceRecordSetsChanged`: the waiter counts in whole seconds (30 s
+   * minimum delay by default) on real timers with its own jitter, and cannot take the injected
+   * `sleep` and `now` the tests use to pin the poll schedule and the deadline; and it retries
+   * every GetChange error alike until it times out, where this loop raises a final one (access
+   * denied, no such change) at once.
    */
   private async waitInsync(
     spec: DnsRecordSpec,
