@@ -4,11 +4,13 @@ import {
   ControlPlane,
   pacingFor,
 } from './adapters/apigateway/control-plane.ts';
+import { ApiGatewayInstanceControl } from './adapters/apigateway/instance-control.ts';
 import { ApiGatewayInstanceStore } from './adapters/apigateway/instance-store.ts';
 import { KmsKeyring } from './adapters/apigateway/kms-keyring.ts';
 import { eventBridgeClientFor, kmsClientFor, s3ClientFor } from './adapters/aws-clients.ts';
 import { EventBridgeBus } from './adapters/eventbridge-bus.ts';
 import { HttpInstanceControl } from './adapters/http-instance-control.ts';
+import { KindRoutedInstanceControl } from './adapters/kind-routed-instance-control.ts';
 import { KindRoutedInstanceStore } from './adapters/kind-routed-instance-store.ts';
 import { Route53Dns, route53ClientFor } from './adapters/route53-dns.ts';
 import { S3BlobStore } from './adapters/s3-blob-store.ts';
@@ -25,7 +27,7 @@ import {
   type InstanceStore,
   systemClock,
 } from './domain/ports.ts';
-import type { RecoveryDeps } from './domain/recovery/run-store.ts';
+import type { InstanceControl, RecoveryDeps } from './domain/recovery/ports.ts';
 import type { SnapshotJob } from './domain/snapshot/run.ts';
 import type { ReplicaTarget } from './domain/snapshot/take-snapshot.ts';
 
@@ -131,6 +133,21 @@ export function instanceStore(config: LifeboatConfig, regionName: string): Insta
   }, objects.location);
 }
 
+/**
+ * The control of every instance, whatever its kind: the reference runtime's admin API for the
+ * object-store kind, the control plane (and fence markers) for API Gateway.
+ */
+export function instanceControl(config: LifeboatConfig): InstanceControl {
+  const runtime = new HttpInstanceControl(config);
+  const apigateway = new ApiGatewayInstanceControl(
+    (region) => instanceStore(config, region),
+    (region) => controlDocuments(config, region),
+  );
+  return new KindRoutedInstanceControl((instanceId) =>
+    config.instances.find((i) => i.id === instanceId)?.kind === 'apigateway' ? apigateway : runtime,
+  );
+}
+
 /** Lifeboat's event bus in a region. */
 export function eventBus(config: LifeboatConfig, regionName: string): EventBus {
   const { target } = endpointOf(config, regionName);
@@ -162,7 +179,7 @@ export function snapshotJob(config: LifeboatConfig, instance: InstanceConfig): S
             .map((region) => ({
               region,
               store: instanceStore(config, region),
-              activate: () => new HttpInstanceControl(config).activate(instance.id, region),
+              activate: () => instanceControl(config).activate(instance.id, region),
             })),
         }
       : {}),
@@ -183,7 +200,7 @@ export function recoveryDeps(config: LifeboatConfig, here: string): RecoveryDeps
     vault: (region) => backupVault(config, region),
     instanceStore: (region) => instanceStore(config, region),
     dns: new Route53Dns(route53ClientFor()),
-    instances: new HttpInstanceControl(config),
+    instances: instanceControl(config),
     bus: eventBus(config, here),
     unhealthyRegions: async () => {
       const store = controlDocuments(config, here);

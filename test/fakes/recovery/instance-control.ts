@@ -50,6 +50,11 @@ export class FakeInstanceControl implements InstanceControl {
   script: ((check: HealthCheck) => Partial<InstanceHealth> | undefined) | undefined;
   /** When true, `fence` is acknowledged but has no effect (a runtime that ignores it). */
   ignoreFence = false;
+  /**
+   * When false, a fenced instance still reports itself fenced but takes writes (API Gateway:
+   * the owners' pipelines write to the control plane, which no fence can refuse).
+   */
+  fenceRefusesWrites = true;
   private readonly served = new Map<string, string>();
   private readonly fenced = new Set<string>();
   private readonly checks = new Map<string, number>();
@@ -95,7 +100,8 @@ export class FakeInstanceControl implements InstanceControl {
    */
   async write(instanceId: string, region: string, key: string, body: string): Promise<void> {
     if (this.down.has(region)) throw new Error(`${instanceId} in ${region} does not answer`);
-    if (this.fenced.has(at(instanceId, region))) throw new FencedWriteError(instanceId, region);
+    if (this.fenceRefusesWrites && this.fenced.has(at(instanceId, region)))
+      throw new FencedWriteError(instanceId, region);
     const store = this.storeOf(region);
     store.seed(instanceId, key, body);
     this.served.set(at(instanceId, region), digestOfStore(store, instanceId));

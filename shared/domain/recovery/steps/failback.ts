@@ -111,7 +111,54 @@ export async function verifyHome(
   if (!target || !snapshot) throw new RunStepError('verify', 'run has no final snapshot');
   await requireFenced(deps, run, 'verify');
   await awaitServing(deps, run.instanceId, target, snapshot.configDigest, 'verify');
-  return {};
+  return catchUp(deps, run, target, snapshot);
+}
+
+/** Rounds of catching up with writes after the fence before the failback gives up. */
+const CATCH_UP_ROUNDS = 3;
+
+/**
+ * Some kinds cannot refuse writes while fenced (API Gateway takes them from the owners'
+ * pipelines, not through lifeboat), so a write may land on the recovered copy after its final
+ * snapshot. Before any traffic moves home, the recovered copy's digest must still be the final
+ * snapshot's; while it is not, take the final snapshot again and restore that home. For a kind
+ * whose fence holds, the first comparison is equal and nothing more happens.
+ */
+async function catchUp(
+  deps: RecoveryDeps,
+  run: RecoveryRun,
+  home: string,
+  snapshot: NonNullable<RecoveryRun['snapshot']>,
+): Promise<Partial<RecoveryRun>> {
+  let current = snapshot;
+  for (let round = 0; round <= CATCH_UP_ROUNDS; round++) {
+    const recovered = await deps.instances.health(run.instanceId, run.from);
+    if (
+      typeof recovered.configDigest !== 'string' ||
+      recovered.configDigest === current.configDigest
+    ) {
+      return current === snapshot ? {} : { snapshot: current };
+    }
+    if (round === CATCH_UP_ROUNDS) break;
+    // Snapshot ids are UTC seconds: a catch-up in the same second would reuse the last id.
+    if (snapshotIdFor(deps.clock.now()) <= current.snapshotId) await deps.sleep(1000);
+    const taken = (await finalSnapshot(deps, run)).snapshot;
+    if (!taken) break;
+    await restoreSnapshot({
+      vault: deps.vault(taken.region),
+      target: deps.instanceStore(home),
+      instanceId: run.instanceId,
+      snapshotId: taken.snapshotId,
+    });
+    await deps.instances.activate(run.instanceId, home);
+    await awaitServing(deps, run.instanceId, home, taken.configDigest, 'verify');
+    current = taken;
+  }
+  throw new RunStepError(
+    'verify',
+    `the instance in ${run.from} kept taking writes after it was fenced (${CATCH_UP_ROUNDS} catch-up snapshots): stop the writers, then resume`,
+    { changes: { snapshot: current } },
+  );
 }
 
 /**

@@ -181,6 +181,63 @@ describe('driveFailback', () => {
     ).rejects.toBeInstanceOf(FencedWriteError);
   });
 
+  it('takes the final snapshot again and carries the write home when the recovered copy took one after its fence', async () => {
+    const { w } = await recoveredWorld();
+    // API Gateway's kind: the fence is reported, but the owners' pipelines still write.
+    w.instances.fenceRefusesWrites = false;
+    const homeStore = w.deps.instanceStore;
+    let lateWrite: Promise<void> | undefined;
+    w.deps.instanceStore = (region) => {
+      const store = homeStore(region);
+      if (region !== 'us-east-1' || lateWrite) return store;
+      return {
+        ...store,
+        location: store.location,
+        list: (id) => store.list(id),
+        read: (id, key) => store.read(id, key),
+        delete: (id, keys) => store.delete(id, keys),
+        write: async (id, key, body) => {
+          // The first write of the restore home: the final snapshot is already taken.
+          lateWrite ??= w.instances.write(
+            'petstore',
+            'us-east-2',
+            'apis/after-fence.json',
+            '{"late":true}\n',
+          );
+          await lateWrite;
+          return store.write(id, key, body);
+        },
+      };
+    };
+    const done = await driveFailback(w.deps, await started(w));
+
+    expect(lateWrite).toBeDefined();
+    expect(done.status).toBe('completed');
+    const home = w.store('us-east-1').contents('petstore');
+    expect(home.get('apis/after-fence.json')?.toString()).toBe('{"late":true}\n');
+    expect(home).toEqual(w.store('us-east-2').contents('petstore'));
+    expect(done.snapshot?.configDigest).toBe(digestOfStore(w.store('us-east-2'), 'petstore'));
+  });
+
+  it('fails at verify and moves no traffic when the recovered copy never stops taking writes after its fence', async () => {
+    const { w } = await recoveredWorld();
+    w.instances.fenceRefusesWrites = false;
+    let n = 0;
+    w.instances.script = (check) => {
+      if (check.region !== 'us-east-2') return undefined;
+      // Every look at the recovered copy finds it changed again.
+      n += 1;
+      return { configDigest: n.toString(16).padStart(64, '0') };
+    };
+    const weightsBefore = w.dns.weightsOf('petstore');
+    const error = await rejection(driveFailback(w.deps, await started(w)));
+
+    expect(error).toBeInstanceOf(RunStepError);
+    expect((error as RunStepError).message).toMatch(/kept taking writes after it was fenced/);
+    expect(w.dns.weightsOf('petstore')).toEqual(weightsBefore);
+    expect(weightsBefore).toEqual(AWAY);
+  });
+
   it('leaves home taking writes when the recovery had fenced it on its return', async () => {
     const { w } = await recoveredWorld();
     // The recovery's shift fences a home that serves again before it (recovery-run.ts).
