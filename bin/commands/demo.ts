@@ -8,6 +8,8 @@ import { systemClock } from '../../shared/domain/ports.ts';
 import { restoreSnapshot, verifySnapshot } from '../../shared/domain/snapshot/restore.ts';
 import { runSnapshots, type SnapshotOutcome } from '../../shared/domain/snapshot/run.ts';
 import type { SnapshotResult } from '../../shared/domain/snapshot/take-snapshot.ts';
+import { wholeNumber } from '../cli/args.ts';
+import type { Verb } from '../cli/verb.ts';
 import { useLocalEndpoint } from './local.ts';
 
 interface Check {
@@ -177,3 +179,15 @@ export async function demoCommand(
     await ownMoto?.stop();
   }
 }
+
+/** The `demo` verb of the command line. */
+export const demo: Verb = {
+  name: 'demo',
+  summary: 'the snapshot round trip on a local multi-region world (starts its own moto_server)',
+  options: [{ flags: '--apis <n>', description: 'API definitions to seed (default 100)' }],
+  needsAws: false,
+  run: ({ config, options }) =>
+    demoCommand(config, {
+      apis: wholeNumber('apis', options.apis as string | undefined, 100, 1, 100_000),
+    }),
+};

@@ -8,6 +8,7 @@ import {
   homeWeights,
 } from '../../shared/domain/recovery/weights.ts';
 import { UsageError } from '../../shared/errors.ts';
+import { OPTION, type Verb } from '../cli/verb.ts';
 
 /** What `lifeboat dns precreate` needs; tests pass their own DNS and output. */
 export interface DnsVerbIo {
@@ -29,7 +30,7 @@ export async function dnsVerb(
 ): Promise<number> {
   const [action] = args;
   if (action !== 'precreate')
-    throw new UsageError(`lifeboat dns: expected "precreate", got ${action ?? 'nothing'}`);
+    throw new UsageError(`dns: expected "precreate", got ${action ?? 'nothing'}`);
   const dns = io.dns ?? recoveryDeps(config, config.regions[0]?.name ?? 'us-east-1').dns;
   const out = io.out ?? ((line: string) => console.log(line));
   const missing: { instanceId: string; weights: Weights; spec: ReturnType<typeof dnsSpecFor> }[] =
@@ -75,3 +76,15 @@ export async function dnsVerb(
   }
   return 0;
 }
+
+/** The `dns` verb of the command line. */
+export const dns: Verb = {
+  name: 'dns',
+  args: '[action]',
+  summary: "precreate: create every instance's weighted records before any outage",
+  details:
+    "Records that exist are left as they are: their weights are lifeboat's state, not the config's.",
+  options: [OPTION.approve],
+  needsAws: true,
+  run: ({ config, args, options }) => dnsVerb(config, args, options),
+};

@@ -6,6 +6,8 @@ import { runDrill, SCENARIOS, type Scenario } from '../../local/drill/run-drill.
 import { startMoto } from '../../local/moto.ts';
 import type { LifeboatConfig } from '../../shared/config/schema.ts';
 import { UsageError } from '../../shared/errors.ts';
+import { wholeNumber } from '../cli/args.ts';
+import type { Verb } from '../cli/verb.ts';
 import { useLocalEndpoint } from './local.ts';
 
 /** Options of `lifeboat drill`, as parsed from the command line. */
@@ -30,23 +32,6 @@ function writablePath(name: string, value: string | undefined): void {
     throw new UsageError(`--${name}: folder ${folder} does not exist (got "${value}")`);
   if (existsSync(value) && statSync(value).isDirectory())
     throw new UsageError(`--${name}: "${value}" is a folder, not a file`);
-}
-
-function wholeNumber(
-  name: string,
-  value: string | undefined,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new UsageError(
-      `--${name}: expected a whole number from ${min} to ${max}, got "${value}"`,
-    );
-  }
-  return n;
 }
 
 /**
@@ -109,3 +94,21 @@ export async function drillCommand(
     await moto?.stop();
   }
 }
+
+/** The `drill` verb of the command line. */
+export const drill: Verb = {
+  name: 'drill',
+  summary: 'a full local DR drill with real faults, and its report',
+  details: `scenarios: ${SCENARIOS.join(', ')}. Starts its own moto_server unless --endpoint-url or AWS_ENDPOINT_URL names one. Exits 1 unless the drill passed.`,
+  options: [
+    { flags: '--scenario <scenario>', description: 'what to break (default: region-outage)' },
+    { flags: '--regions <n>', description: 'regions of the world (default: 4, at least 3)' },
+    { flags: '--instances <n>', description: 'instances (default: 1; multi: 3)' },
+    { flags: '--seed <n>', description: 'seed of the fault timing (default: 1)' },
+    { flags: '--report <file.json>', description: 'the JSON report (default: drill-report.json)' },
+    { flags: '--html <file.html>', description: 'the HTML page (default: beside the report)' },
+  ],
+  needsAws: false,
+  run: ({ config, options, endpointUrl }) =>
+    drillCommand(config, { ...(options as DrillVerbOptions), endpoint: endpointUrl }),
+};

@@ -12,7 +12,8 @@ import {
 import { instanceStore } from '../../shared/composition.ts';
 import { DEFAULT_CONFIG_PATH } from '../../shared/config/load.ts';
 import type { LifeboatConfig } from '../../shared/config/schema.ts';
-import { LocalWorldError, UsageError } from '../../shared/errors.ts';
+import { UsageError } from '../../shared/errors.ts';
+import type { Verb } from '../cli/verb.ts';
 
 /** Fake credentials: moto accepts anything, and real ones must never reach a local world. */
 export const LOCAL_CREDENTIALS = {
@@ -107,9 +108,7 @@ export async function localCommand(
       return 0;
     }
     default:
-      throw new UsageError(
-        `lifeboat local: expected up, down or status, got ${action ?? 'nothing'}`,
-      );
+      throw new UsageError(`local: expected up, down or status, got ${action ?? 'nothing'}`);
   }
 }
 
@@ -117,9 +116,21 @@ export async function localCommand(
 export function runningLocalEndpoint(): string {
   const state = readWorldState();
   if (!state || !isAlive(state.pid)) {
-    throw new LocalWorldError(
+    // Nothing was attempted: the invocation did not say which AWS to use (exit 2).
+    throw new UsageError(
       'no local AWS is running: start one with `npm run local:up`, or set AWS_ENDPOINT_URL',
     );
   }
   return state.endpoint;
 }
+
+/** The `local` verb of the command line. */
+export const local: Verb = {
+  name: 'local',
+  args: '[action]',
+  summary: 'up|down|status: a local AWS (moto_server) provisioned from the config',
+  details: 'up prints the exports that point a shell at it; the other verbs find it on their own.',
+  options: [],
+  needsAws: false,
+  run: ({ config, configPath, args }) => localCommand(args, config, configPath),
+};

@@ -3,20 +3,18 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  failbackVerb,
-  failoverVerb,
-  planVerb,
-  type RecoveryVerbIo,
-  type RegionFailurePlan,
-  resumeVerb,
-  type StatusReport,
-  statusVerb,
-} from '../../bin/commands/recovery.ts';
+import type { RecoveryVerbIo } from '../../bin/cli/recovery-io.ts';
+import { failbackVerb } from '../../bin/commands/failback.ts';
+import { failoverVerb } from '../../bin/commands/failover.ts';
+import { planVerb } from '../../bin/commands/plan.ts';
+import { resumeVerb } from '../../bin/commands/resume.ts';
+import { statusVerb } from '../../bin/commands/status.ts';
 import { DEFAULT_CONFIG_PATH, loadConfig, regionBuckets } from '../../shared/config/load.ts';
+import type { RegionFailurePlan } from '../../shared/domain/recovery/dry-run.ts';
 import type { InstanceControl } from '../../shared/domain/recovery/ports.ts';
 import { startRecovery } from '../../shared/domain/recovery/recovery-run.ts';
 import { dnsSpecFor, loadRun, type RecoveryDeps } from '../../shared/domain/recovery/run-store.ts';
+import type { StatusReport } from '../../shared/domain/recovery/status.ts';
 import { UnknownInstanceError, UnknownRegionError, UsageError } from '../../shared/errors.ts';
 import { createRecoveryWorld, type RecoveryWorld } from '../support/recovery-world.ts';
 

@@ -1,13 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  failbackVerb,
-  failoverVerb,
-  planVerb,
-  type RecoveryVerbOptions,
-  resumeVerb,
-  statusVerb,
-} from '../../../../bin/commands/recovery.ts';
+import type { RecoveryVerbOptions } from '../../../../bin/cli/recovery-io.ts';
+import { failbackVerb } from '../../../../bin/commands/failback.ts';
+import { failoverVerb } from '../../../../bin/commands/failover.ts';
+import { planVerb } from '../../../../bin/commands/plan.ts';
+import { resumeVerb } from '../../../../bin/commands/resume.ts';
+import { statusVerb } from '../../../../bin/commands/status.ts';
 import {
   LifeboatError,
   UnknownInstanceError,

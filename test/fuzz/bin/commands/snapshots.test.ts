@@ -3,15 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { SnapshotVerbOptions } from '../../../../bin/cli/verb.ts';
 import { drillCommand } from '../../../../bin/commands/drill.ts';
-import {
-  gcVerb,
-  listVerb,
-  restoreVerb,
-  type SnapshotVerbOptions,
-  snapshotVerb,
-  verifyVerb,
-} from '../../../../bin/commands/snapshots.ts';
+import { gcVerb } from '../../../../bin/commands/gc.ts';
+import { restoreVerb } from '../../../../bin/commands/restore.ts';
+import { snapshotVerb } from '../../../../bin/commands/snapshot.ts';
+import { listVerb } from '../../../../bin/commands/snapshots.ts';
+import { verifyVerb } from '../../../../bin/commands/verify.ts';
 import { SCENARIOS } from '../../../../local/drill/run-drill.ts';
 import { LifeboatError } from '../../../../shared/errors.ts';
 import { config, instanceIds, regionNames } from '../../support/events.ts';

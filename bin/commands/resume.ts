@@ -1,0 +1,100 @@
+import { findInstance, findRegion } from '../../shared/config/load.ts';
+import type { LifeboatConfig } from '../../shared/config/schema.ts';
+import { loadRun } from '../../shared/domain/recovery/run-store.ts';
+import { UsageError } from '../../shared/errors.ts';
+import { actingRegion, checkOptions, RUN_ID } from '../cli/args.ts';
+import { driveWithProgress, printRun, tableFor } from '../cli/drive.ts';
+import { EXIT } from '../cli/exit-codes.ts';
+import {
+  contextFor,
+  operation,
+  type RecoveryVerbIo,
+  type RecoveryVerbOptions,
+  refuse,
+} from '../cli/recovery-io.ts';
+import { OPTION, type Verb } from '../cli/verb.ts';
+
+function checkRunId(runId: string | undefined): string {
+  if (runId === undefined || runId === '') {
+    throw new UsageError('resume: --run RUN_ID is required');
+  }
+  if (!RUN_ID.test(runId)) {
+    throw new UsageError(
+      `--run: "${runId}" is not a run id (expected <instance>-g<generation>, e.g. petstore-g1)`,
+    );
+  }
+  return runId;
+}
+
+/** `lifeboat resume --run RUN_ID [--approve]`: show where a run stopped; continue it. */
+export async function resumeVerb(
+  config: LifeboatConfig,
+  options: RecoveryVerbOptions,
+  io: RecoveryVerbIo = {},
+): Promise<number> {
+  checkOptions('resume', options, ['run', 'approve', 'from-region']);
+  const runId = checkRunId(options.run);
+  if (options['from-region'] !== undefined) findRegion(config, options['from-region']);
+  const regions = config.regions.map((r) => r.name);
+  const probe = contextFor(config, io, actingRegion(config, options['from-region']));
+  return operation(probe, 'resume', async () => {
+    const run = await loadRun(probe.deps, runId, regions);
+    if (!run) {
+      throw new UsageError(
+        `--run: no run "${runId}" recorded in any reachable control bucket (${regions.join(', ')})`,
+      );
+    }
+    findInstance(config, run.instanceId);
+    // A recovery acts from outside the region it leaves; a failback from anywhere.
+    const here = actingRegion(
+      config,
+      options['from-region'],
+      run.kind === 'recovery' ? run.from : undefined,
+    );
+    const ctx = here === probe.here ? probe : contextFor(config, io, here);
+    printRun(ctx.out, run, ctx.deps.clock.now());
+    ctx.out('');
+    if (run.status === 'completed') {
+      ctx.out(`nothing to resume: ${run.runId} completed`);
+      return EXIT.ok;
+    }
+    if (run.rolledBack) {
+      // A failback rolled back: the recovered instance was unfenced and may have taken writes
+      // since the final snapshot, so re-running the shift would drop them. A recovery that kept
+      // home (its home returned before the shift) is over: home serves, the copy is stale.
+      return refuse(
+        ctx,
+        'resume',
+        run.kind === 'failback'
+          ? `${run.runId} rolled back to ${run.from}, which takes writes again; resuming it would lose them. A new failback is needed.`
+          : `${run.runId} kept ${run.from}, which came back before the shift and serves again; its copy in ${run.target ?? 'the target'} is stale. A new outage of ${run.from} starts a new recovery.`,
+      );
+    }
+    const next = tableFor(run).steps.find((s) => run.steps[s]?.status !== 'done');
+    if (run.status === 'running') {
+      ctx.out(
+        `note: ${run.runId} is marked running; if another invocation is still driving it, both only repeat idempotent steps`,
+      );
+    }
+    if (!options.approve) {
+      ctx.out(`approval needed: re-run with --approve to continue from ${next}`);
+      return EXIT.approvalNeeded;
+    }
+    return driveWithProgress(ctx, run);
+  });
+}
+
+/** The `resume` verb of the command line. */
+export const resume: Verb = {
+  name: 'resume',
+  summary: 'show where a run stopped; continue it with --approve',
+  details:
+    'A run id is <instance>-g<generation>, e.g. petstore-g1 (status and the events name it).',
+  options: [
+    { flags: '--run <run-id>', description: 'the run to resume (required)' },
+    OPTION.approve,
+    OPTION.fromRegion,
+  ],
+  needsAws: true,
+  run: ({ config, options }) => resumeVerb(config, options),
+};
