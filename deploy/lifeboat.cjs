@@ -17,6 +17,22 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const { parse: parseYaml } = require('yaml');
+const tsx = require('tsx/cjs/api');
+
+/**
+ * The event catalog (shared/domain/events.ts): the routes the stack's rules deploy, the same
+ * table the local world and the simulator route by. Loaded through tsx, which `npx serverless`
+ * has beside it as a dev dependency.
+ */
+const catalog = tsx.require('../shared/domain/events.ts', __filename);
+const { ALARM_PREFIX } = catalog;
+
+/** A rule's pattern, from the catalog. */
+function patternOf(rule) {
+  const route = catalog.ROUTES.find((r) => r.rule === rule);
+  if (!route) throw new LifeboatDeployError(`the event catalog has no rule "${rule}"`);
+  return structuredClone(route.pattern);
+}
 
 /** The service directory: this file lives in `<service>/deploy/`. */
 const SERVICE_DIR = path.resolve(__dirname, '..');
@@ -180,8 +196,6 @@ function configUsesObjectLock(doc) {
 const HEALTH_CHECK_REGION = 'us-east-1';
 /** EventBridge allows at most 5 targets per rule. */
 const MAX_TARGETS_PER_RULE = 5;
-/** Must stay the prefix of alarmNameFor() in shared/schemas/detection-events.ts. */
-const ALARM_PREFIX = 'lifeboat-health-';
 /**
  * Each (instance, endpoint region) pair adds two health checks, an alarm and an output; a
  * template holds at most 200 outputs and 500 resources, about 60 of which the functions, roles,
@@ -189,35 +203,6 @@ const ALARM_PREFIX = 'lifeboat-health-';
  */
 const MAX_HEALTH_CHECKS = 140;
 const DEFAULT_DETECTION = { intervalSeconds: 30, failureThreshold: 3 };
-
-/** "Health Observed": what every probe publishes on its own region's lifeboat bus. */
-const OBSERVED_PATTERN = { source: ['lifeboat'], 'detail-type': ['Health Observed'] };
-
-/** State changes of the alarms on lifeboat's Route 53 health checks, and of no other alarm. */
-const ALARM_PATTERN = {
-  source: ['aws.cloudwatch'],
-  'detail-type': ['CloudWatch Alarm State Change'],
-  detail: { alarmName: [{ prefix: ALARM_PREFIX }] },
-};
-
-// ---------------------------------------------------------------------------------------------
-// Recovery: the chain's triggers, and what its roles may touch.
-
-/**
- * The recovery chain's triggers, all on the lifeboat bus. Each detail type must stay what the
- * code emits: the detector's "Region Outage Confirmed" (shared/domain/events.ts) and
- * RecoveryEvent in shared/domain/recovery/recovery-run.ts; test/infra compares them.
- */
-const RECOVERY_PATTERNS = {
-  planRecovery: { source: ['lifeboat'], 'detail-type': ['Region Outage Confirmed'] },
-  restoreInstance: { source: ['lifeboat'], 'detail-type': ['Recovery Planned'] },
-  verifyInstance: { source: ['lifeboat'], 'detail-type': ['Instance Restored'] },
-  shiftTraffic: { source: ['lifeboat'], 'detail-type': ['Instance Verified'] },
-  // The detector's "Region Recovered" (shared/domain/events.ts), as for planRecovery.
-  failback: { source: ['lifeboat'], 'detail-type': ['Region Recovered'] },
-  // The failback function's own fan-out: one "Failback Requested" per instance.
-  failbackInstance: { source: ['lifeboat'], 'detail-type': ['Failback Requested'] },
-};
 
 /**
  * The only change the recovery functions make to Route 53 (shared/adapters/route53-dns.ts
@@ -594,7 +579,7 @@ module.exports = {
 
   /** detectOutage's pattern for "Health Observed" on the lifeboat bus. */
   async observedPattern() {
-    return structuredClone(OBSERVED_PATTERN);
+    return patternOf('detect-observed');
   },
 
   /**
@@ -602,37 +587,42 @@ module.exports = {
    * CloudWatch puts them in us-east-1, and on the lifeboat bus, where us-east-1 forwards them.
    */
   async alarmPattern() {
-    return structuredClone(ALARM_PATTERN);
+    return patternOf('detect-alarm');
+  },
+
+  /** detectOutage's pattern for AWS Health issues, on the default bus. */
+  async healthPattern() {
+    return patternOf('detect-health');
   },
 
   /** planRecovery's trigger: the detector's "Region Outage Confirmed" on the lifeboat bus. */
   async outageConfirmedPattern() {
-    return structuredClone(RECOVERY_PATTERNS.planRecovery);
+    return patternOf('plan-recovery');
   },
 
   /** restoreInstance's trigger: "Recovery Planned". */
   async recoveryPlannedPattern() {
-    return structuredClone(RECOVERY_PATTERNS.restoreInstance);
+    return patternOf('restore-instance');
   },
 
   /** verifyInstance's trigger: "Instance Restored". */
   async instanceRestoredPattern() {
-    return structuredClone(RECOVERY_PATTERNS.verifyInstance);
+    return patternOf('verify-instance');
   },
 
   /** shiftTraffic's trigger: "Instance Verified". */
   async instanceVerifiedPattern() {
-    return structuredClone(RECOVERY_PATTERNS.shiftTraffic);
+    return patternOf('shift-traffic');
   },
 
   /** failback's trigger: the detector's "Region Recovered" on the lifeboat bus. */
   async regionRecoveredPattern() {
-    return structuredClone(RECOVERY_PATTERNS.failback);
+    return patternOf('failback');
   },
 
   /** failback's per-instance trigger: "Failback Requested", which it publishes itself. */
   async failbackRequestedPattern() {
-    return structuredClone(RECOVERY_PATTERNS.failbackInstance);
+    return patternOf('failback-instance');
   },
 
   /**
@@ -840,7 +830,7 @@ module.exports = {
       name: `lifeboat-${stage}-forward-observations`,
       description: `Sends the probes made from ${region.name} to the other regions' detectors`,
       eventBus: { 'Fn::GetAtt': ['LifeboatEventBus', 'Name'] },
-      pattern: { ...OBSERVED_PATTERN, detail: { vantage: [region.name] } },
+      pattern: { ...patternOf('detect-observed'), detail: { vantage: [region.name] } },
       regions: others,
       busName,
     });
@@ -851,7 +841,7 @@ module.exports = {
             name: `lifeboat-${stage}-forward-alarms`,
             description:
               "Sends lifeboat's health-check alarm changes to the other regions' detectors",
-            pattern: structuredClone(ALARM_PATTERN),
+            pattern: patternOf('detect-alarm'),
             regions: others,
             busName,
           })

@@ -76,7 +76,7 @@ export class EventPump {
     name: string;
     region: string;
     bus: string;
-    pattern: Record<string, unknown>;
+    pattern: object;
     handler: EventHandler;
   }): Promise<void> {
     const name = `${this.prefix}-${input.name}`.slice(0, 64);

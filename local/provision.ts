@@ -11,6 +11,7 @@ import { eventBridgeClientFor, kmsClientFor, s3ClientFor } from '../shared/adapt
 import { secretsKeyAlias } from '../shared/composition.ts';
 import { regionBuckets } from '../shared/config/load.ts';
 import type { LifeboatConfig } from '../shared/config/schema.ts';
+import { type EventPattern, type FunctionName, ROUTES } from '../shared/domain/events.ts';
 
 /** What provisioning created, region by region. */
 export interface ProvisionedRegion {
@@ -105,4 +106,27 @@ async function ensureSecretsKey(
   await kms.send(
     new CreateAliasCommand({ AliasName: alias, TargetKeyId: key.KeyMetadata?.KeyId as string }),
   );
+}
+
+/** One EventBridge rule of the local world: a catalog route on a bus of the control region. */
+export interface LocalRule {
+  /** The catalog's rule name: also the name of the queue the pump drains. */
+  name: string;
+  fn: FunctionName;
+  /** The bus the rule is on: the lifeboat bus's name, or `default`. */
+  bus: string;
+  pattern: EventPattern;
+}
+
+/**
+ * The rules the local world subscribes its functions with: every route of the event catalog,
+ * on the bus the stack puts it on (the deploy test checks the stack routes the same way).
+ */
+export function localRules(config: LifeboatConfig): LocalRule[] {
+  return ROUTES.map((route) => ({
+    name: route.rule,
+    fn: route.fn,
+    bus: route.bus === 'lifeboat' ? config.naming.eventBusName : 'default',
+    pattern: structuredClone(route.pattern),
+  }));
 }

@@ -3,7 +3,13 @@ import { rateToSeconds } from '../shared/config/schema.ts';
 import { detect, regionStateKey } from '../shared/domain/detection/detect.ts';
 import { probeRound, probeTargets } from '../shared/domain/detection/probe.ts';
 import { detectorSettings } from '../shared/domain/detection/region-health.ts';
-import { DetailType } from '../shared/domain/events.ts';
+import {
+  CHAIN_TRIGGERS,
+  DetailType,
+  FUNCTIONS,
+  functionsFor,
+  type StepFunction,
+} from '../shared/domain/events.ts';
 import type { Clock, LifeboatEvent } from '../shared/domain/ports.ts';
 import { FAILBACK_TABLE } from '../shared/domain/recovery/failback-run.ts';
 import { RECOVERY_TABLE, runRecoveryStep } from '../shared/domain/recovery/recovery-run.ts';
@@ -60,16 +66,17 @@ export interface SeedOptions {
   scenario?: (scenario: Scenario) => Scenario;
 }
 
-/** Which function an event's detail type invokes (the EventBridge rules of serverless.yml). */
-const ROUTES: Record<string, 'plan' | 'restore' | 'verify' | 'shift' | 'failback' | 'operator'> = {
-  [DetailType.RegionOutageConfirmed]: 'plan',
-  'Recovery Planned': 'restore',
-  'Instance Restored': 'verify',
-  'Instance Verified': 'shift',
-  [DetailType.RegionRecovered]: 'failback',
-  'Recovery Failed': 'operator',
-  'Failback Failed': 'operator',
-};
+/**
+ * The functions a published event invokes, and in which regions: the event catalog's routes
+ * (as deployed) plus the operator, who acts on the failure alerts. The sim's failback answers
+ * "Region Recovered" for every instance in one call, so it never fans out "Failback Requested".
+ */
+const routesOf = (detailType: string): { fn: string; regions: 'own' | 'every' }[] => [
+  ...functionsFor(detailType).map((r) => ({ fn: FUNCTIONS[r.fn].short, regions: r.regions })),
+  ...(detailType === DetailType.RecoveryFailed || detailType === DetailType.FailbackFailed
+    ? [{ fn: 'operator', regions: 'own' as const }]
+    : []),
+];
 
 const LAMBDA_ATTEMPTS = 3; // Lambda async invoke: the first try and two retries
 const DELIVERY_MAX_AGE_MS = 600_000;
@@ -164,12 +171,9 @@ export async function runSeed(seed: number, options: SeedOptions = {}): Promise<
         resources: [],
         detail: event.detail,
       };
-      const targets: { fn: string; region: string }[] =
-        event.detailType === DetailType.HealthObserved
-          ? regions.map((region) => ({ fn: 'detect', region }))
-          : ROUTES[event.detailType]
-            ? [{ fn: ROUTES[event.detailType] as string, region: from }]
-            : [];
+      const targets = routesOf(event.detailType).flatMap(({ fn, regions: reach }) =>
+        (reach === 'every' ? regions : [from]).map((region) => ({ fn, region })),
+      );
       for (const target of targets) {
         const copies = deliveryRng.chance(scenario.duplicate) ? 2 : 1;
         for (let c = 0; c < copies; c += 1) {
@@ -226,9 +230,9 @@ export async function runSeed(seed: number, options: SeedOptions = {}): Promise<
       }),
     plan: (inv, envelope) =>
       respondToOutage(recoveryDeps(inv), parseOutageConfirmed(envelope, config)),
-    restore: (inv, envelope) => chainStep(inv, envelope, 'restore', 'Recovery Planned'),
-    verify: (inv, envelope) => chainStep(inv, envelope, 'verify', 'Instance Restored'),
-    shift: (inv, envelope) => chainStep(inv, envelope, 'shift', 'Instance Verified'),
+    restore: (inv, envelope) => chainStep(inv, envelope, 'restoreInstance'),
+    verify: (inv, envelope) => chainStep(inv, envelope, 'verifyInstance'),
+    shift: (inv, envelope) => chainStep(inv, envelope, 'shiftTraffic'),
     failback: (inv, envelope) =>
       respondToRecovery(recoveryDeps(inv), parseRegionRecovered(envelope, config)),
     snapshot: async (inv, trigger) => {
@@ -251,9 +255,9 @@ export async function runSeed(seed: number, options: SeedOptions = {}): Promise<
     },
   };
 
-  const chainStep = (inv: Invocation, envelope: unknown, step: string, detailType: string) => {
-    const trigger = parseChainEvent(envelope, detailType, config);
-    return runRecoveryStep(recoveryDeps(inv), trigger.runId, step, trigger.claimSet);
+  const chainStep = (inv: Invocation, envelope: unknown, fn: StepFunction) => {
+    const trigger = parseChainEvent(envelope, CHAIN_TRIGGERS[fn], config);
+    return runRecoveryStep(recoveryDeps(inv), trigger.runId, FUNCTIONS[fn].step, trigger.claimSet);
   };
 
   /** One delivery to one function: Lambda async invoke, with its two retries. */

@@ -1,4 +1,4 @@
 import { buildStepHandler, defaultRecoveryDeps } from '../../shared/runtime/recovery-handler.ts';
 
 /** On "Recovery Planned": restore the snapshot into the target region and activate it there. */
-export const handler = buildStepHandler('restore', 'Recovery Planned', () => defaultRecoveryDeps());
+export const handler = buildStepHandler('restoreInstance', () => defaultRecoveryDeps());

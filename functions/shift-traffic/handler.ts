@@ -1,4 +1,4 @@
 import { buildStepHandler, defaultRecoveryDeps } from '../../shared/runtime/recovery-handler.ts';
 
 /** On "Instance Verified": move the Route 53 weights to the recovered region. */
-export const handler = buildStepHandler('shift', 'Instance Verified', () => defaultRecoveryDeps());
+export const handler = buildStepHandler('shiftTraffic', () => defaultRecoveryDeps());

@@ -14,34 +14,24 @@ import { Route53Dns } from '../../shared/adapters/route53-dns.ts';
 import { instanceStore, recoveryDeps } from '../../shared/composition.ts';
 import { parseConfig, regionBuckets } from '../../shared/config/load.ts';
 import type { LifeboatConfig } from '../../shared/config/schema.ts';
+import { DetailType, type FunctionName } from '../../shared/domain/events.ts';
 import type { RecoveryDeps } from '../../shared/domain/recovery/run-store.ts';
 import { dnsSpecFor } from '../../shared/domain/recovery/run-store.ts';
 import { activeActiveWeights, homeWeights } from '../../shared/domain/recovery/weights.ts';
+import { LocalWorldError } from '../../shared/errors.ts';
 import { buildStepHandler } from '../../shared/runtime/recovery-handler.ts';
 import { EventPump } from '../event-pump.ts';
 import { InstanceRuntime } from '../instance-runtime.ts';
-import { provisionWorld } from '../provision.ts';
+import { localRules, provisionWorld } from '../provision.ts';
 import { sampleInstanceObjects, seedInstance } from '../sample-instance.ts';
 import { RegionProxy } from '../tcp-proxy.ts';
 
 const context = { functionName: 'drill', awsRequestId: 'drill' } as Context;
 
 /** Every lifeboat event the drill's timeline records (probe observations are too many). */
-export const RECORDED_EVENTS = [
-  'Snapshot Completed',
-  'Snapshot Failed',
-  'Zone Degraded',
-  'Zone Recovered',
-  'Region Outage Confirmed',
-  'Region Recovered',
-  'Recovery Planned',
-  'Instance Restored',
-  'Instance Verified',
-  'Recovery Completed',
-  'Recovery Failed',
-  'Failback Completed',
-  'Failback Failed',
-];
+export const RECORDED_EVENTS: string[] = Object.values(DetailType).filter(
+  (type) => type !== DetailType.HealthObserved && type !== DetailType.FailbackRequested,
+);
 
 /** The time scale of a drill: Route 53's 30 s × 3 shrunk so a drill takes well under 2 minutes. */
 export const DRILL_DETECTION = {
@@ -197,29 +187,25 @@ export class DrillWorld {
     const getDeps = () => this.recovery;
     this.pump = new EventPump(this.options.endpoint, this.config.naming.bucketPrefix);
     const bus = this.config.naming.eventBusName;
-    const on = async (
-      name: string,
-      detailTypes: string[],
-      handler: (event: unknown) => Promise<unknown>,
-    ) =>
-      this.pump.subscribe({
-        name,
-        region: this.controlRegion,
-        bus,
-        pattern: { source: ['lifeboat'], 'detail-type': detailTypes },
-        handler,
-      });
-    const plan = buildPlanRecoveryHandler(getDeps);
-    const restore = buildStepHandler('restore', 'Recovery Planned', getDeps);
-    const verify = buildStepHandler('verify', 'Instance Restored', getDeps);
-    const shift = buildStepHandler('shift', 'Instance Verified', getDeps);
-    const failback = buildFailbackHandler(getDeps);
-    await on('detect', ['Health Observed'], (e) => detector(e, context));
-    await on('plan', ['Region Outage Confirmed'], (e) => plan(e, context));
-    await on('restore', ['Recovery Planned'], (e) => restore(e, context));
-    await on('verify', ['Instance Restored'], (e) => verify(e, context));
-    await on('shift', ['Instance Verified'], (e) => shift(e, context));
-    await on('failback', ['Region Recovered', 'Failback Requested'], (e) => failback(e, context));
+    const built = {
+      detectOutage: detector,
+      planRecovery: buildPlanRecoveryHandler(getDeps),
+      restoreInstance: buildStepHandler('restoreInstance', getDeps),
+      verifyInstance: buildStepHandler('verifyInstance', getDeps),
+      shiftTraffic: buildStepHandler('shiftTraffic', getDeps),
+      failback: buildFailbackHandler(getDeps),
+    };
+    // The functions EventBridge invokes; the scheduled ones (probe, snapshot, reconcile) the
+    // drill runs itself.
+    const handlers: Partial<Record<FunctionName, (event: unknown) => Promise<unknown>>> =
+      Object.fromEntries(
+        Object.entries(built).map(([fn, handler]) => [fn, (e: unknown) => handler(e, context)]),
+      );
+    for (const rule of localRules(this.config)) {
+      const handler = handlers[rule.fn];
+      if (!handler) throw new LocalWorldError(`the drill world has no handler for ${rule.fn}`);
+      await this.pump.subscribe({ ...rule, region: this.controlRegion, handler });
+    }
     await this.pump.subscribe({
       name: 'recorder',
       region: this.controlRegion,

@@ -1,9 +1,8 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { EVENT_SOURCE } from '../domain/events.ts';
 import type { EventBus, LifeboatEvent } from '../domain/ports.ts';
 import { EventPublishError } from '../errors.ts';
 
-/** Every event lifeboat emits carries this source, so rules can match on it. */
-export const EVENT_SOURCE = 'lifeboat';
 /** PutEvents accepts at most 10 entries per call. */
 const PUT_EVENTS_BATCH = 10;
 

@@ -2,6 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { recoveryDeps } from '../composition.ts';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.ts';
+import { CHAIN_TRIGGERS, FUNCTIONS, type StepFunction } from '../domain/events.ts';
 import { runRecoveryStep } from '../domain/recovery/recovery-run.ts';
 import type { RecoveryDeps } from '../domain/recovery/run-store.ts';
 import { validateEvent } from '../middleware/validate-event.ts';
@@ -26,14 +27,13 @@ export function defaultRecoveryDeps(env: NodeJS.ProcessEnv = process.env): Recov
 }
 
 /**
- * The three chain steps after planning share one shape: validate the previous step's event,
- * run this step of the recorded run, and let the step emit the next event.
+ * The three chain steps after planning share one shape: validate the previous step's event
+ * (the function's trigger in the event catalog), run this step of the recorded run, and let
+ * the step emit the next event.
  */
-export function buildStepHandler(
-  step: 'restore' | 'verify' | 'shift',
-  triggeredBy: string,
-  getDeps: () => RecoveryDeps,
-) {
+export function buildStepHandler(fn: StepFunction, getDeps: () => RecoveryDeps) {
+  const { step } = FUNCTIONS[fn];
+  const triggeredBy = CHAIN_TRIGGERS[fn];
   return middy()
     .use(injectLambdaContext(logger))
     .use(validateEvent((event) => parseChainEvent(event, triggeredBy, getDeps().config)))

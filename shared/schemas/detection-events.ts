@@ -2,6 +2,7 @@ import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbr
 import { z } from 'zod';
 import type { LifeboatConfig } from '../config/schema.ts';
 import type { Signal } from '../domain/detection/region-health.ts';
+import { ALARM_PREFIX, AwsEvent, DetailType, EVENT_SOURCE } from '../domain/events.ts';
 import { EventValidationError } from '../errors.ts';
 import { parseEvent } from './parse.ts';
 import { ScheduledEventSchema } from './snapshot-trigger.ts';
@@ -26,8 +27,8 @@ export const ObservationSchema = z.strictObject({
  * constant as instances and zones are added.
  */
 export const HealthObservedEventSchema = EventBridgeSchema.extend({
-  source: z.literal('lifeboat'),
-  'detail-type': z.literal('Health Observed'),
+  source: z.literal(EVENT_SOURCE),
+  'detail-type': z.literal(DetailType.HealthObserved),
   detail: z.strictObject({
     vantage: z.string().min(1),
     observations: z.array(ObservationSchema).min(1).max(1000),
@@ -36,8 +37,8 @@ export const HealthObservedEventSchema = EventBridgeSchema.extend({
 
 /** EventBridge's "CloudWatch Alarm State Change" (only the fields lifeboat reads are required). */
 export const AlarmStateChangeEventSchema = EventBridgeSchema.extend({
-  source: z.literal('aws.cloudwatch'),
-  'detail-type': z.literal('CloudWatch Alarm State Change'),
+  source: z.literal(AwsEvent.AlarmStateChange.source),
+  'detail-type': z.literal(AwsEvent.AlarmStateChange.detailType),
   detail: z.looseObject({
     alarmName: z.string().min(1),
     state: z.looseObject({ value: z.enum(['ALARM', 'OK', 'INSUFFICIENT_DATA']) }),
@@ -46,8 +47,8 @@ export const AlarmStateChangeEventSchema = EventBridgeSchema.extend({
 
 /** EventBridge's "AWS Health Event". */
 export const HealthEventSchema = EventBridgeSchema.extend({
-  source: z.literal('aws.health'),
-  'detail-type': z.literal('AWS Health Event'),
+  source: z.literal(AwsEvent.HealthEvent.source),
+  'detail-type': z.literal(AwsEvent.HealthEvent.detailType),
   detail: z.looseObject({
     eventArn: z.string().min(1),
     service: z.string().min(1),
@@ -59,7 +60,7 @@ export const HealthEventSchema = EventBridgeSchema.extend({
 
 /** Alarm names lifeboat creates (serverless.yml) and recognises: one per instance and region. */
 export function alarmNameFor(instanceId: string, region: string): string {
-  return `lifeboat-health-${instanceId}-${region}`;
+  return `${ALARM_PREFIX}${instanceId}-${region}`;
 }
 
 // Only a string can name a supported event. Anything else is shown by its type: String() of a

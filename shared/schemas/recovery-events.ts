@@ -1,13 +1,14 @@
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
 import { z } from 'zod';
 import type { LifeboatConfig } from '../config/schema.ts';
+import { DetailType, EVENT_SOURCE } from '../domain/events.ts';
 import { EventValidationError } from '../errors.ts';
 import { parseEvent } from './parse.ts';
 
 /** "Region Outage Confirmed", as the detector emits it. */
 export const OutageConfirmedEventSchema = EventBridgeSchema.extend({
-  source: z.literal('lifeboat'),
-  'detail-type': z.literal('Region Outage Confirmed'),
+  source: z.literal(EVENT_SOURCE),
+  'detail-type': z.literal(DetailType.RegionOutageConfirmed),
   detail: z.looseObject({
     eventId: z.string().min(1),
     region: z.string().min(1),
@@ -64,7 +65,7 @@ export function chainEventSchema(detailType: string) {
 
 function buildChainEventSchema(detailType: string) {
   return EventBridgeSchema.extend({
-    source: z.literal('lifeboat'),
+    source: z.literal(EVENT_SOURCE),
     'detail-type': z.literal(detailType),
     detail: z.looseObject({
       runId: z.string().regex(RUN_ID, 'must be a run id such as petstore-g1'),
@@ -111,8 +112,8 @@ export function parseChainEvent(
 
 /** "Region Recovered", as the detector emits it. */
 export const RegionRecoveredEventSchema = EventBridgeSchema.extend({
-  source: z.literal('lifeboat'),
-  'detail-type': z.literal('Region Recovered'),
+  source: z.literal(EVENT_SOURCE),
+  'detail-type': z.literal(DetailType.RegionRecovered),
   detail: z.looseObject({
     region: z.string().min(1),
     recoveredAt: z.iso.datetime({ offset: true }),
@@ -156,8 +157,8 @@ export interface FailbackRequest {
 
 /** "Failback Requested", one per instance, as the failback function fans "Region Recovered" out. */
 export const FailbackRequestedEventSchema = EventBridgeSchema.extend({
-  source: z.literal('lifeboat'),
-  'detail-type': z.literal('Failback Requested'),
+  source: z.literal(EVENT_SOURCE),
+  'detail-type': z.literal(DetailType.FailbackRequested),
   detail: z.looseObject({
     instanceId: z.string().min(1),
     region: z.string().min(1),
@@ -177,9 +178,9 @@ export type FailbackTrigger =
  */
 export function parseFailbackTrigger(event: unknown, config: LifeboatConfig): FailbackTrigger {
   const detailType = (event as { 'detail-type'?: unknown } | null)?.['detail-type'];
-  if (detailType === 'Region Recovered')
+  if (detailType === DetailType.RegionRecovered)
     return { kind: 'region', recovered: parseRegionRecovered(event, config) };
-  if (detailType !== 'Failback Requested') {
+  if (detailType !== DetailType.FailbackRequested) {
     throw new EventValidationError(
       'failback trigger',
       'detail-type',

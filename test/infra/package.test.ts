@@ -16,12 +16,10 @@ import { fileURLToPath } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { EVENT_SOURCE } from '../../shared/adapters/eventbridge-bus.ts';
 import { loadConfig, regionBuckets } from '../../shared/config/load.ts';
 import { type LifeboatConfig, rateToSeconds } from '../../shared/config/schema.ts';
-import { DetailType } from '../../shared/domain/events.ts';
+import { DetailType, EVENT_SOURCE, RecoveryEvent } from '../../shared/domain/events.ts';
 import { RECONCILE_POLICY } from '../../shared/domain/recovery/reconcile.ts';
-import { RecoveryEvent } from '../../shared/domain/recovery/recovery-run.ts';
 import { alarmNameFor } from '../../shared/schemas/detection-events.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

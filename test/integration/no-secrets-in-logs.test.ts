@@ -358,12 +358,12 @@ describe('logs at DEBUG, with credentials in the environment', () => {
       pattern: { source: ['lifeboat'], 'detail-type': ['Region Outage Confirmed'] },
       handler: (event) => plan(event, context),
     });
-    for (const [step, detailType] of [
-      ['restore', 'Recovery Planned'],
-      ['verify', 'Instance Restored'],
-      ['shift', 'Instance Verified'],
+    for (const [step, detailType, fn] of [
+      ['restore', 'Recovery Planned', 'restoreInstance'],
+      ['verify', 'Instance Restored', 'verifyInstance'],
+      ['shift', 'Instance Verified', 'shiftTraffic'],
     ] as const) {
-      const handler = buildStepHandler(step, detailType, getDeps);
+      const handler = buildStepHandler(fn, getDeps);
       await pump.subscribe({
         name: step,
         region: HERE,
@@ -431,7 +431,7 @@ describe('logs at DEBUG, with credentials in the environment', () => {
         outageEvent('rejected-1'),
       );
       results.restoreInstance = await invoke(
-        buildStepHandler('restore', 'Recovery Planned', () => deps),
+        buildStepHandler('restoreInstance', () => deps),
         {
           ...(outageEvent('rejected-2') as Record<string, unknown>),
           'detail-type': 'Recovery Planned',

@@ -46,9 +46,9 @@ describe('the recovery chain, event by event through EventBridge', () => {
     const bus = config.naming.eventBusName;
     const getDeps = () => deps;
     const steps: [string, string, ReturnType<typeof buildStepHandler>][] = [
-      ['restore', 'Recovery Planned', buildStepHandler('restore', 'Recovery Planned', getDeps)],
-      ['verify', 'Instance Restored', buildStepHandler('verify', 'Instance Restored', getDeps)],
-      ['shift', 'Instance Verified', buildStepHandler('shift', 'Instance Verified', getDeps)],
+      ['restore', 'Recovery Planned', buildStepHandler('restoreInstance', getDeps)],
+      ['verify', 'Instance Restored', buildStepHandler('verifyInstance', getDeps)],
+      ['shift', 'Instance Verified', buildStepHandler('shiftTraffic', getDeps)],
     ];
     const plan = buildPlanRecoveryHandler(getDeps);
     await pump.subscribe({

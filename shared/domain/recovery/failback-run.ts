@@ -1,4 +1,5 @@
 import type { InstanceConfig } from '../../config/schema.ts';
+import { FailbackEvent } from '../events.ts';
 import { claim, claimSet } from './claims.ts';
 import type { RecoveryDeps } from './ports.ts';
 import { generationKey, type RecoveryRun, type StepRecord } from './run.ts';
@@ -40,12 +41,6 @@ export const FAILBACK_STEPS = [
   'shift',
   'release',
 ] as const;
-
-/** Detail types of failback events. */
-export const FailbackEvent = {
-  completed: 'Failback Completed',
-  failed: 'Failback Failed',
-} as const;
 
 /** How a failback request ended. */
 export type FailbackStart =

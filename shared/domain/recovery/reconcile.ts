@@ -1,7 +1,7 @@
-import { DetailType } from '../events.ts';
+import { DetailType, FailbackEvent, RecoveryEvent } from '../events.ts';
 import type { DocumentStore, EventBus, LifeboatEvent } from '../ports.ts';
-import { FAILBACK_STEPS, FailbackEvent } from './failback-run.ts';
-import { RECOVERY_STEPS, RecoveryEvent } from './recovery-run.ts';
+import { FAILBACK_STEPS } from './failback-run.ts';
+import { RECOVERY_STEPS } from './recovery-run.ts';
 import { type RecoveryRun, runEventDetail, runKey } from './run-store.ts';
 
 /**

@@ -1,4 +1,5 @@
 import type { InstanceConfig } from '../../config/schema.ts';
+import { RecoveryEvent } from '../events.ts';
 import { claim, claimSet } from './claims.ts';
 import type { RecoveryDeps } from './ports.ts';
 import { generationKey, type RecoveryRun, type StepRecord } from './run.ts';
@@ -165,15 +166,6 @@ async function recordNewRun(
     updatedAt: now,
   });
 }
-/** Detail types of the recovery chain's events. */
-export const RecoveryEvent = {
-  plan: 'Recovery Planned',
-  restore: 'Instance Restored',
-  verify: 'Instance Verified',
-  shift: 'Recovery Completed',
-  failed: 'Recovery Failed',
-} as const;
-
 /** The recovery run's steps, for the engine. */
 export const RECOVERY_TABLE: StepTable = {
   steps: RECOVERY_STEPS,

@@ -170,14 +170,14 @@ const cases: HandlerCase[] = [
   },
   ...(
     [
-      ['restore-instance', 'restore', 'Recovery Planned'],
-      ['verify-instance', 'verify', 'Instance Restored'],
-      ['shift-traffic', 'shift', 'Instance Verified'],
+      ['restore-instance', 'restoreInstance', 'Recovery Planned'],
+      ['verify-instance', 'verifyInstance', 'Instance Restored'],
+      ['shift-traffic', 'shiftTraffic', 'Instance Verified'],
     ] as const
   ).map(
-    ([name, step, trigger]): HandlerCase => ({
+    ([name, fn, trigger]): HandlerCase => ({
       name,
-      build: (getDeps) => buildStepHandler(step, trigger, getDeps) as Invoke,
+      build: (getDeps) => buildStepHandler(fn, getDeps) as Invoke,
       parse: (event) => parseChainEvent(event, trigger, config),
       valid: chain(trigger),
     }),

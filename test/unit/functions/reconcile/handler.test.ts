@@ -6,12 +6,12 @@ import {
   reconcileDepsFor,
 } from '../../../../functions/reconcile/handler.ts';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../../../../shared/config/load.ts';
+import { RecoveryEvent } from '../../../../shared/domain/events.ts';
 import {
   RECONCILE_POLICY,
   type ReconcileDeps,
   type SweepReport,
 } from '../../../../shared/domain/recovery/reconcile.ts';
-import { RecoveryEvent } from '../../../../shared/domain/recovery/recovery-run.ts';
 import { type RecoveryRun, runKey } from '../../../../shared/domain/recovery/run-store.ts';
 import { EventPublishError, EventValidationError } from '../../../../shared/errors.ts';
 import { logger } from '../../../../shared/observability.ts';

@@ -1,7 +1,8 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { EVENT_SOURCE, EventBridgeBus } from '../../../../shared/adapters/eventbridge-bus.ts';
+import { EventBridgeBus } from '../../../../shared/adapters/eventbridge-bus.ts';
+import { EVENT_SOURCE } from '../../../../shared/domain/events.ts';
 import { EventPublishError } from '../../../../shared/errors.ts';
 
 const eventBridge = mockClient(EventBridgeClient);

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { FailbackEvent } from '../../../../../shared/domain/events.ts';
 import { reservedSlots } from '../../../../../shared/domain/recovery/capacity.ts';
 import {
   driveFailback,
   FAILBACK_STEPS,
   FAILBACK_TABLE,
-  FailbackEvent,
   startFailback,
 } from '../../../../../shared/domain/recovery/failback-run.ts';
 import {

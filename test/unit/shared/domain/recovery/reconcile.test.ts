@@ -1,10 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DetailType } from '../../../../../shared/domain/events.ts';
-import {
-  FailbackEvent,
-  startFailback,
-} from '../../../../../shared/domain/recovery/failback-run.ts';
+import { DetailType, FailbackEvent, RecoveryEvent } from '../../../../../shared/domain/events.ts';
+import { startFailback } from '../../../../../shared/domain/recovery/failback-run.ts';
 import {
   type JudgeContext,
   judgeRun,
@@ -14,7 +11,6 @@ import {
   sweepRuns,
 } from '../../../../../shared/domain/recovery/reconcile.ts';
 import {
-  RecoveryEvent,
   runRecoveryStep,
   startRecovery,
 } from '../../../../../shared/domain/recovery/recovery-run.ts';

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { RecoveryEvent } from '../../../../../shared/domain/events.ts';
 import { reservedSlots } from '../../../../../shared/domain/recovery/capacity.ts';
 import {
   driveFailback,
@@ -9,7 +10,6 @@ import {
   driveRecovery,
   RECOVERY_STEPS,
   RECOVERY_TABLE,
-  RecoveryEvent,
   runRecoveryStep,
   startRecovery,
 } from '../../../../../shared/domain/recovery/recovery-run.ts';

@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { RecoveryEvent } from '../../../../../shared/domain/events.ts';
 import { reservedSlots } from '../../../../../shared/domain/recovery/capacity.ts';
 import type { Weights } from '../../../../../shared/domain/recovery/ports.ts';
-import {
-  driveRecovery,
-  RecoveryEvent,
-} from '../../../../../shared/domain/recovery/recovery-run.ts';
+import { driveRecovery } from '../../../../../shared/domain/recovery/recovery-run.ts';
 import {
   requestFailbacks,
   respondToFailbackRequest,
