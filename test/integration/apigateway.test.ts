@@ -14,12 +14,19 @@ import {
   apiGatewayPlane,
   apiGatewayStore,
   backupVault,
+  instanceStore,
   snapshotJob,
 } from '../../shared/composition.ts';
 import { findInstance } from '../../shared/config/load.ts';
+import { partialRestoreKeys } from '../../shared/domain/apigateway/partial.ts';
+import { compareRegions } from '../../shared/domain/drift.ts';
 import { systemClock } from '../../shared/domain/ports.ts';
 import { readManifest } from '../../shared/domain/snapshot/catalog.ts';
-import { restoreSnapshot, verifySnapshot } from '../../shared/domain/snapshot/restore.ts';
+import {
+  readSnapshotObjects,
+  restoreSnapshot,
+  verifySnapshot,
+} from '../../shared/domain/snapshot/restore.ts';
 import { takeSnapshot } from '../../shared/domain/snapshot/take-snapshot.ts';
 import { MissingRegionMappingError } from '../../shared/errors.ts';
 import {
@@ -276,5 +283,48 @@ describe('API Gateway instance kind against moto', () => {
     const second = await snapshot('20261202T020000Z');
     expect(second.committed).toBe(true);
     expect(second.packsUploaded).toBe(0);
+  });
+
+  it('restores one API and only what refers to it alone with a partial restore', async () => {
+    await snapshot();
+    const vault = backupVault(world.config, 'us-west-2');
+    const { objects } = await readSnapshotObjects({ vault, instanceId: SHOP() });
+    const only = partialRestoreKeys(objects, `${SHOP()}-api-1`);
+    expect([...only].sort()).toEqual([
+      `api-keys/${SHOP()}-api-1-customer.json`,
+      `apis/${SHOP()}-api-1.json`,
+      `usage-plans/${SHOP()}-api-1-gold.json`,
+    ]);
+    const target = apiGatewayStore(world.config, 'us-west-2');
+    await restoreSnapshot({ vault, instanceId: SHOP(), target, only });
+    const listed = (await instanceStore(world.config, 'us-west-2').list(SHOP()))
+      .map((e) => e.key)
+      .sort();
+    expect(listed).toEqual([...only].sort());
+  });
+
+  it('names the document that drifted between two regions and reports none once healed', async () => {
+    await snapshot();
+    await restoreTo('us-west-2');
+    const regions = ['us-east-1', 'us-west-2'].map((region) => ({
+      region,
+      store: instanceStore(world.config, region),
+    }));
+    expect((await compareRegions(SHOP(), regions)).inSync).toBe(true);
+
+    const [restored] = (await apisNamed('us-west-2')).filter((a) => a.name === `${SHOP()}-api-0`);
+    await plane('us-west-2').call(
+      'UpdateStage',
+      new UpdateStageCommand({
+        restApiId: restored?.id as string,
+        stageName: 'prod',
+        patchOperations: [{ op: 'replace', path: '/variables/backend', value: 'green' }],
+      }),
+    );
+    const drift = await compareRegions(SHOP(), regions);
+    expect(drift.inSync).toBe(false);
+    expect(drift.documents).toEqual([
+      { key: `apis/${SHOP()}-api-0.json`, differs: ['us-west-2'], missing: [], extra: [] },
+    ]);
   });
 });

@@ -211,6 +211,25 @@ export interface SnapshotSource {
   snapshotId?: string;
 }
 
+/**
+ * Every object of a snapshot, verified, in memory: for small instances (API Gateway documents)
+ * whose restore must look at several documents to choose what to write.
+ */
+export async function readSnapshotObjects(
+  source: SnapshotSource,
+): Promise<{ snapshotId: string; objects: Map<string, Buffer> }> {
+  const snapshotId = source.snapshotId ?? (await newestCommitted(source));
+  const manifest = await readManifest(source.vault, source.instanceId, snapshotId);
+  const reader = new PackReader(source.vault, source.instanceId, DEFAULT_PACK_CACHE_BYTES);
+  const objects = new Map<string, Buffer>();
+  const problems = await scan(manifest, reader, async (object, body) => {
+    objects.set(object.key, body);
+  });
+  if (problems.length > 0)
+    throw new SnapshotIntegrityError(source.instanceId, snapshotId, problems);
+  return { snapshotId, objects };
+}
+
 /** Checks a snapshot end to end (manifest, packs, chunks, objects) without restoring it. */
 export async function verifySnapshot(
   source: SnapshotSource,
@@ -243,6 +262,11 @@ export interface RestoreInput extends SnapshotSource {
   target: InstanceStore;
   /** When the chosen snapshot fails verification, try older committed ones instead of failing. */
   fallbackToPrevious?: boolean;
+  /**
+   * Restore only these objects (a partial restore): nothing else is written, and nothing
+   * outside them is deleted. Every object is still verified.
+   */
+  only?: ReadonlySet<string>;
   cacheBytes?: number;
 }
 
@@ -337,6 +361,7 @@ async function writeVerified(
     : manifest;
   let batchRank: number | undefined;
   const problems = await scan(ordered, reader, async (object, body) => {
+    if (input.only && !input.only.has(object.key)) return;
     if (batchRank !== undefined && rank(object.key) !== batchRank)
       await Promise.all(batch.splice(0));
     batchRank = rank(object.key);
@@ -361,7 +386,9 @@ async function writeVerified(
     throw new SnapshotIntegrityError(input.instanceId, manifest.snapshotId, problems);
   }
   const wanted = new Set(manifest.objects.map((o) => o.key));
-  const extra = [...present.keys()].filter((key) => !wanted.has(key));
+  const extra = [...present.keys()].filter(
+    (key) => !wanted.has(key) && (!input.only || input.only.has(key)),
+  );
   if (extra.length > 0) await input.target.delete(input.instanceId, extra);
   return {
     instanceId: input.instanceId,
