@@ -1,11 +1,8 @@
 import { FAILBACK_TABLE } from '../../shared/domain/recovery/failback-run.ts';
 import { RECOVERY_TABLE } from '../../shared/domain/recovery/recovery-run.ts';
-import {
-  loadRun,
-  type RecoveryRun,
-  runStep,
-  type StepTable,
-} from '../../shared/domain/recovery/run-store.ts';
+import type { RecoveryRun } from '../../shared/domain/recovery/run.ts';
+import { loadRun } from '../../shared/domain/recovery/run-store.ts';
+import { runStep, type StepTable } from '../../shared/domain/recovery/step-engine.ts';
 import { describeWeights } from '../../shared/domain/recovery/weights.ts';
 import { RunStepError } from '../../shared/errors.ts';
 import { EXIT } from './exit-codes.ts';

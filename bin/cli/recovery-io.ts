@@ -1,7 +1,8 @@
 import { hostname, userInfo } from 'node:os';
 import { recoveryDeps } from '../../shared/composition.ts';
 import type { LifeboatConfig } from '../../shared/config/schema.ts';
-import { loadRun, type RecoveryDeps } from '../../shared/domain/recovery/run-store.ts';
+import type { RecoveryDeps } from '../../shared/domain/recovery/ports.ts';
+import { loadRun } from '../../shared/domain/recovery/run-store.ts';
 import { describeRunState } from '../../shared/domain/recovery/whereabouts.ts';
 import { LifeboatError, UsageError } from '../../shared/errors.ts';
 import { EXIT } from './exit-codes.ts';

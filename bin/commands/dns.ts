@@ -1,7 +1,7 @@
 import { recoveryDeps } from '../../shared/composition.ts';
 import type { LifeboatConfig } from '../../shared/config/schema.ts';
+import { dnsSpecFor } from '../../shared/domain/recovery/dns-spec.ts';
 import type { DnsRouting, Weights } from '../../shared/domain/recovery/ports.ts';
-import { dnsSpecFor } from '../../shared/domain/recovery/run-store.ts';
 import {
   activeActiveWeights,
   describeWeights,

@@ -1,7 +1,8 @@
 import type { InstanceConfig, LifeboatConfig } from '../../shared/config/schema.ts';
 import { applyActiveReturn, planActiveReturn } from '../../shared/domain/recovery/active-return.ts';
+import { dnsSpecFor } from '../../shared/domain/recovery/dns-spec.ts';
 import { startFailback } from '../../shared/domain/recovery/failback-run.ts';
-import { dnsSpecFor, type RecoveryRun } from '../../shared/domain/recovery/run-store.ts';
+import type { RecoveryRun } from '../../shared/domain/recovery/run.ts';
 import { canarySteps, describeWeights } from '../../shared/domain/recovery/weights.ts';
 import {
   describeRunState,

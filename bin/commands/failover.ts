@@ -1,7 +1,7 @@
 import type { InstanceConfig, LifeboatConfig } from '../../shared/config/schema.ts';
+import { dnsSpecFor } from '../../shared/domain/recovery/dns-spec.ts';
 import { type InstancePlan, planRegionFailure } from '../../shared/domain/recovery/dry-run.ts';
 import { startRecovery } from '../../shared/domain/recovery/recovery-run.ts';
-import { dnsSpecFor } from '../../shared/domain/recovery/run-store.ts';
 import { describeWeights } from '../../shared/domain/recovery/weights.ts';
 import { RunStepError } from '../../shared/errors.ts';
 import { actingRegion, checkOptions, oneInstance, requiredRegion } from '../cli/args.ts';

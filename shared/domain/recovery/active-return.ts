@@ -1,6 +1,6 @@
 import type { InstanceConfig } from '../../config/schema.ts';
-import type { DnsRecordSpec, Weights } from './ports.ts';
-import { dnsSpecFor, type RecoveryDeps } from './run-store.ts';
+import { dnsSpecFor } from './dns-spec.ts';
+import type { DnsRecordSpec, RecoveryDeps, Weights } from './ports.ts';
 import { activeActiveWeights, returnSteps } from './weights.ts';
 
 /**

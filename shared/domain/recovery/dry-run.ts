@@ -1,9 +1,9 @@
 import type { InstanceConfig } from '../../config/schema.ts';
 import { describeSnapshot, newestCommittedId, replicaOrder } from '../snapshot/newest.ts';
-import type { Weights } from './ports.ts';
-import { currentReservations } from './recovery-run.ts';
+import { dnsSpecFor } from './dns-spec.ts';
+import type { RecoveryDeps, Weights } from './ports.ts';
 import { chooseTarget, type Reservation, type SkippedRegion } from './region-choice.ts';
-import { dnsSpecFor, type RecoveryDeps } from './run-store.ts';
+import { currentReservations } from './steps/plan-recovery.ts';
 import { activeActiveWeights, failoverWeights } from './weights.ts';
 import { describeRunState, type InstanceState, readDns, whereabouts } from './whereabouts.ts';
 
@@ -110,9 +110,9 @@ async function snapshotChoice(
     };
   }
   try {
-    const found = await describeSnapshot(deps.vault, instance.id, best);
-    const age = Math.round((now.getTime() - Date.parse(found.takenAt)) / 1000);
-    return { ...found, ageSeconds: Math.max(0, age) };
+    const { takenAt, configDigest } = await describeSnapshot(deps.vault, instance.id, best);
+    const age = Math.round((now.getTime() - Date.parse(takenAt)) / 1000);
+    return { ...best, takenAt, configDigest, ageSeconds: Math.max(0, age) };
   } catch (error) {
     return {
       error: `snapshot ${best.snapshotId} in ${best.region} is unreadable: ${(error as Error).message}`,

@@ -3,8 +3,9 @@ import { regionStateKey } from '../detection/detect.ts';
 import { listCommittedSnapshotIds } from '../snapshot/catalog.ts';
 import { snapshotTime } from '../snapshot/format.ts';
 import { reservedSlots } from './capacity.ts';
-import type { Weights } from './ports.ts';
-import { dnsSpecFor, type RecoveryDeps, type RecoveryRun } from './run-store.ts';
+import { dnsSpecFor } from './dns-spec.ts';
+import type { RecoveryDeps, Weights } from './ports.ts';
+import type { RecoveryRun } from './run.ts';
 import { type InstanceState, readDns, whereabouts } from './whereabouts.ts';
 
 /**

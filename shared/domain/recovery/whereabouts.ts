@@ -1,7 +1,8 @@
 import type { InstanceConfig } from '../../config/schema.ts';
 import type { ClaimRecord } from './claims.ts';
-import type { DnsRecordSpec, Weights } from './ports.ts';
-import { latestGeneration, loadRun, type RecoveryDeps, type RecoveryRun } from './run-store.ts';
+import type { DnsRecordSpec, RecoveryDeps, Weights } from './ports.ts';
+import type { RecoveryRun } from './run.ts';
+import { latestGeneration, loadRun } from './run-store.ts';
 
 /**
  * Where an instance serves from now, read from its latest generation: what the dry run, the

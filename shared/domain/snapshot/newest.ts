@@ -6,8 +6,8 @@ import { snapshotTime } from './format.ts';
 export interface NewestSnapshot {
   snapshotId: string;
   region: string;
-  takenAt: string;
   configDigest: string;
+  takenAt: string;
 }
 
 /**
@@ -61,8 +61,8 @@ export async function describeSnapshot(
   return {
     snapshotId: found.snapshotId,
     region: found.region,
-    takenAt: snapshotTime(found.snapshotId).toISOString(),
     configDigest: manifest.configDigest,
+    takenAt: snapshotTime(found.snapshotId).toISOString(),
   };
 }
 

@@ -1,7 +1,6 @@
 import type { InstanceConfig, LifeboatConfig } from '../../../config/schema.ts';
 import { RunStepError } from '../../../errors.ts';
-import { listCommittedSnapshotIds, readManifest } from '../../snapshot/catalog.ts';
-import { snapshotTime } from '../../snapshot/format.ts';
+import { newestSnapshot as newestIn, replicaOrder } from '../../snapshot/newest.ts';
 import { releaseSlots, reservedSlots, reserveSlots } from '../capacity.ts';
 import type { RecoveryDeps } from '../ports.ts';
 import { chooseTarget } from '../region-choice.ts';
@@ -87,27 +86,15 @@ export async function currentReservations(deps: RecoveryDeps, failedRegion: stri
 
 /** The newest committed snapshot, from the target's own bucket when it is a replica. */
 async function newestSnapshot(deps: RecoveryDeps, instance: InstanceConfig, target: string) {
-  const order = [target, ...instance.replicaRegions.filter((r) => r !== target)].filter((r) =>
-    instance.replicaRegions.includes(r),
+  const found = await newestIn(
+    deps.vault,
+    instance.id,
+    replicaOrder(instance.replicaRegions, target),
   );
-  let best: { snapshotId: string; region: string } | undefined;
-  for (const region of order) {
-    try {
-      const [newest] = await listCommittedSnapshotIds(deps.vault(region), instance.id);
-      if (newest && (!best || newest > best.snapshotId)) best = { snapshotId: newest, region };
-    } catch {
-      // A replica in the failed region (or any unreachable one) simply does not offer a copy.
-    }
-  }
-  if (!best)
+  if (!found)
     throw new RunStepError(
       'plan',
       `no committed snapshot of ${instance.id} in any reachable replica`,
     );
-  const manifest = await readManifest(deps.vault(best.region), instance.id, best.snapshotId);
-  return {
-    ...best,
-    configDigest: manifest.configDigest,
-    takenAt: snapshotTime(best.snapshotId).toISOString(),
-  };
+  return found;
 }
