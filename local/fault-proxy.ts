@@ -40,7 +40,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
 ];
 
 /** The AWS services lifeboat calls; anything else (moto's own API) is never faulted. */
-export type AwsService = 's3' | 'route53' | 'eventbridge' | 'other';
+export type AwsService = 's3' | 'route53' | 'eventbridge' | 'apigateway' | 'other';
 
 /** One AWS call as the proxy saw it. */
 export interface ProxiedCall {
@@ -94,6 +94,9 @@ export function classifyRequest(
   } else if (pathname.startsWith('/2013-04-01/') || scopeService === 'route53') {
     service = 'route53';
     operation = route53Operation(method, pathname);
+  } else if (scopeService === 'apigateway') {
+    service = 'apigateway';
+    operation = apiGatewayOperation(method, pathname);
   } else if (scopeService === 's3') {
     service = 's3';
     operation = s3Operation(method, pathname, new URLSearchParams(query), headers);
@@ -116,6 +119,38 @@ function route53Operation(method: string, pathname: string): string {
     return method === 'POST' ? 'CreateHostedZone' : 'ListHostedZones';
   if (/\/healthcheck/.test(pathname)) return `${method} healthcheck`;
   return `${method} ${pathname}`;
+}
+
+// API Gateway's REST paths alternate collection and id: /restapis/{id}/resources/{id}/methods/GET.
+const API_GATEWAY_COLLECTIONS = new Set([
+  'restapis',
+  'resources',
+  'methods',
+  'responses',
+  'models',
+  'requestvalidators',
+  'authorizers',
+  'gatewayresponses',
+  'deployments',
+  'stages',
+  'usageplans',
+  'keys',
+  'apikeys',
+  'domainnames',
+  'basepathmappings',
+  'tags',
+]);
+
+/** `METHOD /restapis/{restapis}/resources/{resources}`: the call's shape, without its ids. */
+function apiGatewayOperation(method: string, pathname: string): string {
+  const parts = pathname.split('/').filter(Boolean);
+  const shape = parts.map((part, i) => {
+    const previous = parts[i - 1];
+    return previous && API_GATEWAY_COLLECTIONS.has(previous) && !API_GATEWAY_COLLECTIONS.has(part)
+      ? `{${previous}}`
+      : part;
+  });
+  return `${method} /${shape.join('/')}`;
 }
 
 function s3Operation(
@@ -175,6 +210,22 @@ export function cannedFault(
       status,
       headers: { ...requestHeaders, 'content-type': 'application/x-amz-json-1.1' },
       body: JSON.stringify({ __type: type, message }),
+    };
+  }
+  if (service === 'apigateway') {
+    // REST-JSON: the error type travels in a header; API Gateway throttles with a 429.
+    const [status, type, message] =
+      kind === 'error'
+        ? [500, 'InternalFailure', 'injected internal error']
+        : [429, 'TooManyRequestsException', 'Too Many Requests'];
+    return {
+      status,
+      headers: {
+        ...requestHeaders,
+        'content-type': 'application/json',
+        'x-amzn-errortype': type,
+      },
+      body: JSON.stringify({ message }),
     };
   }
   if (service === 'route53') {
@@ -311,7 +362,13 @@ export class FaultProxy {
 
   /** Calls per service since the plan was set. */
   counts(): Record<AwsService, number> {
-    const out: Record<AwsService, number> = { s3: 0, route53: 0, eventbridge: 0, other: 0 };
+    const out: Record<AwsService, number> = {
+      s3: 0,
+      route53: 0,
+      eventbridge: 0,
+      apigateway: 0,
+      other: 0,
+    };
     for (const call of this.log) out[call.service] += 1;
     return out;
   }

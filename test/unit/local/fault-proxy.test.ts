@@ -1,4 +1,10 @@
 import { Readable } from 'node:stream';
+import {
+  APIGatewayClient,
+  CreateResourceCommand,
+  CreateRestApiCommand,
+  PutIntegrationCommand,
+} from '@aws-sdk/client-api-gateway';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   ChangeResourceRecordSetsCommand,
@@ -139,6 +145,43 @@ describe('classifyRequest', () => {
     ]);
   });
 
+  it('names the API Gateway call by its shape, without ids, from what the real client sends', async () => {
+    const { handler, seen } = wire({ status: 200, headers: {}, body: '{}' });
+    const client = new APIGatewayClient({
+      region: 'eu-west-1',
+      credentials,
+      endpoint: 'http://127.0.0.1:1',
+      maxAttempts: 1,
+      requestHandler: handler,
+    });
+    await client.send(new CreateRestApiCommand({ name: 'a' })).catch(() => 0);
+    await client
+      .send(new CreateResourceCommand({ restApiId: 'abc123', parentId: 'r00t', pathPart: 'x' }))
+      .catch(() => 0);
+    await client
+      .send(
+        new PutIntegrationCommand({
+          restApiId: 'abc123',
+          resourceId: 'res9',
+          httpMethod: 'GET',
+          type: 'MOCK',
+        }),
+      )
+      .catch(() => 0);
+
+    expect(seen.map((r) => classified(r))).toMatchObject([
+      { service: 'apigateway', region: 'eu-west-1', operation: 'POST /restapis' },
+      {
+        service: 'apigateway',
+        operation: 'POST /restapis/{restapis}/resources/{resources}',
+      },
+      {
+        service: 'apigateway',
+        operation: 'PUT /restapis/{restapis}/resources/{resources}/methods/{methods}/integration',
+      },
+    ]);
+  });
+
   it("leaves moto's own API unclassified, so it is never numbered or faulted", () => {
     expect(classifyRequest('POST', '/moto-api/reset', {}).service).toBe('other');
   });
@@ -200,6 +243,30 @@ describe('cannedFault', () => {
       expect(error?.name).toBe(name);
     },
   );
+
+  it.for([
+    ['error', 500],
+    ['throttle', 429],
+  ] as const)('is parsed by the API Gateway client as %s → HTTP %s', async ([kind, status]) => {
+    const { handler } = wire(cannedFault('apigateway', kind, 'POST /restapis'));
+    const client = new APIGatewayClient({
+      region: 'us-west-2',
+      credentials,
+      endpoint: 'http://127.0.0.1:1',
+      maxAttempts: 1,
+      requestHandler: handler,
+    });
+
+    const error = await client.send(new CreateRestApiCommand({ name: 'a' })).then(
+      () => undefined,
+      (e: { name: string; $metadata: { httpStatusCode: number } }) => e,
+    );
+
+    expect(error?.$metadata.httpStatusCode).toBe(status);
+    // The control plane retries exactly the throttles: the client must name them so.
+    if (kind === 'throttle') expect(error?.name).toBe('TooManyRequestsException');
+    else expect(error?.name).not.toBe('TooManyRequestsException');
+  });
 
   it.for([
     ['error', 'InternalException'],
