@@ -128,24 +128,38 @@ export function planApiRestore(
   const removedPaths = resources.extra.sort((a, b) => depth(b) - depth(a));
   // Deleting a resource deletes its children: delete only the topmost removed ones.
   const topRemoved = removedPaths.filter((p) => !removedPaths.includes(parentPath(p)) || p === '/');
-  const methodOps: ApiOperation[] = [];
+  // API Gateway refuses to delete a model a method names, and a changed model is deleted and
+  // created again: the methods that name it go first and are put again after.
+  const replacedModels = new Set(models.changed);
+  const namesReplacedModel = (method: MethodDocument | undefined) =>
+    method !== undefined &&
+    [
+      ...Object.values(method.requestModels),
+      ...Object.values(method.responses).flatMap((r) => Object.values(r.responseModels)),
+    ].some((model) => replacedModels.has(model));
+  const methodDeletes: ApiOperation[] = [];
+  const methodPuts: ApiOperation[] = [];
   for (const path of Object.keys(desired.resources).sort()) {
     const want = desired.resources[path]?.methods ?? {};
     const have = base.resources[path]?.methods ?? {};
     const verbs = changedKeys<MethodDocument>(want, have);
-    for (const verb of [...verbs.changed, ...verbs.extra].sort())
-      methodOps.push({ op: 'deleteMethod', path, verb });
-    for (const verb of [...verbs.missing, ...verbs.changed].sort())
-      methodOps.push({ op: 'putMethod', path, verb });
+    const unchanged = Object.keys(want).filter(
+      (v) => v in have && !verbs.changed.includes(v) && namesReplacedModel(have[v]),
+    );
+    const replaced = [...verbs.changed, ...unchanged];
+    for (const verb of [...replaced, ...verbs.extra].sort())
+      methodDeletes.push({ op: 'deleteMethod', path, verb });
+    for (const verb of [...verbs.missing, ...replaced].sort())
+      methodPuts.push({ op: 'putMethod', path, verb });
   }
-  const changedModelsInUse = models.changed;
-  // A changed model is replaced before the methods are put again, so they name the new one.
-  for (const name of changedModelsInUse)
-    ops.push({ op: 'deleteModel', name }, { op: 'createModel', name });
+  ops.push(...methodDeletes);
   for (const path of topRemoved) ops.push({ op: 'deleteResource', path });
+  // A changed model is replaced before the methods are put again, so they name the new one.
+  for (const name of models.changed)
+    ops.push({ op: 'deleteModel', name }, { op: 'createModel', name });
   for (const path of resources.missing.sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : 1)))
     ops.push({ op: 'createResource', path });
-  ops.push(...methodOps);
+  ops.push(...methodPuts);
 
   const responses = changedKeys(desired.gatewayResponses, base.gatewayResponses);
   for (const type of [...responses.missing, ...responses.changed].sort())
