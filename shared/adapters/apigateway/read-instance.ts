@@ -22,6 +22,7 @@ import {
   type Stage,
   type UsagePlan,
 } from '@aws-sdk/client-api-gateway';
+import pLimit from 'p-limit';
 import {
   APIGATEWAY_FORMAT,
   type ApiKeyDocument,
@@ -47,6 +48,14 @@ import type { ControlPlane } from './control-plane.ts';
  * that a restore tagged); the API keys of those plans; the REGIONAL domain names whose base
  * path mappings point at them.
  */
+
+/**
+ * REST APIs read at once. Each read is 7 listings in parallel; an instance of 50 APIs read all
+ * at once opened 350 connections and timed out against moto, where nothing paces the calls.
+ */
+const APIS_AT_ONCE = 4;
+/** Per-plan and per-domain listings in flight at once, for the same reason. */
+const LISTINGS_AT_ONCE = 8;
 
 /** The target-side ids of one REST API, by the names and paths documents use. */
 export interface ApiIndex {
@@ -429,7 +438,9 @@ export async function readInstance(
 ): Promise<{ instance: CanonicalInstance; index: InstanceIndex }> {
   const { plane, instanceId } = context;
   const apis = await memberApis(context);
-  const read = await Promise.all(apis.map((api) => readRestApi(context, api)));
+  const apiSlot = pLimit(APIS_AT_ONCE);
+  const read = await Promise.all(apis.map((api) => apiSlot(() => readRestApi(context, api))));
+  const listingSlot = pLimit(LISTINGS_AT_ONCE);
   const apiNames = new Map(apis.map((a) => [a.id as string, a.name as string]));
   const index: InstanceIndex = {
     apis: new Map(read.map((r) => [r.document.name, r.index])),
@@ -465,10 +476,12 @@ export async function readInstance(
   );
   const planKeys = await Promise.all(
     memberPlans.map((p) =>
-      plane.all<{ id?: string; name?: string }>(
-        'GetUsagePlanKeys',
-        (position) =>
-          new GetUsagePlanKeysCommand({ usagePlanId: p.id as string, limit: 500, position }),
+      listingSlot(() =>
+        plane.all<{ id?: string; name?: string }>(
+          'GetUsagePlanKeys',
+          (position) =>
+            new GetUsagePlanKeysCommand({ usagePlanId: p.id as string, limit: 500, position }),
+        ),
       ),
     ),
   );
@@ -537,14 +550,16 @@ export async function readInstance(
   const regional = domains.filter((d) => d.endpointConfiguration?.types?.includes('REGIONAL'));
   const mappings = await Promise.all(
     regional.map((d) =>
-      plane.all<{ basePath?: string; restApiId?: string; stage?: string }>(
-        'GetBasePathMappings',
-        (position) =>
-          new GetBasePathMappingsCommand({
-            domainName: d.domainName as string,
-            limit: 500,
-            position,
-          }),
+      listingSlot(() =>
+        plane.all<{ basePath?: string; restApiId?: string; stage?: string }>(
+          'GetBasePathMappings',
+          (position) =>
+            new GetBasePathMappingsCommand({
+              domainName: d.domainName as string,
+              limit: 500,
+              position,
+            }),
+        ),
       ),
     ),
   );
