@@ -75,6 +75,7 @@ export interface SnapshotVerbOptions {
   to?: string;
   snapshot?: string;
   fallback?: boolean;
+  api?: string;
   due?: boolean;
   'dry-run'?: boolean;
 }

@@ -1,6 +1,7 @@
 import type { Verb } from '../cli/verb.ts';
 import { demo } from './demo.ts';
 import { dns } from './dns.ts';
+import { drift } from './drift.ts';
 import { drill } from './drill.ts';
 import { failback } from './failback.ts';
 import { failover } from './failover.ts';
@@ -29,6 +30,7 @@ export const VERBS: readonly Verb[] = [
   snapshots,
   verify,
   restore,
+  drift,
   gc,
   plan,
   failover,

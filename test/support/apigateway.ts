@@ -30,19 +30,25 @@ export async function createApiGatewayWorld(
     'shop-cert': CERTIFICATES,
     'access-logs': Object.fromEntries(Object.keys(CERTIFICATES).map((r) => [r, accessLogArn(r)])),
   },
+  options: { hostedZoneId?: string } = {},
 ): Promise<TestWorld> {
+  const id = `shop-${randomBytes(3).toString('hex')}`;
   return createTestWorld({
     instances: [
       {
-        id: `shop-${randomBytes(3).toString('hex')}`,
+        id,
         kind: 'apigateway',
         apigateway: { references },
         homeRegion: 'us-east-1',
         replicaRegions: ['us-east-1', 'us-east-2', 'us-west-2'],
-        dns: { hostedZoneId: 'Z1', recordName: 'shop.example.com' },
-        endpoints: { 'us-east-1': { url: 'http://127.0.0.1:1/' } },
+        dns: { hostedZoneId: options.hostedZoneId ?? 'Z1', recordName: `${id}.example.com` },
+        // The REGIONAL custom domain's host in each region: what the weighted records point at.
+        endpoints: Object.fromEntries(
+          Object.keys(CERTIFICATES).map((r) => [r, { url: `https://${id}.${r}.example.com/` }]),
+        ),
       },
     ],
+    failback: { canaryPercents: [10, 50, 100], stepSeconds: 0, healthChecksPerStep: 1 },
   });
 }
 

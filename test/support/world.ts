@@ -21,7 +21,7 @@ export const TEST_REGIONS = ['us-east-1', 'us-east-2', 'us-west-2', 'eu-west-1']
  * instance homed in us-east-1 and replicated to three regions.
  */
 export async function createTestWorld(
-  overrides: { instances?: unknown[] } = {},
+  overrides: { instances?: unknown[]; failback?: unknown } = {},
 ): Promise<TestWorld> {
   const endpoint = inject('motoEndpoint');
   useLocalEndpoint(endpoint);
@@ -46,6 +46,7 @@ export async function createTestWorld(
         zones: [`${name}a`, `${name}b`],
         endpointUrl: proxies.get(name)?.url,
       })),
+      ...(overrides.failback ? { failback: overrides.failback } : {}),
       instances: overrides.instances ?? [
         {
           id: 'petstore',
