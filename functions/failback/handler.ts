@@ -1,14 +1,12 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
+import type { RecoveryDeps } from '../../shared/domain/recovery/ports.ts';
 import {
   type RecoveryResponse,
   requestFailbacks,
   respondToFailbackRequest,
 } from '../../shared/domain/recovery/respond.ts';
-import type { RecoveryDeps } from '../../shared/domain/recovery/run-store.ts';
-import { validateEvent } from '../../shared/middleware/validate-event.ts';
 import { logger } from '../../shared/observability.ts';
-import { defaultRecoveryDeps } from '../../shared/runtime/recovery-handler.ts';
+import { defaultRecoveryDeps } from '../../shared/runtime/function-deps.ts';
+import { eventHandler } from '../../shared/runtime/handler.ts';
 import {
   type FailbackRequest,
   type FailbackTrigger,
@@ -38,10 +36,10 @@ export async function failback(
 
 /** The middy-wrapped function, with its dependencies supplied per invocation. */
 export function buildFailbackHandler(getDeps: () => RecoveryDeps) {
-  return middy()
-    .use(injectLambdaContext(logger))
-    .use(validateEvent((event) => parseFailbackTrigger(event, getDeps().config)))
-    .handler((event) => failback(event as FailbackTrigger, getDeps()));
+  return eventHandler(
+    (event) => parseFailbackTrigger(event, getDeps().config),
+    (trigger) => failback(trigger, getDeps()),
+  );
 }
 
 /** Lambda entry point. */

@@ -1,10 +1,8 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
+import type { RecoveryDeps } from '../../shared/domain/recovery/ports.ts';
 import { type OutageResponse, respondToOutage } from '../../shared/domain/recovery/respond.ts';
-import type { RecoveryDeps } from '../../shared/domain/recovery/run-store.ts';
-import { validateEvent } from '../../shared/middleware/validate-event.ts';
 import { logger } from '../../shared/observability.ts';
-import { defaultRecoveryDeps } from '../../shared/runtime/recovery-handler.ts';
+import { defaultRecoveryDeps } from '../../shared/runtime/function-deps.ts';
+import { eventHandler } from '../../shared/runtime/handler.ts';
 import {
   type OutageConfirmed,
   parseOutageConfirmed,
@@ -23,10 +21,10 @@ export async function planRecovery(
 
 /** The middy-wrapped function, with its dependencies supplied per invocation. */
 export function buildPlanRecoveryHandler(getDeps: () => RecoveryDeps) {
-  return middy()
-    .use(injectLambdaContext(logger))
-    .use(validateEvent((event) => parseOutageConfirmed(event, getDeps().config)))
-    .handler((event) => planRecovery(event as OutageConfirmed, getDeps()));
+  return eventHandler(
+    (event) => parseOutageConfirmed(event, getDeps().config),
+    (outage) => planRecovery(outage, getDeps()),
+  );
 }
 
 /** Lambda entry point. */

@@ -1,18 +1,16 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
-import { controlDocuments, eventBus } from '../../shared/composition.ts';
-import { DEFAULT_CONFIG_PATH, loadConfig } from '../../shared/config/load.ts';
-import type { LifeboatConfig } from '../../shared/config/schema.ts';
 import {
   type ReconcileDeps,
   type SweepReport,
   sweepRuns,
 } from '../../shared/domain/recovery/reconcile.ts';
 import { EventPublishError } from '../../shared/errors.ts';
-import { validateEvent } from '../../shared/middleware/validate-event.ts';
 import { logger } from '../../shared/observability.ts';
+import { defaultReconcileDeps } from '../../shared/runtime/function-deps.ts';
+import { eventHandler } from '../../shared/runtime/handler.ts';
 import { parseEvent } from '../../shared/schemas/parse.ts';
 import { ScheduledEventSchema } from '../../shared/schemas/snapshot-trigger.ts';
+
+export { defaultReconcileDeps, reconcileDepsFor } from '../../shared/runtime/function-deps.ts';
 
 /** A schedule tick, reduced to the one field the sweep uses. */
 export interface ReconcileTick {
@@ -22,33 +20,6 @@ export interface ReconcileTick {
 /** Validates the schedule tick exactly as the snapshot function does. */
 export function parseReconcileTick(event: unknown): ReconcileTick {
   return { time: new Date(parseEvent(ScheduledEventSchema, event, 'schedule').time) };
-}
-
-/** Real adapters for a config: every region's control bucket, and this region's bus. */
-export function reconcileDepsFor(
-  config: LifeboatConfig,
-  env: NodeJS.ProcessEnv = process.env,
-): ReconcileDeps {
-  const here = env.LIFEBOAT_REGION ?? env.AWS_REGION ?? config.regions[0]?.name ?? 'us-east-1';
-  return {
-    regions: config.regions.map((r) => r.name),
-    here,
-    documents: (region) => controlDocuments(config, region),
-    bus: eventBus(config, here),
-  };
-}
-
-const cache = new Map<string, ReconcileDeps>();
-
-/** Built on first use (a broken config fails the invocation, not the init), cached per path. */
-export function defaultReconcileDeps(env: NodeJS.ProcessEnv = process.env): ReconcileDeps {
-  const path = env.LIFEBOAT_CONFIG ?? DEFAULT_CONFIG_PATH;
-  let deps = cache.get(path);
-  if (!deps) {
-    deps = reconcileDepsFor(loadConfig(path), env);
-    cache.set(path, deps);
-  }
-  return deps;
 }
 
 /** Sweeps the recorded runs: nudges stalled ones, reports those nudging did not move. */
@@ -81,10 +52,7 @@ export async function reconcile(tick: ReconcileTick, deps: ReconcileDeps): Promi
 
 /** The middy-wrapped function, with its dependencies supplied per invocation. */
 export function buildReconcileHandler(getDeps: () => ReconcileDeps) {
-  return middy()
-    .use(injectLambdaContext(logger))
-    .use(validateEvent(parseReconcileTick))
-    .handler((event) => reconcile(event as ReconcileTick, getDeps()));
+  return eventHandler(parseReconcileTick, (tick) => reconcile(tick, getDeps()));
 }
 
 /** Lambda entry point: schedule ticks. */

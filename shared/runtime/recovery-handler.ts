@@ -1,30 +1,11 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
-import { recoveryDeps } from '../composition.ts';
-import { DEFAULT_CONFIG_PATH, loadConfig } from '../config/load.ts';
 import { CHAIN_TRIGGERS, FUNCTIONS, type StepFunction } from '../domain/events.ts';
+import type { RecoveryDeps } from '../domain/recovery/ports.ts';
 import { runRecoveryStep } from '../domain/recovery/recovery-run.ts';
-import type { RecoveryDeps } from '../domain/recovery/run-store.ts';
-import { validateEvent } from '../middleware/validate-event.ts';
 import { logger } from '../observability.ts';
-import { type ChainTrigger, parseChainEvent } from '../schemas/recovery-events.ts';
+import { parseChainEvent } from '../schemas/recovery-events.ts';
+import { eventHandler } from './handler.ts';
 
-const cache = new Map<string, RecoveryDeps>();
-
-/** The recovery chain's real ports, built on first use and cached per config path. */
-export function defaultRecoveryDeps(env: NodeJS.ProcessEnv = process.env): RecoveryDeps {
-  const path = env.LIFEBOAT_CONFIG ?? DEFAULT_CONFIG_PATH;
-  let deps = cache.get(path);
-  if (!deps) {
-    const config = loadConfig(path);
-    deps = recoveryDeps(
-      config,
-      env.LIFEBOAT_REGION ?? env.AWS_REGION ?? config.regions[0]?.name ?? 'us-east-1',
-    );
-    cache.set(path, deps);
-  }
-  return deps;
-}
+export { defaultRecoveryDeps } from './function-deps.ts';
 
 /**
  * The three chain steps after planning share one shape: validate the previous step's event
@@ -33,12 +14,9 @@ export function defaultRecoveryDeps(env: NodeJS.ProcessEnv = process.env): Recov
  */
 export function buildStepHandler(fn: StepFunction, getDeps: () => RecoveryDeps) {
   const { step } = FUNCTIONS[fn];
-  const triggeredBy = CHAIN_TRIGGERS[fn];
-  return middy()
-    .use(injectLambdaContext(logger))
-    .use(validateEvent((event) => parseChainEvent(event, triggeredBy, getDeps().config)))
-    .handler(async (event) => {
-      const trigger = event as ChainTrigger;
+  return eventHandler(
+    (event) => parseChainEvent(event, CHAIN_TRIGGERS[fn], getDeps().config),
+    async (trigger) => {
       const run = await runRecoveryStep(getDeps(), trigger.runId, step, trigger.claimSet);
       logger.info(`recovery step ${step} done`, {
         runId: run.runId,
@@ -52,5 +30,6 @@ export function buildStepHandler(fn: StepFunction, getDeps: () => RecoveryDeps) 
         target: run.target,
         metrics: run.metrics,
       };
-    });
+    },
+  );
 }

@@ -1,5 +1,6 @@
 import type { InstanceConfig } from '../../config/schema.ts';
-import type { Clock } from '../ports.ts';
+import { DetailType } from '../events.ts';
+import type { Clock, EventBus } from '../ports.ts';
 import type { Observation } from './region-health.ts';
 
 /** One endpoint to probe: an instance's endpoint in one zone of one region. */
@@ -84,4 +85,71 @@ export async function probeRound(input: {
       };
     }),
   );
+}
+
+/** Summary of one invocation's rounds. */
+export interface ProbeSummary {
+  vantage: string;
+  rounds: number;
+  observations: number;
+  failures: { target: string; zone: string; instanceId: string; error?: string }[];
+}
+
+/** What a minute of probing needs: the targets, the ports, and the detection timing. */
+export interface ProbeRunInput {
+  vantage: string;
+  targets: readonly ProbeTarget[];
+  probe: HealthProbe;
+  bus: EventBus;
+  clock: Clock;
+  wait(ms: number): Promise<void>;
+  /** detection.intervalSeconds: one round per interval. */
+  intervalSeconds: number;
+  /** detection.probeTimeoutMs: each check's timeout. */
+  timeoutMs: number;
+  /** How long one invocation keeps probing: the schedule's period. */
+  invocationSeconds: number;
+}
+
+/**
+ * Probes every target from one vantage, one round per interval, for one schedule period,
+ * publishing each round's observations as "Health Observed". EventBridge schedules fire at most
+ * once a minute, so for shorter intervals one invocation loops (docs/detection.md prices this).
+ * Rounds are bounded by time as well as by count, so slow probes never run the invocation past
+ * its schedule period (and into the Lambda timeout).
+ */
+export async function runProbes(input: ProbeRunInput): Promise<ProbeSummary> {
+  const interval = input.intervalSeconds;
+  const rounds =
+    interval >= input.invocationSeconds ? 1 : Math.floor(input.invocationSeconds / interval);
+  const summary: ProbeSummary = {
+    vantage: input.vantage,
+    rounds: 0,
+    observations: 0,
+    failures: [],
+  };
+  const deadline = input.clock.now().getTime() + input.invocationSeconds * 1000;
+  for (let round = 0; round < rounds; round += 1) {
+    const started = input.clock.now().getTime();
+    if (round > 0 && started + input.timeoutMs > deadline) break;
+    summary.rounds += 1;
+    const observations = await probeRound({ ...input, timeoutMs: input.timeoutMs });
+    await input.bus.publish([
+      { detailType: DetailType.HealthObserved, detail: { vantage: input.vantage, observations } },
+    ]);
+    summary.observations += observations.length;
+    for (const o of observations.filter((x) => !x.ok)) {
+      summary.failures.push({
+        target: o.target,
+        zone: o.zone,
+        instanceId: o.instanceId,
+        error: o.error,
+      });
+    }
+    if (round < rounds - 1) {
+      const elapsed = input.clock.now().getTime() - started;
+      await input.wait(Math.max(0, interval * 1000 - elapsed));
+    }
+  }
+  return summary;
 }

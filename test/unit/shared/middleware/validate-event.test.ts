@@ -4,7 +4,7 @@ import { validateEvent } from '../../../../shared/middleware/validate-event.ts';
 describe('validateEvent', () => {
   it('replaces the raw event with the parsed one when the parser accepts it', async () => {
     const middleware = validateEvent((event) => ({ parsed: event }));
-    const request = { event: { raw: true } } as Parameters<
+    const request = { event: { raw: true } } as unknown as Parameters<
       NonNullable<typeof middleware.before>
     >[0];
     await middleware.before?.(request);

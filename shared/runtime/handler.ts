@@ -1,0 +1,19 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import { validateEvent } from '../middleware/validate-event.ts';
+import { logger } from '../observability.ts';
+
+/**
+ * Every lifeboat function's shape: log with the invocation's context, validate the raw event
+ * with `parse`, and run `run` on the parsed event. The result takes any event (Lambda's, or a
+ * test's), and `run` sees only what `parse` returned.
+ */
+export function eventHandler<TParsed, TResult>(
+  parse: (event: unknown) => TParsed,
+  run: (event: TParsed) => Promise<TResult>,
+) {
+  return middy()
+    .use(injectLambdaContext(logger))
+    .use(validateEvent(parse))
+    .handler<unknown, TResult>((event) => run(event));
+}
