@@ -230,4 +230,15 @@ describe('RestApiWriter', () => {
     for (const write of WRITES.filter((w) => w !== UpdateStageCommand))
       expect(inputs(write), write.name).toEqual([]);
   });
+  it('names a created authorizer and validator by the ids their creates returned, reading the API back only once, when restoring a new API', async () => {
+    target();
+    apigateway.on(CreateAuthorizerCommand).resolves({ id: 'auth-new' });
+    apigateway.on(CreateRequestValidatorCommand).resolves({ id: 'val-new' });
+    await writer().apply(desired(), undefined);
+    const post = inputs(PutMethodCommand).find((m) => m.httpMethod === 'POST');
+    expect(post).toMatchObject({ authorizerId: 'auth-new', requestValidatorId: 'val-new' });
+    // One read back, after CreateRestApi (for the root resource); none per authorizer or validator.
+    expect(apigateway.commandCalls(GetAuthorizersCommand)).toHaveLength(1);
+    expect(apigateway.commandCalls(GetRequestValidatorsCommand)).toHaveLength(1);
+  });
 });
