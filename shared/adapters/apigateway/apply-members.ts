@@ -63,10 +63,26 @@ export class MemberWriter {
     return api.id;
   }
 
-  /** Creates or updates an API key; a changed value means a new key (values are immutable). */
-  async applyApiKey(doc: ApiKeyDocument, value: string): Promise<void> {
+  /**
+   * Creates or updates an API key; a changed value means a new key (values are immutable).
+   * `plans` are the usage plans that hold the key in the target: plans name keys by name, so
+   * their documents do not change when the key is made again, and the new key rejoins them.
+   */
+  async applyApiKey(
+    doc: ApiKeyDocument,
+    value: string,
+    plans: readonly string[] = [],
+  ): Promise<void> {
     const existing = this.index.apiKeys.get(doc.name);
+    let rejoin: string[] = [];
     if (existing && existing.value !== undefined && existing.value !== value) {
+      rejoin = plans.flatMap((name) => this.index.usagePlanIds.get(name) ?? []);
+      // The old key leaves its plans first: moto keeps a deleted key in them.
+      for (const usagePlanId of rejoin)
+        await this.write(
+          'DeleteUsagePlanKey',
+          new DeleteUsagePlanKeyCommand({ usagePlanId, keyId: existing.id }),
+        );
       await this.write('DeleteApiKey', new DeleteApiKeyCommand({ apiKey: existing.id }));
       this.index.apiKeys.delete(doc.name);
     } else if (existing) {
@@ -97,6 +113,11 @@ export class MemberWriter {
       }),
     );
     this.index.apiKeys.set(doc.name, { id: created.id as string, value });
+    for (const usagePlanId of rejoin)
+      await this.write(
+        'CreateUsagePlanKey',
+        new CreateUsagePlanKeyCommand({ usagePlanId, keyId: created.id, keyType: 'API_KEY' }),
+      );
   }
 
   async applyUsagePlan(

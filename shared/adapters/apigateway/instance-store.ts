@@ -149,7 +149,13 @@ export class ApiGatewayInstanceStore implements InstanceStore {
       }
       case 'api-key': {
         const dataKey = await this.keyring.byId(instanceId, sealedKeyId(doc.value.sealed));
-        await members.applyApiKey(doc as ApiKeyDocument, unseal(doc.value.sealed, dataKey));
+        // The plans that hold the key here: a key made again (new value) must rejoin them.
+        const plans = [...loaded.bytes].flatMap(([k, b]) => {
+          if (parseDocumentKey(k)?.kind !== 'usage-plan') return [];
+          const plan = decodeDocument(k, b) as UsagePlanDocument;
+          return plan.keys.includes(doc.name) ? [plan.name] : [];
+        });
+        await members.applyApiKey(doc as ApiKeyDocument, unseal(doc.value.sealed, dataKey), plans);
         break;
       }
       case 'usage-plan':
