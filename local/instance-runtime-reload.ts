@@ -70,6 +70,32 @@ export function apiNameOf(key: string): string | undefined {
 }
 
 /**
+ * The paths of an API Gateway REST API document (the apigateway kind's canonical form), as
+ * the stand-in for execute-api serves them: `/<api name><resource path>`, one per resource
+ * with methods. moto cannot invoke execute-api, so this is what drill traffic reaches.
+ */
+function restApiPaths(
+  name: string,
+  document: unknown,
+): Record<string, Record<string, unknown>> | undefined {
+  const doc = document as {
+    kind?: unknown;
+    resources?: Record<string, { methods?: Record<string, unknown> }>;
+  } | null;
+  if (doc?.kind !== 'rest-api' || !doc.resources || typeof doc.resources !== 'object')
+    return undefined;
+  const apiName = decodeURIComponent(name);
+  return Object.fromEntries(
+    Object.entries(doc.resources).map(([path, resource]) => [
+      `/${apiName}${path === '/' ? '' : path}`,
+      Object.fromEntries(
+        Object.keys(resource?.methods ?? {}).map((verb) => [verb.toLowerCase(), {}]),
+      ),
+    ]),
+  );
+}
+
+/**
  * Indexes API definitions by path: `paths` keys of each OpenAPI document, matched exactly.
  * Documents are taken in key order, so when two claim one path the first keeps it.
  */
@@ -87,7 +113,7 @@ export function buildRoutes(apis: ReadonlyMap<string, Uint8Array>): {
       problems.push(`apis/${name}.json: not valid JSON`);
       continue;
     }
-    const paths = (document as { paths?: unknown } | null)?.paths;
+    const paths = (document as { paths?: unknown } | null)?.paths ?? restApiPaths(name, document);
     if (!paths || typeof paths !== 'object' || Array.isArray(paths)) {
       problems.push(`apis/${name}.json: no "paths" object`);
       continue;

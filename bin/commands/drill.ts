@@ -1,6 +1,7 @@
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { renderHtml } from '../../local/drill/html.ts';
+import { DRILL_KINDS, type DrillInstanceKind } from '../../local/drill/kinds.ts';
 import { summarize, timelineText } from '../../local/drill/report.ts';
 import { runDrill, SCENARIOS, type Scenario } from '../../local/drill/run-drill.ts';
 import { startMoto } from '../../local/moto.ts';
@@ -16,6 +17,7 @@ export interface DrillVerbOptions {
   regions?: string;
   instances?: string;
   seed?: string;
+  'instance-kind'?: string;
   report?: string;
   html?: string;
   endpoint?: string;
@@ -63,6 +65,12 @@ export async function drillCommand(
     50,
   );
   const seed = wholeNumber('seed', options.seed, 1, 0, 2 ** 31 - 1);
+  const instanceKind = (options['instance-kind'] ?? 'object-store') as DrillInstanceKind;
+  if (!DRILL_KINDS.includes(instanceKind)) {
+    throw new UsageError(
+      `--instance-kind: expected one of ${DRILL_KINDS.join(', ')}, got "${options['instance-kind']}"`,
+    );
+  }
   writablePath('report', options.report);
   writablePath('html', options.html);
   const external = options.endpoint ?? process.env.AWS_ENDPOINT_URL;
@@ -70,7 +78,7 @@ export async function drillCommand(
   const endpoint = external ?? (moto?.endpoint as string);
   useLocalEndpoint(endpoint);
   console.log(
-    `lifeboat drill: ${scenario}, ${regions} regions, ${instances} instance(s), seed ${seed}, AWS at ${endpoint}${external ? ' (kept for inspection)' : ''}`,
+    `lifeboat drill: ${scenario}, ${regions} regions, ${instances} ${instanceKind} instance(s), seed ${seed}, AWS at ${endpoint}${external ? ' (kept for inspection)' : ''}`,
   );
   try {
     const report = await runDrill(config, {
@@ -79,6 +87,7 @@ export async function drillCommand(
       instances,
       seed,
       endpoint,
+      instanceKind,
       log: (line) => console.log(line),
     });
     console.log(`\n${summarize(report)}`);
@@ -105,6 +114,10 @@ export const drill: Verb = {
     { flags: '--regions <n>', description: 'regions of the world (default: 4, at least 3)' },
     { flags: '--instances <n>', description: 'instances (default: 1; multi: 3)' },
     { flags: '--seed <n>', description: 'seed of the fault timing (default: 1)' },
+    {
+      flags: '--instance-kind <kind>',
+      description: `what the instances are: ${DRILL_KINDS.join(' or ')} (default: object-store)`,
+    },
     { flags: '--report <file.json>', description: 'the JSON report (default: drill-report.json)' },
     { flags: '--html <file.html>', description: 'the HTML page (default: beside the report)' },
   ],

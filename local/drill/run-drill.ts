@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { instanceStore } from '../../shared/composition.ts';
 import type { LifeboatConfig } from '../../shared/config/schema.ts';
 import type { Weights } from '../../shared/domain/recovery/ports.ts';
 import { dnsSpecFor } from '../../shared/domain/recovery/run-store.ts';
 import { seededRandom } from '../../shared/random.ts';
+import { type DrillInstanceKind, type DrillWrite, drillKind } from './kinds.ts';
 import type { DrillReport, InstanceOutcome, Invariant, TimelineEntry } from './report.ts';
 import { DRILL_DETECTION, DrillWorld } from './world.ts';
 
@@ -26,6 +26,8 @@ export interface DrillOptions {
   instances: number;
   seed: number;
   endpoint: string;
+  /** What the instances are (default: the object-store reference instance). */
+  instanceKind?: DrillInstanceKind;
   /** Progress lines, as they happen. */
   log: (line: string) => void;
 }
@@ -62,7 +64,9 @@ export async function runDrill(
     regions: options.regions,
     instances: instanceCount,
     seed: options.seed,
+    instanceKind: options.instanceKind,
   });
+  const kind = drillKind(options.instanceKind ?? 'object-store');
   const invariants: Invariant[] = [];
   const hold = (name: string, held: boolean, detail: string) =>
     invariants.push({ name, held, detail });
@@ -217,7 +221,7 @@ export async function runDrill(
         );
       await run(PHASE_TIMEOUT_MS, allRecovered);
       const random = seededRandom(options.seed);
-      const writes = new Map<string, Map<string, string>>();
+      const writes = new Map<string, DrillWrite[]>();
       for (const id of ids) {
         const completed = delivered('Recovery Completed', id)[0]?.detail as
           | {
@@ -246,8 +250,10 @@ export async function runDrill(
               cumulative += w;
               return pick < cumulative;
             })?.[0] ?? target;
+          // The stand-in gateway re-reads its region on its own period: let it catch up.
+          await world.runtime(id, region).reload();
           const response = await fetch(
-            `${instance.endpoints[region]?.url}/v1/api-0000/resource-0`,
+            `${instance.endpoints[region]?.url}${kind.trafficPath(instance)}`,
           ).catch(() => undefined);
           const body = (await response?.json().catch(() => undefined)) as
             | { servedBy?: { region?: string }; configDigest?: string }
@@ -260,18 +266,13 @@ export async function runDrill(
             `served by ${servedBy}, digest ${body?.configDigest?.slice(0, 12)}…`,
           );
           // Writes during the outage, to the recovered instance.
-          const made = new Map<string, string>();
-          for (let n = 0; n < 3; n += 1) {
-            const key = `apis/written-during-outage-${n}.json`;
-            const bodyText = JSON.stringify({ instance: id, n, at: new Date().toISOString() });
-            const put = await fetch(`${instance.endpoints[target]?.url}/admin/config/${key}`, {
-              method: 'PUT',
-              body: bodyText,
-            });
-            if (put.ok) made.set(key, bodyText);
-          }
+          const made = await kind.writeDuringOutage(world.config, instance, target);
           writes.set(id, made);
-          mark('writes', `${made.size} config write(s) to the recovered instance in ${target}`, id);
+          mark(
+            'writes',
+            `${made.length} config write(s) to the recovered instance in ${target}`,
+            id,
+          );
         }
         const shiftedAt = completed?.metrics?.shiftedAt;
         instancesOut.push({
@@ -290,8 +291,8 @@ export async function runDrill(
             completed?.metrics?.rpoSeconds !== undefined
               ? round(completed.metrics.rpoSeconds)
               : null,
-          writesDuringOutage: writes.get(id)?.size ?? 0,
-          writesLostAfterFailback: writes.get(id)?.size ?? 0,
+          writesDuringOutage: writes.get(id)?.length ?? 0,
+          writesLostAfterFailback: writes.get(id)?.length ?? 0,
         });
       }
 
@@ -304,19 +305,12 @@ export async function runDrill(
             delivered('Failback Failed', id).length > 0,
         );
       await run(PHASE_TIMEOUT_MS, allHome);
-      const homeStore = instanceStore(world.config, home);
       for (const outcome of instancesOut) {
         const entry = dns[outcome.id];
         if (entry) entry.afterFailback = await readWeights(outcome.id, 'after failback');
         let lost = 0;
-        for (const [key, body] of writes.get(outcome.id) ?? []) {
-          const parts: Uint8Array[] = [];
-          try {
-            for await (const part of homeStore.read(outcome.id, key)) parts.push(part);
-          } catch {
-            // Missing at home: counted as lost below.
-          }
-          if (Buffer.concat(parts).toString() !== body) lost += 1;
+        for (const write of writes.get(outcome.id) ?? []) {
+          if (!(await write.keptIn(world.config, outcome.id, home))) lost += 1;
         }
         outcome.writesLostAfterFailback = lost;
       }

@@ -23,8 +23,8 @@ import { buildStepHandler } from '../../shared/runtime/recovery-handler.ts';
 import { EventPump } from '../event-pump.ts';
 import { InstanceRuntime } from '../instance-runtime.ts';
 import { localRules, provisionWorld } from '../provision.ts';
-import { sampleInstanceObjects, seedInstance } from '../sample-instance.ts';
 import { RegionProxy } from '../tcp-proxy.ts';
+import { type DrillInstanceKind, drillKind, lateInstanceStore } from './kinds.ts';
 
 const context = { functionName: 'drill', awsRequestId: 'drill' } as Context;
 
@@ -50,6 +50,8 @@ export interface DrillWorldOptions {
   /** Instance ids that run active-active (critical). */
   critical?: string[];
   seed: number;
+  /** What the instances are (default: the object-store reference instance). */
+  instanceKind?: DrillInstanceKind;
 }
 
 /**
@@ -104,6 +106,7 @@ export class DrillWorld {
       i === 0 ? 'petstore' : `api-${String(i + 1).padStart(2, '0')}`,
     );
     const instances = [];
+    const kind = drillKind(this.options.instanceKind ?? 'object-store');
     for (const id of ids) {
       const endpoints: Record<string, { url: string; zones: Record<string, string> }> = {};
       for (const region of regions) {
@@ -111,7 +114,8 @@ export class DrillWorld {
           instanceId: id,
           region: region.name,
           zones: region.zones,
-          store: instanceStore(draft, region.name),
+          store: lateInstanceStore(() => instanceStore(this.config ?? draft, region.name)),
+          reloadIntervalMs: kind.reloadIntervalMs,
         });
         await runtime.start();
         this.runtimes.set(`${id}/${region.name}`, runtime);
@@ -121,6 +125,11 @@ export class DrillWorld {
       const critical = this.options.critical?.includes(id) ?? false;
       instances.push({
         id,
+        ...kind.instanceFields(
+          id,
+          regions.map((r) => r.name),
+          zoneName,
+        ),
         homeRegion: this.homeRegion,
         replicaRegions: regions.slice(0, 3).map((r) => r.name),
         ...(critical
@@ -142,12 +151,7 @@ export class DrillWorld {
     );
     await provisionWorld(this.config);
     for (const instance of this.config.instances) {
-      const home = instanceStore(this.config, instance.homeRegion);
-      await seedInstance(
-        home,
-        instance.id,
-        sampleInstanceObjects({ apis: 12, seed: this.options.seed }),
-      );
+      await kind.seed(this.config, instance, this.options.seed);
       await this.runtime(instance.id, instance.homeRegion).reload();
     }
     this.recovery = {
