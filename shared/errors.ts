@@ -386,3 +386,23 @@ export class SealingError extends LifeboatError {
     this.name = 'SealingError';
   }
 }
+
+/**
+ * A restore stopped before the invocation ran out of time, with what it had done kept in the
+ * target. Not a failure: the recovery step records the progress and goes on in a new invocation.
+ */
+export class RestoreIncompleteError extends LifeboatError {
+  constructor(
+    readonly instanceId: string,
+    readonly snapshotId: string,
+    readonly objectsWritten: number,
+    readonly objectsLeft: number,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `restore of ${instanceId} ${snapshotId} paused with ${objectsLeft} object(s) left (${objectsWritten} written this time): continues in the next invocation`,
+      options,
+    );
+    this.name = 'RestoreIncompleteError';
+  }
+}

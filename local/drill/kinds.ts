@@ -94,7 +94,7 @@ const objectStore: DrillKind = {
     );
   },
   trafficPath: () => '/v1/api-0000/resource-0',
-  async writeDuringOutage(config, instance, region) {
+  async writeDuringOutage(_config, instance, region) {
     const writes: DrillWrite[] = [];
     for (let n = 0; n < 3; n += 1) {
       const key = `apis/written-during-outage-${n}.json`;

@@ -1,5 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 import { validateEvent } from '../middleware/validate-event.ts';
 import { logger } from '../observability.ts';
 
@@ -10,10 +11,10 @@ import { logger } from '../observability.ts';
  */
 export function eventHandler<TParsed, TResult>(
   parse: (event: unknown) => TParsed,
-  run: (event: TParsed) => Promise<TResult>,
+  run: (event: TParsed, context?: Partial<Context>) => Promise<TResult>,
 ) {
   return middy()
     .use(injectLambdaContext(logger))
     .use(validateEvent(parse))
-    .handler<unknown, TResult>((event) => run(event));
+    .handler<unknown, TResult>((event, context) => run(event, context));
 }

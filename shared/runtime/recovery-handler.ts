@@ -16,8 +16,15 @@ export function buildStepHandler(fn: StepFunction, getDeps: () => RecoveryDeps) 
   const { step } = FUNCTIONS[fn];
   return eventHandler(
     (event) => parseChainEvent(event, CHAIN_TRIGGERS[fn], getDeps().config),
-    async (trigger) => {
-      const run = await runRecoveryStep(getDeps(), trigger.runId, step, trigger.claimSet);
+    async (trigger, context) => {
+      const deps = getDeps();
+      // Lambda's clock for this invocation, so a long step stops in time (none locally).
+      const remaining = context?.getRemainingTimeInMillis;
+      const budgeted =
+        typeof remaining === 'function'
+          ? { ...deps, workBudgetMs: () => remaining.call(context) }
+          : deps;
+      const run = await runRecoveryStep(budgeted, trigger.runId, step, trigger.claimSet);
       logger.info(`recovery step ${step} done`, {
         runId: run.runId,
         target: run.target,

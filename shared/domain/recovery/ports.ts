@@ -83,6 +83,11 @@ export interface RecoveryDeps {
   /** Attempts per step before the run fails (resumable). */
   stepAttempts?: number;
   verifyAttempts?: number;
+  /**
+   * Milliseconds this invocation may still spend (Lambda's remaining time less a margin);
+   * absent: unbounded. A long restore stops in time and goes on in the next invocation.
+   */
+  workBudgetMs?: () => number;
   /** Names an invocation that takes a run (`StepContext.take`); random unless a test fixes it. */
   newDriverId?: () => string;
 }

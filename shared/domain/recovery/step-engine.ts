@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { RunFailedError, RunStepError } from '../../errors.ts';
+import { RestoreIncompleteError, RunFailedError, RunStepError } from '../../errors.ts';
 import type { RecoveryDeps } from './ports.ts';
 import { type RecoveryRun, runEventDetail, type StepRecord } from './run.ts';
 import { loadRun, saveRun } from './run-store.ts';
@@ -114,6 +114,9 @@ export async function runStep(
     try {
       changes = (await table.work[step]?.(deps, run, context)) ?? {};
     } catch (error) {
+      if (error instanceof RestoreIncompleteError && previous) {
+        return continueLater(deps, run, step, previous, table, error);
+      }
       failure = error;
       // A step that decided the run is over (a rollback) must not be retried.
       if (error instanceof RunStepError && error.final) break;
@@ -170,6 +173,37 @@ export async function runStep(
     { detailType: table.failedEvent, detail: { ...runEventDetail(run), step, reason } },
   ]);
   throw new RunFailedError(step, `run ${runId} failed at ${step}: ${reason}`, { cause: failure });
+}
+
+/**
+ * A step whose work outlasts one invocation (a long API Gateway restore at AWS's pace) stops in
+ * time: its progress is recorded, and the event that triggers it is sent again, so a new
+ * invocation goes on from what is in place. Attempts are not spent: the step did not fail.
+ */
+async function continueLater(
+  deps: RecoveryDeps,
+  run: RecoveryRun,
+  step: string,
+  previous: string,
+  table: StepTable,
+  paused: RestoreIncompleteError,
+): Promise<RecoveryRun> {
+  const prior = run.steps[step];
+  const saved = await saveRun(deps, {
+    ...run,
+    steps: {
+      ...run.steps,
+      [step]: {
+        status: 'pending',
+        attempts: prior?.attempts ?? 0,
+        at: deps.clock.now().toISOString(),
+        detail: `continuing: ${paused.objectsLeft} object(s) left`,
+      },
+    },
+  });
+  const trigger = table.events[previous];
+  if (trigger) await deps.bus.publish([{ detailType: trigger, detail: runEventDetail(saved) }]);
+  return saved;
 }
 
 /** Runs every remaining step in order: `lifeboat resume`, failback, and the chain in one process. */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import {
   type IntegrityProblem,
+  RestoreIncompleteError,
   SnapshotIntegrityError,
   SnapshotNotFoundError,
 } from '../../errors.ts';
@@ -267,6 +268,11 @@ export interface RestoreInput extends SnapshotSource {
    * outside them is deleted. Every object is still verified.
    */
   only?: ReadonlySet<string>;
+  /**
+   * Asked before each write: true stops the restore with `RestoreIncompleteError`, what was
+   * written kept (a Lambda invocation nearing its timeout). A rerun skips what is in place.
+   */
+  shouldYield?: () => boolean;
   cacheBytes?: number;
 }
 
@@ -362,6 +368,15 @@ async function writeVerified(
   let batchRank: number | undefined;
   const problems = await scan(ordered, reader, async (object, body) => {
     if (input.only && !input.only.has(object.key)) return;
+    if (input.shouldYield?.()) {
+      await Promise.all(batch.splice(0));
+      throw new RestoreIncompleteError(
+        input.instanceId,
+        manifest.snapshotId,
+        objectsWritten,
+        manifest.objects.length - objectsWritten - objectsUnchanged,
+      );
+    }
     if (batchRank !== undefined && rank(object.key) !== batchRank)
       await Promise.all(batch.splice(0));
     batchRank = rank(object.key);

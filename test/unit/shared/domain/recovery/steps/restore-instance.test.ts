@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import {
+  runRecoveryStep,
+  startRecovery,
+} from '../../../../../../shared/domain/recovery/recovery-run.ts';
+import { MINUTE } from '../../../../../fakes/clock.ts';
+import { recoveryWorld } from '../../../../../fakes/recovery/world.ts';
+
+/**
+ * A restore longer than one invocation (an API Gateway instance at AWS's control-plane pace):
+ * it stops in time, records its progress, sends its trigger again, and the next invocation goes
+ * on from what is in place without writing anything twice.
+ */
+describe('restore step', () => {
+  it('continues in the next invocation without rewriting what it wrote when the invocation runs out of time', async () => {
+    const w = recoveryWorld();
+    await w.seed('petstore', 12);
+    await w.snapshot('petstore');
+    w.clock.advance(5 * MINUTE);
+    w.fail('us-east-1');
+    const event = w.outage('us-east-1');
+    const started = await startRecovery(w.deps, {
+      instance: w.instance(),
+      failedRegion: 'us-east-1',
+      claimant: 'delivery-a',
+      incident: {
+        incidentId: event.incidentId,
+        outageStartedAt: event.outageStartedAt,
+        confirmedAt: event.confirmedAt,
+      },
+    });
+    if (started.outcome !== 'started') throw new Error(`test: ${started.outcome}`);
+    const run = started.run;
+    const planned = await runRecoveryStep(w.deps, run.runId, 'plan', run.claimSet);
+    const target = planned.target as string;
+    const store = w.store(target);
+    const writesBefore = store.count('write');
+
+    // The first invocation has time for 5 writes.
+    let budget = 5;
+    const short = { ...w.deps, workBudgetMs: () => (budget-- > 0 ? 10 * MINUTE : 0) };
+    const eventsBefore = w.bus.events.length;
+    const paused = await runRecoveryStep(short, run.runId, 'restore', run.claimSet);
+    expect(paused.steps.restore).toMatchObject({ status: 'pending', attempts: 0 });
+    expect(paused.steps.restore?.detail).toMatch(/continuing: 7 object\(s\) left/);
+    expect(store.count('write') - writesBefore).toBe(5);
+    // Its trigger is sent again, so a new invocation of the same function goes on.
+    expect(w.bus.events.slice(eventsBefore).map((e) => e.detailType)).toEqual(['Recovery Planned']);
+
+    const done = await runRecoveryStep(w.deps, run.runId, 'restore', run.claimSet);
+    expect(done.steps.restore?.status).toBe('done');
+    expect(store.count('write') - writesBefore).toBe(12);
+    expect(store.contents('petstore')).toEqual(w.store('us-east-1').contents('petstore'));
+  });
+});
