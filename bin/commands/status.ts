@@ -75,6 +75,11 @@ function printInstances(out: (line: string) => void, report: StatusReport): void
         )
         .join('; ')}`,
     );
+    if (i.drift) {
+      out(
+        `  active-active: ${i.drift.inSync ? 'regions in step' : `DRIFT in ${i.drift.documents.join(', ') || 'unreadable regions'}${i.drift.unreachable.length ? ` (unreadable: ${i.drift.unreachable.join(', ')})` : ''}; see lifeboat drift`}`,
+      );
+    }
   }
 }
 

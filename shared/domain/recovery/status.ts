@@ -1,5 +1,6 @@
 import type { InstanceConfig } from '../../config/schema.ts';
 import { regionStateKey } from '../detection/detect.ts';
+import { compareRegions } from '../drift.ts';
 import { listCommittedSnapshotIds } from '../snapshot/catalog.ts';
 import { snapshotTime } from '../snapshot/format.ts';
 import { reservedSlots } from './capacity.ts';
@@ -51,6 +52,8 @@ export interface InstanceStatus {
   };
   dns: { recordName: string; weights?: Weights; error?: string };
   snapshots: { region: string; snapshotId?: string; ageSeconds?: number; error?: string }[];
+  /** Active-active instances: whether their regions hold the same documents. */
+  drift?: { inSync: boolean; documents: string[]; unreachable: string[] };
 }
 
 /** What `status` reports. */
@@ -152,6 +155,14 @@ async function instanceStatus(
   const dns = await readDns(deps, spec);
   const snapshots = await newestPerReplica(deps, instance, now);
   const run = where.run;
+  // Active-active copies must stay in step; a region that drifted serves another config.
+  const drift =
+    instance.critical && instance.activeRegions
+      ? await compareRegions(
+          instance.id,
+          instance.activeRegions.map((region) => ({ region, store: deps.instanceStore(region) })),
+        )
+      : undefined;
   return {
     instanceId: instance.id,
     homeRegion: instance.homeRegion,
@@ -177,6 +188,15 @@ async function instanceStatus(
       ...(dns.weights ? { weights: dns.weights } : { error: dns.error }),
     },
     snapshots,
+    ...(drift
+      ? {
+          drift: {
+            inSync: drift.inSync,
+            documents: drift.documents.map((d) => d.key),
+            unreachable: drift.unreachable.map((u) => u.region),
+          },
+        }
+      : {}),
   };
 }
 

@@ -74,4 +74,30 @@ describe('collectStatus', () => {
     expect(report.instances[0]?.dns.error).toBeDefined();
     expect(report.instances[0]?.dns.weights).toBeUndefined();
   });
+
+  it('reports an active-active instance whose regions drifted, naming the document', async () => {
+    const world = recoveryWorld({
+      instances: [{ id: 'payments', activeRegions: ['us-east-1', 'us-west-2'] }],
+    });
+    for (const region of ['us-east-1', 'us-west-2']) {
+      world.store(region).seed('payments', 'apis/pay.json', '{"v":1}');
+      world.store(region).seed('payments', 'apis/refund.json', '{"v":1}');
+    }
+    const inStep = await collectStatus(world.deps, 'us-west-2', null);
+    expect(inStep.instances[0]?.drift).toEqual({ inSync: true, documents: [], unreachable: [] });
+
+    world.store('us-west-2').seed('payments', 'apis/refund.json', '{"v":2}');
+    const drifted = await collectStatus(world.deps, 'us-west-2', null);
+    expect(drifted.instances[0]?.drift).toEqual({
+      inSync: false,
+      documents: ['apis/refund.json'],
+      unreachable: [],
+    });
+  });
+
+  it('reports no drift field for an instance that does not run active-active', async () => {
+    const world = recoveryWorld();
+    const report = await collectStatus(world.deps, 'us-west-2', null);
+    expect(report.instances[0]?.drift).toBeUndefined();
+  });
 });
