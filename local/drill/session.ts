@@ -1,0 +1,114 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { dnsSpecFor } from '../../shared/domain/recovery/dns-spec.ts';
+import type { Weights } from '../../shared/domain/recovery/ports.ts';
+import type { DrillReport, InstanceOutcome, Invariant, TimelineEntry } from './report.ts';
+import { DRILL_DETECTION, type DrillWorld } from './world.ts';
+
+/** One weight reading, for the report's weights-over-time chart. */
+export interface WeightsReading {
+  at: string;
+  tSeconds: number;
+  instanceId: string;
+  weights: Weights;
+}
+
+/**
+ * What one drill records while it plays: the timeline (its own marks and every delivered
+ * event), the invariants and whether they held, DNS weight readings, and each instance's
+ * outcome. The scenario phases (phases.ts) drive the world through it.
+ */
+export class DrillSession {
+  readonly started = new Date();
+  readonly timeline: TimelineEntry[] = [];
+  readonly invariants: Invariant[] = [];
+  readonly weightsOverTime: WeightsReading[] = [];
+  readonly instancesOut: InstanceOutcome[] = [];
+  readonly dns: DrillReport['dns'] = {};
+  outageAt: Date | undefined;
+  private seen = 0;
+
+  constructor(
+    readonly world: DrillWorld,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** Seconds since the drill started, to a tenth. */
+  t(at: Date): number {
+    return Math.round((at.getTime() - this.started.getTime()) / 100) / 10;
+  }
+
+  /** A timeline entry of the drill's own, logged as it happens. */
+  mark(kind: string, detail: string, instanceId?: string): void {
+    const at = new Date();
+    this.timeline.push({
+      at: at.toISOString(),
+      tSeconds: this.t(at),
+      kind,
+      detail,
+      ...(instanceId ? { instanceId } : {}),
+    });
+    this.log(`[${this.t(at).toFixed(1).padStart(5)}s] ${kind}: ${detail}`);
+  }
+
+  /** Records whether an invariant held. */
+  hold(name: string, held: boolean, detail: string): void {
+    this.invariants.push({ name, held, detail });
+  }
+
+  /** Reads an instance's weights from DNS, keeps the reading and marks it on the timeline. */
+  async readWeights(instanceId: string, label: string): Promise<Weights> {
+    const instance = this.world.config.instances.find((i) => i.id === instanceId);
+    if (!instance) return {};
+    const weights = await this.world.recovery.dns.readWeights(dnsSpecFor(instance));
+    const at = new Date();
+    this.weightsOverTime.push({ at: at.toISOString(), tSeconds: this.t(at), instanceId, weights });
+    this.mark(
+      'dns',
+      `${label}: ${Object.entries(weights)
+        .map(([r, w]) => `${r}=${w}`)
+        .join(' ')}`,
+      instanceId,
+    );
+    return weights;
+  }
+
+  /** Events of a detail type delivered so far (for one instance, when given). */
+  delivered(type: string, instanceId?: string) {
+    return this.world.delivered.filter(
+      (e) => e.detailType === type && (!instanceId || e.detail.instanceId === instanceId),
+    );
+  }
+
+  /** Copies the events delivered since the last call onto the timeline. */
+  drainTimeline(): void {
+    for (const event of this.world.delivered.slice(this.seen)) {
+      const d = event.detail;
+      const who = typeof d.instanceId === 'string' ? d.instanceId : undefined;
+      const where = (d.target ?? d.region ?? d.zone ?? '') as string;
+      this.timeline.push({
+        at: event.at.toISOString(),
+        tSeconds: this.t(event.at),
+        kind: event.detailType,
+        detail: `${where}${d.runId ? ` (${d.runId})` : ''}`,
+        ...(who ? { instanceId: who } : {}),
+      });
+      this.log(
+        `[${this.t(event.at).toFixed(1).padStart(5)}s] event: ${event.detailType} ${who ?? ''} ${where}`,
+      );
+    }
+    this.seen = this.world.delivered.length;
+  }
+
+  /** Probes every interval and pumps events until `done` or the deadline. */
+  async run(ms: number, done: () => boolean = () => false): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      await this.world.probeRound();
+      await this.world.pump.drain();
+      this.drainTimeline();
+      if (done()) return true;
+      await sleep(DRILL_DETECTION.intervalSeconds * 1000);
+    }
+    return done();
+  }
+}
