@@ -61,6 +61,11 @@ export function motoExceptions(log: string): { exception: string; count: number 
   return [...counts].map(([exception, count]) => ({ exception, count }));
 }
 
+/** moto writes a traceback after its 500 has gone out: give the log a moment to catch up. */
+function logFlush(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 500));
+}
+
 /** What one peer step did against the control plane. */
 export interface PeerMeasure {
   wallMs: number;
@@ -227,6 +232,7 @@ export async function peerImport(
     }
   }
   const measure = measureOf(plane, t0);
+  await logFlush();
   return {
     measure,
     outcomes,
@@ -294,6 +300,7 @@ export async function probeIntegrationImport(
     );
     return { api: name, ok: true, restApiId: created.id, motoExceptions: [] };
   } catch (error) {
+    await logFlush();
     return {
       api: name,
       ok: false,

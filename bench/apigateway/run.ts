@@ -9,7 +9,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cpus, release, totalmem } from 'node:os';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -363,6 +363,7 @@ function markdown(results: ShapeResult[]): string {
 async function main(): Promise<void> {
   const shapes = parseOptions();
   const started = Date.now();
+  const loadAtStart = loadavg()[0] ?? 0;
   const world = await createBenchWorld(shapes);
   try {
     const results: ShapeResult[] = [];
@@ -377,6 +378,9 @@ async function main(): Promise<void> {
         memGiB: Math.round(totalmem() / 2 ** 30),
         kernel: release(),
         node: process.version,
+        // Other work shares the machine: wall times against moto move with it, call counts do not.
+        load1AtStart: loadAtStart,
+        load1AtEnd: loadavg()[0] ?? 0,
         moto: motoVersion(world.moto.pid),
       },
       code: {
