@@ -87,13 +87,20 @@ export function buildProgram(verbs: readonly Verb[], done: (code: number) => voi
       })
       .addHelpText('after', EXIT_CODES_HELP);
     if (verb.args) command.argument(verb.args);
+    // Extra operands are refused in the action, naming the first, rather than by commander's
+    // "too many arguments" (which does not say which).
+    command.allowExcessArguments();
     for (const option of verb.options) addOption(command, option);
     command.action(async () => {
+      const args = command.args;
+      const extra = args.slice(verb.args ? 1 : 0);
+      if (extra.length > 0) {
+        throw new UsageError(`${verb.name}: unexpected argument "${extra[0]}"`);
+      }
       const globals = program.opts<{ config?: string; endpointUrl?: string }>();
       const configPath = globals.config ?? process.env.LIFEBOAT_CONFIG ?? DEFAULT_CONFIG_PATH;
       const config = loadConfig(configPath);
       chooseEndpoint(verb, globals.endpointUrl);
-      const args = command.args;
       done(
         await verb.run({
           config,

@@ -103,6 +103,7 @@ describe('lifeboat exit codes', () => {
   it('exits 2 naming the argument when the invocation is wrong', async () => {
     const missing = await lifeboat('restore', '--instance', INSTANCE);
     const unknown = await lifeboat('restore', '--instance', INSTANCE, '--to', 'eu-west-1', '--x');
+    const extra = await lifeboat('restore', 'now', '--instance', INSTANCE, '--to', 'eu-west-1');
 
     expect(missing).toMatchObject({
       code: 2,
@@ -110,6 +111,10 @@ describe('lifeboat exit codes', () => {
     });
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/^lifeboat: restore: --x does not apply here/);
+    expect(extra).toMatchObject({
+      code: 2,
+      stderr: 'lifeboat: restore: unexpected argument "now"\n',
+    });
   });
 
   it('exits 0 when the restore from an intact copy succeeds', async () => {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordingEndpoint } from '../support/recording-endpoint.ts';
 
 /**
- * The real command line, end to end: parseArgs, config loading and each verb's checks. Every
+ * The real command line, end to end: commander, config loading and each verb's checks. Every
  * bad invocation exits 2 with one `lifeboat: ...` line naming what is wrong, sends no request
  * (the SDK points at a recording endpoint) and writes nothing (it runs in an empty directory).
  *
