@@ -53,6 +53,22 @@ export interface Invocation {
 
 type Service = 's3' | 'route53' | 'events' | 'runtime';
 
+/** Each service's latency range (ms), drawn per call. */
+const LATENCY_MS: Record<Service, [number, number]> = {
+  s3: [5, 60],
+  route53: [50, 400],
+  events: [5, 40],
+  runtime: [2, 30],
+};
+
+/** Which seeded fault rate fails a service's calls (the runtime fails only by outage). */
+const ERROR_RATE: Record<Service, keyof FaultRates | undefined> = {
+  s3: 's3Error',
+  route53: 'dnsError',
+  events: 'busError',
+  runtime: undefined,
+};
+
 /** The simulated world of one seed: the truth, and the fault and latency gate in front of it. */
 export class SimWorld extends SimTruth {
   /** Fault injection stops (the drain at the end of a run). */
@@ -126,30 +142,15 @@ export class SimWorld extends SimTruth {
     return result;
   }
 
+  /** A seeded latency from the service's range (ms). */
   private latency(service: Service): number {
-    switch (service) {
-      case 's3':
-        return this.rng.int(5, 60);
-      case 'route53':
-        return this.rng.int(50, 400);
-      case 'events':
-        return this.rng.int(5, 40);
-      case 'runtime':
-        return this.rng.int(2, 30);
-    }
+    const [min, max] = LATENCY_MS[service];
+    return this.rng.int(min, max);
   }
 
   private errorRate(service: Service): number {
-    switch (service) {
-      case 's3':
-        return this.faults.s3Error;
-      case 'route53':
-        return this.faults.dnsError;
-      case 'events':
-        return this.faults.busError;
-      case 'runtime':
-        return 0;
-    }
+    const rate = ERROR_RATE[service];
+    return rate ? this.faults[rate] : 0;
   }
 
   private unreachable(service: Service, target: string, what: string): Error {
@@ -228,26 +229,17 @@ export class SimWorld extends SimTruth {
           return { ok: false, error: (error as Error).message };
         }
       },
-      fence: (id, region) =>
-        this.call(
-          inv,
-          'runtime',
-          region,
-          `fence ${id}`,
-          () => this.setFence(id, region, true),
-          mutates,
-        ),
-      unfence: (id, region) =>
-        this.call(
-          inv,
-          'runtime',
-          region,
-          `unfence ${id}`,
-          () => this.setFence(id, region, false),
-          mutates,
-        ),
+      fence: (id, region) => this.fenceCall(inv, id, region, true),
+      unfence: (id, region) => this.fenceCall(inv, id, region, false),
     };
     return { documents, deleteControlKey, vault, instanceStore, dns, instances };
+  }
+
+  private fenceCall(inv: Invocation, id: string, region: string, fenced: boolean) {
+    const what = `${fenced ? 'fence' : 'unfence'} ${id}`;
+    return this.call(inv, 'runtime', region, what, () => this.setFence(id, region, fenced), {
+      mutates: true,
+    });
   }
 
   private vaultPort(inv: Invocation, region: string): BlobStore {

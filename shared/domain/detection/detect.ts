@@ -10,6 +10,7 @@ import {
   type Signal,
   signalAt,
 } from './region-health.ts';
+import { signalRegion } from './signals.ts';
 
 /** Where a target region's state lives in the detector's control bucket. */
 export const regionStateKey = (target: string) => `detector/regions/${target}.json`;
@@ -63,19 +64,6 @@ const StoredRegionHealth = z.looseObject({
 // Every observation is its own invocation, so a probe round lands as a burst of concurrent
 // writers on one document; the k-th of them needs k attempts. Jittered backoff spreads them.
 export const MAX_CAS_ATTEMPTS = 32;
-
-function signalRegion(signal: Signal): string | undefined {
-  switch (signal.kind) {
-    case 'observation':
-      return signal.observation.target;
-    case 'alarm':
-      return signal.alarm.region;
-    case 'health':
-      return signal.health.region;
-    case 'tick':
-      return undefined;
-  }
-}
 
 /** What one detector invocation did to one target region. */
 export interface RegionDetection {

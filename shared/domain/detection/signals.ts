@@ -52,3 +52,13 @@ export const signalAt = (signal: Signal): string => {
       return signal.at;
   }
 };
+
+/** The target region a signal is about; a tick is about none. */
+export const signalRegion = (signal: Signal): string | undefined =>
+  signal.kind === 'observation'
+    ? signal.observation.target
+    : signal.kind === 'alarm'
+      ? signal.alarm.region
+      : signal.kind === 'health'
+        ? signal.health.region
+        : undefined;

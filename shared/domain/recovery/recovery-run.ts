@@ -22,6 +22,14 @@ export { decideReturnedHome, type ReturnedHomeDecision } from './steps/shift-tra
 /** The steps of a recovery run, in order. */
 export const RECOVERY_STEPS = ['plan', 'restore', 'verify', 'shift'] as const;
 
+/** A request to recover an instance out of its failed region. */
+export interface RecoveryRequest {
+  instance: InstanceConfig;
+  failedRegion: string;
+  claimant: string;
+  incident: RecoveryRun['incident'];
+}
+
 /** How a request to recover an instance ended. */
 export type StartOutcome =
   | { outcome: 'started' | 'resumed'; run: RecoveryRun }
@@ -35,12 +43,7 @@ export type StartOutcome =
  */
 export async function startRecovery(
   deps: RecoveryDeps,
-  input: {
-    instance: InstanceConfig;
-    failedRegion: string;
-    claimant: string;
-    incident: RecoveryRun['incident'];
-  },
+  input: RecoveryRequest,
 ): Promise<StartOutcome> {
   const { instance, failedRegion } = input;
   const regions = deps.config.regions.map((r) => r.name);
@@ -136,12 +139,7 @@ async function isStale(
 
 async function recordNewRun(
   deps: RecoveryDeps,
-  input: {
-    instance: InstanceConfig;
-    failedRegion: string;
-    claimant: string;
-    incident: RecoveryRun['incident'];
-  },
+  input: RecoveryRequest,
   set: string[],
   generation: number,
   runId: string,
