@@ -1,6 +1,7 @@
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
 import { InstanceDocumentError } from '../../errors.ts';
+import { firstProblem } from '../../validation.ts';
 
 /*
  * The canonical form of an Amazon API Gateway instance: one JSON document per REST API, usage
@@ -292,12 +293,14 @@ export function decodeDocument(key: string, bytes: Uint8Array): InstanceDocument
   }[parsed.kind];
   const result = schema.safeParse(json);
   if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new InstanceDocumentError(key, issue?.path.join('.') ?? '', issue?.message ?? 'invalid');
+    // Named as everywhere else in lifeboat: `apiStages[0].api`, not `apiStages.0.api`.
+    const { field, message } = firstProblem(result.error);
+    throw new InstanceDocumentError(key, field, message);
   }
   const doc = result.data as InstanceDocument;
   if (nameOf(doc) !== parsed.name) {
-    throw new InstanceDocumentError(key, 'name', `names "${nameOf(doc)}", not "${parsed.name}"`);
+    const field = doc.kind === 'domain-name' ? 'domainName' : 'name';
+    throw new InstanceDocumentError(key, field, `names "${nameOf(doc)}", not "${parsed.name}"`);
   }
   return doc;
 }
