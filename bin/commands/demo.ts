@@ -8,6 +8,7 @@ import { systemClock } from '../../shared/domain/ports.ts';
 import { restoreSnapshot, verifySnapshot } from '../../shared/domain/snapshot/restore.ts';
 import { runSnapshots, type SnapshotOutcome } from '../../shared/domain/snapshot/run.ts';
 import type { SnapshotResult } from '../../shared/domain/snapshot/take-snapshot.ts';
+import { readInstanceObjects } from '../../shared/domain/store-contents.ts';
 import { wholeNumber } from '../cli/args.ts';
 import type { Verb } from '../cli/verb.ts';
 import { useLocalEndpoint } from './local.ts';
@@ -18,20 +19,8 @@ interface Check {
   detail: string;
 }
 
-async function readAll(
-  config: LifeboatConfig,
-  region: string,
-  instanceId: string,
-): Promise<Map<string, Buffer>> {
-  const store = instanceStore(config, region);
-  const out = new Map<string, Buffer>();
-  for (const entry of await store.list(instanceId)) {
-    const parts: Uint8Array[] = [];
-    for await (const part of store.read(instanceId, entry.key)) parts.push(part);
-    out.set(entry.key, Buffer.concat(parts));
-  }
-  return out;
-}
+const readAll = (config: LifeboatConfig, region: string, instanceId: string) =>
+  readInstanceObjects(instanceStore(config, region), instanceId);
 
 function committed(outcome: SnapshotOutcome | undefined): SnapshotResult {
   if (outcome?.status !== 'committed') {

@@ -1,0 +1,18 @@
+import type { InstanceStore } from './ports.ts';
+
+/**
+ * Every object an instance store holds for one instance, read whole: for comparisons of a
+ * restored copy with its source (the demo, drills and benchmarks), not for large stores.
+ */
+export async function readInstanceObjects(
+  store: InstanceStore,
+  instanceId: string,
+): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  for (const entry of await store.list(instanceId)) {
+    const parts: Uint8Array[] = [];
+    for await (const part of store.read(instanceId, entry.key)) parts.push(part);
+    out.set(entry.key, Buffer.concat(parts));
+  }
+  return out;
+}
