@@ -1,9 +1,10 @@
 import { describe, expect, inject, it } from 'vitest';
 import { useLocalEndpoint } from '../../bin/commands/local.ts';
+import type { DrillInstanceKind } from '../../local/drill/kinds.ts';
 import { runDrill, type Scenario } from '../../local/drill/run-drill.ts';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../../shared/config/load.ts';
 
-async function drill(scenario: Scenario) {
+async function drill(scenario: Scenario, instanceKind: DrillInstanceKind = 'object-store') {
   const endpoint = inject('motoEndpoint');
   useLocalEndpoint(endpoint);
   return runDrill(loadConfig(DEFAULT_CONFIG_PATH), {
@@ -12,6 +13,7 @@ async function drill(scenario: Scenario) {
     instances: 1,
     seed: 7,
     endpoint,
+    instanceKind,
     log: () => undefined,
   });
 }
@@ -65,5 +67,18 @@ describe('the drill', () => {
     expect(report.outcome).toBe('passed');
     expect(report.recoveries).toBe(0);
     expect(report.timeline.filter((e) => e.kind === 'Region Outage Confirmed')).toEqual([]);
+  });
+
+  it('fails an API Gateway instance over and back, carrying home every control-plane write made during the outage', async () => {
+    const report = await drill('region-outage', 'apigateway');
+
+    expect(report.invariants.filter((i) => !i.held)).toEqual([]);
+    expect(report.outcome).toBe('passed');
+    const [instance] = report.instances;
+    expect(instance).toMatchObject({ homeRegion: 'us-east-1', recoveredTo: 'us-east-2' });
+    // A new resource and method, a changed stage variable, a new key in a plan.
+    expect(instance?.writesDuringOutage).toBe(3);
+    expect(instance?.writesLostAfterFailback).toBe(0);
+    expect(report.dns[instance?.id as string]?.afterFailback).toMatchObject({ 'us-east-1': 100 });
   });
 });
