@@ -1,11 +1,13 @@
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
+  GetObjectRetentionCommand,
   PutObjectCommand,
+  PutObjectRetentionCommand,
   paginateListObjectsV2,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { BlobStore, PutOptions, StoredBlob } from '../domain/ports.ts';
+import type { BlobStore, PutOptions, RetainUntil, StoredBlob } from '../domain/ports.ts';
 import { StorageUnavailableError } from '../errors.ts';
 import { isNotFound, toDomainError } from './s3-errors.ts';
 
@@ -77,6 +79,35 @@ export class S3BlobStore implements BlobStore {
     return out;
   }
 
+  async retention(key: string): Promise<RetainUntil | undefined> {
+    try {
+      const response = await this.client.send(
+        new GetObjectRetentionCommand({ Bucket: this.bucket, Key: key }),
+      );
+      const { Mode, RetainUntilDate } = response.Retention ?? {};
+      if (!Mode || !RetainUntilDate) return undefined;
+      return { mode: Mode, until: new Date(RetainUntilDate) };
+    } catch (error) {
+      // No retention set on the object (or no object): nothing protects it.
+      if (isNotFound(error) || isNoRetention(error)) return undefined;
+      throw toDomainError(error, this.location, key);
+    }
+  }
+
+  async extendRetention(key: string, retain: RetainUntil): Promise<void> {
+    try {
+      await this.client.send(
+        new PutObjectRetentionCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Retention: { Mode: retain.mode, RetainUntilDate: retain.until },
+        }),
+      );
+    } catch (error) {
+      throw toDomainError(error, this.location, key);
+    }
+  }
+
   async delete(keys: readonly string[]): Promise<void> {
     for (let i = 0; i < keys.length; i += DELETE_BATCH) {
       const batch = keys.slice(i, i + DELETE_BATCH);
@@ -100,4 +131,12 @@ export class S3BlobStore implements BlobStore {
       }
     }
   }
+}
+
+/** S3 answers GetObjectRetention on an object without retention with this error. */
+function isNoRetention(error: unknown): boolean {
+  const name = (error as { name?: string; Code?: string } | undefined)?.name;
+  return (
+    name === 'NoSuchObjectLockConfiguration' || name === 'ObjectLockConfigurationNotFoundError'
+  );
 }

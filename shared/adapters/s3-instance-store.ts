@@ -37,8 +37,10 @@ export class S3InstanceStore implements InstanceStore {
         { Bucket: this.bucket, Prefix: prefix },
       )) {
         for (const item of page.Contents ?? []) {
-          // Folder markers (`<id>/`, `<id>/apis/`) are console artefacts, not configuration.
-          if (!item.Key || item.Key.endsWith('/')) continue;
+          // The instance prefix's own folder marker (`<id>/`) names the instance, not an object
+          // of it. Other folder markers (`<id>/apis/`) are kept: empty objects like any other,
+          // so a restore puts them back (docs/snapshot-format.md, "Folder markers").
+          if (!item.Key || item.Key === prefix) continue;
           out.push({
             key: item.Key.slice(prefix.length),
             etag: item.ETag ?? '',

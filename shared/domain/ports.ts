@@ -23,7 +23,7 @@ export interface PutOptions {
   ifNoneMatch?: boolean;
   contentType?: string;
   /** S3 Object Lock retention, when the bucket has Object Lock enabled. */
-  retainUntil?: { mode: 'GOVERNANCE' | 'COMPLIANCE'; until: Date };
+  retainUntil?: RetainUntil;
 }
 
 /**
@@ -38,6 +38,25 @@ export interface BlobStore {
   get(key: string): Promise<Uint8Array | undefined>;
   list(prefix: string): Promise<StoredBlob[]>;
   delete(keys: readonly string[]): Promise<void>;
+  /** Object Lock: the object's current retention, or undefined when it has none (or is absent). */
+  retention?(key: string): Promise<RetainUntil | undefined>;
+  /** Object Lock: moves an object's retention date later (S3 never lets it move earlier). */
+  extendRetention?(key: string, retain: RetainUntil): Promise<void>;
+}
+
+/** An Object Lock retention: its mode and the date until which the object cannot be deleted. */
+export interface RetainUntil {
+  mode: 'GOVERNANCE' | 'COMPLIANCE';
+  until: Date;
+}
+
+/**
+ * A local, content-addressed cache of snapshot metadata (in Lambda, /tmp): bytes by the hex
+ * SHA-256 they hash to. Readers re-hash every hit, so a damaged cache only costs a download.
+ */
+export interface MetadataCache {
+  get(id: string): Promise<Uint8Array | undefined>;
+  put(id: string, bytes: Uint8Array): Promise<void>;
 }
 
 /**

@@ -1,9 +1,15 @@
-import type { BlobStore, Clock, PutOptions, StoredBlob } from '../../shared/domain/ports.ts';
+import type {
+  BlobStore,
+  Clock,
+  PutOptions,
+  RetainUntil,
+  StoredBlob,
+} from '../../shared/domain/ports.ts';
 import { AlreadyExistsError, StorageUnavailableError } from '../../shared/errors.ts';
 import { nextSeq } from './sequence.ts';
 
 /** The operations of the BlobStore port. */
-export type BlobOp = 'put' | 'get' | 'list' | 'delete';
+export type BlobOp = 'put' | 'get' | 'list' | 'delete' | 'retention' | 'extendRetention';
 
 /** One call the code under test made, in the order it made them. */
 export interface BlobCall {
@@ -21,6 +27,8 @@ interface StoredObject {
   body: Buffer;
   lastModified: Date;
   options: PutOptions;
+  /** Object Lock retention: set by the put, moved later by extendRetention. */
+  retain?: RetainUntil;
 }
 
 interface Fault {
@@ -51,7 +59,33 @@ export class InMemoryBlobStore implements BlobStore {
   async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<void> {
     this.enter({ op: 'put', key, options, bytes: body.byteLength });
     if (options.ifNoneMatch && this.objects.has(key)) throw new AlreadyExistsError(key);
-    this.objects.set(key, { body: Buffer.from(body), lastModified: this.clock.now(), options });
+    this.objects.set(key, {
+      body: Buffer.from(body),
+      lastModified: this.clock.now(),
+      options,
+      ...(options.retainUntil ? { retain: { ...options.retainUntil } } : {}),
+    });
+  }
+
+  async retention(key: string): Promise<RetainUntil | undefined> {
+    this.enter({ op: 'retention', key });
+    return this.objects.get(key)?.retain;
+  }
+
+  /** As S3: retention can only move later; an absent object is an error. */
+  async extendRetention(key: string, retain: RetainUntil): Promise<void> {
+    this.enter({ op: 'extendRetention', key });
+    const found = this.objects.get(key);
+    if (!found) throw new StorageUnavailableError(`${this.location} ${key}: NoSuchKey`);
+    if (found.retain && found.retain.until.getTime() > retain.until.getTime()) {
+      throw new StorageUnavailableError(`${this.location} ${key}: retention cannot be shortened`);
+    }
+    found.retain = { ...retain };
+  }
+
+  /** The Object Lock retention an object has now (no call recorded). */
+  retentionOf(key: string): RetainUntil | undefined {
+    return this.objects.get(key)?.retain;
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {

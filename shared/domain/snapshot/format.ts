@@ -2,10 +2,15 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 /**
- * The on-bucket snapshot format, version 1. docs/snapshot-format.md is the human description;
- * keep the two in step. Every key lives under `instances/<instanceId>/` of a backup bucket.
+ * The on-bucket snapshot format. docs/snapshot-format.md is the human description; keep the two
+ * in step. Every key lives under `instances/<instanceId>/` of a backup bucket. Writers write
+ * version 2; readers read both, so snapshots taken before version 2 stay restorable.
  */
-export const FORMAT = 'lifeboat-snapshot/1';
+export const FORMAT = 'lifeboat-snapshot/2';
+/** The first format: one manifest object listing every object and every chunk location. */
+export const FORMAT_V1 = 'lifeboat-snapshot/1';
+/** Version 2 metadata layers: the object entries of a snapshot, or the change to them. */
+export const LAYER_FORMAT = 'lifeboat-layer/2';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** Snapshot ids sort lexically in time order: `20261125T193000Z`. */
@@ -84,9 +89,9 @@ const ManifestObjectSchema = z.strictObject({
   chunks: z.array(z.string().regex(SHA256_HEX)),
 });
 
-/** A snapshot manifest as stored in one region's backup bucket. */
-export const ManifestSchema = z.strictObject({
-  format: z.literal(FORMAT),
+/** A version-1 snapshot manifest as stored in one region's backup bucket. */
+export const ManifestV1Schema = z.strictObject({
+  format: z.literal(FORMAT_V1),
   instanceId: z.string().min(1),
   snapshotId: z.string().regex(SNAPSHOT_ID),
   createdAt: z.iso.datetime(),
@@ -99,16 +104,90 @@ export const ManifestSchema = z.strictObject({
   chunks: z.record(z.string().regex(SHA256_HEX), ChunkLocationSchema),
 });
 
-/** A parsed manifest. */
-export type Manifest = z.infer<typeof ManifestSchema>;
-/** One object of a manifest. */
-export type ManifestObject = Manifest['objects'][number];
+/** A parsed version-1 manifest. */
+export type ManifestV1 = z.infer<typeof ManifestV1Schema>;
+/** One object of a snapshot: its hashes and its chunks in body order. */
+export type ManifestObject = z.infer<typeof ManifestObjectSchema>;
 /** Where a chunk sits inside a pack. */
 export type ChunkLocation = z.infer<typeof ChunkLocationSchema>;
 
+/** Where a metadata layer sits: a gzip member of a pack, named by the SHA-256 of its JSON. */
+const LayerRefSchema = z.strictObject({
+  id: z.string().regex(SHA256_HEX),
+  pack: z.string().regex(SHA256_HEX),
+  offset: z.int().min(0),
+  length: z.int().min(1),
+  size: z.int().min(0),
+  /** Entries (`objects`) and removals (`deleted`) the layer holds, for compaction decisions. */
+  objects: z.int().min(0),
+  deleted: z.int().min(0),
+});
+
+/** A reference to one metadata layer from a snapshot root. */
+export type LayerRef = z.infer<typeof LayerRefSchema>;
+
+/**
+ * A metadata layer (version 2): object entries with the locations of their chunks, and keys
+ * removed since the layer below. A snapshot's objects are its layers applied in order.
+ */
+export const LayerSchema = z.strictObject({
+  format: z.literal(LAYER_FORMAT),
+  objects: z.array(ManifestObjectSchema),
+  chunks: z.record(z.string().regex(SHA256_HEX), ChunkLocationSchema),
+  deleted: z.array(z.string().min(1)),
+});
+
+/** A parsed metadata layer. */
+export type Layer = z.infer<typeof LayerSchema>;
+
+/**
+ * The root of a version-2 snapshot: small, written whole for every snapshot. Object entries
+ * live in content-addressed layers, so an unchanged layer is referenced, not rewritten.
+ */
+export const RootSchema = z.strictObject({
+  format: z.literal(FORMAT),
+  instanceId: z.string().min(1),
+  snapshotId: z.string().regex(SNAPSHOT_ID),
+  createdAt: z.iso.datetime(),
+  sourceRegion: z.string().min(1),
+  region: z.string().min(1),
+  configDigest: z.string().regex(SHA256_HEX),
+  totals: z.strictObject({ objects: z.int().min(0), bytes: z.int().min(0) }),
+  /** Oldest first: the first is a full listing, each later one a change to it. */
+  layers: z.array(LayerRefSchema).min(1),
+  /** Every pack the snapshot needs (layers and chunks), sorted: what GC must keep. */
+  packs: z.array(z.string().regex(SHA256_HEX)),
+  /** With Object Lock: the retention date each pack is known to have (set or extended). */
+  retainUntil: z.record(z.string().regex(SHA256_HEX), z.iso.datetime()).optional(),
+});
+
+/** A parsed version-2 root. */
+export type Root = z.infer<typeof RootSchema>;
+
+/**
+ * A snapshot as readers use it, whatever its stored format: every object with its chunks, the
+ * chunk index of this bucket, and the packs it needs.
+ */
+export interface Manifest {
+  format: typeof FORMAT | typeof FORMAT_V1;
+  instanceId: string;
+  snapshotId: string;
+  createdAt: string;
+  sourceRegion: string;
+  region: string;
+  configDigest: string;
+  totals: { objects: number; bytes: number };
+  objects: ManifestObject[];
+  chunks: Record<string, ChunkLocation>;
+  /** Every pack the stored snapshot needs, sorted. */
+  packs: string[];
+  /** Version 2 only: the root as stored. */
+  root?: Root;
+}
+
 /** The commit marker: written once the snapshot is held by a quorum of regions. */
 export const CommitMarkerSchema = z.strictObject({
-  format: z.literal(FORMAT),
+  format: z.union([z.literal(FORMAT), z.literal(FORMAT_V1)]),
   snapshotId: z.string().regex(SNAPSHOT_ID),
   configDigest: z.string().regex(SHA256_HEX),
   committedAt: z.iso.datetime(),
@@ -132,7 +211,12 @@ export function configDigest(objects: readonly { key: string; sha256: string }[]
   return createHash('sha256').update(lines).digest('hex');
 }
 
-/** JSON bytes of a manifest or marker, as stored. */
+/** Compact JSON bytes of a layer: its SHA-256 is the layer id, then it is gzipped into a pack. */
+export function encodeLayer(layer: Layer): Buffer {
+  return Buffer.from(JSON.stringify(layer));
+}
+
+/** JSON bytes of a root, manifest or marker, as stored. */
 export function encodeJson(value: unknown): Uint8Array {
   return Buffer.from(`${JSON.stringify(value, null, 1)}\n`);
 }

@@ -6,7 +6,7 @@ import {
   SnapshotIntegrityError,
   SnapshotNotFoundError,
 } from '../../errors.ts';
-import type { BlobStore, InstanceStore } from '../ports.ts';
+import type { BlobStore, InstanceStore, MetadataCache } from '../ports.ts';
 import { listCommittedSnapshotIds, readManifest } from './catalog.ts';
 import {
   type ChunkLocation,
@@ -16,9 +16,15 @@ import {
   sha256Hex,
 } from './format.ts';
 
-/** Packs kept in memory between the verify pass and the write pass. */
-export const DEFAULT_PACK_CACHE_BYTES = 64 * 1024 * 1024;
+/**
+ * Packs kept in memory between the verify pass and the write pass. A fixed budget, so memory
+ * stays flat as the instance grows: a larger instance is downloaded twice (verify, then write)
+ * rather than held.
+ */
+export const DEFAULT_PACK_CACHE_BYTES = 32 * 1024 * 1024;
+/** Writes in flight during the write pass: at most this many objects and this many bytes. */
 const WRITE_BATCH = 8;
+const WRITE_BATCH_BYTES = 16 * 1024 * 1024;
 
 /** The outcome of checking a snapshot without restoring it. */
 export interface VerifyReport {
@@ -210,6 +216,8 @@ export interface SnapshotSource {
   instanceId: string;
   /** A specific snapshot; default: the newest committed one. */
   snapshotId?: string;
+  /** Local cache of metadata layers; every hit is re-hashed. */
+  cache?: MetadataCache;
 }
 
 /**
@@ -220,7 +228,9 @@ export async function readSnapshotObjects(
   source: SnapshotSource,
 ): Promise<{ snapshotId: string; objects: Map<string, Buffer> }> {
   const snapshotId = source.snapshotId ?? (await newestCommitted(source));
-  const manifest = await readManifest(source.vault, source.instanceId, snapshotId);
+  const manifest = await readManifest(source.vault, source.instanceId, snapshotId, {
+    cache: source.cache,
+  });
   const reader = new PackReader(source.vault, source.instanceId, DEFAULT_PACK_CACHE_BYTES);
   const objects = new Map<string, Buffer>();
   const problems = await scan(manifest, reader, async (object, body) => {
@@ -237,7 +247,9 @@ export async function verifySnapshot(
   cacheBytes = DEFAULT_PACK_CACHE_BYTES,
 ): Promise<VerifyReport> {
   const snapshotId = source.snapshotId ?? (await newestCommitted(source));
-  const manifest = await readManifest(source.vault, source.instanceId, snapshotId);
+  const manifest = await readManifest(source.vault, source.instanceId, snapshotId, {
+    cache: source.cache,
+  });
   const reader = new PackReader(source.vault, source.instanceId, cacheBytes);
   const problems = await scan(manifest, reader);
   return {
@@ -309,7 +321,9 @@ export async function restoreSnapshot(input: RestoreInput): Promise<RestoreResul
     );
     let manifest: Manifest;
     try {
-      manifest = await readManifest(input.vault, input.instanceId, snapshotId);
+      manifest = await readManifest(input.vault, input.instanceId, snapshotId, {
+        cache: input.cache,
+      });
     } catch (error) {
       if (!input.fallbackToPrevious) throw error;
       if (error instanceof SnapshotIntegrityError) {
@@ -366,6 +380,7 @@ async function writeVerified(
     ? { ...manifest, objects: [...manifest.objects].sort((a, b) => rank(a.key) - rank(b.key)) }
     : manifest;
   let batchRank: number | undefined;
+  let batchBytes = 0;
   const problems = await scan(ordered, reader, async (object, body) => {
     if (input.only && !input.only.has(object.key)) return;
     if (input.shouldYield?.()) {
@@ -392,7 +407,13 @@ async function writeVerified(
     batch.push(input.target.write(input.instanceId, object.key, body));
     objectsWritten += 1;
     bytesWritten += body.length;
-    if (batch.length >= WRITE_BATCH) await Promise.all(batch.splice(0));
+    batchBytes += body.length;
+    // Bounded by bytes as well as count: eight 16 MiB objects in flight were most of a
+    // restore's peak memory.
+    if (batch.length >= WRITE_BATCH || batchBytes >= WRITE_BATCH_BYTES) {
+      await Promise.all(batch.splice(0));
+      batchBytes = 0;
+    }
   });
   await Promise.all(batch);
   batch = [];
@@ -401,8 +422,10 @@ async function writeVerified(
     throw new SnapshotIntegrityError(input.instanceId, manifest.snapshotId, problems);
   }
   const wanted = new Set(manifest.objects.map((o) => o.key));
+  // The empty key is the instance prefix's own folder marker: never part of a snapshot, never
+  // removed by a restore (see "Folder markers" in docs/snapshot-format.md).
   const extra = [...present.keys()].filter(
-    (key) => !wanted.has(key) && (!input.only || input.only.has(key)),
+    (key) => key !== '' && !wanted.has(key) && (!input.only || input.only.has(key)),
   );
   if (extra.length > 0) await input.target.delete(input.instanceId, extra);
   return {

@@ -1,7 +1,7 @@
 import type { RetentionPolicy } from '../../config/schema.ts';
 import type { BlobStore, Clock, StoredBlob } from '../ports.ts';
-import { readManifest } from './catalog.ts';
-import { idFromKey, isSnapshotId, keys, snapshotTime } from './format.ts';
+import { listCommittedSnapshotIds, packsOf, readRoot } from './catalog.ts';
+import { idFromKey, keys, snapshotTime } from './format.ts';
 
 /** ISO-8601 week label (e.g. 2026-W48): weeks start on Monday, as most operators expect. */
 function isoWeek(date: Date): string {
@@ -49,6 +49,12 @@ export interface GcPlan {
   keptSnapshots: string[];
 }
 
+/** An object GC left in place because Object Lock still protects it. */
+export interface LockedKeep {
+  key: string;
+  reason: string;
+}
+
 /** Inputs of a GC decision, all read beforehand so the decision itself is pure. */
 export interface GcInventory {
   committedIds: string[];
@@ -85,12 +91,25 @@ export function planGarbageCollection(
 /** Result of one GC run in one bucket. */
 export interface GcReport extends GcPlan {
   dryRun: boolean;
+  /** Objects GC would have deleted but kept, because their Object Lock retention has not ended. */
+  locked: LockedKeep[];
+}
+
+/** What the snapshot run that precedes GC already knows, so GC does not read it again. */
+export interface GcKnown {
+  /** The commit markers of the bucket, as listed by the run (plus the one it wrote). */
+  committedIds?: readonly string[];
+  /** Packs each snapshot needs, from the roots the run read or wrote. */
+  packs?: ReadonlyMap<string, readonly string[]>;
 }
 
 /**
  * Applies the retention policy to one instance in one backup bucket. Deletes commit markers
  * before manifests and manifests before packs, so a crash midway never leaves a visible
- * snapshot that points at a deleted pack.
+ * snapshot that points at a deleted pack. Which packs are referenced comes from the roots
+ * alone (their `packs` list), never from the layers; roots the snapshot run just read or wrote
+ * are not read again. With Object Lock, nothing whose retention has not ended is deleted: a
+ * snapshot whose marker is locked stays kept, with its packs, and the report says why.
  */
 export async function collectGarbage(input: {
   vault: BlobStore;
@@ -98,16 +117,27 @@ export async function collectGarbage(input: {
   policy: RetentionPolicy;
   clock: Clock;
   dryRun?: boolean;
+  /** Set when the instance's snapshots are written with Object Lock. */
+  objectLock?: { mode: 'GOVERNANCE' | 'COMPLIANCE'; days: number };
+  known?: GcKnown;
 }): Promise<GcReport> {
   const { vault, instanceId, policy } = input;
-  const [markers, manifests, packs] = await Promise.all([
-    vault.list(keys.commitsPrefix(instanceId)),
+  const [committedIds, manifests, packs] = await Promise.all([
+    input.known?.committedIds
+      ? Promise.resolve([...input.known.committedIds])
+      : listCommittedSnapshotIds(vault, instanceId),
     vault.list(keys.manifestsPrefix(instanceId)),
     vault.list(keys.packsPrefix(instanceId)),
   ]);
-  const committedIds = markers.map((m) => idFromKey(m.key)).filter(isSnapshotId);
-  const keep = snapshotsToKeep(committedIds, policy);
   const now = input.clock.now();
+  const locked: LockedKeep[] = [];
+  const lockOf = lockChecker(vault, input.objectLock, now, locked);
+
+  const keep = snapshotsToKeep(committedIds, policy);
+  // A snapshot whose marker is still locked cannot be expired: it stays visible, so it stays kept.
+  for (const id of committedIds) {
+    if (!keep.has(id) && (await lockOf(keys.commit(instanceId, id)))) keep.add(id);
+  }
   const cutoff = now.getTime() - policy.gcGraceSeconds * 1000;
   const committed = new Set(committedIds);
   // In-progress snapshots: manifests without a marker that are still young.
@@ -116,22 +146,63 @@ export async function collectGarbage(input: {
     .map((m) => idFromKey(m.key));
   const referencedPacks = new Set<string>();
   for (const id of [...keep, ...young]) {
-    const manifest = await readManifest(vault, instanceId, id);
-    for (const location of Object.values(manifest.chunks)) referencedPacks.add(location.pack);
+    const known = input.known?.packs?.get(id);
+    const needed = known ?? packsOf(await readRoot(vault, instanceId, id));
+    for (const pack of needed) referencedPacks.add(pack);
   }
   const plan = planGarbageCollection(
     { committedIds, manifests, packs, referencedPacks, keep },
     now,
     policy.gcGraceSeconds,
   );
+  const unlocked = async (candidates: string[]) => {
+    const out: string[] = [];
+    for (const key of candidates) if (!(await lockOf(key))) out.push(key);
+    return out;
+  };
+  const markerKeys = plan.expiredSnapshots.map((id) => keys.commit(instanceId, id));
+  const rootKeys = await unlocked(
+    [...plan.expiredSnapshots, ...plan.abandonedManifests].map((id) =>
+      keys.manifest(instanceId, id),
+    ),
+  );
+  const packKeys = await unlocked(plan.packs);
   if (!input.dryRun) {
-    await vault.delete(plan.expiredSnapshots.map((id) => keys.commit(instanceId, id)));
-    await vault.delete(
-      [...plan.expiredSnapshots, ...plan.abandonedManifests].map((id) =>
-        keys.manifest(instanceId, id),
-      ),
-    );
-    await vault.delete(plan.packs);
+    await vault.delete(markerKeys);
+    await vault.delete(rootKeys);
+    await vault.delete(packKeys);
   }
-  return { ...plan, dryRun: input.dryRun ?? false };
+  const lockedKeys = new Set(locked.map((l) => l.key));
+  return {
+    ...plan,
+    abandonedManifests: plan.abandonedManifests.filter(
+      (id) => !lockedKeys.has(keys.manifest(instanceId, id)),
+    ),
+    packs: packKeys,
+    dryRun: input.dryRun ?? false,
+    locked,
+  };
+}
+
+/**
+ * With Object Lock, asks the bucket for an object's retention before GC deletes it. On a
+ * versioned bucket S3 would accept the delete (it only adds a delete marker), and the snapshot
+ * would vanish from listings while its data stayed locked: so GC checks first, and keeps.
+ */
+function lockChecker(
+  vault: BlobStore,
+  objectLock: { mode: string } | undefined,
+  now: Date,
+  locked: LockedKeep[],
+): (key: string) => Promise<boolean> {
+  return async (key) => {
+    if (!objectLock || !vault.retention) return false;
+    const retention = await vault.retention(key);
+    if (!retention || retention.until.getTime() <= now.getTime()) return false;
+    locked.push({
+      key,
+      reason: `Object Lock (${retention.mode}) retains it until ${retention.until.toISOString()}`,
+    });
+    return true;
+  };
 }

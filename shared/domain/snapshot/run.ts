@@ -1,7 +1,7 @@
 import type { RetentionPolicy } from '../../config/schema.ts';
 import { QuorumNotReachedError } from '../../errors.ts';
 import { DetailType, type SnapshotEventDetail } from '../events.ts';
-import type { Clock, EventBus, InstanceStore } from '../ports.ts';
+import type { Clock, EventBus, InstanceStore, MetadataCache } from '../ports.ts';
 import { listCommittedSnapshotIds } from './catalog.ts';
 import { snapshotIdFor, snapshotTime } from './format.ts';
 import { restoreSnapshot } from './restore.ts';
@@ -18,6 +18,8 @@ export interface SnapshotJob {
   sourceRegion: string;
   source: InstanceStore;
   replicas: ReplicaTarget[];
+  /** Local cache of metadata layers; optional, every hit is re-hashed. */
+  cache?: MetadataCache;
   /**
    * Active-active only: the other regions the instance runs in. Each committed snapshot is
    * restored into them, so config changes made at home reach every active region.
@@ -68,16 +70,25 @@ export function isDue(
   return elapsed >= intervalSeconds - slack;
 }
 
-async function newestCommittedAnywhere(job: SnapshotJob): Promise<string | undefined> {
-  const newest = await Promise.all(
+/**
+ * The commit markers of every reachable replica, listed once: the due check, the snapshot and
+ * retention all use this one listing.
+ */
+async function committedPerRegion(job: SnapshotJob): Promise<Map<string, string[]>> {
+  const listed = await Promise.all(
     job.replicas.map((r) =>
       listCommittedSnapshotIds(r.vault, job.instanceId).then(
-        (ids) => ids[0],
+        (ids) => [r.region, ids] as const,
         () => undefined,
       ),
     ),
   );
-  return newest
+  return new Map(listed.filter((entry) => entry !== undefined));
+}
+
+function newestOf(committed: ReadonlyMap<string, readonly string[]>): string | undefined {
+  return [...committed.values()]
+    .map((ids) => ids[0])
     .filter((id): id is string => id !== undefined)
     .sort()
     .at(-1);
@@ -128,7 +139,8 @@ export async function runSnapshots(input: {
     },
   };
   for (const job of input.jobs) {
-    const last = await newestCommittedAnywhere(job);
+    const committed = await committedPerRegion(job);
+    const last = newestOf(committed);
     if (!input.force && !isDue(last, job.intervalSeconds, input.triggerTime)) {
       outcomes.push({
         instanceId: job.instanceId,
@@ -138,7 +150,7 @@ export async function runSnapshots(input: {
       });
       continue;
     }
-    outcomes.push(await snapshotOne(job, snapshotId, { bus, clock: input.clock }));
+    outcomes.push(await snapshotOne(job, snapshotId, { bus, clock: input.clock, committed }));
   }
   return { snapshotId, outcomes, unpublished };
 }
@@ -146,7 +158,7 @@ export async function runSnapshots(input: {
 async function snapshotOne(
   job: SnapshotJob,
   snapshotId: string,
-  input: { bus: EventBus; clock: Clock },
+  input: { bus: EventBus; clock: Clock; committed?: ReadonlyMap<string, readonly string[]> },
 ): Promise<SnapshotOutcome> {
   let result: SnapshotResult;
   try {
@@ -159,6 +171,8 @@ async function snapshotOne(
       snapshotId,
       clock: input.clock,
       objectLock: job.objectLock,
+      ...(job.cache ? { cache: job.cache } : {}),
+      ...(input.committed ? { committedIds: input.committed } : {}),
     });
   } catch (error) {
     const reason = `cannot read instance ${job.instanceId} in ${job.sourceRegion}: ${(error as Error).message}`;
@@ -192,11 +206,19 @@ async function snapshotOne(
   const gc: RegionGc[] = [];
   for (const replica of job.replicas.filter((r) => result.regionsCommitted.includes(r.region))) {
     try {
+      const written = result.written.find((w) => w.region === replica.region);
+      const packs = new Map<string, readonly string[]>();
+      if (written) {
+        packs.set(written.root.snapshotId, written.root.packs);
+        if (written.previous) packs.set(written.previous.snapshotId, written.previous.packs);
+      }
       const report = await collectGarbage({
         vault: replica.vault,
         instanceId: job.instanceId,
         policy: job.retention,
         clock: input.clock,
+        ...(job.objectLock ? { objectLock: job.objectLock } : {}),
+        known: written ? { committedIds: written.committedIds, packs } : {},
       });
       gc.push({ region: replica.region, report });
     } catch (error) {

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import pLimit from 'p-limit';
 import {
   AlreadyExistsError,
@@ -5,8 +7,15 @@ import {
   SnapshotIntegrityError,
   SnapshotNotFoundError,
 } from '../../errors.ts';
-import type { BlobStore, Clock, InstanceStore, ObjectEntry, PutOptions } from '../ports.ts';
-import { latestCommittedManifest, readManifest } from './catalog.ts';
+import type {
+  BlobStore,
+  Clock,
+  InstanceStore,
+  MetadataCache,
+  ObjectEntry,
+  PutOptions,
+} from '../ports.ts';
+import { listCommittedSnapshotIds, readRoot, readSnapshot } from './catalog.ts';
 import { type Chunk, type ChunkedObject, chunkStream, DEFAULT_CHUNK_SIZE } from './chunker.ts';
 import {
   type ChunkLocation,
@@ -15,10 +24,13 @@ import {
   encodeJson,
   FORMAT,
   keys,
+  LayerSchema,
   type Manifest,
   type ManifestObject,
-  ManifestSchema,
+  type Root,
+  RootSchema,
 } from './format.ts';
+import { type PreviousLayers, planLayers } from './layers.ts';
 import { DEFAULT_PACK_SIZE, PackBuilder, type SealedPack } from './pack.ts';
 
 /** One region that receives the snapshot, through its backup bucket. */
@@ -41,6 +53,13 @@ export interface TakeSnapshotInput {
   /** Parallel source reads; bounded so memory stays at a few chunks. */
   readConcurrency?: number;
   objectLock?: { mode: 'GOVERNANCE' | 'COMPLIANCE'; days: number };
+  /** Local cache of metadata layers (content-addressed, re-hashed on every hit). */
+  cache?: MetadataCache;
+  /**
+   * Committed snapshot ids per region, newest first, when the caller has just listed them
+   * (the scheduled run lists them to decide whether a snapshot is due): not listed again.
+   */
+  committedIds?: ReadonlyMap<string, readonly string[]>;
 }
 
 /** A region that did not end up holding the snapshot, and why. */
@@ -64,10 +83,19 @@ export interface SnapshotResult {
   bytesTotal: number;
   /** Source bytes read (unchanged objects are not read). */
   bytesRead: number;
-  /** Compressed pack bytes PUT, summed over regions. */
+  /** Compressed data-pack bytes PUT, summed over regions (metadata: `metadataBytesUploaded`). */
   bytesUploaded: number;
   packsUploaded: number;
   objectsUnchanged: number;
+  /** Metadata bytes PUT, summed over regions: roots and metadata packs (markers not counted). */
+  metadataBytesUploaded: number;
+  /** Object Lock: packs of older snapshots whose retention this run extended, summed over regions. */
+  retentionExtended: number;
+  /**
+   * Per region that holds the snapshot: its root and the previous committed one, with the
+   * commit markers listed, so retention needs to read neither again.
+   */
+  written: { region: string; root: Root; previous?: Manifest; committedIds: string[] }[];
   /** True when every region already held this snapshot id (a retried trigger). */
   alreadyExisted: boolean;
   durationMs: number;
@@ -86,10 +114,17 @@ class RegionWriter {
   private readonly queued = new Set<string>();
   private readonly written = new Map<string, ChunkLocation>();
   private readonly builder: PackBuilder;
-  private readonly inflight: Promise<void>[] = [];
+  private readonly inflight: Promise<unknown>[] = [];
+  /** Packs this run uploaded, with the retention they were given. */
+  readonly uploaded = new Set<string>();
   packsUploaded = 0;
   bytesUploaded = 0;
+  metadataBytes = 0;
+  retentionExtended = 0;
   previous: Manifest | undefined;
+  previousLayers: PreviousLayers | undefined;
+  committedIds: string[] = [];
+  root: Root | undefined;
 
   constructor(
     readonly target: ReplicaTarget,
@@ -112,15 +147,33 @@ class RegionWriter {
     this.failure ??= error instanceof Error ? error.message : String(error);
   }
 
-  async loadPrevious(): Promise<void> {
+  async loadPrevious(input: TakeSnapshotInput): Promise<void> {
     try {
-      this.previous = await latestCommittedManifest(this.target.vault, this.instanceId);
-      if (this.previous) this.held = new Map(Object.entries(this.previous.chunks));
+      this.committedIds = [
+        ...(input.committedIds?.get(this.region) ??
+          (await listCommittedSnapshotIds(this.target.vault, this.instanceId))),
+      ];
     } catch (error) {
-      // An unreadable newest manifest must not exclude the region for good: start it afresh
-      // (every chunk uploaded again) so the next snapshot repairs the replica.
+      this.fail(error);
+      return;
+    }
+    const [newest] = this.committedIds;
+    if (!newest) return;
+    try {
+      const stored = await readSnapshot(this.target.vault, this.instanceId, newest, {
+        cache: input.cache,
+      });
+      this.previous = stored.manifest;
+      if (stored.manifest.root) {
+        this.previousLayers = { refs: stored.manifest.root.layers, layers: stored.layers };
+      }
+      this.held = new Map(Object.entries(stored.manifest.chunks));
+    } catch (error) {
+      // An unreadable newest snapshot must not exclude the region for good: start it afresh
+      // (every chunk and a full layer uploaded again) so this snapshot repairs the replica.
       if (error instanceof SnapshotIntegrityError || error instanceof SnapshotNotFoundError) {
         this.previous = undefined;
+        this.previousLayers = undefined;
         this.held = new Map();
         return;
       }
@@ -148,17 +201,25 @@ class RegionWriter {
     if (this.inflight.length >= MAX_PACK_UPLOADS_IN_FLIGHT) await this.inflight.shift();
   }
 
-  private async upload(pack: SealedPack): Promise<void> {
-    if (!this.live) return;
+  /** Uploads a pack; a metadata pack counts under `metadataBytes`, not as a data pack. */
+  async upload(pack: SealedPack, metadata = false): Promise<boolean> {
+    if (!this.live) return false;
     try {
       await this.target.vault.put(keys.pack(this.instanceId, pack.id), pack.body, {
         ...this.putOptions(),
         contentType: 'application/octet-stream',
       });
-      this.packsUploaded += 1;
-      this.bytesUploaded += pack.body.length;
+      this.uploaded.add(pack.id);
+      if (metadata) {
+        this.metadataBytes += pack.body.length;
+      } else {
+        this.packsUploaded += 1;
+        this.bytesUploaded += pack.body.length;
+      }
+      return true;
     } catch (error) {
       this.fail(error);
+      return false;
     }
   }
 
@@ -175,32 +236,36 @@ class RegionWriter {
 /**
  * Takes one snapshot of an instance into the backup buckets of its replica regions.
  *
- * Order of writes per region: packs, then the manifest (conditional, so a snapshot id is
- * written once), then, only when a quorum of regions holds the manifest, a commit marker.
- * Readers only see snapshots with a marker, so a crash at any point leaves nothing half-visible.
+ * Order of writes per region: data packs, then the metadata pack (the one new layer), then the
+ * root (conditional, so a snapshot id is written once), then, only when a quorum of regions
+ * holds the root, a commit marker. Readers only see snapshots with a marker, so a crash at
+ * any point leaves nothing half-visible.
  */
 export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotResult> {
   const started = input.clock.now();
   const chunkSize = input.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const lock = input.objectLock;
-  const putOptions = (): PutOptions =>
+  const retainUntil = () =>
     lock
       ? {
-          retainUntil: {
-            mode: lock.mode,
-            until: new Date(input.clock.now().getTime() + lock.days * 86_400_000),
-          },
+          mode: lock.mode,
+          until: new Date(input.clock.now().getTime() + lock.days * 86_400_000),
         }
-      : {};
+      : undefined;
+  const putOptions = (): PutOptions => {
+    const retain = retainUntil();
+    return retain ? { retainUntil: retain } : {};
+  };
   const writers = input.replicas.map(
     (target) =>
       new RegionWriter(target, input.instanceId, input.packSize ?? DEFAULT_PACK_SIZE, putOptions),
   );
-  await Promise.all(writers.map((w) => w.loadPrevious()));
+  await Promise.all(writers.map((w) => w.loadPrevious(input)));
 
   const previous = newestManifest(writers.map((w) => w.previous));
   const previousByKey = new Map(previous?.objects.map((o) => [o.key, o]) ?? []);
-  // An empty key (an S3 "folder" marker for the prefix itself) names no restorable object.
+  // The empty key is the instance prefix's own folder marker (`<instanceId>/`): it names the
+  // instance, not an object of its configuration, and a manifest key must not be empty.
   const listing = (await input.source.list(input.instanceId)).filter(
     (entry) => entry.key.length > 0,
   );
@@ -258,33 +323,34 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
   await Promise.all(
     writers.map(async (writer) => {
       if (!writer.live) return;
-      const manifest = buildManifest(input, writer, objects, digest, bytesTotal, createdAt);
-      if (!manifest) return;
-      // Never commit what a reader would reject (e.g. a key the source listed oddly).
-      const checked = ManifestSchema.safeParse(manifest);
-      if (!checked.success) {
-        const issue = checked.error.issues[0];
-        writer.fail(
-          new Error(`manifest would be unreadable: ${issue?.path.join('.')}: ${issue?.message}`),
-        );
-        return;
-      }
+      const root = await writeMetadata(input, writer, objects, {
+        digest,
+        bytesTotal,
+        createdAt,
+        retainUntil,
+      });
+      if (!root) return;
+      const encoded = encodeJson(root);
       const outcome = await writeOnce(
         writer,
         keys.manifest(input.instanceId, input.snapshotId),
-        manifest,
+        encoded,
         putOptions(),
       );
+      if (outcome === 'written') {
+        writer.root = root;
+        writer.metadataBytes += encoded.length;
+      }
       if (outcome === 'existed') {
         // A retried trigger: the id is taken. Accept it only if it holds the same config.
         try {
-          const stored = await readManifest(
-            writer.target.vault,
-            input.instanceId,
-            input.snapshotId,
-          );
-          if (stored.configDigest === digest) existing += 1;
-          else
+          const stored = await readRoot(writer.target.vault, input.instanceId, input.snapshotId);
+          const storedDigest =
+            stored.format === FORMAT ? stored.configDigest : stored.manifest.configDigest;
+          if (storedDigest === digest) {
+            existing += 1;
+            if (stored.format === FORMAT) writer.root = stored;
+          } else
             writer.fail(
               new Error(`snapshot id ${input.snapshotId} already holds different content`),
             );
@@ -308,7 +374,12 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
     };
     await Promise.all(
       holding.map((w) =>
-        writeOnce(w, keys.commit(input.instanceId, input.snapshotId), marker, putOptions()),
+        writeOnce(
+          w,
+          keys.commit(input.instanceId, input.snapshotId),
+          encodeJson(marker),
+          putOptions(),
+        ),
       ),
     );
   } else {
@@ -316,7 +387,7 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
       w.fail(new Error('manifest written, but the quorum was not reached: left uncommitted'));
   }
 
-  const regionsCommitted = writers.filter((w) => w.live).map((w) => w.region);
+  const live = writers.filter((w) => w.live);
   return {
     instanceId: input.instanceId,
     snapshotId: input.snapshotId,
@@ -324,7 +395,7 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
     // The decision made when the markers went out; `regionsCommitted` says where they landed.
     committed,
     quorum: input.quorum,
-    regionsCommitted,
+    regionsCommitted: live.map((w) => w.region),
     regionsFailed: writers
       .filter((w) => !w.live)
       .map((w) => ({ region: w.region, reason: w.failure ?? '' })),
@@ -334,6 +405,20 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
     bytesUploaded: writers.reduce((sum, w) => sum + w.bytesUploaded, 0),
     packsUploaded: writers.reduce((sum, w) => sum + w.packsUploaded, 0),
     objectsUnchanged,
+    metadataBytesUploaded: writers.reduce((sum, w) => sum + w.metadataBytes, 0),
+    retentionExtended: writers.reduce((sum, w) => sum + w.retentionExtended, 0),
+    written: live.flatMap((w) =>
+      w.root
+        ? [
+            {
+              region: w.region,
+              root: w.root,
+              ...(w.previous ? { previous: w.previous } : {}),
+              committedIds: [...new Set([input.snapshotId, ...w.committedIds])].sort().reverse(),
+            },
+          ]
+        : [],
+    ),
     alreadyExisted: existing > 0 && existing === holding.length,
     durationMs: input.clock.now().getTime() - started.getTime(),
   };
@@ -349,15 +434,26 @@ function newestManifest(candidates: readonly (Manifest | undefined)[]): Manifest
   return newest;
 }
 
-function buildManifest(
+/** Object Lock: a pack is re-locked when less than half of the retention period is left. */
+const RENEW_WHEN_LEFT = 0.5;
+
+/**
+ * Writes a region's new layer (if any) in a metadata pack of its own, extends the retention of
+ * the older packs the snapshot reuses, and returns the root to write; undefined when the
+ * region failed.
+ */
+async function writeMetadata(
   input: TakeSnapshotInput,
   writer: RegionWriter,
   objects: readonly ManifestObject[],
-  digest: string,
-  bytesTotal: number,
-  createdAt: string,
-): Manifest | undefined {
-  const chunks: Record<string, ChunkLocation> = {};
+  meta: {
+    digest: string;
+    bytesTotal: number;
+    createdAt: string;
+    retainUntil: () => { mode: 'GOVERNANCE' | 'COMPLIANCE'; until: Date } | undefined;
+  },
+): Promise<Root | undefined> {
+  const index: Record<string, ChunkLocation> = {};
   for (const object of objects) {
     for (const id of object.chunks) {
       const location = writer.locate(id);
@@ -365,32 +461,129 @@ function buildManifest(
         writer.fail(new Error(`chunk ${id} of ${object.key} has no pack in this region`));
         return undefined;
       }
-      chunks[id] = location;
+      index[id] = location;
     }
   }
-  return {
+  const plan = planLayers(writer.previousLayers, objects, index);
+  const refs = [...plan.keep];
+  // Every pack the new root needs: its layers' packs and the packs of its objects' chunks.
+  // Entries an upper layer replaced may point into packs GC has since removed; readers never
+  // follow them (applying the layers drops them first).
+  const needed = new Set(Object.values(index).map((location) => location.pack));
+  if (plan.write) {
+    const raw = Buffer.from(JSON.stringify(plan.write));
+    const builder = new PackBuilder();
+    const id = createHash('sha256').update(raw).digest('hex');
+    builder.add({ id, size: raw.length, compressed: gzipSync(raw) });
+    const sealed = builder.seal();
+    if (!(await writer.upload(sealed, true))) return undefined;
+    const at = sealed.locations.get(id) as ChunkLocation;
+    refs.push({
+      id,
+      pack: sealed.id,
+      offset: at.offset,
+      length: at.length,
+      size: at.size,
+      objects: plan.write.objects.length,
+      deleted: plan.write.deleted.length,
+    });
+    await input.cache?.put(id, raw).catch(() => undefined);
+  }
+  for (const ref of refs) needed.add(ref.pack);
+  const packs = [...needed].sort();
+  const retain = meta.retainUntil();
+  let retainUntil: Record<string, string> | undefined;
+  if (retain) {
+    retainUntil = await extendRetention(input, writer, packs, retain);
+    if (!retainUntil) return undefined;
+  }
+  const root: Root = {
     format: FORMAT,
     instanceId: input.instanceId,
     snapshotId: input.snapshotId,
-    createdAt,
+    createdAt: meta.createdAt,
     sourceRegion: input.sourceRegion,
     region: writer.region,
-    configDigest: digest,
-    totals: { objects: objects.length, bytes: bytesTotal },
-    objects: [...objects],
-    chunks,
+    configDigest: meta.digest,
+    totals: { objects: objects.length, bytes: meta.bytesTotal },
+    layers: refs,
+    packs,
+    ...(retainUntil ? { retainUntil } : {}),
   };
+  // Never commit what a reader would reject (e.g. a key the source listed oddly).
+  const checked = RootSchema.safeParse(root);
+  const layerChecked = plan.write ? LayerSchema.safeParse(plan.write) : undefined;
+  const issue = checked.success
+    ? layerChecked && !layerChecked.success
+      ? layerChecked.error.issues[0]
+      : undefined
+    : checked.error.issues[0];
+  if (issue) {
+    writer.fail(
+      new Error(`manifest would be unreadable: ${issue.path.join('.')}: ${issue.message}`),
+    );
+    return undefined;
+  }
+  return root;
+}
+
+/**
+ * With Object Lock, every pack a snapshot needs must stay locked as long as the snapshot's own
+ * root: packs this run wrote already are; older packs it reuses get their retention moved to
+ * now + days when less than half of it is left (as Kopia's maintenance extends locks). What
+ * each pack is known to be locked until is kept in the root, so a pack is not touched on every
+ * run. Returns that map, or undefined when the region failed.
+ */
+async function extendRetention(
+  input: TakeSnapshotInput,
+  writer: RegionWriter,
+  packs: readonly string[],
+  retain: { mode: 'GOVERNANCE' | 'COMPLIANCE'; until: Date },
+): Promise<Record<string, string> | undefined> {
+  const lock = input.objectLock as { days: number };
+  const known = writer.previous?.root?.retainUntil ?? {};
+  const renewBefore = retain.until.getTime() - lock.days * 86_400_000 * RENEW_WHEN_LEFT;
+  const out: Record<string, string> = {};
+  const stale: string[] = [];
+  for (const pack of packs) {
+    const until = known[pack];
+    if (writer.uploaded.has(pack)) out[pack] = retain.until.toISOString();
+    else if (until && Date.parse(until) > renewBefore) out[pack] = until;
+    else stale.push(pack);
+  }
+  if (stale.length === 0) return out;
+  const vault = writer.target.vault;
+  if (!vault.extendRetention) {
+    writer.fail(new Error(`${vault.location} cannot extend Object Lock retention`));
+    return undefined;
+  }
+  const limit = pLimit(8);
+  try {
+    await Promise.all(
+      stale.map((pack) =>
+        limit(async () => {
+          await vault.extendRetention?.(keys.pack(input.instanceId, pack), retain);
+          out[pack] = retain.until.toISOString();
+          writer.retentionExtended += 1;
+        }),
+      ),
+    );
+  } catch (error) {
+    writer.fail(error);
+    return undefined;
+  }
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
 /** Conditional write; `existed` when the key was already taken, failure marks the region. */
 async function writeOnce(
   writer: RegionWriter,
   key: string,
-  value: unknown,
+  body: Uint8Array,
   options: PutOptions,
 ): Promise<'written' | 'existed' | 'failed'> {
   try {
-    await writer.target.vault.put(key, encodeJson(value), {
+    await writer.target.vault.put(key, body, {
       ...options,
       ifNoneMatch: true,
       contentType: 'application/json',

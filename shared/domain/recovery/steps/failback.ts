@@ -62,6 +62,8 @@ export async function finalSnapshot(
     ),
     snapshotId,
     clock: deps.clock,
+    // The final snapshot is a snapshot like any other: locked when the instance's are.
+    ...(instance.snapshot.objectLock ? { objectLock: instance.snapshot.objectLock } : {}),
   });
   if (!result.committed) {
     throw new RunStepError(

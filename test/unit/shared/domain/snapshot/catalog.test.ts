@@ -74,12 +74,13 @@ describe('readManifest', () => {
     const { snapshotId } = await world.take();
     const vault = world.vault('us-east-1');
     const key = keys.manifest(INSTANCE, snapshotId);
-    const manifest = JSON.parse(vault.bytes(key).toString());
-    manifest.objects[0].sha256 = 'not-a-hash';
-    vault.overwrite(key, encodeJson(manifest));
+    const root = JSON.parse(vault.bytes(key).toString());
+    root.layers[0].id = 'not-a-hash';
+    vault.overwrite(key, encodeJson(root));
     const error = await integrityError(readManifest(vault, INSTANCE, snapshotId));
     expect(error.problems[0]?.kind).toBe('bad-manifest');
     expect(error.problems[0]?.name).toBe(key);
+    expect(error.problems[0]?.detail).toContain('layers[0].id');
   });
 
   it('reports a bad-manifest problem when the manifest names another snapshot', async () => {

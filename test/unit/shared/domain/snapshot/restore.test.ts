@@ -1,9 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  keys,
-  type Manifest,
-  ManifestSchema,
-} from '../../../../../shared/domain/snapshot/format.ts';
+import { idFromKey, keys, type Manifest } from '../../../../../shared/domain/snapshot/format.ts';
 import { restoreSnapshot, verifySnapshot } from '../../../../../shared/domain/snapshot/restore.ts';
 import {
   type IntegrityProblem,
@@ -20,11 +16,14 @@ import {
 } from '../../../../fakes/fixtures.ts';
 import { InMemoryInstanceStore } from '../../../../fakes/instance-store.ts';
 import { INSTANCE, snapshotWorld } from '../../../../fakes/world.ts';
+import {
+  metadataPacks,
+  rewriteLayer,
+  manifestIn as storedManifest,
+} from '../../../../support/stored-snapshot.ts';
 
 function manifestIn(vault: InMemoryBlobStore, snapshotId: string): Manifest {
-  return ManifestSchema.parse(
-    JSON.parse(vault.bytes(keys.manifest(INSTANCE, snapshotId)).toString('utf8')),
-  );
+  return storedManifest(vault, INSTANCE, snapshotId);
 }
 
 async function integrityError(promise: Promise<unknown>): Promise<SnapshotIntegrityError> {
@@ -165,18 +164,18 @@ describe('restoreSnapshot', () => {
 
   it('names the object when its chunks are intact but its hash in the manifest is not', async () => {
     const { vault, result } = await snapshotted(6);
-    const key = keys.manifest(INSTANCE, result.snapshotId);
-    const manifest = JSON.parse(vault.bytes(key).toString());
-    manifest.objects[2].sha256 = 'f'.repeat(64);
-    vault.overwrite(key, Buffer.from(JSON.stringify(manifest)));
+    const manifest = manifestIn(vault, result.snapshotId);
+    rewriteLayer(vault, INSTANCE, result.snapshotId, 0, (layer) => {
+      (layer.objects[2] as { sha256: string }).sha256 = 'f'.repeat(64);
+    });
     const error = await integrityError(
       restoreSnapshot({ vault, instanceId: INSTANCE, target: new InMemoryInstanceStore() }),
     );
     expect(error.problems).toEqual([
       expect.objectContaining({
         kind: 'corrupt-object',
-        name: manifest.objects[2].key,
-        affectedObjects: [manifest.objects[2].key],
+        name: manifest.objects[2]?.key,
+        affectedObjects: [manifest.objects[2]?.key],
       }),
     ]);
   });
@@ -190,10 +189,12 @@ describe('restoreSnapshot', () => {
     world.clock.advance(HOUR);
     const bad = await world.take();
     const vault = world.vault('us-east-1');
-    // The newer snapshot's own pack holds only the changed object; damage it.
+    // The newer snapshot's own data pack holds only the changed object; damage it.
+    const layerPacks = metadataPacks(vault, INSTANCE, bad.snapshotId);
     const newPacks = vault
       .keys(keys.packsPrefix(INSTANCE))
-      .filter((k) => (vault.lastModified(k)?.getTime() ?? 0) > Date.parse('2026-11-25T06:00:00Z'));
+      .filter((k) => (vault.lastModified(k)?.getTime() ?? 0) > Date.parse('2026-11-25T06:00:00Z'))
+      .filter((k) => !layerPacks.has(idFromKey(k)));
     expect(newPacks).toHaveLength(1);
     vault.corrupt(newPacks[0] as string);
     const target = new InMemoryInstanceStore();
@@ -289,7 +290,8 @@ describe('restoreSnapshot', () => {
     seedInstance(world.source, INSTANCE, { count: 40, size: 2000, seed: 12 });
     await world.take({ packSize: 16 * 1024 });
     const vault = world.vault('us-east-1');
-    const packs = vault.keys(keys.packsPrefix(INSTANCE)).length;
+    // Every pack but the one metadata pack (the snapshot's one full layer) holds data.
+    const packs = vault.keys(keys.packsPrefix(INSTANCE)).length - 1;
     expect(packs).toBeGreaterThan(2);
     vault.resetCalls();
     const target = new InMemoryInstanceStore();
@@ -297,8 +299,8 @@ describe('restoreSnapshot', () => {
     await restoreSnapshot({ vault, instanceId: INSTANCE, target, cacheBytes: 0 });
 
     expect(target.contents(INSTANCE)).toEqual(world.source.contents(INSTANCE));
-    // Verify pass and write pass each fetch every pack.
-    expect(vault.count('get', /\/packs\//)).toBe(2 * packs);
+    // Verify pass and write pass each fetch every data pack; the layer is read once.
+    expect(vault.count('get', /\/packs\//)).toBe(2 * packs + 1);
   });
 
   it('downloads each pack once when the cache holds the whole snapshot', async () => {

@@ -14,6 +14,7 @@ import { DAY, HOUR, MINUTE } from '../../../../fakes/clock.ts';
 import { configDocument, seededRandom, seedInstance } from '../../../../fakes/fixtures.ts';
 import { InMemoryInstanceStore } from '../../../../fakes/instance-store.ts';
 import { INSTANCE, snapshotWorld } from '../../../../fakes/world.ts';
+import { manifestIn } from '../../../../support/stored-snapshot.ts';
 
 const id = (iso: string) => snapshotIdFor(new Date(iso));
 const policy = (p: Partial<RetentionPolicy>): RetentionPolicy => ({
@@ -330,12 +331,12 @@ describe('collectGarbage', () => {
     world.vault('us-west-2').unreachable = true;
     const inProgress = await world.take();
     expect(inProgress.committed).toBe(false);
-    const manifest = JSON.parse(
-      vault.bytes(keys.manifest(INSTANCE, inProgress.snapshotId)).toString(),
-    );
-    const ownPacks = new Set<string>(
-      Object.values(manifest.chunks as Record<string, { pack: string }>).map((c) => c.pack),
-    );
+    const manifest = manifestIn(vault, INSTANCE, inProgress.snapshotId);
+    // Its data packs and its metadata pack.
+    const ownPacks = new Set<string>([
+      ...Object.values(manifest.chunks).map((c) => c.pack),
+      ...(manifest.root?.layers.map((l) => l.pack) ?? []),
+    ]);
 
     world.clock.advance(HOUR);
     const young = await collectGarbage({

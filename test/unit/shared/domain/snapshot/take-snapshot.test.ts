@@ -6,7 +6,6 @@ import {
   configDigest,
   keys,
   type Manifest,
-  ManifestSchema,
 } from '../../../../../shared/domain/snapshot/format.ts';
 import { verifySnapshot } from '../../../../../shared/domain/snapshot/restore.ts';
 import { StorageUnavailableError } from '../../../../../shared/errors.ts';
@@ -19,15 +18,14 @@ import {
   seedInstance,
 } from '../../../../fakes/fixtures.ts';
 import { INSTANCE, REGIONS, snapshotWorld } from '../../../../fakes/world.ts';
+import { rootIn, manifestIn as storedManifest } from '../../../../support/stored-snapshot.ts';
 
 const PACKS = /\/packs\//;
 const MANIFESTS = /\/snapshots\//;
 const COMMITS = /\/commits\//;
 
 function manifestIn(vault: InMemoryBlobStore, snapshotId: string): Manifest {
-  return ManifestSchema.parse(
-    JSON.parse(vault.bytes(keys.manifest(INSTANCE, snapshotId)).toString('utf8')),
-  );
+  return storedManifest(vault, INSTANCE, snapshotId);
 }
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -64,7 +62,7 @@ describe('takeSnapshot', () => {
       const vault = world.vault(region);
       const manifest = manifestIn(vault, result.snapshotId);
       expect(manifest).toMatchObject({
-        format: 'lifeboat-snapshot/1',
+        format: 'lifeboat-snapshot/2',
         instanceId: INSTANCE,
         snapshotId: result.snapshotId,
         sourceRegion: 'us-east-1',
@@ -144,8 +142,12 @@ describe('takeSnapshot', () => {
     expect(second.objectCount).toBe(500);
     expect(second.packsUploaded).toBe(3);
     for (const vault of world.vaults) {
-      expect(vault.count('put', PACKS)).toBe(1);
-      expect(vault.count('get', PACKS)).toBe(0);
+      // One data pack and one metadata pack (the change layer: 5 entries, not 500).
+      expect(vault.count('put', PACKS)).toBe(2);
+      // The only pack read is the previous snapshot's metadata pack; no data pack.
+      expect(vault.count('get', PACKS)).toBe(1);
+      const layers = rootIn(vault, INSTANCE, second.snapshotId).layers;
+      expect(layers.map((l) => l.objects)).toEqual([500, 5]);
       // A pack of 5 changed objects, not 500.
       expect(vault.bytesPut(PACKS)).toBeLessThan(first.bytesUploaded / 3 / 20);
     }
@@ -264,7 +266,8 @@ describe('takeSnapshot', () => {
     expect(second.regionsCommitted).toEqual([...REGIONS]);
     expect(world.vault('us-east-1').count('put', PACKS)).toBe(0);
     expect(world.vault('us-east-2').count('put', PACKS)).toBe(0);
-    expect(world.vault('us-west-2').count('put', PACKS)).toBe(1);
+    // One data pack, one metadata pack.
+    expect(world.vault('us-west-2').count('put', PACKS)).toBe(2);
     const caughtUp = manifestIn(world.vault('us-west-2'), second.snapshotId);
     for (const location of Object.values(caughtUp.chunks)) {
       expect(world.vault('us-west-2').has(keys.pack(INSTANCE, location.pack))).toBe(true);
@@ -438,7 +441,8 @@ describe('takeSnapshot', () => {
     await world.take({ objectLock: { mode: 'COMPLIANCE', days: 30 } });
     const until = new Date(world.clock.peek().getTime() + 30 * DAY);
     const puts = world.vault('us-east-2').callsOf('put');
-    expect(puts.length).toBe(3);
+    // Data pack, metadata pack, root, marker.
+    expect(puts.length).toBe(4);
     for (const call of puts)
       expect(call.options?.retainUntil).toEqual({ mode: 'COMPLIANCE', until });
   });
