@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Restores one lifeboat snapshot (format lifeboat-snapshot/1) from a backup bucket into a local
+# Restores one lifeboat snapshot (format lifeboat-snapshot/2, or the older lifeboat-snapshot/1)
+# from a backup bucket into a local
 # directory, with nothing but the AWS CLI and standard Unix tools. It follows, step by step, the
 # section "Restore by hand with the AWS CLI and standard Unix tools" of docs/snapshot-format.md.
 #
@@ -28,7 +29,9 @@
 
 set -eu
 
-FORMAT='lifeboat-snapshot/1'
+FORMAT='lifeboat-snapshot/2'
+FORMAT_V1='lifeboat-snapshot/1'
+LAYER_FORMAT='lifeboat-layer/2'
 EMPTY_SHA256=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
 EMPTY_MD5=d41d8cd98f00b204e9800998ecf8427e
 
@@ -63,10 +66,11 @@ aws_cli() {
 here=$PWD
 work=$(mktemp -d "${TMPDIR:-/tmp}/lifeboat-restore.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-mkdir "$work/packs" "$work/chunks" "$work/staged"
+mkdir "$work/packs" "$work/chunks" "$work/staged" "$work/layers"
 cd "$work"
 # From here on, paths are relative to the scratch directory:
-#   commits.json  manifest.json  packs/<packId>.pack  chunks/<chunkId>  staged/<key>
+#   commits.json  root.json  layers/<n>.json  manifest.json  packs/<packId>.pack
+#   chunks/<chunkId>  staged/<key>
 #   problems      one line per integrity problem found; empty means all is well
 : >problems
 : >bad-chunks # <chunkId><TAB><what is wrong>, formatted into problems at the end of step 5
@@ -97,15 +101,85 @@ else
 fi
 echo "snapshot $snapshot of $instance from s3://$bucket" >&2
 
-# --- Step 2: the manifest ----------------------------------------------------------------------
+# --- Step 2: the root, and for format 2 its layers, applied into one manifest -----------------
 
-aws_cli s3 cp --only-show-errors "s3://$bucket/$prefix/snapshots/$snapshot.json" manifest.json ||
+aws_cli s3 cp --only-show-errors "s3://$bucket/$prefix/snapshots/$snapshot.json" root.json ||
   die "cannot download s3://$bucket/$prefix/snapshots/$snapshot.json"
 
-if ! jq -e --arg f "$FORMAT" --arg i "$instance" --arg s "$snapshot" '
-  .format == $f and .instanceId == $i and .snapshotId == $s
-  and (.objects | type) == "array" and (.chunks | type) == "object"' manifest.json >/dev/null 2>&1
-then
+if ! jq -e --arg f "$FORMAT" --arg f1 "$FORMAT_V1" --arg i "$instance" --arg s "$snapshot" '
+  (.format == $f or .format == $f1) and .instanceId == $i and .snapshotId == $s' root.json \
+  >/dev/null 2>&1; then
+  echo "bad-manifest $prefix/snapshots/$snapshot.json:" \
+    "not a $FORMAT (or $FORMAT_V1) snapshot of $instance $snapshot" >&2
+  exit 1
+fi
+
+if [ "$(jq -r .format root.json)" = "$FORMAT_V1" ]; then
+  # Format 1: the root is the whole manifest.
+  cp root.json manifest.json
+else
+  # Format 2: the objects are in layers, each a gzip member in a pack, named by the SHA-256
+  # of its JSON. Get the packs holding them in one call, check each pack, cut and check each
+  # layer, then apply the layers in order: drop "deleted" keys, then add or replace "objects".
+  if ! jq -e '(.layers | type) == "array" and (.layers | length) > 0 and (.layers | all(
+      (.id | type) == "string" and (.id | test("^[0-9a-f]{64}$")) and
+      (.pack | type) == "string" and (.pack | test("^[0-9a-f]{64}$")) and
+      ([.offset, .length, .size] | all(type == "number" and . >= 0 and . == floor))))
+      and (.packs | type) == "array"' root.json >/dev/null 2>&1; then
+    echo "bad-manifest $prefix/snapshots/$snapshot.json: malformed layers or packs" >&2
+    exit 1
+  fi
+  jq -r '[.layers[].pack] | unique[]' root.json >layer-packs.txt
+  includes=()
+  while read -r pack; do includes+=(--include "$pack.pack"); done <layer-packs.txt
+  aws_cli s3 cp --only-show-errors --recursive "s3://$bucket/$prefix/packs/" packs/ \
+    --exclude '*' "${includes[@]}" ||
+    die "cannot download the metadata packs from s3://$bucket/$prefix/packs/"
+  jq -r '.layers | to_entries[] | "\(.key) \(.value.id) \(.value.pack) \(.value.offset) \(.value.length)"' \
+    root.json >layers.txt
+  layer_files=()
+  while read -r n id pack offset length; do
+    if [ ! -f "packs/$pack.pack" ]; then
+      echo "missing-pack $prefix/packs/$pack.pack: pack object is absent; it holds metadata layer $id" >>problems
+    elif ! echo "$pack  packs/$pack.pack" | sha256sum -c --status; then
+      echo "corrupt-pack $prefix/packs/$pack.pack: pack bytes do not match the pack id; it holds metadata layer $id" >>problems
+    elif ! tail -c "+$((offset + 1))" "packs/$pack.pack" | head -c "$length" |
+      gunzip -c >"layers/$n.json" 2>/dev/null; then
+      echo "bad-manifest layer $id in $prefix/packs/$pack.pack: does not decompress" >>problems
+    elif ! echo "$id  layers/$n.json" | sha256sum -c --status; then
+      echo "bad-manifest layer $id in $prefix/packs/$pack.pack: does not match its SHA-256" >>problems
+    elif ! jq -e --arg f "$LAYER_FORMAT" '.format == $f and (.objects | type) == "array"
+        and (.chunks | type) == "object" and (.deleted | type) == "array"' "layers/$n.json" \
+      >/dev/null 2>&1; then
+      echo "bad-manifest layer $id in $prefix/packs/$pack.pack: not a $LAYER_FORMAT layer" >>problems
+    fi
+    layer_files+=("layers/$n.json")
+  done <layers.txt
+  if [ -s problems ]; then
+    cat problems >&2
+    echo "restore-by-hand: the snapshot's metadata cannot be read; nothing was written to $out" >&2
+    exit 1
+  fi
+  # Later layers win. Only the chunks of the resulting objects are kept in the index.
+  jq -s --slurpfile root root.json '
+    (reduce .[] as $l ({objects: {}, chunks: {}};
+      .objects |= (reduce $l.deleted[] as $k (.; del(.[$k])))
+      | .objects += ($l.objects | map({key: .key, value: .}) | from_entries)
+      | .chunks += $l.chunks)) as $s
+    | $root[0] + {
+        objects: ($s.objects | to_entries | sort_by(.key) | map(.value)),
+        chunks: ([$s.objects[].chunks[]] | unique
+                 | map({key: ., value: $s.chunks[.]}) | from_entries)
+      } | del(.layers, .packs, .retainUntil)' "${layer_files[@]}" >manifest.json
+  if ! jq -e '(.objects | length) == .totals.objects
+      and ((.objects | map(.size) | add // 0) == .totals.bytes)' manifest.json >/dev/null; then
+    echo "bad-manifest $prefix/snapshots/$snapshot.json: totals do not match the objects the layers hold" >&2
+    exit 1
+  fi
+fi
+
+if ! jq -e '(.objects | type) == "array" and (.chunks | type) == "object"' manifest.json \
+  >/dev/null 2>&1; then
   echo "bad-manifest $prefix/snapshots/$snapshot.json:" \
     "not a $FORMAT manifest of $instance $snapshot" >&2
   exit 1

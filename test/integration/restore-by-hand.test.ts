@@ -9,7 +9,7 @@ import { backupVault, instanceStore, snapshotJob } from '../../shared/compositio
 import { findInstance, findRegion, regionBuckets } from '../../shared/config/load.ts';
 import { systemClock } from '../../shared/domain/ports.ts';
 import { readManifest } from '../../shared/domain/snapshot/catalog.ts';
-import { keys } from '../../shared/domain/snapshot/format.ts';
+import { encodeJson, FORMAT_V1, keys } from '../../shared/domain/snapshot/format.ts';
 import { type SnapshotResult, takeSnapshot } from '../../shared/domain/snapshot/take-snapshot.ts';
 import { getBytes, putBytes } from '../support/s3.ts';
 import { createTestWorld, type TestWorld } from '../support/world.ts';
@@ -171,6 +171,88 @@ describe('restore by hand', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`corrupt-chunk ${chunkId} of ${BIG_KEY}`);
     expect(run.stderr).toContain(`corrupt-pack ${packKey}`);
+    expect(await filesUnder(outDir)).toEqual(new Map());
+  });
+
+  it('applies change layers, deletions and folder markers when the snapshot has several layers', async () => {
+    await snapshotAt('20261125T010000Z');
+    const store = instanceStore(world.config, 'us-east-1');
+    const expected = new Map(source);
+    const gone = [...source.keys()].filter((k) => k.startsWith('products/')).slice(0, 2);
+    await store.delete(INSTANCE, gone);
+    for (const key of gone) expected.delete(key);
+    await store.write(INSTANCE, 'apis/api-0003.json', Buffer.from('{"changed":true}\n'));
+    expected.set('apis/api-0003.json', Buffer.from('{"changed":true}\n'));
+    // A console-made folder marker: kept as an (empty) object, restored as a directory.
+    await store.write(INSTANCE, 'attachments/', Buffer.alloc(0));
+    await snapshotAt('20261125T020000Z');
+    await store.write(INSTANCE, 'apis/api-0004.json', Buffer.from('{"changed":2}\n'));
+    expected.set('apis/api-0004.json', Buffer.from('{"changed":2}\n'));
+    const third = await snapshotAt('20261125T030000Z');
+    const root = JSON.parse(
+      (
+        await getBytes(world.config, REGION, 'backup', keys.manifest(INSTANCE, third.snapshotId))
+      ).toString(),
+    );
+    expect(root.layers.map((l: { deleted: number }) => l.deleted)).toEqual([0, 2, 0]);
+    const outDir = join(scratch, 'restored');
+
+    const run = await restoreByHand(outDir);
+
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain(`configDigest ${third.configDigest}`);
+    expectSameObjects(await filesUnder(outDir), expected);
+    const dirs = await readdir(outDir, { withFileTypes: true });
+    expect(dirs.find((d) => d.name === 'attachments')?.isDirectory()).toBe(true);
+  });
+
+  it('restores a format-1 manifest byte for byte when the snapshot was written before format 2', async () => {
+    const snap = await snapshotAt('20261125T010000Z');
+    const m = await manifestOf(snap.snapshotId);
+    const v1 = {
+      format: FORMAT_V1,
+      instanceId: m.instanceId,
+      snapshotId: m.snapshotId,
+      createdAt: m.createdAt,
+      sourceRegion: m.sourceRegion,
+      region: m.region,
+      configDigest: m.configDigest,
+      totals: m.totals,
+      objects: m.objects,
+      chunks: m.chunks,
+    };
+    await putBytes(
+      world.config,
+      REGION,
+      'backup',
+      keys.manifest(INSTANCE, snap.snapshotId),
+      Buffer.from(encodeJson(v1)),
+    );
+    const outDir = join(scratch, 'restored');
+
+    const run = await restoreByHand(outDir);
+
+    expect(run.code, run.stderr).toBe(0);
+    expectSameObjects(await filesUnder(outDir), source);
+  });
+
+  it('exits non-zero naming the layer and writes nothing when a metadata pack is corrupt', async () => {
+    const snap = await snapshotAt('20261125T010000Z');
+    const rootKey = keys.manifest(INSTANCE, snap.snapshotId);
+    const root = JSON.parse((await getBytes(world.config, REGION, 'backup', rootKey)).toString());
+    const layer = root.layers[0] as { id: string; pack: string; offset: number; length: number };
+    const packKey = keys.pack(INSTANCE, layer.pack);
+    const pack = await getBytes(world.config, REGION, 'backup', packKey);
+    const at = layer.offset + Math.floor(layer.length / 2);
+    pack.writeUInt8(pack.readUInt8(at) ^ 0xff, at);
+    await putBytes(world.config, REGION, 'backup', packKey, pack);
+    const outDir = join(scratch, 'restored');
+
+    const run = await restoreByHand(outDir);
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`corrupt-pack ${packKey}`);
+    expect(run.stderr).toContain(`metadata layer ${layer.id}`);
     expect(await filesUnder(outDir)).toEqual(new Map());
   });
 });
