@@ -14,6 +14,7 @@ import type {
 } from '../shared/domain/recovery/ports.ts';
 import type { RecoveryRun } from '../shared/domain/recovery/run-store.ts';
 import { weightsProblem } from '../shared/domain/recovery/weights.ts';
+import { objectsOfStored } from '../shared/domain/snapshot/catalog.ts';
 import { configDigest, sha256Hex, keys as snapshotKeys } from '../shared/domain/snapshot/format.ts';
 import { AlreadyExistsError, InvalidWeightsError, WriteConflictError } from '../shared/errors.ts';
 import type { Scheduler } from './scheduler.ts';
@@ -188,14 +189,20 @@ export class SimTruth {
     return configDigest(objects);
   }
 
-  /** The digest of the objects a stored manifest lists, read straight from the vault. */
+  /** The digest of the objects a stored snapshot lists, read straight from the vault. */
   manifestDigest(region: string, instanceId: string, snapshotId: string): string {
-    const stored = this.vaults.get(region)?.get(snapshotKeys.manifest(instanceId, snapshotId));
+    const vault = this.vaults.get(region);
+    const stored = vault?.get(snapshotKeys.manifest(instanceId, snapshotId));
     if (!stored) return `no manifest ${snapshotId} in ${region}`;
-    const manifest = JSON.parse(stored.body.toString('utf8')) as {
-      objects: { key: string; sha256: string }[];
-    };
-    return configDigest(manifest.objects.map((o) => ({ key: o.key, sha256: o.sha256 })));
+    try {
+      const objects = objectsOfStored(
+        stored.body,
+        (pack) => vault?.get(snapshotKeys.pack(instanceId, pack))?.body,
+      );
+      return configDigest(objects.map((o) => ({ key: o.key, sha256: o.sha256 })));
+    } catch (error) {
+      return `unreadable manifest ${snapshotId} in ${region}: ${(error as Error).message}`;
+    }
   }
 
   /** Deletes a control key (capacity release), as S3 does: a missing key is not an error. */

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sampleInstanceObjects, seedInstance } from '../../local/sample-instance.ts';
 import { backupVault, instanceStore, snapshotJob } from '../../shared/composition.ts';
 import { findInstance } from '../../shared/config/load.ts';
-import type { LifeboatEvent } from '../../shared/domain/ports.ts';
+import type { LifeboatEvent, MetadataCache } from '../../shared/domain/ports.ts';
 import { systemClock } from '../../shared/domain/ports.ts';
 import { listCommittedSnapshotIds, readManifest } from '../../shared/domain/snapshot/catalog.ts';
 import { keys } from '../../shared/domain/snapshot/format.ts';
@@ -10,6 +10,7 @@ import { restoreSnapshot, verifySnapshot } from '../../shared/domain/snapshot/re
 import { runSnapshots } from '../../shared/domain/snapshot/run.ts';
 import { type SnapshotResult, takeSnapshot } from '../../shared/domain/snapshot/take-snapshot.ts';
 import { SnapshotIntegrityError } from '../../shared/errors.ts';
+import { RecordingEventBus } from '../fakes/event-bus.ts';
 import {
   allKeys,
   countRequests,
@@ -21,6 +22,17 @@ import {
 import { createTestWorld, type TestWorld } from '../support/world.ts';
 
 const INSTANCE = 'petstore';
+
+/** A metadata cache in memory, as the file cache behaves. */
+class MemoryCache implements MetadataCache {
+  private readonly entries = new Map<string, Uint8Array>();
+  async get(id: string) {
+    return this.entries.get(id);
+  }
+  async put(id: string, bytes: Uint8Array) {
+    this.entries.set(id, bytes);
+  }
+}
 const REPLICAS = ['us-east-1', 'us-east-2', 'us-west-2'];
 
 let world: TestWorld;
@@ -91,7 +103,9 @@ describe('takeSnapshot against moto', () => {
     expect(result.committed).toBe(true);
     expect(result.objectsUnchanged).toBe(seeded.size - changed.length);
     // Only the changed objects are read back from the instance store.
-    expect(counter.get('GetObjectCommand')).toBe(changed.length + 1 /* previous manifest */);
+    expect(counter.get('GetObjectCommand')).toBe(
+      changed.length + 2 /* previous root and the metadata pack of its one layer */,
+    );
     // One small pack per region carries the changed chunks.
     expect(result.packsUploaded).toBe(REPLICAS.length);
     const changedBytes = changed.reduce((sum, key) => sum + `{"edited":"${key}"}`.length, 0);
@@ -99,6 +113,78 @@ describe('takeSnapshot against moto', () => {
     expect(result.bytesUploaded).toBeLessThan(
       changedBytes * REPLICAS.length + 200 * REPLICAS.length,
     );
+  });
+
+  it('makes eleven requests to a replica bucket and writes metadata the size of the change when 1% changes', async () => {
+    const job = snapshotJob(world.config, findInstance(world.config, INSTANCE));
+    const bus = new RecordingEventBus();
+    const run = (at: string, cache?: MetadataCache) =>
+      runSnapshots({
+        jobs: [{ ...job, ...(cache ? { cache } : {}) }],
+        triggerTime: new Date(at),
+        force: true,
+        bus,
+        clock: systemClock,
+      });
+    await run('2026-11-25T01:00:00Z');
+    const source = instanceStore(world.config, 'us-east-1');
+    const changed = [...seeded.keys()].filter((_, i) => i % 100 === 0);
+    for (const key of changed) await source.write(INSTANCE, key, Buffer.from(`{"e":"${key}"}`));
+
+    // us-west-2's client serves only its backup bucket: every request counted is backup-side.
+    const counter = countRequests(regionClient(world.config, 'us-west-2'));
+    let summary: Awaited<ReturnType<typeof run>>;
+    try {
+      summary = await run('2026-11-25T02:00:00Z');
+    } finally {
+      counter.stop();
+    }
+    const outcome = summary.outcomes[0];
+    expect(outcome?.status).toBe('committed');
+    if (outcome?.status !== 'committed') return;
+    // Commit markers listed once (the due check; the snapshot and GC reuse it), GC lists the
+    // roots and the packs; the previous root and its layer are read; GC reads no root (the
+    // run hands it both kept ones); four PUTs: data pack, metadata pack, root, marker; the
+    // policy (last: 1) expires the first snapshot: one delete for its marker, one for its root
+    // (its packs are still needed).
+    expect(Object.fromEntries(counter.counts)).toEqual({
+      ListObjectsV2Command: 3,
+      GetObjectCommand: 2,
+      PutObjectCommand: 4,
+      DeleteObjectsCommand: 2,
+    });
+    expect(outcome.gc.find((g) => g.region === 'us-west-2')).toMatchObject({
+      report: { expiredSnapshots: ['20261125T010000Z'], packs: [] },
+    });
+    // Metadata grows with the change (3 entries), not with the 220 objects.
+    const metadataPerRegion = outcome.result.metadataBytesUploaded / REPLICAS.length;
+    expect(metadataPerRegion).toBeLessThan(3 * 1024);
+    const root = JSON.parse(
+      (
+        await getBytes(
+          world.config,
+          'us-west-2',
+          'backup',
+          keys.manifest(INSTANCE, outcome.result.snapshotId),
+        )
+      ).toString(),
+    );
+    expect(root.layers.map((l: { objects: number }) => l.objects)).toEqual([
+      seeded.size,
+      changed.length,
+    ]);
+
+    // With the local layer cache (the Lambda's /tmp), the previous layers are not downloaded.
+    const cache = new MemoryCache();
+    await run('2026-11-25T03:00:00Z', cache);
+    await source.write(INSTANCE, changed[0] as string, Buffer.from('{"e":"again"}'));
+    const cached = countRequests(regionClient(world.config, 'us-west-2'));
+    try {
+      await run('2026-11-25T04:00:00Z', cache);
+    } finally {
+      cached.stop();
+    }
+    expect(cached.get('GetObjectCommand')).toBe(1);
   });
 
   it('restores a snapshot into another region that matches the source byte for byte', async () => {

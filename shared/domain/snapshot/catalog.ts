@@ -285,3 +285,25 @@ export async function latestCommittedManifest(
   const [newest] = options.committedIds ?? (await listCommittedSnapshotIds(vault, instanceId));
   return newest ? readManifest(vault, instanceId, newest, options) : undefined;
 }
+
+/**
+ * The objects of a stored snapshot, decoded synchronously from bytes already at hand (the
+ * simulator's buckets, tests): the root's bytes and a lookup of pack bytes by pack id. No
+ * hash is checked here; readers that restore use `readManifest`.
+ */
+export function objectsOfStored(
+  rootBytes: Uint8Array,
+  packBytes: (packId: string) => Uint8Array | undefined,
+): ManifestObject[] {
+  const root = JSON.parse(Buffer.from(rootBytes).toString('utf8')) as
+    | { format: typeof FORMAT_V1; objects: ManifestObject[] }
+    | Root;
+  if (root.format === FORMAT_V1) return root.objects;
+  const layers = root.layers.map((ref) => {
+    const pack = packBytes(ref.pack);
+    if (!pack) throw new Error(`pack ${ref.pack} of layer ${ref.id} is absent`);
+    const member = Buffer.from(pack).subarray(ref.offset, ref.offset + ref.length);
+    return LayerSchema.parse(JSON.parse(gunzipSync(member).toString('utf8')));
+  });
+  return applyLayers(layers).objects;
+}
