@@ -335,7 +335,10 @@ describe('verifySnapshot', () => {
 
   it('reports not ok with the problems when a pack is corrupt', async () => {
     const { vault, result } = await snapshotted(21);
-    const pack = vault.keys(keys.packsPrefix(INSTANCE))[0] as string;
+    const layerPacks = metadataPacks(vault, INSTANCE, result.snapshotId);
+    const pack = vault
+      .keys(keys.packsPrefix(INSTANCE))
+      .find((k) => !layerPacks.has(idFromKey(k))) as string;
     vault.corrupt(pack, 5);
     const report = await verifySnapshot({
       vault,
