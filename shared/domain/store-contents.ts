@@ -1,4 +1,5 @@
 import type { InstanceStore } from './ports.ts';
+import { configDigest, sha256Hex } from './snapshot/format.ts';
 
 /**
  * Every object an instance store holds for one instance, read whole: for comparisons of a
@@ -15,4 +16,10 @@ export async function readInstanceObjects(
     out.set(entry.key, Buffer.concat(parts));
   }
   return out;
+}
+
+/** The config digest of what a store holds for an instance (as snapshots and runtimes compute it). */
+export async function instanceDigest(store: InstanceStore, instanceId: string): Promise<string> {
+  const objects = await readInstanceObjects(store, instanceId);
+  return configDigest([...objects].map(([key, body]) => ({ key, sha256: sha256Hex(body) })));
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import {
@@ -10,7 +10,7 @@ import { apiGatewayPlane, instanceStore } from '../../shared/composition.ts';
 import { findRegion, regionBuckets } from '../../shared/config/load.ts';
 import type { LifeboatConfig } from '../../shared/config/schema.ts';
 import type { InstanceStore } from '../../shared/domain/ports.ts';
-import { configDigest } from '../../shared/domain/snapshot/format.ts';
+import { instanceDigest } from '../../shared/domain/store-contents.ts';
 import { regionClient } from './s3.ts';
 import { createTestWorld, type TestWorld } from './world.ts';
 
@@ -75,19 +75,7 @@ export function shopId(world: TestWorld): string {
 }
 
 /** The config digest of what an instance store holds, computed as the runtime does. */
-export async function storeDigest(store: InstanceStore, instanceId: string): Promise<string> {
-  const entries = await store.list(instanceId);
-  const objects = [];
-  for (const entry of entries) {
-    const parts: Uint8Array[] = [];
-    for await (const part of store.read(instanceId, entry.key)) parts.push(part);
-    objects.push({
-      key: entry.key,
-      sha256: createHash('sha256').update(Buffer.concat(parts)).digest('hex'),
-    });
-  }
-  return configDigest(objects);
-}
+export const storeDigest = instanceDigest;
 
 /** The digest of the instance in a region, read fresh through the composition root. */
 export function regionDigest(

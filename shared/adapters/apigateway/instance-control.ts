@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { DocumentStore, InstanceStore } from '../../domain/ports.ts';
 import type { InstanceControl, InstanceHealth } from '../../domain/recovery/ports.ts';
-import { configDigest } from '../../domain/snapshot/format.ts';
+import { configDigest, sha256Hex } from '../../domain/snapshot/format.ts';
+import { readInstanceObjects } from '../../domain/store-contents.ts';
 import { WriteConflictError } from '../../errors.ts';
 
 /*
@@ -38,25 +38,19 @@ export class ApiGatewayInstanceControl implements InstanceControl {
   async health(instanceId: string, region: string): Promise<InstanceHealth> {
     try {
       const store = this.store(region);
-      const entries = await store.list(instanceId);
-      const objects = [];
-      for (const entry of entries) {
-        const parts: Uint8Array[] = [];
-        for await (const part of store.read(instanceId, entry.key)) parts.push(part);
-        objects.push({
-          key: entry.key,
-          sha256: createHash('sha256').update(Buffer.concat(parts)).digest('hex'),
-        });
-      }
+      const objects = await readInstanceObjects(store, instanceId);
+      const digest = configDigest(
+        [...objects].map(([key, body]) => ({ key, sha256: sha256Hex(body) })),
+      );
       const fence = await this.documents(region).load(fenceKey(instanceId));
       const fenced = (fence?.value as { fenced?: boolean } | undefined)?.fenced === true;
       return {
-        ok: entries.some((e) => e.key.startsWith('apis/')),
+        ok: [...objects.keys()].some((key) => key.startsWith('apis/')),
         instanceId,
         region,
-        configDigest: configDigest(objects),
+        configDigest: digest,
         fenced,
-        ...(entries.length === 0 ? { error: `no REST API of ${instanceId} in ${region}` } : {}),
+        ...(objects.size === 0 ? { error: `no REST API of ${instanceId} in ${region}` } : {}),
       };
     } catch (error) {
       return { ok: false, error: error instanceof Error ? error.message : String(error) };
