@@ -1296,7 +1296,7 @@ describe('serverless package', () => {
       raw.detection = { failureThreshold: 11 };
     });
     await expect(deployModule.detectionResources(deployContext(file, 'us-east-1'))).rejects.toThrow(
-      /detection\.failureThreshold is 11.*1 to 10/,
+      /detection\.failureThreshold: must be at most 10/,
     );
   });
 
