@@ -119,6 +119,19 @@ module.exports = {
   async snapshotBackupObjectActions(ctx) {
     const { doc } = await loadConfig(ctx);
     const actions = ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'];
+    // Object Lock: PutObjectRetention sets and extends retention (reused packs); GC reads
+    // retention (HEAD reports it only with GetObjectRetention) so it never deletes what is locked.
+    if (configUsesObjectLock(doc)) actions.push('s3:PutObjectRetention', 's3:GetObjectRetention');
+    return actions;
+  },
+
+  /**
+   * The failback's final snapshot writes the backups like any snapshot (no GC), so with Object
+   * Lock it sets and extends retention too.
+   */
+  async failbackBackupObjectActions(ctx) {
+    const { doc } = await loadConfig(ctx);
+    const actions = ['s3:GetObject', 's3:PutObject'];
     if (configUsesObjectLock(doc)) actions.push('s3:PutObjectRetention');
     return actions;
   },

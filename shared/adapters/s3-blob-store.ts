@@ -1,7 +1,7 @@
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
-  GetObjectRetentionCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   PutObjectRetentionCommand,
   paginateListObjectsV2,
@@ -81,12 +81,14 @@ export class S3BlobStore implements BlobStore {
 
   async retention(key: string): Promise<RetainUntil | undefined> {
     try {
+      // HEAD reports the retention too (with s3:GetObjectRetention), as one cheap request.
       const response = await this.client.send(
-        new GetObjectRetentionCommand({ Bucket: this.bucket, Key: key }),
+        new HeadObjectCommand({ Bucket: this.bucket, Key: key }),
       );
-      const { Mode, RetainUntilDate } = response.Retention ?? {};
-      if (!Mode || !RetainUntilDate) return undefined;
-      return { mode: Mode, until: new Date(RetainUntilDate) };
+      const mode = response.ObjectLockMode;
+      const until = response.ObjectLockRetainUntilDate;
+      if ((mode !== 'GOVERNANCE' && mode !== 'COMPLIANCE') || !until) return undefined;
+      return { mode, until: new Date(until) };
     } catch (error) {
       // No retention set on the object (or no object): nothing protects it.
       if (isNotFound(error) || isNoRetention(error)) return undefined;

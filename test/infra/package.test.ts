@@ -911,10 +911,17 @@ describe('serverless package', () => {
           },
           // The final snapshot reads the recovered instance's store.
           { sid: 'ReadInstanceStores', actions: ['s3:GetObject'], resources: store('/*') },
-          // The final snapshot: no retention GC (DeleteObject) and no Object Lock retention.
+          // The final snapshot: no retention GC (DeleteObject); locked like any snapshot when
+          // the config uses Object Lock.
           {
             sid: 'WriteBackups',
-            actions: ['s3:GetObject', 's3:PutObject'],
+            actions: [
+              's3:GetObject',
+              's3:PutObject',
+              ...(config.instances.some((i) => i.snapshot.objectLock)
+                ? ['s3:PutObjectRetention']
+                : []),
+            ],
             resources: backup('/*'),
           },
           {
@@ -946,8 +953,9 @@ describe('serverless package', () => {
         .filter((_, i) => mirrorRegions.has(config.regions[i]?.name as string))
         .map((b) => s3(b.instanceStore, '/*'));
       const backupActions = ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'];
+      // Object Lock: set and extend retention, and read it before GC deletes.
       if (config.instances.some((i) => i.snapshot.objectLock))
-        backupActions.push('s3:PutObjectRetention');
+        backupActions.push('s3:GetObjectRetention', 's3:PutObjectRetention');
       for (const [region, template] of templates()) {
         expect(statementSummary(template, 'SnapshotRole'), region).toEqual([
           logs('Snapshot'),

@@ -50,7 +50,20 @@ export function manifestIn(
   const { objects, chunks } = applyLayers(
     root.layers.map((ref) => layerIn(vault, instanceId, ref)),
   );
-  return { ...root, objects, chunks, root };
+  return {
+    format: root.format,
+    instanceId: root.instanceId,
+    snapshotId: root.snapshotId,
+    createdAt: root.createdAt,
+    sourceRegion: root.sourceRegion,
+    region: root.region,
+    configDigest: root.configDigest,
+    totals: root.totals,
+    objects,
+    chunks,
+    packs: root.packs,
+    root,
+  };
 }
 
 /**

@@ -115,8 +115,8 @@ class RegionWriter {
   private readonly written = new Map<string, ChunkLocation>();
   private readonly builder: PackBuilder;
   private readonly inflight: Promise<unknown>[] = [];
-  /** Packs this run uploaded, with the retention they were given. */
-  readonly uploaded = new Set<string>();
+  /** Packs this run uploaded, with the Object Lock date they were given (ISO; '' without). */
+  readonly uploaded = new Map<string, string>();
   packsUploaded = 0;
   bytesUploaded = 0;
   metadataBytes = 0;
@@ -205,11 +205,12 @@ class RegionWriter {
   async upload(pack: SealedPack, metadata = false): Promise<boolean> {
     if (!this.live) return false;
     try {
+      const options = this.putOptions();
       await this.target.vault.put(keys.pack(this.instanceId, pack.id), pack.body, {
-        ...this.putOptions(),
+        ...options,
         contentType: 'application/octet-stream',
       });
-      this.uploaded.add(pack.id);
+      this.uploaded.set(pack.id, options.retainUntil?.until.toISOString() ?? '');
       if (metadata) {
         this.metadataBytes += pack.body.length;
       } else {
@@ -256,9 +257,20 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
     const retain = retainUntil();
     return retain ? { retainUntil: retain } : {};
   };
+  // Packs are locked longer than roots and markers (see extendRetention), so that they outlive
+  // every root that needs them while being extended only once per half period.
+  const packPutOptions = (): PutOptions => {
+    const retain = retainUntil();
+    return retain && lock ? { retainUntil: packRetention(retain, lock.days) } : {};
+  };
   const writers = input.replicas.map(
     (target) =>
-      new RegionWriter(target, input.instanceId, input.packSize ?? DEFAULT_PACK_SIZE, putOptions),
+      new RegionWriter(
+        target,
+        input.instanceId,
+        input.packSize ?? DEFAULT_PACK_SIZE,
+        packPutOptions,
+      ),
   );
   await Promise.all(writers.map((w) => w.loadPrevious(input)));
 
@@ -434,8 +446,16 @@ function newestManifest(candidates: readonly (Manifest | undefined)[]): Manifest
   return newest;
 }
 
-/** Object Lock: a pack is re-locked when less than half of the retention period is left. */
-const RENEW_WHEN_LEFT = 0.5;
+/** Object Lock: packs are locked for this many times `days`. */
+const PACK_LOCK_FACTOR = 1.5;
+
+function packRetention(
+  rootRetention: { mode: 'GOVERNANCE' | 'COMPLIANCE'; until: Date },
+  days: number,
+): { mode: 'GOVERNANCE' | 'COMPLIANCE'; until: Date } {
+  const extra = (PACK_LOCK_FACTOR - 1) * days * 86_400_000;
+  return { mode: rootRetention.mode, until: new Date(rootRetention.until.getTime() + extra) };
+}
 
 /**
  * Writes a region's new layer (if any) in a metadata pack of its own, extends the retention of
@@ -528,11 +548,12 @@ async function writeMetadata(
 }
 
 /**
- * With Object Lock, every pack a snapshot needs must stay locked as long as the snapshot's own
- * root: packs this run wrote already are; older packs it reuses get their retention moved to
- * now + days when less than half of it is left (as Kopia's maintenance extends locks). What
- * each pack is known to be locked until is kept in the root, so a pack is not touched on every
- * run. Returns that map, or undefined when the region failed.
+ * With Object Lock, every pack a snapshot needs must stay locked at least as long as the
+ * snapshot's own root (now + days). Packs are written with now + 1.5 × days; an older pack the
+ * snapshot reuses whose lock would end before the root's is extended to now + 1.5 × days (as
+ * Kopia's maintenance extends locks). So each pack is extended about once per half period, not
+ * on every run. What each pack is known to be locked until is kept in the root. Returns that
+ * map, or undefined when the region failed.
  */
 async function extendRetention(
   input: TakeSnapshotInput,
@@ -542,16 +563,16 @@ async function extendRetention(
 ): Promise<Record<string, string> | undefined> {
   const lock = input.objectLock as { days: number };
   const known = writer.previous?.root?.retainUntil ?? {};
-  const renewBefore = retain.until.getTime() - lock.days * 86_400_000 * RENEW_WHEN_LEFT;
+  const longer = packRetention(retain, lock.days);
   const out: Record<string, string> = {};
   const stale: string[] = [];
   for (const pack of packs) {
-    const until = known[pack];
-    if (writer.uploaded.has(pack)) out[pack] = retain.until.toISOString();
-    else if (until && Date.parse(until) > renewBefore) out[pack] = until;
+    const until = writer.uploaded.get(pack) || known[pack];
+    if (until && Date.parse(until) >= retain.until.getTime()) out[pack] = until;
     else stale.push(pack);
   }
-  if (stale.length === 0) return out;
+  const sorted = () => Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
+  if (stale.length === 0) return sorted();
   const vault = writer.target.vault;
   if (!vault.extendRetention) {
     writer.fail(new Error(`${vault.location} cannot extend Object Lock retention`));
@@ -562,8 +583,8 @@ async function extendRetention(
     await Promise.all(
       stale.map((pack) =>
         limit(async () => {
-          await vault.extendRetention?.(keys.pack(input.instanceId, pack), retain);
-          out[pack] = retain.until.toISOString();
+          await vault.extendRetention?.(keys.pack(input.instanceId, pack), longer);
+          out[pack] = longer.until.toISOString();
           writer.retentionExtended += 1;
         }),
       ),
@@ -572,7 +593,7 @@ async function extendRetention(
     writer.fail(error);
     return undefined;
   }
-  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return sorted();
 }
 
 /** Conditional write; `existed` when the key was already taken, failure marks the region. */
