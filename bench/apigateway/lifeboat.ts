@@ -6,7 +6,7 @@ import { systemClock } from '../../shared/domain/ports.ts';
 import { readManifest } from '../../shared/domain/snapshot/catalog.ts';
 import { restoreSnapshot } from '../../shared/domain/snapshot/restore.ts';
 import { takeSnapshot } from '../../shared/domain/snapshot/take-snapshot.ts';
-import { storeDigest } from './digest.ts';
+import { instanceDigest } from '../../shared/domain/store-contents.ts';
 import { type BenchWorld, SOURCE, TARGET, virtualPlane } from './world.ts';
 
 /*
@@ -112,7 +112,7 @@ export async function lifeboatRestore(world: BenchWorld, instanceId: string) {
 export async function verifyTarget(world: BenchWorld, instanceId: string, snapshotId: string) {
   const manifest = await readManifest(backupVault(world.config, TARGET), instanceId, snapshotId);
   const measured = await measure(world, TARGET, async (target) => {
-    const digest = await storeDigest(target, instanceId);
+    const digest = await instanceDigest(target, instanceId);
     return {
       digest,
       snapshotDigest: manifest.configDigest,

@@ -393,9 +393,16 @@ async function main(): Promise<void> {
       pacing: { awsPacing: AWS_PACING, documentedExtra: DOCUMENTED_EXTRA },
       shapes: results,
     };
-    writeResultsFile(RESULTS_FILE, report);
     console.log(markdown(results));
-    console.error(`\nwrote ${RESULTS_FILE} in ${report.totalSeconds.toFixed(0)} s`);
+    // results.json holds both shapes; a run of one (--only) prints its tables and keeps it.
+    if (shapes.length === 2) {
+      writeResultsFile(RESULTS_FILE, report);
+      console.error(`\nwrote ${RESULTS_FILE} in ${report.totalSeconds.toFixed(0)} s`);
+    } else {
+      console.error(
+        `\n--only: ${RESULTS_FILE} left as it was (${report.totalSeconds.toFixed(0)} s)`,
+      );
+    }
   } finally {
     await world.close();
   }
