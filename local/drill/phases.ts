@@ -110,11 +110,14 @@ export async function playRegionOutage(
   home: string,
   options: { destroyed: boolean; seed: number; kind: DrillKind },
 ): Promise<void> {
-  s.outageAt = new Date();
+  const outageAt = new Date();
+  s.outageAt = outageAt;
   await s.world.takeRegionDown(home);
   s.mark(
     'fault',
     `${home} stops answering: its S3 endpoint and every instance endpoint are closed`,
+    undefined,
+    outageAt,
   );
   if (options.destroyed) {
     await s.world.destroyRegionData(home);
@@ -131,8 +134,10 @@ export async function playRegionOutage(
   const writes: OutageWrites = new Map();
   for (const id of ids) await checkRecovered(s, id, home, random, writes, options.kind);
 
+  const homeBackAt = new Date();
+  s.homeBackAt = homeBackAt;
   await s.world.bringRegionBack(home);
-  s.mark('fault', `${home} answers again`);
+  s.mark('fault', `${home} answers again`, undefined, homeBackAt);
   const allHome = () =>
     ids.every(
       (id) =>

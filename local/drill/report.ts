@@ -1,4 +1,5 @@
 import type { Weights } from '../../shared/domain/recovery/ports.ts';
+import type { Band, Marker, TimeSource } from './timeline.ts';
 
 /** One instance's fate in a drill. Times are seconds; null when the phase never happened. */
 export interface InstanceOutcome {
@@ -22,13 +23,26 @@ export interface Invariant {
   detail: string;
 }
 
-/** One moment of the drill. */
+/** One moment of the drill, at the time it happened. */
 export interface TimelineEntry {
   at: string;
   tSeconds: number;
   kind: string;
   detail: string;
   instanceId?: string;
+  /** For lifeboat's events, where `at` came from (timeline.ts `ownTime`). */
+  timeFrom?: TimeSource;
+}
+
+/** A span on an instance's lane: outage, detection, a recovery or failback step, the RPO. */
+export interface ReportBand extends Band {
+  fromSeconds: number;
+  toSeconds: number;
+}
+
+/** A moment marked on an instance's lane: the RTO. */
+export interface ReportMarker extends Marker {
+  tSeconds: number;
 }
 
 /** The drill report (`--report`); docs/drill.md describes every field. */
@@ -53,7 +67,11 @@ export interface DrillReport {
   estimatedRealRtoSeconds: number | null;
   instances: InstanceOutcome[];
   dns: Record<string, { before: Weights; afterRecovery: Weights; afterFailback: Weights }>;
+  /** Every weight change applied, as it took effect (each canary step of a failback included). */
   weightsOverTime: { at: string; tSeconds: number; instanceId: string; weights: Weights }[];
+  /** Each instance's phases on the timeline's time axis. */
+  bands: ReportBand[];
+  markers: ReportMarker[];
   invariants: Invariant[];
   timeline: TimelineEntry[];
 }

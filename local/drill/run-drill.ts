@@ -10,6 +10,7 @@ import {
 } from './phases.ts';
 import type { DrillReport } from './report.ts';
 import { DrillSession } from './session.ts';
+import { phaseBands } from './timeline.ts';
 import { DRILL_DETECTION, DrillWorld } from './world.ts';
 
 /** The scenarios a drill can play. */
@@ -59,6 +60,9 @@ export async function runDrill(
     s.hold('the drill ran to the end', false, (error as Error).stack ?? String(error));
   } finally {
     s.drainTimeline();
+    await s
+      .settle()
+      .catch((error: unknown) => s.hold('the drill read back its runs', false, String(error)));
     await world.close();
   }
   return report(s, options);
@@ -122,7 +126,27 @@ function report(s: DrillSession, options: DrillOptions): DrillReport {
   const detection = instancesOut
     .map((o) => o.detectionSeconds)
     .filter((x): x is number => x !== null);
-  timeline.sort((a, b) => a.tSeconds - b.tSeconds);
+  timeline.sort((a, b) => a.at.localeCompare(b.at));
+  const confirmed = world.delivered.find((e) => e.detailType === 'Region Outage Confirmed')?.detail
+    .confirmedAt;
+  const bands: DrillReport['bands'] = [];
+  const markers: DrillReport['markers'] = [];
+  for (const o of instancesOut) {
+    const phases = phaseBands({
+      instanceId: o.id,
+      outageAt: o.recoveredTo ? s.outageAt : undefined,
+      homeBackAt: s.homeBackAt,
+      confirmedAt: typeof confirmed === 'string' ? confirmed : undefined,
+      runs: [...s.runs.values()],
+    });
+    for (const b of phases.bands)
+      bands.push({
+        ...b,
+        fromSeconds: s.t(new Date(b.from)),
+        toSeconds: s.t(new Date(b.to)),
+      });
+    for (const m of phases.markers) markers.push({ ...m, tSeconds: s.t(new Date(m.at)) });
+  }
   return {
     scenario: options.scenario,
     outcome: invariants.every((i) => i.held) ? 'passed' : 'failed',
@@ -146,6 +170,8 @@ function report(s: DrillSession, options: DrillOptions): DrillReport {
     instances: instancesOut,
     dns: s.dns,
     weightsOverTime: s.weightsOverTime,
+    bands,
+    markers,
     invariants,
     timeline,
   };

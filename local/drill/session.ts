@@ -1,10 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dnsSpecFor } from '../../shared/domain/recovery/dns-spec.ts';
 import type { Weights } from '../../shared/domain/recovery/ports.ts';
+import type { RecoveryRun } from '../../shared/domain/recovery/run.ts';
+import { loadRun } from '../../shared/domain/recovery/run-store.ts';
 import type { DrillReport, InstanceOutcome, Invariant, TimelineEntry } from './report.ts';
+import { ownTime } from './timeline.ts';
 import { DRILL_DETECTION, type DrillWorld } from './world.ts';
 
-/** One weight reading, for the report's weights-over-time chart. */
+/** One weight change, for the report's weights-over-time chart. */
 export interface WeightsReading {
   at: string;
   tSeconds: number;
@@ -24,7 +27,11 @@ export class DrillSession {
   readonly weightsOverTime: WeightsReading[] = [];
   readonly instancesOut: InstanceOutcome[] = [];
   readonly dns: DrillReport['dns'] = {};
+  /** The run records behind the delivered events, read back once the drill is over. */
+  readonly runs = new Map<string, RecoveryRun>();
   outageAt: Date | undefined;
+  /** When the failed home region answered again. */
+  homeBackAt: Date | undefined;
   private seen = 0;
 
   constructor(
@@ -37,9 +44,8 @@ export class DrillSession {
     return Math.round((at.getTime() - this.started.getTime()) / 100) / 10;
   }
 
-  /** A timeline entry of the drill's own, logged as it happens. */
-  mark(kind: string, detail: string, instanceId?: string): void {
-    const at = new Date();
+  /** A timeline entry of the drill's own, logged as it happens (or at `at`, when it began). */
+  mark(kind: string, detail: string, instanceId?: string, at: Date = new Date()): void {
     this.timeline.push({
       at: at.toISOString(),
       tSeconds: this.t(at),
@@ -55,13 +61,11 @@ export class DrillSession {
     this.invariants.push({ name, held, detail });
   }
 
-  /** Reads an instance's weights from DNS, keeps the reading and marks it on the timeline. */
+  /** Reads an instance's weights from DNS and marks the reading on the timeline. */
   async readWeights(instanceId: string, label: string): Promise<Weights> {
     const instance = this.world.config.instances.find((i) => i.id === instanceId);
     if (!instance) return {};
     const weights = await this.world.recovery.dns.readWeights(dnsSpecFor(instance));
-    const at = new Date();
-    this.weightsOverTime.push({ at: at.toISOString(), tSeconds: this.t(at), instanceId, weights });
     this.mark(
       'dns',
       `${label}: ${Object.entries(weights)
@@ -79,24 +83,62 @@ export class DrillSession {
     );
   }
 
-  /** Copies the events delivered since the last call onto the timeline. */
+  /** Logs the events delivered since the last call (their timeline entries come in `settle`). */
   drainTimeline(): void {
     for (const event of this.world.delivered.slice(this.seen)) {
       const d = event.detail;
-      const who = typeof d.instanceId === 'string' ? d.instanceId : undefined;
+      const who = typeof d.instanceId === 'string' ? d.instanceId : '';
       const where = (d.target ?? d.region ?? d.zone ?? '') as string;
-      this.timeline.push({
-        at: event.at.toISOString(),
-        tSeconds: this.t(event.at),
-        kind: event.detailType,
-        detail: `${where}${d.runId ? ` (${d.runId})` : ''}`,
-        ...(who ? { instanceId: who } : {}),
-      });
       this.log(
-        `[${this.t(event.at).toFixed(1).padStart(5)}s] event: ${event.detailType} ${who ?? ''} ${where}`,
+        `[${this.t(event.at).toFixed(1).padStart(5)}s] event: ${event.detailType} ${who} ${where}`,
       );
     }
     this.seen = this.world.delivered.length;
+  }
+
+  /**
+   * Once the drill is over (the world still up): reads back the run record behind every
+   * delivered event, then puts each event on the timeline at its own time (ownTime) and every
+   * applied weight change into the weights over time. The drill noticing an event is not when
+   * it happened.
+   */
+  async settle(): Promise<void> {
+    const { world } = this;
+    if (world.recovery) {
+      const claims = new Map<string, string[]>();
+      for (const { detail } of world.delivered) {
+        if (typeof detail.runId !== 'string' || claims.has(detail.runId)) continue;
+        const claimSet = Array.isArray(detail.claimSet) ? detail.claimSet.map(String) : [];
+        claims.set(detail.runId, claimSet.length > 0 ? claimSet : world.regionNames);
+      }
+      for (const [runId, regions] of claims) {
+        const run = await loadRun(world.recovery, runId, regions).catch(() => undefined);
+        if (run) this.runs.set(runId, run);
+      }
+    }
+    for (const event of world.delivered) {
+      const d = event.detail;
+      const who = typeof d.instanceId === 'string' ? d.instanceId : undefined;
+      const where = (d.target ?? d.region ?? d.zone ?? '') as string;
+      const { at, source } = ownTime(event, this.runs);
+      this.timeline.push({
+        at: at.toISOString(),
+        tSeconds: this.t(at),
+        kind: event.detailType,
+        detail: `${where}${d.runId ? ` (${d.runId})` : ''}`,
+        timeFrom: source,
+        ...(who ? { instanceId: who } : {}),
+      });
+    }
+    for (const change of world.weightChanges) {
+      this.weightsOverTime.push({
+        at: change.at.toISOString(),
+        tSeconds: this.t(change.at),
+        instanceId: change.instanceId,
+        weights: change.weights,
+      });
+    }
+    this.weightsOverTime.sort((a, b) => a.at.localeCompare(b.at));
   }
 
   /** Probes every interval and pumps events until `done` or the deadline. */

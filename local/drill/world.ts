@@ -25,6 +25,7 @@ import { InstanceRuntime } from '../instance-runtime.ts';
 import { localRules, provisionWorld } from '../provision.ts';
 import { RegionProxy } from '../tcp-proxy.ts';
 import { type DrillInstanceKind, drillKind, lateInstanceStore } from './kinds.ts';
+import { type DeliveredEvent, recordingDns, type WeightChange } from './timeline.ts';
 
 const context = { functionName: 'drill', awsRequestId: 'drill' } as Context;
 
@@ -66,7 +67,9 @@ export class DrillWorld {
   recovery!: RecoveryDeps;
   pump!: EventPump;
   /** Every lifeboat event EventBridge delivered to the recorder, in arrival order. */
-  readonly delivered: { at: Date; detailType: string; detail: Record<string, unknown> }[] = [];
+  readonly delivered: DeliveredEvent[] = [];
+  /** Every weight change lifeboat (or the world's setup) applied, as it took effect. */
+  readonly weightChanges: WeightChange[] = [];
   /** The region where lifeboat's functions run in this drill (never the failed one). */
   controlRegion = '';
   homeRegion = '';
@@ -156,7 +159,9 @@ export class DrillWorld {
     }
     this.recovery = {
       ...recoveryDeps(this.config, this.controlRegion),
-      dns: new Route53Dns(route53, { baseDelayMs: 20, pollMs: 20 }),
+      dns: recordingDns(new Route53Dns(route53, { baseDelayMs: 20, pollMs: 20 }), (change) =>
+        this.weightChanges.push(change),
+      ),
       verifyAttempts: 20,
     };
     for (const instance of this.config.instances) {
@@ -216,8 +221,17 @@ export class DrillWorld {
       bus,
       pattern: { source: ['lifeboat'], 'detail-type': RECORDED_EVENTS },
       handler: async (event) => {
-        const e = event as { 'detail-type': string; detail: Record<string, unknown> };
-        this.delivered.push({ at: new Date(), detailType: e['detail-type'], detail: e.detail });
+        const e = event as {
+          'detail-type': string;
+          time?: string;
+          detail: Record<string, unknown>;
+        };
+        this.delivered.push({
+          at: new Date(),
+          ...(typeof e.time === 'string' ? { time: e.time } : {}),
+          detailType: e['detail-type'],
+          detail: e.detail,
+        });
       },
     });
   }

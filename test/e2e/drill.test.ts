@@ -50,6 +50,19 @@ describe('the drill', () => {
     ]) {
       expect(kinds).toContain(kind);
     }
+    // Every canary step of the failback is a weight change of its own.
+    const home = report.weightsOverTime
+      .filter((w) => w.instanceId === 'petstore')
+      .map((w) => w.weights['us-east-1']);
+    expect(home).toEqual(expect.arrayContaining([10, 50, 100, 0]));
+    // Run events carry their step's recorded time, so they are no longer one pile.
+    const runEvents = report.timeline.filter((e) => e.timeFrom === 'step');
+    expect(runEvents.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(runEvents.map((e) => e.at)).size).toBeGreaterThan(1);
+    const bandKinds = report.bands.filter((b) => b.instanceId === 'petstore').map((b) => b.kind);
+    for (const kind of ['outage', 'detection', 'recovery', 'failback', 'rpo'])
+      expect(bandKinds).toContain(kind);
+    expect(report.markers.map((m) => m.label).join()).toContain('RTO');
   });
 
   it('reports a zone outage as degraded and never fails over', async () => {
