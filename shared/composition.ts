@@ -197,6 +197,7 @@ export function recoveryDeps(config: LifeboatConfig, here: string): RecoveryDeps
     clock: systemClock,
     documents: (region) => controlDocuments(config, region),
     deleteControlKey: (region, key) => controlStore(config, region).delete([key]),
+    controlBlobs: (region) => controlStore(config, region),
     vault: (region) => backupVault(config, region),
     instanceStore: (region) => instanceStore(config, region),
     dns: new Route53Dns(route53ClientFor()),

@@ -8,6 +8,7 @@ import { failover } from './failover.ts';
 import { gc } from './gc.ts';
 import { local } from './local.ts';
 import { plan } from './plan.ts';
+import { report } from './report.ts';
 import { restore } from './restore.ts';
 import { resume } from './resume.ts';
 import { snapshot } from './snapshot.ts';
@@ -37,4 +38,5 @@ export const VERBS: readonly Verb[] = [
   failback,
   status,
   resume,
+  report,
 ];

@@ -72,6 +72,8 @@ export interface RecoveryDeps {
   /** Deletes a key from a region's control bucket (capacity release). */
   deleteControlKey(region: string, key: string): Promise<void>;
   vault(region: string): BlobStore;
+  /** A region's control bucket as plain objects (the HTML of run reports); absent: JSON only. */
+  controlBlobs?(region: string): BlobStore;
   instanceStore(region: string): InstanceStore;
   dns: DnsRouting;
   instances: InstanceControl;

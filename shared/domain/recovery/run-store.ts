@@ -4,6 +4,7 @@ import { RunStepError, WriteConflictError } from '../../errors.ts';
 import { type ClaimRecord, readClaim } from './claims.ts';
 import type { RecoveryDeps } from './ports.ts';
 import { generationKey, type RecoveryRun, runKey } from './run.ts';
+import { writeRunReport } from './run-report.ts';
 import { readStoredRun, type StoredCopy } from './run-schema.ts';
 
 /**
@@ -111,6 +112,8 @@ export async function saveRun(deps: RecoveryDeps, run: RecoveryRun): Promise<Rec
       `run ${run.runId} could not be recorded in any region of ${run.claimSet.join(', ')}`,
     );
   }
+  // Every run that ends (completed or failed, by any path: chain, CLI, resume) leaves its report.
+  if (next.status !== 'running') await writeRunReport(deps, next);
   return next;
 }
 

@@ -33,6 +33,8 @@ export interface RecoveryRun {
   recoveryRunId?: string;
   canary?: Weights[];
   rolledBack?: boolean;
+  /** When an approval gate held the run: who answered, how, and when. */
+  approval?: { decision: 'approved' | 'rejected'; by: string; at: string };
   /**
    * The invocation that last took the run for a step two invocations must never run at once
    * (the failback canary); see `StepContext.take`.

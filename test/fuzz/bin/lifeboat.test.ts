@@ -88,6 +88,7 @@ const KNOWN = new Set([
   'seed',
   'report',
   'html',
+  'last',
   'help',
 ]);
 
