@@ -246,13 +246,43 @@ function busOf(rule: RuleProperties): 'lifeboat' | 'default' | 'other' {
   return referencedId(rule.EventBusName) === 'LifeboatEventBus' ? 'lifeboat' : 'other';
 }
 
+type InlinePolicy = { PolicyName: string; PolicyDocument: { Statement: unknown } };
+
+/**
+ * A role's inline policies as CloudFormation deploys them: a policy under `Fn::If` (the API
+ * Gateway kind's, condition `HasApiGateway` on the `ApiGatewayKind` parameter's default) is
+ * there only when its condition holds.
+ */
+function deployedPolicies(template: Template, role: Resource | undefined): InlinePolicy[] {
+  const raw = (role?.Properties?.Policies ?? []) as unknown[];
+  const holds = (name: string) => {
+    const condition = (template as { Conditions?: Record<string, { 'Fn::Equals'?: unknown[] }> })
+      .Conditions?.[name]?.['Fn::Equals'];
+    const [left, right] = condition ?? [];
+    const value = (v: unknown) =>
+      typeof v === 'object' && v && 'Ref' in v
+        ? (template as { Parameters?: Record<string, { Default?: string }> }).Parameters?.[
+            (v as { Ref: string }).Ref
+          ]?.Default
+        : v;
+    return condition !== undefined && value(left) === value(right);
+  };
+  return raw.flatMap((p) => {
+    const branch = (p as { 'Fn::If'?: [string, unknown, unknown] })['Fn::If'];
+    if (!branch) return [p as InlinePolicy];
+    const chosen = holds(branch[0]) ? branch[1] : branch[2];
+    return chosen && !(typeof chosen === 'object' && 'Ref' in chosen)
+      ? [chosen as InlinePolicy]
+      : [];
+  });
+}
+
 function rolePolicyStatements(template: Template, roleId: string): PolicyStatement[] {
   const role = template.Resources[roleId];
   expect(role?.Type, `${roleId} exists`).toBe('AWS::IAM::Role');
-  const policies = (role?.Properties?.Policies ?? []) as {
-    PolicyDocument: { Statement: unknown };
-  }[];
-  return policies.flatMap((p) => asArray(p.PolicyDocument.Statement as PolicyStatement[]));
+  return deployedPolicies(template, role).flatMap((p) =>
+    asArray(p.PolicyDocument.Statement as PolicyStatement[]),
+  );
 }
 
 function configuredRegions(config: LifeboatConfig): string[] {
@@ -605,9 +635,7 @@ describe('serverless package', () => {
     for (const [id, role] of roles) {
       // AWS managed policies (AWSLambdaBasicExecutionRole and friends) grant on Resource "*".
       expect(role.Properties?.ManagedPolicyArns ?? [], `${id} managed policies`).toEqual([]);
-      const policies = (role.Properties?.Policies ?? []) as {
-        PolicyDocument: { Statement: unknown };
-      }[];
+      const policies = deployedPolicies(template, role);
       for (const statement of policies.flatMap((p) =>
         asArray(p.PolicyDocument.Statement as PolicyStatement[]),
       )) {
@@ -1404,4 +1432,76 @@ describe('serverless package', () => {
     },
     PACKAGE_TIMEOUT_MS,
   );
+
+  describe('with an API Gateway instance in the config', () => {
+    let apigw: PackageRun;
+    beforeAll(() => {
+      apigw = packageService('--param', 'config=test/infra/configs/apigateway.config.yml');
+    }, PACKAGE_TIMEOUT_MS + 10_000);
+
+    it('creates the secrets key and its alias in every stack, whatever the config lists', () => {
+      for (const template of [expectPackaged(run), expectPackaged(apigw)]) {
+        expect(ofType(template, 'AWS::KMS::Key').map(([id]) => id)).toEqual(['SecretsKey']);
+        expect(propertiesOf(template.Resources.SecretsKey as Resource).EnableKeyRotation).toBe(
+          true,
+        );
+        expect(
+          ofType(template, 'AWS::KMS::Alias').map(([, r]) => propertiesOf(r).AliasName),
+        ).toHaveLength(1);
+      }
+      expect(
+        propertiesOf(expectPackaged(apigw).Resources.SecretsKeyAlias as Resource).AliasName,
+      ).toBe('alias/lifeboat-apigw-secrets');
+    });
+
+    it('gives no role an API Gateway or KMS grant when the config has no apigateway instance', () => {
+      const template = expectPackaged(run);
+      for (const [id] of ofType(template, 'AWS::IAM::Role')) {
+        const actions = rolePolicyStatements(template, id).flatMap((s) => asArray(s.Action));
+        expect(
+          actions.filter((a) => /^(apigateway|kms):/.test(a)),
+          id,
+        ).toEqual([]);
+      }
+    });
+
+    it('grants restoring roles API Gateway writes and reading roles only reads, KMS by alias, least privilege', () => {
+      const template = expectPackaged(apigw);
+      expectLeastPrivilege(template, 'us-east-1');
+      const actionsOf = (role: string) =>
+        rolePolicyStatements(template, role).flatMap((s) => asArray(s.Action));
+      expect(actionsOf('RestoreInstanceRole')).toEqual(
+        expect.arrayContaining(['apigateway:POST', 'apigateway:DELETE', 'kms:Decrypt']),
+      );
+      expect(actionsOf('FailbackRole')).toEqual(
+        expect.arrayContaining(['apigateway:POST', 'kms:GenerateDataKey']),
+      );
+      expect(actionsOf('SnapshotRole')).toEqual(
+        expect.arrayContaining(['apigateway:GET', 'kms:GenerateDataKey', 'kms:Encrypt']),
+      );
+      expect(actionsOf('SnapshotRole')).not.toContain('apigateway:POST');
+      for (const role of ['VerifyInstanceRole', 'PlanRecoveryRole', 'ShiftTrafficRole']) {
+        expect(
+          actionsOf(role).filter((a) => a.startsWith('apigateway:')),
+          role,
+        ).toEqual(['apigateway:GET']);
+      }
+      for (const statement of rolePolicyStatements(template, 'RestoreInstanceRole')) {
+        const actions = asArray(statement.Action);
+        if (actions.some((a) => a.startsWith('kms:'))) {
+          expect(statement.Condition).toEqual({
+            'ForAnyValue:StringEquals': { 'kms:ResourceAliases': 'alias/lifeboat-apigw-secrets' },
+          });
+        }
+        if (actions.some((a) => a.startsWith('apigateway:'))) {
+          for (const arn of asArray(statement.Resource).map(arnText))
+            expect(arn).toMatch(
+              /:apigateway:[a-z0-9-]+::\/(restapis|usageplans|apikeys|domainnames|tags)/,
+            );
+        }
+      }
+      const lint = cfnLint(join(apigw.dir, TEMPLATE));
+      expect(lint.status, `cfn-lint:\n${lint.stdout}${lint.stderr}`).toBe(0);
+    });
+  });
 });
