@@ -106,13 +106,25 @@ export function apiGatewayPlane(
   return new ControlPlane(apiGatewayClientFor(target), regionName, { pacing: policy });
 }
 
+/**
+ * The pacing of the account's control plane: AWS's limits if any instance asks for them, none
+ * if one asks for none, else by endpoint. One pacer serves the region's every instance, since
+ * AWS's limits are per account.
+ */
+function configuredPacing(config: LifeboatConfig): 'aws' | 'none' | undefined {
+  const asked = config.instances.flatMap((i) =>
+    i.apigateway?.pacing ? [i.apigateway.pacing] : [],
+  );
+  return asked.includes('aws') ? 'aws' : asked.includes('none') ? 'none' : undefined;
+}
+
 /** A region's API Gateway seen as an instance store (canonical documents). */
 export function apiGatewayStore(
   config: LifeboatConfig,
   regionName: string,
 ): ApiGatewayInstanceStore {
   return new ApiGatewayInstanceStore(
-    apiGatewayPlane(config, regionName),
+    apiGatewayPlane(config, regionName, configuredPacing(config)),
     (instanceId) => findInstance(config, instanceId).apigateway?.references ?? {},
     secretsKeyring(config, regionName),
   );

@@ -110,7 +110,10 @@ const ApiGatewaySchema = z.strictObject({
       z.record(regionName, referenceValue),
     )
     .default({}),
-  /** Control-plane pacing: AWS's documented limits, or none (local emulators). Default: aws, none with an endpoint override. */
+  /**
+   * Control-plane pacing: AWS's documented limits, or none (local emulators). Default: aws, none
+   * with an endpoint override. Limits are per account, so the strictest any instance asks for applies.
+   */
   pacing: z.enum(['aws', 'none']).optional(),
 });
 

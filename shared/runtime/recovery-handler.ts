@@ -18,11 +18,12 @@ export function buildStepHandler(fn: StepFunction, getDeps: () => RecoveryDeps) 
     (event) => parseChainEvent(event, CHAIN_TRIGGERS[fn], getDeps().config),
     async (trigger, context) => {
       const deps = getDeps();
-      // Lambda's clock for this invocation, so a long step stops in time (none locally).
+      // Lambda's clock for this invocation, so a long step stops in time (none locally). The
+      // deps are extended, not copied: they may be lazily built or wrapped (tests' tripwires).
       const remaining = context?.getRemainingTimeInMillis;
-      const budgeted =
+      const budgeted: RecoveryDeps =
         typeof remaining === 'function'
-          ? { ...deps, workBudgetMs: () => remaining.call(context) }
+          ? Object.create(deps, { workBudgetMs: { value: () => remaining.call(context) } })
           : deps;
       const run = await runRecoveryStep(budgeted, trigger.runId, step, trigger.claimSet);
       logger.info(`recovery step ${step} done`, {
