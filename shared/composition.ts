@@ -9,6 +9,7 @@ import { ApiGatewayInstanceStore } from './adapters/apigateway/instance-store.ts
 import { KmsKeyring } from './adapters/apigateway/kms-keyring.ts';
 import { eventBridgeClientFor, kmsClientFor, s3ClientFor } from './adapters/aws-clients.ts';
 import { EventBridgeBus } from './adapters/eventbridge-bus.ts';
+import { FileMetadataCache } from './adapters/file-metadata-cache.ts';
 import { HttpInstanceControl } from './adapters/http-instance-control.ts';
 import { KindRoutedInstanceControl } from './adapters/kind-routed-instance-control.ts';
 import { KindRoutedInstanceStore } from './adapters/kind-routed-instance-store.ts';
@@ -184,6 +185,9 @@ export function snapshotJob(config: LifeboatConfig, instance: InstanceConfig): S
     sourceRegion: instance.homeRegion,
     source: instanceStore(config, instance.homeRegion),
     replicas: replicaTargets(config, instance),
+    // Metadata layers on local disk (Lambda /tmp), re-hashed on every use: a warm run downloads
+    // only the previous snapshot's root, as restic does with its cache.
+    cache: new FileMetadataCache(),
     ...(instance.critical
       ? {
           mirrors: (instance.activeRegions ?? [])

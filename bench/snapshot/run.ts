@@ -616,6 +616,8 @@ async function applyChange(bench: Bench, run: number): Promise<void> {
 async function oneRun(bench: Bench, run: number): Promise<Row[]> {
   const say = (s: string) => console.log(`  run ${run}: ${s}`);
   await resetLifeboatState(bench);
+  // lifeboat's metadata cache (the Lambda's /tmp), fresh per run as restic's cache is.
+  bench.childEnv.LIFEBOAT_CACHE_DIR = join(bench.scratch, `lifeboat-cache-${run}`);
   await runTimed('restic', ['init', '-o', 's3.region=us-east-1'], {
     env: resticEnv(bench, run),
     scratch: bench.scratch,
