@@ -29,6 +29,7 @@ import {
   systemClock,
 } from './domain/ports.ts';
 import type { InstanceControl, RecoveryDeps } from './domain/recovery/ports.ts';
+import type { RestoreTestInput } from './domain/snapshot/restore-test.ts';
 import type { SnapshotJob } from './domain/snapshot/run.ts';
 import type { ReplicaTarget } from './domain/snapshot/take-snapshot.ts';
 
@@ -236,5 +237,29 @@ export function recoveryDeps(config: LifeboatConfig, here: string): RecoveryDeps
       return unhealthy;
     },
     sleep: (ms) => sleep(ms).then(() => undefined),
+  };
+}
+
+/**
+ * A restore test of one instance, built from config: its replica buckets, a scratch prefix in
+ * each region's instance store, the home region's bus and control bucket (for the record
+ * `lifeboat status` shows). The replica region is picked at random.
+ */
+export function restoreTestInput(
+  config: LifeboatConfig,
+  instance: InstanceConfig,
+  options: { region?: string } = {},
+): RestoreTestInput {
+  const replicas = replicaTargets(config, instance).filter(
+    (r) => !options.region || r.region === options.region,
+  );
+  return {
+    instanceId: instance.id,
+    replicas,
+    scratchStore: (region) => instanceStore(config, region),
+    pick: (n) => Math.floor(Math.random() * n),
+    clock: systemClock,
+    bus: eventBus(config, instance.homeRegion),
+    record: controlStore(config, instance.homeRegion),
   };
 }

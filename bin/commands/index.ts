@@ -10,6 +10,7 @@ import { local } from './local.ts';
 import { plan } from './plan.ts';
 import { report } from './report.ts';
 import { restore } from './restore.ts';
+import { restoreTest } from './restore-test.ts';
 import { resume } from './resume.ts';
 import { snapshot } from './snapshot.ts';
 import { snapshots } from './snapshots.ts';
@@ -31,6 +32,7 @@ export const VERBS: readonly Verb[] = [
   snapshots,
   verify,
   restore,
+  restoreTest,
   drift,
   gc,
   plan,

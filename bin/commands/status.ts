@@ -75,6 +75,14 @@ function printInstances(out: (line: string) => void, report: StatusReport): void
         )
         .join('; ')}`,
     );
+    const t = i.restoreTest;
+    if (t) {
+      out(
+        'error' in t
+          ? `  restore test: unreadable (${t.error})`
+          : `  restore test: ${t.passed ? 'passed' : `FAILED (${t.reason})`} at ${t.testedAt}, ${t.snapshotId ?? 'no snapshot'} from ${t.region}, ${t.bytes} B in ${(t.durationMs / 1000).toFixed(1)} s`,
+      );
+    }
     if (i.drift) {
       out(
         `  active-active: ${i.drift.inSync ? 'regions in step' : `DRIFT in ${i.drift.documents.join(', ') || 'unreadable regions'}${i.drift.unreachable.length ? ` (unreadable: ${i.drift.unreachable.join(', ')})` : ''}; see lifeboat drift`}`,

@@ -73,6 +73,11 @@ const SnapshotSchema = z.strictObject({
   objectLock: z
     .strictObject({ mode: z.enum(['GOVERNANCE', 'COMPLIANCE']), days: z.int().min(1) })
     .optional(),
+  /** Scheduled restore test (restore into a scratch prefix, check, delete); off when absent. */
+  restoreTest: z
+    .string()
+    .regex(RATE_EXPRESSION, 'must be a rate expression such as "rate(7 days)"')
+    .optional(),
 });
 
 const EndpointSchema = z.strictObject({

@@ -21,6 +21,8 @@ export const EVENT_SOURCE = 'lifeboat';
 export const DetailType = {
   SnapshotCompleted: 'Snapshot Completed',
   SnapshotFailed: 'Snapshot Failed',
+  RestoreTestPassed: 'Restore Test Passed',
+  RestoreTestFailed: 'Restore Test Failed',
   HealthObserved: 'Health Observed',
   RegionOutageConfirmed: 'Region Outage Confirmed',
   RegionRecovered: 'Region Recovered',
@@ -282,6 +284,21 @@ export function lifeboatRoutes(): Route[] {
 /** The functions a lifeboat event invokes (the routes whose pattern names its detail type). */
 export function functionsFor(detailType: string): Route[] {
   return lifeboatRoutes().filter((r) => r.pattern['detail-type'].includes(detailType));
+}
+
+/** Payload of "Restore Test Passed" and "Restore Test Failed". */
+export interface RestoreTestEventDetail {
+  instanceId: string;
+  /** The snapshot restored; absent when none could be chosen. */
+  snapshotId?: string;
+  /** The replica region whose backup bucket it came from. */
+  region: string;
+  durationMs: number;
+  /** Bytes restored into the scratch location. */
+  bytes: number;
+  objects: number;
+  /** Only on failure: what went wrong. */
+  reason?: string;
 }
 
 /** Payload of "Snapshot Completed" and "Snapshot Failed". */

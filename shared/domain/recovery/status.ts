@@ -3,6 +3,7 @@ import { regionStateKey } from '../detection/detect.ts';
 import { compareRegions } from '../drift.ts';
 import { listCommittedSnapshotIds } from '../snapshot/catalog.ts';
 import { snapshotTime } from '../snapshot/format.ts';
+import { restoreTestKey } from '../snapshot/restore-test.ts';
 import { reservedSlots } from './capacity.ts';
 import { dnsSpecFor } from './dns-spec.ts';
 import type { RecoveryDeps, Weights } from './ports.ts';
@@ -54,6 +55,18 @@ export interface InstanceStatus {
   snapshots: { region: string; snapshotId?: string; ageSeconds?: number; error?: string }[];
   /** Active-active instances: whether their regions hold the same documents. */
   drift?: { inSync: boolean; documents: string[]; unreachable: string[] };
+  /** The last restore test (snapshot.restoreTest, or `lifeboat restore-test`), when one ran. */
+  restoreTest?:
+    | {
+        passed: boolean;
+        testedAt: string;
+        region: string;
+        snapshotId?: string;
+        durationMs: number;
+        bytes: number;
+        reason?: string;
+      }
+    | { error: string };
 }
 
 /** What `status` reports. */
@@ -154,6 +167,7 @@ async function instanceStatus(
   const spec = dnsSpecFor(instance);
   const dns = await readDns(deps, spec);
   const snapshots = await newestPerReplica(deps, instance, now);
+  const restoreTest = await lastRestoreTest(deps, instance);
   const run = where.run;
   // Active-active copies must stay in step; a region that drifted serves another config.
   const drift =
@@ -188,6 +202,7 @@ async function instanceStatus(
       ...(dns.weights ? { weights: dns.weights } : { error: dns.error }),
     },
     snapshots,
+    ...(restoreTest ? { restoreTest } : {}),
     ...(drift
       ? {
           drift: {
@@ -198,6 +213,21 @@ async function instanceStatus(
         }
       : {}),
   };
+}
+
+/** The record the last restore test left in the home region's control bucket. */
+async function lastRestoreTest(
+  deps: RecoveryDeps,
+  instance: InstanceConfig,
+): Promise<InstanceStatus['restoreTest']> {
+  try {
+    const doc = await deps.documents(instance.homeRegion).load(restoreTestKey(instance.id));
+    if (!doc) return undefined;
+    const v = doc.value as NonNullable<InstanceStatus['restoreTest']> & { passed?: unknown };
+    return typeof v.passed === 'boolean' ? v : { error: 'record unreadable' };
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
 }
 
 /**
