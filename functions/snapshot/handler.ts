@@ -1,4 +1,5 @@
 import { findInstance } from '../../shared/config/load.ts';
+import { snapshotPoints } from '../../shared/domain/metrics.ts';
 import { runSnapshots } from '../../shared/domain/snapshot/run.ts';
 import { EventPublishError } from '../../shared/errors.ts';
 import { defaultSnapshotDeps, type SnapshotDeps } from '../../shared/runtime/function-deps.ts';
@@ -36,6 +37,7 @@ export async function snapshot(
     clock: deps.clock,
   });
   const instances = summary.outcomes.map(logSnapshotOutcome);
+  deps.metrics?.record(instances.flatMap((line) => snapshotPoints(line, deps.region)));
   if (summary.unpublished.length > 0) {
     // Fail the invocation so Lambda retries it: the retry maps to the same snapshot id, finds
     // the snapshots already committed, and publishes their events again.

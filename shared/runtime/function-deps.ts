@@ -1,10 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { EmfMetrics } from '../adapters/emf-metrics.ts';
 import { HttpHealthProbe } from '../adapters/http-health-probe.ts';
 import { controlDocuments, eventBus, recoveryDeps, snapshotJob } from '../composition.ts';
 import { findInstance } from '../config/load.ts';
 import type { LifeboatConfig } from '../config/schema.ts';
 import type { HealthProbe } from '../domain/detection/probe.ts';
 import { type DetectorSettings, detectorSettings } from '../domain/detection/region-health.ts';
+import type { MetricsSink } from '../domain/metrics.ts';
 import { type Clock, type DocumentStore, type EventBus, systemClock } from '../domain/ports.ts';
 import type { RecoveryDeps } from '../domain/recovery/ports.ts';
 import type { ReconcileDeps } from '../domain/recovery/reconcile.ts';
@@ -71,6 +73,8 @@ export interface SnapshotDeps {
   clock: Clock;
   bus: EventBus;
   jobFor(instanceId: string): SnapshotJob;
+  /** Where snapshot metrics go (EMF in Lambda); absent: none (the CLI, the local world). */
+  metrics?: MetricsSink;
 }
 
 /** Real adapters for the snapshot function. */
@@ -101,10 +105,16 @@ export const defaultDetectorDeps = cachedDeps(detectorDepsFor);
 /** See defaultDetectorDeps. */
 export const defaultProbeDeps = cachedDeps(probeDepsFor);
 /** See defaultDetectorDeps. */
-export const defaultSnapshotDeps = cachedDeps(snapshotDepsFor);
+export const defaultSnapshotDeps = cachedDeps(
+  (config, env): SnapshotDeps => ({ ...snapshotDepsFor(config, env), metrics: new EmfMetrics() }),
+);
 /** See defaultDetectorDeps. */
 export const defaultReconcileDeps = cachedDeps(reconcileDepsFor);
 /** The recovery chain's ports (planRecovery, the three steps, failback). */
 export const defaultRecoveryDeps = cachedDeps(
-  (config, env): RecoveryDeps => recoveryDeps(config, runtimeRegion(config, env)),
+  // Metrics (EMF on stdout) only in Lambda: the CLI's and the local world's output stay clean.
+  (config, env): RecoveryDeps => ({
+    ...recoveryDeps(config, runtimeRegion(config, env)),
+    metrics: new EmfMetrics(),
+  }),
 );

@@ -1,4 +1,5 @@
 import type { LifeboatConfig } from '../../config/schema.ts';
+import type { MetricsSink } from '../metrics.ts';
 import type { BlobStore, Clock, DocumentStore, EventBus, InstanceStore } from '../ports.ts';
 
 /**
@@ -90,6 +91,8 @@ export interface RecoveryDeps {
    * absent: unbounded. A long restore stops in time and goes on in the next invocation.
    */
   workBudgetMs?: () => number;
+  /** Where run metrics go (EMF in Lambda); absent: none. */
+  metrics?: MetricsSink;
   /** Names an invocation that takes a run (`StepContext.take`); random unless a test fixes it. */
   newDriverId?: () => string;
 }

@@ -1,3 +1,4 @@
+import { runEndedPoints } from '../metrics.ts';
 import type { RecoveryDeps, Weights } from './ports.ts';
 import { escapeHtml, page, type TimelineLane, table, timelineSvg } from './report-page.ts';
 import type { RecoveryRun } from './run.ts';
@@ -262,8 +263,10 @@ ${table(
 export async function writeRunReport(
   deps: RecoveryDeps,
   run: RecoveryRun,
-): Promise<{ written: number; failed: number }> {
+): Promise<{ written: number; failed: number; changed: boolean }> {
   const report = buildRunReport(run);
+  // Whether this is news (a first end, or a resumed run ending differently): metrics count it once.
+  let changed = false;
   const html = deps.controlBlobs ? new TextEncoder().encode(renderRunReport(report)) : undefined;
   let written = 0;
   let failed = 0;
@@ -276,6 +279,7 @@ export async function writeRunReport(
         const stored = current?.value as Partial<RunReport> | undefined;
         // A report of a later state of the run stands (two invocations ending the same run).
         if (stored?.endedAt && stored.endedAt > report.endedAt) return;
+        if (stored?.status !== report.status || stored?.endedAt === undefined) changed = true;
         await store.save(key, report, current?.version);
         if (html && deps.controlBlobs)
           await deps.controlBlobs(region).put(reportKey(run.runId, 'html'), html, {
@@ -287,7 +291,8 @@ export async function writeRunReport(
       }
     }),
   );
-  return { written, failed };
+  if (changed) deps.metrics?.record(runEndedPoints(report, deps.region));
+  return { written, failed, changed };
 }
 
 /** A run's report from the first control bucket that has it (any configured region). */

@@ -1,6 +1,7 @@
 import canonicalize from 'canonicalize';
 import type { CorruptStateError } from '../../errors.ts';
 import { RunStepError, WriteConflictError } from '../../errors.ts';
+import { runStartedPoints } from '../metrics.ts';
 import { type ClaimRecord, readClaim } from './claims.ts';
 import type { RecoveryDeps } from './ports.ts';
 import { generationKey, type RecoveryRun, runKey } from './run.ts';
@@ -114,6 +115,7 @@ export async function saveRun(deps: RecoveryDeps, run: RecoveryRun): Promise<Rec
   }
   // Every run that ends (completed or failed, by any path: chain, CLI, resume) leaves its report.
   if (next.status !== 'running') await writeRunReport(deps, next);
+  else if (next.seq === 1) deps.metrics?.record(runStartedPoints(next, deps.region));
   return next;
 }
 

@@ -16,12 +16,14 @@ import {
   type SnapshotDeps,
   snapshot,
 } from '../../../../functions/snapshot/handler.ts';
+import { EmfMetrics } from '../../../../shared/adapters/emf-metrics.ts';
 import { DEFAULT_CONFIG_PATH, findInstance, loadConfig } from '../../../../shared/config/load.ts';
 import { DetailType, type SnapshotEventDetail } from '../../../../shared/domain/events.ts';
 import type { SnapshotJob } from '../../../../shared/domain/snapshot/run.ts';
 import { EventValidationError } from '../../../../shared/errors.ts';
 import { logger } from '../../../../shared/observability.ts';
 import { FakeClock } from '../../../fakes/clock.ts';
+import { emfLines } from '../../../fakes/emf.ts';
 import { RecordingEventBus } from '../../../fakes/event-bus.ts';
 import { replicaSet, seedInstance } from '../../../fakes/fixtures.ts';
 import { InMemoryInstanceStore } from '../../../fakes/instance-store.ts';
@@ -282,5 +284,34 @@ describe('handler', () => {
       snapshotId: '20261125T060000Z',
       objectCount: 0,
     });
+  });
+});
+
+describe('snapshot metrics', () => {
+  it('emits duration, bytes uploaded and newest age as EMF with instance and region when a snapshot commits', async () => {
+    const { deps, jobs } = fakeDeps('us-east-1');
+    const docs = await emfLines(() =>
+      snapshot(
+        {
+          kind: 'schedule',
+          time: new Date('2026-11-25T06:00:00Z'),
+          force: false,
+          instanceIds: ['petstore'],
+        },
+        { ...deps, metrics: new EmfMetrics() },
+      ),
+    );
+    const named = (name: string) => docs.find((d) => name in d);
+    expect(named('SnapshotDuration')).toMatchObject({ instance: 'petstore', region: 'us-east-1' });
+    expect(named('SnapshotBytesUploaded')).toMatchObject({
+      instance: 'petstore',
+      region: 'us-east-1',
+    });
+    expect(named('SnapshotBytesUploaded')?.SnapshotBytesUploaded).toBeGreaterThan(0);
+    expect(named('NewestSnapshotAge')).toMatchObject({
+      NewestSnapshotAge: 0,
+      instance: 'petstore',
+    });
+    expect(jobs.size).toBe(1);
   });
 });

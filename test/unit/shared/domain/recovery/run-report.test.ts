@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import type { Datapoint } from '../../../../../shared/domain/metrics.ts';
 import {
   driveFailback,
   startFailback,
 } from '../../../../../shared/domain/recovery/failback-run.ts';
+import { driveRecovery } from '../../../../../shared/domain/recovery/recovery-run.ts';
 import type { RecoveryRun } from '../../../../../shared/domain/recovery/run.ts';
 import {
   buildRunReport,
@@ -213,5 +215,32 @@ describe('run reports of real runs', () => {
     expect(report?.status).toBe('failed');
     expect(report?.failedStep).toBeDefined();
     expect(report?.steps.find((s) => s.status === 'failed')?.name).toBe(report?.failedStep);
+  });
+});
+
+describe('run metrics', () => {
+  it('counts a run started and completed once, with RTO, RPO and step durations, when the final step is sent again', async () => {
+    const w = recoveryWorld();
+    const points: Datapoint[] = [];
+    w.deps.metrics = { record: (p) => points.push(...p) };
+    const recovery = await w.recover();
+    // The chain re-runs the last step when everything is done (a lost final event): no new count.
+    await driveRecovery(w.deps, recovery);
+    const count = (name: string) => points.filter((p) => p.name === name).length;
+    expect(count('RunsStarted')).toBe(1);
+    expect(count('RunsCompleted')).toBe(1);
+    expect(count('RunsFailed')).toBe(0);
+    expect(points.find((p) => p.name === 'RTO')?.dimensions).toEqual({
+      instance: 'petstore',
+      region: w.deps.region,
+      kind: 'recovery',
+    });
+    expect(points.find((p) => p.name === 'RPO')?.value).toBeGreaterThan(0);
+    expect(points.filter((p) => p.name === 'StepDuration').map((p) => p.dimensions.step)).toEqual([
+      'plan',
+      'restore',
+      'verify',
+      'shift',
+    ]);
   });
 });

@@ -1,0 +1,112 @@
+import type { RunReport } from './recovery/run-report.ts';
+
+/**
+ * What lifeboat measures, in the domain's words: each datapoint names its metric, unit and the
+ * dimensions it is sliced by (always instance and region where they apply). The runtime turns
+ * them into CloudWatch EMF lines (shared/adapters/emf-metrics.ts); the domain never sees EMF.
+ */
+
+/** A CloudWatch unit lifeboat uses. */
+export type MetricUnit = 'Seconds' | 'Milliseconds' | 'Bytes' | 'Count';
+
+/** One measurement. */
+export interface Datapoint {
+  name: string;
+  unit: MetricUnit;
+  value: number;
+  dimensions: Record<string, string>;
+}
+
+/** Where datapoints go (EMF in Lambda; a list in tests). */
+export interface MetricsSink {
+  record(points: readonly Datapoint[]): void;
+}
+
+/** Metric names: alarms and the dashboard match on these; changing one is a breaking change. */
+export const Metric = {
+  SnapshotDuration: 'SnapshotDuration',
+  SnapshotBytesUploaded: 'SnapshotBytesUploaded',
+  SnapshotFailed: 'SnapshotFailed',
+  NewestSnapshotAge: 'NewestSnapshotAge',
+  DetectionTime: 'DetectionTime',
+  RunsStarted: 'RunsStarted',
+  RunsFailed: 'RunsFailed',
+  RunsCompleted: 'RunsCompleted',
+  Rto: 'RTO',
+  Rpo: 'RPO',
+  StepDuration: 'StepDuration',
+  ProbeLatency: 'ProbeLatency',
+  ProbeFailures: 'ProbeFailures',
+} as const;
+
+/** A run that began: one RunsStarted. */
+export function runStartedPoints(
+  run: { kind: string; instanceId: string },
+  region: string,
+): Datapoint[] {
+  return [
+    {
+      name: Metric.RunsStarted,
+      unit: 'Count',
+      value: 1,
+      dimensions: { instance: run.instanceId, region, kind: run.kind },
+    },
+  ];
+}
+
+/** A run that ended: completed or failed, its RTO and RPO, and each step's duration. */
+export function runEndedPoints(report: RunReport, region: string): Datapoint[] {
+  const dims = { instance: report.instanceId, region, kind: report.kind };
+  const points: Datapoint[] = [
+    {
+      name: report.status === 'failed' ? Metric.RunsFailed : Metric.RunsCompleted,
+      unit: 'Count',
+      value: 1,
+      dimensions: dims,
+    },
+  ];
+  if (report.rtoSeconds !== undefined)
+    points.push({ name: Metric.Rto, unit: 'Seconds', value: report.rtoSeconds, dimensions: dims });
+  if (report.rpoSeconds !== undefined)
+    points.push({ name: Metric.Rpo, unit: 'Seconds', value: report.rpoSeconds, dimensions: dims });
+  for (const step of report.steps)
+    if (step.durationSeconds !== undefined)
+      points.push({
+        name: Metric.StepDuration,
+        unit: 'Seconds',
+        value: step.durationSeconds,
+        dimensions: { ...dims, step: step.name },
+      });
+  return points;
+}
+
+/** One instance's snapshot: duration and bytes uploaded when it committed, a failure otherwise. */
+export function snapshotPoints(
+  outcome: { instanceId: string; status: string; durationMs?: number; bytesUploaded?: number },
+  region: string,
+): Datapoint[] {
+  const dimensions = { instance: outcome.instanceId, region };
+  if (outcome.status === 'failed')
+    return [{ name: Metric.SnapshotFailed, unit: 'Count', value: 1, dimensions }];
+  if (outcome.status !== 'committed') return [];
+  const points: Datapoint[] = [
+    // A committed snapshot is the newest: its age is zero now; CloudWatch's missing data and
+    // the schedule make the RPO-breach alarm (age > 2 × schedule) from NewestSnapshotAge.
+    { name: Metric.NewestSnapshotAge, unit: 'Seconds', value: 0, dimensions },
+  ];
+  if (outcome.durationMs !== undefined)
+    points.push({
+      name: Metric.SnapshotDuration,
+      unit: 'Milliseconds',
+      value: outcome.durationMs,
+      dimensions,
+    });
+  if (outcome.bytesUploaded !== undefined)
+    points.push({
+      name: Metric.SnapshotBytesUploaded,
+      unit: 'Bytes',
+      value: outcome.bytesUploaded,
+      dimensions,
+    });
+  return points;
+}

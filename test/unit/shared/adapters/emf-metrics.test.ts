@@ -1,0 +1,43 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { EmfMetrics } from '../../../../shared/adapters/emf-metrics.ts';
+import { emfLines } from '../../../fakes/emf.ts';
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('EmfMetrics', () => {
+  it('writes one EMF document per datapoint with its own instance and region dimensions', async () => {
+    const docs = await emfLines(() =>
+      new EmfMetrics().record([
+        {
+          name: 'RTO',
+          unit: 'Seconds',
+          value: 94,
+          dimensions: { instance: 'petstore', region: 'us-east-2' },
+        },
+        {
+          name: 'RPO',
+          unit: 'Seconds',
+          value: 21600,
+          dimensions: { instance: 'api-02', region: 'us-west-2' },
+        },
+      ]),
+    );
+    expect(docs).toHaveLength(2);
+    const [rto, rpo] = docs as [Record<string, unknown>, Record<string, unknown>];
+    expect(rto).toMatchObject({ RTO: 94, instance: 'petstore', region: 'us-east-2' });
+    expect(rpo).toMatchObject({ RPO: 21600, instance: 'api-02', region: 'us-west-2' });
+    expect(rpo.instance).not.toBe('petstore');
+    const aws = rto._aws as {
+      CloudWatchMetrics: {
+        Namespace: string;
+        Dimensions: string[][];
+        Metrics: { Name: string; Unit: string }[];
+      }[];
+    };
+    expect(aws.CloudWatchMetrics[0]?.Namespace).toBe('lifeboat');
+    expect(aws.CloudWatchMetrics[0]?.Dimensions[0]).toEqual(
+      expect.arrayContaining(['instance', 'region']),
+    );
+    expect(aws.CloudWatchMetrics[0]?.Metrics).toEqual([{ Name: 'RTO', Unit: 'Seconds' }]);
+  });
+});
