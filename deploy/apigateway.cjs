@@ -57,7 +57,12 @@ function kmsStatement(doc, sid, actions) {
     Sid: sid,
     Effect: 'Allow',
     Action: actions,
-    Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*' },
+    Resource: {
+      'Fn::Join': [
+        '',
+        ['arn:', { Ref: 'AWS::Partition' }, ':kms:*:', { Ref: 'AWS::AccountId' }, ':key/*'],
+      ],
+    },
     Condition: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': secretsAlias(doc) } },
   };
 }
@@ -166,7 +171,18 @@ async function secretsKeyResources(ctx) {
                 Sid: 'AccountAdministers',
                 Effect: 'Allow',
                 Principal: {
-                  AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' },
+                  AWS: {
+                    'Fn::Join': [
+                      '',
+                      [
+                        'arn:',
+                        { Ref: 'AWS::Partition' },
+                        ':iam::',
+                        { Ref: 'AWS::AccountId' },
+                        ':root',
+                      ],
+                    ],
+                  },
                 },
                 Action: 'kms:*',
                 Resource: '*',

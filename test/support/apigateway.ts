@@ -9,7 +9,6 @@ import {
 import { apiGatewayPlane, instanceStore } from '../../shared/composition.ts';
 import { findRegion, regionBuckets } from '../../shared/config/load.ts';
 import type { LifeboatConfig } from '../../shared/config/schema.ts';
-import type { InstanceStore } from '../../shared/domain/ports.ts';
 import { instanceDigest } from '../../shared/domain/store-contents.ts';
 import { regionClient } from './s3.ts';
 import { createTestWorld, type TestWorld } from './world.ts';
