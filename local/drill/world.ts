@@ -315,6 +315,17 @@ export class DrillWorld {
         );
       }
     }
+    // Whatever else holds an instance's config there goes too (an API Gateway instance's APIs,
+    // plans, keys and domains); for the object-store kind its bucket is already empty.
+    const direct: LifeboatConfig = {
+      ...this.config,
+      regions: this.config.regions.map((x) => ({ ...x, endpointUrl: this.options.endpoint })),
+    };
+    for (const instance of this.config.instances) {
+      const store = instanceStore(direct, region);
+      const keys = (await store.list(instance.id)).map((e) => e.key);
+      if (keys.length > 0) await store.delete(instance.id, keys);
+    }
   }
 
   async close(): Promise<void> {
