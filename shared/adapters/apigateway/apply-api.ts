@@ -14,10 +14,6 @@ import {
   DeleteResourceCommand,
   DeleteStageCommand,
   PutGatewayResponseCommand,
-  PutIntegrationCommand,
-  PutIntegrationResponseCommand,
-  PutMethodCommand,
-  PutMethodResponseCommand,
   type RestApi,
   TagResourceCommand,
   UntagResourceCommand,
@@ -26,7 +22,7 @@ import {
   UpdateRestApiCommand,
   UpdateStageCommand,
 } from '@aws-sdk/client-api-gateway';
-import type { MethodDocument, RestApiDocument } from '../../domain/apigateway/documents.ts';
+import type { RestApiDocument } from '../../domain/apigateway/documents.ts';
 import { localizeReferences, type ReferenceTable } from '../../domain/apigateway/references.ts';
 import {
   type ApiOperation,
@@ -37,6 +33,7 @@ import {
 } from '../../domain/apigateway/restore-plan.ts';
 import type { Keyring } from '../../domain/apigateway/sealing.ts';
 import { ApiGatewayCallError } from '../../errors.ts';
+import { putMethod, settingPatch } from './apply-method.ts';
 import type { ControlPlane } from './control-plane.ts';
 import { type ApiIndex, readRestApi } from './read-instance.ts';
 
@@ -55,42 +52,6 @@ export interface ApplyResult {
 
 function apiArn(region: string, apiId: string): string {
   return `arn:aws:apigateway:${region}::/restapis/${apiId}`;
-}
-
-function settingPatch(doc: RestApiDocument, settings: string[]): PatchOperation[] {
-  const ops: PatchOperation[] = [];
-  for (const setting of settings) {
-    switch (setting) {
-      case 'policy':
-        ops.push({
-          op: 'replace',
-          path: '/policy',
-          value: doc.policy ? JSON.stringify(doc.policy) : '',
-        });
-        break;
-      case 'binaryMediaTypes':
-        // One add per type: API Gateway patches the list element by element.
-        for (const type of doc.binaryMediaTypes)
-          ops.push({ op: 'add', path: `/binaryMediaTypes/${type.replaceAll('/', '~1')}` });
-        break;
-      case 'minimumCompressionSize':
-        ops.push({
-          op: 'replace',
-          path: '/minimumCompressionSize',
-          value: doc.minimumCompressionSize === undefined ? '' : String(doc.minimumCompressionSize),
-        });
-        break;
-      default: {
-        const value = doc[setting as keyof RestApiDocument];
-        ops.push({
-          op: 'replace',
-          path: `/${setting}`,
-          value: value === undefined ? '' : String(value),
-        });
-      }
-    }
-  }
-  return ops;
 }
 
 /** Applies one REST API document (already localized to the target) to the target region. */
@@ -341,7 +302,8 @@ export class RestApiWriter {
       case 'putMethod': {
         const method = doc.resources[operation.path]?.methods[operation.verb];
         if (method)
-          await this.putMethod(
+          await putMethod(
+            (op, command) => this.write(op, command),
             restApiId,
             resourceId(operation.path),
             operation.verb,
@@ -447,81 +409,5 @@ export class RestApiWriter {
       'UpdateStage',
       new UpdateStageCommand({ restApiId, stageName, patchOperations }),
     );
-  }
-
-  private async putMethod(
-    restApiId: string,
-    resourceId: string,
-    httpMethod: string,
-    method: MethodDocument,
-    index: ApiIndex,
-  ): Promise<void> {
-    await this.write(
-      'PutMethod',
-      new PutMethodCommand({
-        restApiId,
-        resourceId,
-        httpMethod,
-        authorizationType: method.authorizationType,
-        authorizerId: method.authorizer ? index.authorizerIds.get(method.authorizer) : undefined,
-        apiKeyRequired: method.apiKeyRequired,
-        requestValidatorId: method.requestValidator
-          ? index.validatorIds.get(method.requestValidator)
-          : undefined,
-        operationName: method.operationName,
-        authorizationScopes: method.authorizationScopes,
-        requestParameters: method.requestParameters,
-        requestModels: method.requestModels,
-      }),
-    );
-    for (const [statusCode, response] of Object.entries(method.responses)) {
-      await this.write(
-        'PutMethodResponse',
-        new PutMethodResponseCommand({
-          restApiId,
-          resourceId,
-          httpMethod,
-          statusCode,
-          ...response,
-        }),
-      );
-    }
-    const integration = method.integration;
-    if (!integration) return;
-    await this.write(
-      'PutIntegration',
-      new PutIntegrationCommand({
-        restApiId,
-        resourceId,
-        httpMethod,
-        type: integration.type as 'MOCK',
-        integrationHttpMethod: integration.httpMethod,
-        uri: integration.uri,
-        connectionType: integration.connectionType as 'INTERNET' | undefined,
-        connectionId: integration.connectionId,
-        credentials: integration.credentials,
-        requestParameters: integration.requestParameters,
-        requestTemplates: integration.requestTemplates,
-        passthroughBehavior: integration.passthroughBehavior,
-        contentHandling: integration.contentHandling as 'CONVERT_TO_TEXT' | undefined,
-        timeoutInMillis: integration.timeoutInMillis,
-        cacheKeyParameters: integration.cacheKeyParameters,
-      }),
-    );
-    for (const [statusCode, response] of Object.entries(integration.responses)) {
-      await this.write(
-        'PutIntegrationResponse',
-        new PutIntegrationResponseCommand({
-          restApiId,
-          resourceId,
-          httpMethod,
-          statusCode,
-          selectionPattern: response.selectionPattern,
-          responseParameters: response.responseParameters,
-          responseTemplates: response.responseTemplates,
-          contentHandling: response.contentHandling as 'CONVERT_TO_TEXT' | undefined,
-        }),
-      );
-    }
   }
 }
