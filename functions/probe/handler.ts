@@ -1,4 +1,10 @@
-import { type ProbeSummary, probeTargets, runProbes } from '../../shared/domain/detection/probe.ts';
+import {
+  type HealthProbe,
+  type ProbeSummary,
+  probeTargets,
+  runProbes,
+} from '../../shared/domain/detection/probe.ts';
+import { type ProbeSample, probePoints } from '../../shared/domain/metrics.ts';
 import { logger } from '../../shared/observability.ts';
 import { defaultProbeDeps, type ProbeDeps } from '../../shared/runtime/function-deps.ts';
 import { eventHandler } from '../../shared/runtime/handler.ts';
@@ -16,10 +22,34 @@ export {
  * (the rounds and their deadline: shared/domain/detection/probe.ts runProbes).
  */
 export async function probe(deps: ProbeDeps = defaultProbeDeps()): Promise<ProbeSummary> {
+  const targets = probeTargets(deps.config.instances);
+  const byUrl = new Map(targets.map((t) => [t.url, t]));
+  const samples: ProbeSample[] = [];
+  // Each check's latency and outcome, as the port reports it, for the metrics.
+  const measured: HealthProbe = {
+    async check(url, timeoutMs) {
+      const response = await deps.probe.check(url, timeoutMs);
+      // The check's URL is the target's with its health path added.
+      const target =
+        byUrl.get(url) ??
+        targets.find((t) => {
+          const base = t.url.replace(/\/+$/, '');
+          return url.startsWith(base) && '/?#'.includes(url.charAt(base.length) || '/');
+        });
+      if (target)
+        samples.push({
+          instanceId: target.instanceId,
+          region: target.region,
+          latencyMs: response.latencyMs,
+          ok: !response.error && (response.status ?? 0) >= 200 && (response.status ?? 0) < 300,
+        });
+      return response;
+    },
+  };
   const summary = await runProbes({
     vantage: deps.region,
-    targets: probeTargets(deps.config.instances),
-    probe: deps.probe,
+    targets,
+    probe: deps.metrics ? measured : deps.probe,
     bus: deps.bus,
     clock: deps.clock,
     wait: deps.wait,
@@ -28,6 +58,7 @@ export async function probe(deps: ProbeDeps = defaultProbeDeps()): Promise<Probe
     invocationSeconds: deps.invocationSeconds,
   });
   if (summary.failures.length > 0) logger.warn('probe failures', { ...summary });
+  deps.metrics?.record(probePoints(deps.region, samples));
   return summary;
 }
 

@@ -110,3 +110,57 @@ export function snapshotPoints(
     });
   return points;
 }
+
+/** One probe check as the vantage saw it. */
+export interface ProbeSample {
+  instanceId: string;
+  region: string;
+  latencyMs: number;
+  ok: boolean;
+}
+
+/**
+ * A vantage's probing of one invocation: per target (instance × region), the mean latency and
+ * the failed checks (0 too, so a vantage that goes silent shows as missing data, not as zero).
+ */
+export function probePoints(vantage: string, samples: readonly ProbeSample[]): Datapoint[] {
+  const byTarget = new Map<string, ProbeSample[]>();
+  for (const s of samples) {
+    const key = `${s.instanceId}\u0000${s.region}`;
+    byTarget.set(key, [...(byTarget.get(key) ?? []), s]);
+  }
+  const points: Datapoint[] = [];
+  for (const group of byTarget.values()) {
+    const first = group[0] as ProbeSample;
+    const dimensions = { instance: first.instanceId, region: first.region, vantage };
+    points.push({
+      name: Metric.ProbeLatency,
+      unit: 'Milliseconds',
+      value: Math.round(group.reduce((a, s) => a + s.latencyMs, 0) / group.length),
+      dimensions,
+    });
+    points.push({
+      name: Metric.ProbeFailures,
+      unit: 'Count',
+      value: group.filter((s) => !s.ok).length,
+      dimensions,
+    });
+  }
+  return points;
+}
+
+/** An outage confirmed: fault start → confirmation, per failed region. */
+export function detectionPoints(outage: {
+  region: string;
+  outageStartedAt: string;
+  confirmedAt: string;
+}): Datapoint[] {
+  return [
+    {
+      name: Metric.DetectionTime,
+      unit: 'Seconds',
+      value: (Date.parse(outage.confirmedAt) - Date.parse(outage.outageStartedAt)) / 1000,
+      dimensions: { region: outage.region },
+    },
+  ];
+}

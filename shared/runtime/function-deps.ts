@@ -49,6 +49,8 @@ export interface ProbeDeps {
   wait(ms: number): Promise<void>;
   /** How long one invocation keeps probing: the schedule's period. */
   invocationSeconds: number;
+  /** Where probe metrics go (EMF in Lambda); absent: none. */
+  metrics?: MetricsSink;
 }
 
 /** Real adapters for the probe. */
@@ -103,7 +105,9 @@ export function reconcileDepsFor(config: LifeboatConfig, env = process.env): Rec
 /** The real ports of each function, built on first use and cached per config path. */
 export const defaultDetectorDeps = cachedDeps(detectorDepsFor);
 /** See defaultDetectorDeps. */
-export const defaultProbeDeps = cachedDeps(probeDepsFor);
+export const defaultProbeDeps = cachedDeps(
+  (config, env): ProbeDeps => ({ ...probeDepsFor(config, env), metrics: new EmfMetrics() }),
+);
 /** See defaultDetectorDeps. */
 export const defaultSnapshotDeps = cachedDeps(
   (config, env): SnapshotDeps => ({ ...snapshotDepsFor(config, env), metrics: new EmfMetrics() }),
