@@ -1,11 +1,16 @@
 import {
+  CreateBasePathMappingCommand,
+  CreateDomainNameCommand,
   CreateRestApiCommand,
   DeleteMethodCommand,
   GetApiKeysCommand,
+  GetAuthorizersCommand,
   GetBasePathMappingsCommand,
   GetResourcesCommand,
+  GetRestApiCommand,
   GetRestApisCommand,
   GetUsagePlansCommand,
+  UpdateRestApiCommand,
   UpdateStageCommand,
 } from '@aws-sdk/client-api-gateway';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -144,6 +149,76 @@ describe('API Gateway instance kind against moto', () => {
     }>('GetUsagePlans', new GetUsagePlansCommand({}));
     const gold = plans.items?.find((p) => p.name === `${SHOP()}-api-0-gold`);
     expect(gold?.apiStages?.map((s) => s.apiId)).toEqual([restored?.id]);
+  });
+
+  it('names the restored API and the target region in its policy and authorizer, and restores a domain without a certificate', async () => {
+    const source = plane('us-east-1');
+    const [api] = (await apisNamed('us-east-1')).filter((a) => a.name === `${SHOP()}-api-1`);
+    const sourceId = api?.id as string;
+    await source.call(
+      'UpdateRestApi',
+      new UpdateRestApiCommand({
+        restApiId: sourceId,
+        patchOperations: [
+          {
+            op: 'replace',
+            path: '/policy',
+            value: JSON.stringify({
+              Version: '2012-10-17',
+              Statement: [
+                {
+                  Effect: 'Allow',
+                  Principal: '*',
+                  Action: 'execute-api:Invoke',
+                  Resource: `arn:aws:execute-api:us-east-1:123456789012:${sourceId}/prod/GET/*`,
+                },
+              ],
+            }),
+          },
+        ],
+      }),
+    );
+    const plainDomain = `plain-${world.config.naming.bucketPrefix}.example.com`;
+    await source.call(
+      'CreateDomainName',
+      new CreateDomainNameCommand({
+        domainName: plainDomain,
+        endpointConfiguration: { types: ['REGIONAL'] },
+      }),
+    );
+    await source.call(
+      'CreateBasePathMapping',
+      new CreateBasePathMappingCommand({
+        domainName: plainDomain,
+        restApiId: sourceId,
+        stage: 'prod',
+      }),
+    );
+    await snapshot();
+    await restoreTo('us-west-2');
+
+    const [restored] = (await apisNamed('us-west-2')).filter((a) => a.name === `${SHOP()}-api-1`);
+    const restoredApi = await plane('us-west-2').call<{ policy?: string }>(
+      'GetRestApi',
+      new GetRestApiCommand({ restApiId: restored?.id as string }),
+    );
+    const policy = String(restoredApi.policy);
+    expect(policy).toContain(
+      `arn:aws:execute-api:us-west-2:123456789012:${restored?.id}/prod/GET/*`,
+    );
+    expect(policy).not.toContain(sourceId);
+    const authorizers = await plane('us-west-2').call<{ items?: { authorizerUri?: string }[] }>(
+      'GetAuthorizers',
+      new GetAuthorizersCommand({ restApiId: restored?.id as string }),
+    );
+    expect(authorizers.items?.map((a) => a.authorizerUri)).toEqual([
+      'arn:aws:apigateway:us-west-2:lambda:path/2015-03-31/functions/arn:aws:lambda:us-west-2:123456789012:function:authorizer/invocations',
+    ]);
+    const mapped = await plane('us-west-2').call<{ items?: { restApiId?: string }[] }>(
+      'GetBasePathMappings',
+      new GetBasePathMappingsCommand({ domainName: plainDomain }),
+    );
+    expect(mapped.items?.map((m) => m.restApiId)).toEqual([restored?.id]);
   });
 
   it('heals a drifted target: a deleted method and changed stage variables come back', async () => {
