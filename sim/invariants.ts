@@ -22,7 +22,9 @@ export type InvariantName =
   | 'no-recovery-without-region-outage'
   | 'failback-keeps-writes'
   | 'no-double-booked-slot'
-  | 'no-stuck-run';
+  | 'no-stuck-run'
+  | 'no-write-lost'
+  | 'home-fenced-through-canary';
 
 /** A checker: fed every entry in order. */
 export interface Checker {
@@ -312,6 +314,75 @@ export class FailbackKeepsWrites implements Checker {
 }
 
 /**
+ * No write that any instance accepted is ever lost: at the end, every accepted write (the last
+ * value of each key) is in the region that serves the instance, for every instance and whatever
+ * runs it went through (recovery, kept home, failback, rollback, active-active, none).
+ */
+export class NoWriteLost implements Checker {
+  readonly name = 'no-write-lost' as const;
+  private readonly last = new Map<string, Map<string, { hash: string; region: string }>>();
+
+  observe(entry: TraceEntry): Violation[] {
+    if (entry.kind === 'write' && entry.accepted) {
+      const writes = this.last.get(entry.instanceId) ?? new Map();
+      writes.set(entry.key, { hash: entry.valueHash, region: entry.region });
+      this.last.set(entry.instanceId, writes);
+    }
+    if (entry.kind !== 'end') return [];
+    const out: Violation[] = [];
+    for (const [instanceId, writes] of this.last) {
+      const serving = entry.serving.find((s) => s.instanceId === instanceId);
+      const lost = [...writes].filter(([key, write]) => serving?.contents[key] !== write.hash);
+      if (lost.length === 0) continue;
+      out.push({
+        invariant: this.name,
+        t: entry.t,
+        message: `${instanceId} serves from ${serving?.region ?? 'nowhere'} without ${lost.length} accepted write(s): ${lost
+          .slice(0, 3)
+          .map(([key, w]) => `${key} (accepted in ${w.region})`)
+          .join(', ')}`,
+      });
+    }
+    return out;
+  }
+}
+
+/**
+ * The failback rule of docs/recovery.md: home takes no config write during the canary, so a
+ * rollback cannot strand one there. A write accepted in a failback's home while the run is
+ * running with verify done and all traffic not yet home breaks it.
+ */
+export class HomeFencedThroughCanary implements Checker {
+  readonly name = 'home-fenced-through-canary' as const;
+  private readonly f = new Follow();
+
+  observe(entry: TraceEntry): Violation[] {
+    this.f.take(entry);
+    if (entry.kind !== 'write' || !entry.accepted) return [];
+    const canary = [...this.f.runs.values()].find(
+      (r) =>
+        r.runKind === 'failback' &&
+        r.status === 'running' &&
+        r.instanceId === entry.instanceId &&
+        r.target === entry.region &&
+        r.stepsDone.includes('verify') &&
+        !r.stepsDone.includes('shift'),
+    );
+    if (!canary) return [];
+    const weights = this.f.weights.get(entry.instanceId) ?? {};
+    const allHome = Object.entries(weights).every(([r, w]) => (r === entry.region) === w > 0);
+    if (allHome) return [];
+    return [
+      {
+        invariant: this.name,
+        t: entry.t,
+        message: `${entry.region} accepted ${entry.key} for ${entry.instanceId} during the canary of ${canary.runId} (weights ${JSON.stringify(weights)}): a rollback would lose it`,
+      },
+    ];
+  }
+}
+
+/**
  * No slot is held by two live reservations, no reservation sits on a slot the bucket gives to
  * another run, and none takes a slot of the instances homed in the region.
  */
@@ -392,6 +463,8 @@ export function allCheckers(): Checker[] {
     new FailbackKeepsWrites(),
     new NoDoubleBookedSlot(),
     new NoStuckRun(),
+    new NoWriteLost(),
+    new HomeFencedThroughCanary(),
   ];
 }
 

@@ -2,14 +2,16 @@ import { describe, expect, it } from 'vitest';
 import {
   checkTrace,
   FailbackKeepsWrites,
+  HomeFencedThroughCanary,
   NoDoubleBookedSlot,
   NoRecoveryWithoutRegionOutage,
   NoStuckRun,
+  NoWriteLost,
   RestoreMatchesSnapshot,
   SinglePrimary,
   TrafficLeavesFailedRegion,
 } from '../../sim/invariants.ts';
-import type { RunEntry, SetupEntry, TraceEntry } from '../../sim/trace.ts';
+import type { RunEntry, SetupEntry, TraceEntry, WriteEntry } from '../../sim/trace.ts';
 
 const MIN = 60_000;
 
@@ -202,6 +204,80 @@ describe('FailbackKeepsWrites', () => {
   it('reports nothing when home holds the write', () => {
     const trace: TraceEntry[] = [setup, write, failback, end({ 'apis/new.json': 'h1' })];
     expect(checkTrace(trace, [new FailbackKeepsWrites()])).toEqual([]);
+  });
+});
+
+describe('NoWriteLost', () => {
+  const write = (region: string, key = 'apis/new.json'): WriteEntry => ({
+    kind: 'write',
+    t: 2 * MIN,
+    instanceId: 'shop',
+    region,
+    key,
+    valueHash: 'h1',
+    accepted: true,
+  });
+  const end = (contents: Record<string, string>): TraceEntry => ({
+    kind: 'end',
+    t: 20 * MIN,
+    runs: [],
+    serving: [{ instanceId: 'shop', region: 'b', contents }],
+  });
+
+  it('reports an accepted write missing where the instance serves when no failback ran', () => {
+    const trace: TraceEntry[] = [setup, write('a'), run({ target: 'b' }), end({})];
+    expect(checkTrace(trace, [new NoWriteLost()])).toEqual([
+      expect.objectContaining({ invariant: 'no-write-lost' }),
+    ]);
+  });
+
+  it('reports nothing when the serving region holds every accepted write', () => {
+    const refused: TraceEntry = { ...write('a', 'apis/refused.json'), accepted: false };
+    const trace: TraceEntry[] = [setup, write('a'), refused, end({ 'apis/new.json': 'h1' })];
+    expect(checkTrace(trace, [new NoWriteLost()])).toEqual([]);
+  });
+});
+
+describe('HomeFencedThroughCanary', () => {
+  const canaryRun = (stepsDone: string[], status: RunEntry['status'] = 'running') =>
+    run({
+      runId: 'shop-g2',
+      runKind: 'failback',
+      from: 'b',
+      target: 'a',
+      seq: stepsDone.length + 1,
+      stepsDone,
+      status,
+    });
+  const weights = (a: number): TraceEntry => ({
+    kind: 'weights',
+    t: 3 * MIN,
+    instanceId: 'shop',
+    weights: { a, b: 100 - a, c: 0 },
+  });
+  const homeWrite: TraceEntry = {
+    kind: 'write',
+    t: 4 * MIN,
+    instanceId: 'shop',
+    region: 'a',
+    key: 'apis/new.json',
+    valueHash: 'h1',
+    accepted: true,
+  };
+  const verified = ['fence', 'snapshot', 'restore', 'verify'];
+
+  it('reports a write home accepted during the canary', () => {
+    const trace: TraceEntry[] = [setup, canaryRun(verified), weights(10), homeWrite];
+    expect(checkTrace(trace, [new HomeFencedThroughCanary()])).toEqual([
+      expect.objectContaining({ invariant: 'home-fenced-through-canary' }),
+    ]);
+  });
+
+  it('reports nothing once all traffic is home or the canary is recorded done', () => {
+    const allHome: TraceEntry[] = [setup, canaryRun(verified), weights(100), homeWrite];
+    const done: TraceEntry[] = [setup, canaryRun([...verified, 'shift']), weights(50), homeWrite];
+    expect(checkTrace(allHome, [new HomeFencedThroughCanary()])).toEqual([]);
+    expect(checkTrace(done, [new HomeFencedThroughCanary()])).toEqual([]);
   });
 });
 

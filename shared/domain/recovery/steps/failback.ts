@@ -98,9 +98,10 @@ export async function restoreHome(
     instanceId: run.instanceId,
     snapshotId: snapshot.snapshotId,
   });
-  // Home may have been fenced when it came back before the recovery's shift (recovery-run.ts):
-  // it now holds every write, so it must take writes again.
-  await deps.instances.unfence(run.instanceId, target);
+  // Home stays fenced until the canary has moved all traffic to it (canaryShift): a canary can
+  // roll back, and a write home took by then would exist nowhere else. Fenced before it is
+  // activated, so it never takes a write from the data plane's failover either.
+  await deps.instances.fence(run.instanceId, target);
   await deps.instances.activate(run.instanceId, target);
   return {};
 }
@@ -112,7 +113,10 @@ export async function verifyHome(
   const { target, snapshot } = run;
   if (!target || !snapshot) throw new RunStepError('verify', 'run has no final snapshot');
   await requireFenced(deps, run, 'verify');
-  await awaitServing(deps, run.instanceId, target, snapshot.configDigest, 'verify');
+  const home = await awaitServing(deps, run.instanceId, target, snapshot.configDigest, 'verify');
+  // restoreHome fenced it; a home taking writes now could lose them to a rollback.
+  if (home.fenced === false)
+    throw new RunStepError('verify', `home (${target}) is not fenced before the canary`);
   return catchUp(deps, run, target, snapshot);
 }
 
@@ -186,8 +190,22 @@ export async function canaryShift(
   // an older view would move traffic back, or roll back and unfence, after this one is done.
   if (!(await context.take({ canary: [] }))) throw takenOver(run);
   const before = await deps.dns.readWeights(spec);
+  const plan = canarySteps(run.from, home, regions, policy.canaryPercents);
+  const final = plan[plan.length - 1] as Weights;
+  // Home is unfenced only as the canary's very last act. Unfenced with the final weights, it
+  // finished a canary whose record was lost (a crash, a lost answer): running the canary again
+  // could roll back after home took writes, so it is done.
+  if (
+    sameWeights(before, final) &&
+    (await deps.instances.health(run.instanceId, home)).fenced === false
+  ) {
+    return { weights: { before, after: before }, canary: [] };
+  }
+  // Rule: home takes no config write until the canary is over (docs/recovery.md, "Failback").
+  // verify saw it fenced; fencing again is idempotent and covers a restarted runtime.
+  await deps.instances.fence(run.instanceId, home);
   const history: Weights[] = [];
-  for (const weights of canarySteps(run.from, home, regions, policy.canaryPercents)) {
+  for (const weights of plan) {
     if (!(await context.holds())) throw takenOver(run);
     await deps.dns.applyWeights(spec, weights);
     history.push(weights);
@@ -197,6 +215,7 @@ export async function canaryShift(
       if (!health.ok) {
         if (!(await context.holds())) throw takenOver(run);
         // Roll back: all traffic to the instance that was serving, which may take writes again.
+        // Home was fenced through the canary, so it holds no write the recovered copy lacks.
         const rollback = failoverWeights(regions, run.from);
         await deps.dns.applyWeights(spec, rollback);
         await deps.instances.unfence(run.instanceId, run.from);
@@ -209,8 +228,14 @@ export async function canaryShift(
     }
   }
   const after = await deps.dns.readWeights(spec);
+  if (!(await context.holds())) throw takenOver(run);
+  // All traffic is home and the recovered copy stays fenced: home is the one primary now.
+  await deps.instances.unfence(run.instanceId, home);
   return { weights: { before, after }, canary: history };
 }
+
+const sameWeights = (a: Weights, b: Weights) =>
+  Object.keys({ ...a, ...b }).every((region) => (a[region] ?? 0) === (b[region] ?? 0));
 
 export async function release(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<RecoveryRun>> {
   if (run.reservation) {

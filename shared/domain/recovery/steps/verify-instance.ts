@@ -1,5 +1,5 @@
 import { RunStepError } from '../../../errors.ts';
-import type { RecoveryDeps } from '../ports.ts';
+import type { InstanceHealth, RecoveryDeps } from '../ports.ts';
 import type { RecoveryRun } from '../run.ts';
 
 /** verify: the restored instance answers and serves exactly the snapshot's config. */
@@ -14,12 +14,12 @@ export async function awaitServing(
   region: string,
   digest: string,
   step: string,
-): Promise<void> {
+): Promise<InstanceHealth> {
   const attempts = deps.verifyAttempts ?? 10;
   let last = '';
   for (let attempt = 1; attempt <= attempts; attempt += 1) {
     const health = await deps.instances.health(instanceId, region);
-    if (health.ok && health.configDigest === digest) return;
+    if (health.ok && health.configDigest === digest) return health;
     last = health.ok
       ? `serves config ${health.configDigest}, expected ${digest}`
       : (health.error ?? 'unhealthy');

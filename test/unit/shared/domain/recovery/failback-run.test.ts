@@ -15,8 +15,9 @@ import {
   driveRun,
   loadRun,
   type RecoveryRun,
+  saveRun,
 } from '../../../../../shared/domain/recovery/run-store.ts';
-import { RunStepError } from '../../../../../shared/errors.ts';
+import { DnsChangeError, RunStepError } from '../../../../../shared/errors.ts';
 import { MINUTE } from '../../../../fakes/clock.ts';
 import { SimulatedCrash } from '../../../../fakes/detection/document-store.ts';
 import { digestOfStore, FencedWriteError } from '../../../../fakes/recovery/instance-control.ts';
@@ -341,6 +342,98 @@ describe('driveFailback', () => {
       expect(await reservedSlots(w.bucket('us-east-2'), 'us-east-2', 4)).toHaveLength(1);
     },
   );
+
+  it('keeps home fenced through every canary step and unfences it once all traffic is home', async () => {
+    const { w } = await recoveredWorld();
+    const fencedAtChecks: boolean[] = [];
+    w.instances.script = ({ region }) => {
+      if (region === 'us-east-1') fencedAtChecks.push(w.instances.isFenced('petstore', region));
+      return undefined;
+    };
+    const done = await driveFailback(w.deps, await started(w));
+
+    expect(done.status).toBe('completed');
+    // The verify check, then one per canary step: all while home refuses config writes.
+    expect(fencedAtChecks).toEqual([true, true, true, true]);
+    expect(w.instances.isFenced('petstore', 'us-east-1')).toBe(false);
+    expect(w.instances.isFenced('petstore', 'us-east-2')).toBe(true);
+    await w.instances.write('petstore', 'us-east-1', 'apis/after-failback.json', '{}');
+  });
+
+  // Seed 601021 of an earlier simulator: the canary reached 100 %, home was unfenced and took
+  // writes, the read-back of the weights was throttled, the retried canary rolled back and the
+  // writes home had taken were lost.
+  it('loses no write when a canary whose read-back failed is retried and rolls back', async () => {
+    const { w } = await recoveredWorld();
+    const readWeights = w.dns.readWeights.bind(w.dns);
+    let reads = 0;
+    w.dns.readWeights = async (spec) => {
+      reads += 1;
+      // The first canary's read-back (its second read) is throttled.
+      if (reads === 2) throw new DnsChangeError('petstore', 'ListResourceRecordSets', 5);
+      return readWeights(spec);
+    };
+    // Healthy through verify and the first canary's three steps, then down for good.
+    w.instances.regressAfter('us-east-1', 4);
+    const tried: Promise<string>[] = [];
+    const script = w.instances.script;
+    w.instances.script = (check) => {
+      if (check.region === 'us-east-1') {
+        const key = `apis/client-${tried.length}.json`;
+        tried.push(
+          w.instances.write('petstore', 'us-east-1', key, '{}').then(
+            () => key,
+            (error: unknown) => (error instanceof FencedWriteError ? '' : key),
+          ),
+        );
+      }
+      return script?.(check);
+    };
+    const error = await rejection(driveFailback(w.deps, await started(w)));
+
+    expect(error).toBeInstanceOf(RunStepError);
+    expect(w.dns.weightsOf('petstore')).toEqual(AWAY);
+    expect((await Promise.all(tried)).filter(Boolean)).toEqual([]);
+    expect(w.instances.isFenced('petstore', 'us-east-1')).toBe(true);
+    await expect(
+      w.instances.write('petstore', 'us-east-1', 'apis/late.json', '{}'),
+    ).rejects.toThrow(FencedWriteError);
+    expect(await loadRun(w.deps, 'petstore-g2', FAILBACK_SET)).toMatchObject({
+      status: 'failed',
+      rolledBack: true,
+    });
+  });
+
+  it('does not run the canary again when it finished but its record was lost', async () => {
+    const { w } = await recoveredWorld();
+    const run = await started(w);
+    const publish = w.bus.publish.bind(w.bus);
+    // The canary finishes (final weights, home unfenced); the process dies before recording it.
+    const crashing = {
+      ...FAILBACK_TABLE,
+      events: { ...FAILBACK_TABLE.events, shift: 'Crash Marker' },
+    };
+    w.bus.publish = async (events) => {
+      if (events.some((e) => e.detailType === 'Crash Marker')) throw new SimulatedCrash('dies');
+      return publish(events);
+    };
+    await rejection(driveRun(w.deps, run, crashing));
+    w.bus.publish = publish;
+    const stored = (await loadRun(w.deps, run.runId, FAILBACK_SET)) as RecoveryRun;
+    // What the run record says when the canary's own record is the one that was lost.
+    const recorded = await saveRun(w.deps, {
+      ...stored,
+      steps: { ...stored.steps, shift: { status: 'pending', attempts: 1 } },
+    });
+    const applied = w.dns.appliedFor('petstore').length;
+    await w.instances.write('petstore', 'us-east-1', 'apis/taken-home.json', '{}');
+
+    const done = await driveFailback(w.deps, recorded);
+
+    expect(done.status).toBe('completed');
+    expect(w.dns.appliedFor('petstore')).toHaveLength(applied);
+    expect(w.instances.isFenced('petstore', 'us-east-1')).toBe(false);
+  });
 
   it('moves no traffic again when the same delivery comes back after a rollback', async () => {
     const { w } = await recoveredWorld();
