@@ -33,6 +33,11 @@ export interface ReconcilePolicy {
    * retries (3 × timeout + the 1 and 2 minute waits between them).
    */
   stallLimitSeconds: Record<RecoveryRun['kind'], Record<string, number>>;
+  /**
+   * Every stalled run is reported within this long after its step's limit, whatever the nudges
+   * do afterwards (default 900 s): an operator hears of a stuck step in minutes, not hours.
+   */
+  reportWithinSeconds?: number;
 }
 
 /** Every failback step runs in one invocation of the failback function (timeout 900 s). */
@@ -46,6 +51,7 @@ const FAILBACK_STALL_SECONDS = 3000;
 export const RECONCILE_POLICY: ReconcilePolicy = {
   sweepEverySeconds: 300,
   nudges: 2,
+  reportWithinSeconds: 900,
   stallLimitSeconds: {
     recovery: { plan: 900, restore: 3000, verify: 1200, shift: 1200 },
     failback: Object.fromEntries(FAILBACK_STEPS.map((step) => [step, FAILBACK_STALL_SECONDS])),
@@ -109,15 +115,25 @@ export function judgeRun(run: RecoveryRun, context: JudgeContext): RunVerdict {
   const stalledFor = (context.now.getTime() - Date.parse(run.updatedAt)) / 1000;
   if (!(stalledFor >= limit)) return { runId, action: 'none', why: 'progressing' };
   const window = Math.floor((stalledFor - limit) / limit);
-  if (stalledFor - limit - window * limit >= context.policy.sweepEverySeconds)
-    return { runId, action: 'none', why: 'between-windows' };
-  if (run.claimSet[window % run.claimSet.length] !== context.here)
-    return { runId, action: 'none', why: 'another-region' };
-
   const trigger = triggerOf(run, step);
   // A newer generation has moved on from this run: re-emitting its step could act on an
   // instance that is no longer where the run left it, so it is only reported.
   const nudgeable = trigger !== undefined && run.generation >= context.newestGeneration;
+  const slot = Math.floor((stalledFor - limit - window * limit) / context.policy.sweepEverySeconds);
+  if (window === 0 && slot > 0) {
+    // The first window's later sweep periods: early reports, one region per period, so that a
+    // stalled step is reported within `reportWithinSeconds` of its limit, even while the nudges
+    // (a full limit apart) may still move it. The first period belongs to the nudge.
+    const early = earlyReporters(run, context.policy, nudgeable);
+    const reporter = early[slot - (nudgeable ? 1 : 0)];
+    if (reporter === undefined) return { runId, action: 'none', why: 'between-windows' };
+    if (reporter !== context.here) return { runId, action: 'none', why: 'another-region' };
+    return report(run, step, window, stalledReason(run, step, undefined, context, nudgeable));
+  }
+  if (slot > 0) return { runId, action: 'none', why: 'between-windows' };
+  if (run.claimSet[window % run.claimSet.length] !== context.here)
+    return { runId, action: 'none', why: 'another-region' };
+
   if (nudgeable && window < context.policy.nudges) {
     return {
       runId,
@@ -129,12 +145,28 @@ export function judgeRun(run: RecoveryRun, context: JudgeContext): RunVerdict {
   }
   // Every region of the claim set reports once, in turn: a report from a dead region is lost,
   // and a duplicate alert is cheaper than a silent stall.
+  // A run that cannot be nudged was reported by the early reporters of window 0 already.
+  if (!nudgeable && window > 0) return { runId, action: 'none', why: 'already-reported' };
   const reportsFrom = nudgeable ? context.policy.nudges : 0;
   if (window >= reportsFrom + run.claimSet.length)
     return { runId, action: 'none', why: 'already-reported' };
   const reason = stalledReason(run, step, nudgeable ? trigger : undefined, context);
+  return report(run, step, window, reason);
+}
+
+/**
+ * The regions that report a run early, in turn, one per sweep period of its first window after
+ * the nudge's: as many of the claim set as fit before `reportWithinSeconds`.
+ */
+function earlyReporters(run: RecoveryRun, policy: ReconcilePolicy, nudgeable: boolean): string[] {
+  const within = policy.reportWithinSeconds ?? 900;
+  const periods = Math.floor(within / policy.sweepEverySeconds) - (nudgeable ? 1 : 0);
+  return run.claimSet.slice(0, Math.max(1, periods));
+}
+
+function report(run: RecoveryRun, step: string, window: number, reason: string): RunVerdict {
   return {
-    runId,
+    runId: run.runId,
     action: 'report',
     step,
     window,
@@ -157,8 +189,11 @@ function stalledReason(
   step: string,
   trigger: string | undefined,
   context: JudgeContext,
+  nudgedOnce = false,
 ): string {
   const since = `stalled at step ${step} since ${run.updatedAt}`;
+  if (nudgedOnce)
+    return `${since}, past its ${context.policy.stallLimitSeconds[run.kind][step] ?? FAILBACK_STALL_SECONDS} s limit; re-emitted its trigger once, ${context.policy.nudges - 1} more nudge(s) to come`;
   if (trigger)
     return `${since}; re-emitted "${trigger}" ${context.policy.nudges} time(s) without progress`;
   if (run.generation < context.newestGeneration)

@@ -107,9 +107,28 @@ describe('judgeRun', () => {
     if (verdict.action === 'nudge') expect(verdict.event.detailType).toBe(RecoveryEvent.verify);
   });
 
-  it('acts only in the first sweep period of a window', () => {
-    const late = RESTORE_LIMIT + RECONCILE_POLICY.sweepEverySeconds;
-    expect(judgeRun(plannedRun(), at(late))).toMatchObject({
+  it('acts only in the first sweep period of a window after the first', () => {
+    const late = 2 * RESTORE_LIMIT + RECONCILE_POLICY.sweepEverySeconds;
+    expect(judgeRun(plannedRun(), at(late, CLAIM_SET[1]))).toMatchObject({
+      action: 'none',
+      why: 'between-windows',
+    });
+  });
+
+  it('reports a stalled step within 15 minutes of its limit, while the nudges go on', () => {
+    const sweep = RECONCILE_POLICY.sweepEverySeconds;
+    const first = judgeRun(plannedRun(), at(RESTORE_LIMIT + sweep, CLAIM_SET[0]));
+    expect(first).toMatchObject({ action: 'report', step: 'restore', window: 0 });
+    if (first.action === 'report') {
+      expect(first.event.detail).toMatchObject({ stalled: true, stalledSince: UPDATED });
+      expect((first.event.detail as { reason: string }).reason).toContain(
+        're-emitted its trigger once',
+      );
+    }
+    expect(judgeRun(plannedRun(), at(RESTORE_LIMIT + 2 * sweep, CLAIM_SET[1]))).toMatchObject({
+      action: 'report',
+    });
+    expect(judgeRun(plannedRun(), at(RESTORE_LIMIT + 3 * sweep, CLAIM_SET[2]))).toMatchObject({
       action: 'none',
       why: 'between-windows',
     });
@@ -249,18 +268,30 @@ describe('judgeRun', () => {
           const nudges = actions.filter((a) => a.action === 'nudge');
           const reports = actions.filter((a) => a.action === 'report');
           const nudgeable = step !== 'plan';
+          const within = policy.reportWithinSeconds ?? 0;
+          const early = reports.filter((a) => a.at < limit + within);
+          const late = reports.filter((a) => a.at >= limit + within);
           expect(nudges).toHaveLength(nudgeable ? policy.nudges : 0);
-          expect(reports).toHaveLength(CLAIM_SET.length);
-          expect(new Set(reports.map((a) => a.region)).size).toBe(CLAIM_SET.length);
-          // A nudged step gets a full stall limit to run before anything else happens.
-          for (let i = 1; i < actions.length; i += 1) {
-            const gap = (actions[i]?.at ?? 0) - (actions[i - 1]?.at ?? 0);
+          // Reported within 15 minutes of the limit, by distinct regions, one per sweep period.
+          expect(within).toBe(900);
+          expect(early).toHaveLength(nudgeable ? 2 : CLAIM_SET.length);
+          expect(new Set(early.map((a) => a.region)).size).toBe(early.length);
+          for (let i = 1; i < early.length; i += 1)
+            expect((early[i]?.at ?? 0) - (early[i - 1]?.at ?? 0)).toBeGreaterThan(0);
+          // Once the nudges are used up, every region of the claim set reports once more.
+          expect(late).toHaveLength(nudgeable ? CLAIM_SET.length : 0);
+          expect(new Set(late.map((a) => a.region)).size).toBe(late.length);
+          // A nudged step gets a full stall limit to run before the next nudge or late report.
+          const driving = [...nudges, ...late];
+          for (let i = 1; i < driving.length; i += 1) {
+            const gap = (driving[i]?.at ?? 0) - (driving[i - 1]?.at ?? 0);
             expect(gap).toBeGreaterThan(limit - policy.sweepEverySeconds);
           }
           expect(actions[0]?.at ?? 0).toBeGreaterThanOrEqual(limit);
-          // Every nudge comes before every report.
-          if (nudges.length > 0 && reports.length > 0) {
-            expect(nudges[nudges.length - 1]?.at ?? 0).toBeLessThan(reports[0]?.at ?? 0);
+          if (nudgeable) expect(actions[0]?.action).toBe('nudge');
+          // Every nudge comes before every late report.
+          if (nudges.length > 0 && late.length > 0) {
+            expect(nudges[nudges.length - 1]?.at ?? 0).toBeLessThan(late[0]?.at ?? 0);
           }
         },
       ),
