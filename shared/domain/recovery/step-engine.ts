@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { RestoreIncompleteError, RunFailedError, RunStepError } from '../../errors.ts';
+import {
+  EventPublishError,
+  RestoreIncompleteError,
+  RunFailedError,
+  RunStepError,
+} from '../../errors.ts';
 import type { RecoveryDeps } from './ports.ts';
 import { type RecoveryRun, runEventDetail, type StepRecord } from './run.ts';
 import { loadRun, saveRun } from './run-store.ts';
@@ -140,7 +145,7 @@ export async function runStep(
       failedStep: undefined,
       steps: { ...run.steps, [step]: done },
     });
-    if (eventType) await deps.bus.publish([{ detailType: eventType, detail: runEventDetail(run) }]);
+    if (eventType) await publishStepEvent(deps, eventType, run);
     return run;
   }
   // A stale invocation must not undo what the current one did (e.g. unfence behind its canary).
@@ -173,6 +178,28 @@ export async function runStep(
     { detailType: table.failedEvent, detail: { ...runEventDetail(run), step, reason } },
   ]);
   throw new RunFailedError(step, `run ${runId} failed at ${step}: ${reason}`, { cause: failure });
+}
+
+/** Publishes of a done step's event before the invocation gives up (and Lambda retries). */
+const PUBLISH_ATTEMPTS = 4;
+
+/**
+ * Publishes the event of a step just recorded as done, retrying a throttled or failing
+ * PutEvents in place: the step is recorded, so only its event is missing, and a Lambda retry
+ * (60 s, then 120 s) would cost minutes of RTO for one throttled call (bug 4 of
+ * docs/simulation.md).
+ */
+async function publishStepEvent(deps: RecoveryDeps, eventType: string, run: RecoveryRun) {
+  const events = [{ detailType: eventType, detail: runEventDetail(run) }];
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await deps.bus.publish(events);
+      return;
+    } catch (error) {
+      if (!(error instanceof EventPublishError) || attempt >= PUBLISH_ATTEMPTS) throw error;
+      await deps.sleep(Math.min(5_000, 250 * 2 ** attempt));
+    }
+  }
 }
 
 /**

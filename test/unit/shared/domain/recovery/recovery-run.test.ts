@@ -22,7 +22,11 @@ import {
   runStep,
 } from '../../../../../shared/domain/recovery/run-store.ts';
 import { snapshotTime } from '../../../../../shared/domain/snapshot/format.ts';
-import { RunStepError, StorageUnavailableError } from '../../../../../shared/errors.ts';
+import {
+  EventPublishError,
+  RunStepError,
+  StorageUnavailableError,
+} from '../../../../../shared/errors.ts';
 import { MINUTE, SECOND } from '../../../../fakes/clock.ts';
 import { SimulatedCrash } from '../../../../fakes/detection/document-store.ts';
 import { FencedWriteError } from '../../../../fakes/recovery/instance-control.ts';
@@ -290,6 +294,40 @@ describe('plan', () => {
     expect(w.bus.details(RecoveryEvent.plan)).toEqual([
       expect.objectContaining({ runId: 'petstore-g1', target: 'us-east-2' }),
     ]);
+  });
+
+  // Bug 4 of docs/simulation.md: one throttled PutEvents after plan was recorded cost a Lambda
+  // retry (60 s) and, with a crash on top, the RTO bound.
+  it('publishes its event again in place when PutEvents is throttled after the plan is recorded', async () => {
+    const { w } = await outageWorld();
+    const run = await started(w);
+    const publish = w.bus.publish.bind(w.bus);
+    let throttled = 0;
+    w.bus.publish = async (events) => {
+      if (throttled < 2) {
+        throttled += 1;
+        throw new EventPublishError(1, 'PutEvents: ThrottlingException');
+      }
+      return publish(events);
+    };
+    const planned = await runRecoveryStep(w.deps, run.runId, 'plan', run.claimSet);
+
+    expect(planned.steps.plan?.status).toBe('done');
+    expect(throttled).toBe(2);
+    expect(w.bus.details(RecoveryEvent.plan)).toEqual([
+      expect.objectContaining({ runId: 'petstore-g1' }),
+    ]);
+  });
+
+  it('gives up on a bus that keeps failing, leaving the recorded plan for the retry', async () => {
+    const { w } = await outageWorld();
+    const run = await started(w);
+    w.bus.failWith = new EventPublishError(1, 'PutEvents: ThrottlingException');
+    const error = await rejection(runRecoveryStep(w.deps, run.runId, 'plan', run.claimSet));
+
+    expect(error).toBeInstanceOf(EventPublishError);
+    expect(w.bus.publishCalls).toBe(4);
+    expect((await loadRun(w.deps, run.runId, run.claimSet))?.steps.plan?.status).toBe('done');
   });
 
   it('passes over the nearest region when the detector holds it unhealthy', async () => {
