@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { detect, type RegionDetection } from '../../shared/domain/detection/detect.ts';
 import type { Signal } from '../../shared/domain/detection/region-health.ts';
+import { DetailType } from '../../shared/domain/events.ts';
+import { detectionPoints } from '../../shared/domain/metrics.ts';
 import { logger } from '../../shared/observability.ts';
 import { type DetectorDeps, defaultDetectorDeps } from '../../shared/runtime/function-deps.ts';
 import { eventHandler } from '../../shared/runtime/handler.ts';
@@ -37,6 +39,19 @@ export async function detectOutage(
         eventId: event.eventId,
         detail: event.detail,
       });
+      const d = event.detail as { outageStartedAt?: unknown; confirmedAt?: unknown };
+      if (
+        event.detailType === DetailType.RegionOutageConfirmed &&
+        typeof d.outageStartedAt === 'string' &&
+        typeof d.confirmedAt === 'string'
+      )
+        deps.metrics?.record(
+          detectionPoints({
+            region: result.region,
+            outageStartedAt: d.outageStartedAt,
+            confirmedAt: d.confirmedAt,
+          }),
+        );
     }
   }
   return { regions };

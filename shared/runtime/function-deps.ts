@@ -25,6 +25,8 @@ export interface DetectorDeps {
   settings: DetectorSettings;
   store: DocumentStore;
   bus: EventBus;
+  /** Where detection metrics go (EMF in Lambda); absent: none. */
+  metrics?: MetricsSink;
 }
 
 /** Real adapters for the detector. */
@@ -103,7 +105,9 @@ export function reconcileDepsFor(config: LifeboatConfig, env = process.env): Rec
 }
 
 /** The real ports of each function, built on first use and cached per config path. */
-export const defaultDetectorDeps = cachedDeps(detectorDepsFor);
+export const defaultDetectorDeps = cachedDeps(
+  (config, env): DetectorDeps => ({ ...detectorDepsFor(config, env), metrics: new EmfMetrics() }),
+);
 /** See defaultDetectorDeps. */
 export const defaultProbeDeps = cachedDeps(
   (config, env): ProbeDeps => ({ ...probeDepsFor(config, env), metrics: new EmfMetrics() }),
