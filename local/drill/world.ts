@@ -105,8 +105,11 @@ export class DrillWorld {
       regions: regions.map((r) => ({ ...r, endpointUrl: this.proxies.get(r.name)?.url })),
       instances: [],
     };
+    // API Gateway is account-wide, not per bucket: a drill against a kept endpoint must not meet
+    // the APIs of the one before, so that kind's instance ids carry this drill's mark.
+    const mark = this.options.instanceKind === 'apigateway' ? `-${prefix.slice(-5)}` : '';
     const ids = Array.from({ length: this.options.instances }, (_, i) =>
-      i === 0 ? 'petstore' : `api-${String(i + 1).padStart(2, '0')}`,
+      i === 0 ? `petstore${mark}` : `api-${String(i + 1).padStart(2, '0')}${mark}`,
     );
     const instances = [];
     const kind = drillKind(this.options.instanceKind ?? 'object-store');

@@ -10,6 +10,7 @@ import {
   DeleteDomainNameCommand,
   DeleteUsagePlanCommand,
   DeleteUsagePlanKeyCommand,
+  GetBasePathMappingsCommand,
   UpdateApiKeyCommand,
   UpdateDomainNameCommand,
   UpdateUsagePlanCommand,
@@ -203,7 +204,9 @@ export class MemberWriter {
       `domain ${neutral.domainName}`,
     );
     const domainName = doc.domainName;
+    let created = false;
     if (!this.index.domains.has(domainName)) {
+      created = true;
       await this.write(
         'CreateDomainName',
         new CreateDomainNameCommand({
@@ -232,7 +235,24 @@ export class MemberWriter {
           new UpdateDomainNameCommand({ domainName, patchOperations: patch }),
         );
     }
-    const before = current?.mappings ?? [];
+    // The mappings the target really has, not what its document said: a domain deleted and made
+    // again can keep its old mappings (moto does), and a mapping may name an API by an id that
+    // is no member's any more.
+    const listed = await this.plane
+      .all<{ basePath?: string; restApiId?: string; stage?: string }>(
+        'GetBasePathMappings',
+        (position) => new GetBasePathMappingsCommand({ domainName, limit: 500, position }),
+      )
+      .catch((error: unknown) => {
+        // moto answers 500 for a domain that never had a mapping; a domain made just now has none.
+        if (created) return [];
+        throw error;
+      });
+    const before = listed.map((m) => ({
+      basePath: m.basePath === '(none)' ? '' : (m.basePath ?? ''),
+      api: (m.restApiId ? this.index.apiNames.get(m.restApiId) : undefined) ?? `id:${m.restApiId}`,
+      stage: m.stage ?? '',
+    }));
     const same = (a: DomainDocument['mappings'][number], b: DomainDocument['mappings'][number]) =>
       a.basePath === b.basePath && a.api === b.api && a.stage === b.stage;
     for (const mapping of before.filter((m) => !doc.mappings.some((d) => same(d, m)))) {
