@@ -47,6 +47,9 @@ export default defineConfig({
         test: {
           name: 'infra',
           include: ['test/infra/**/*.test.ts'],
+          // One file at a time: serverless-esbuild stages its zips in the service's .serverless/,
+          // so a `serverless package` beside the deploy test's would take its artifacts away.
+          fileParallelism: false,
           testTimeout: 300_000,
         },
       },
