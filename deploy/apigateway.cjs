@@ -162,9 +162,33 @@ async function secretsKeyResources(ctx) {
         Properties: {
           Description: `lifeboat secrets (${naming(doc).bucketPrefix}): wraps the API Gateway kind's key rings`,
           EnableKeyRotation: true,
-          // No KeyPolicy: the default one lets the account administer the key, and IAM
-          // policies (the roles' OpenKeyRing/MakeKeyRing grants, scoped by alias) decide who
-          // uses it.
+          // The account administers the key; IAM policies (the roles' OpenKeyRing/MakeKeyRing
+          // grants, scoped by alias) decide who uses it.
+          KeyPolicy: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Sid: 'AccountAdministers',
+                Effect: 'Allow',
+                Principal: {
+                  AWS: {
+                    'Fn::Join': [
+                      '',
+                      [
+                        'arn:',
+                        { Ref: 'AWS::Partition' },
+                        ':iam::',
+                        { Ref: 'AWS::AccountId' },
+                        ':root',
+                      ],
+                    ],
+                  },
+                },
+                Action: 'kms:*',
+                Resource: '*',
+              },
+            ],
+          },
         },
       },
       SecretsKeyAlias: {
