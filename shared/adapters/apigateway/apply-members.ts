@@ -238,16 +238,14 @@ export class MemberWriter {
     // The mappings the target really has, not what its document said: a domain deleted and made
     // again can keep its old mappings (moto does), and a mapping may name an API by an id that
     // is no member's any more.
-    const listed = await this.plane
-      .all<{ basePath?: string; restApiId?: string; stage?: string }>(
-        'GetBasePathMappings',
-        (position) => new GetBasePathMappingsCommand({ domainName, limit: 500, position }),
-      )
-      .catch((error: unknown) => {
-        // moto answers 500 for a domain that never had a mapping; a domain made just now has none.
-        if (created) return [];
-        throw error;
-      });
+    // A domain made just now has no mapping (and moto answers 500 to listing one that never
+    // had any); an existing one is diffed against what it really has.
+    const listed = created
+      ? []
+      : await this.plane.all<{ basePath?: string; restApiId?: string; stage?: string }>(
+          'GetBasePathMappings',
+          (position) => new GetBasePathMappingsCommand({ domainName, limit: 500, position }),
+        );
     const before = listed.map((m) => ({
       basePath: m.basePath === '(none)' ? '' : (m.basePath ?? ''),
       api: (m.restApiId ? this.index.apiNames.get(m.restApiId) : undefined) ?? `id:${m.restApiId}`,
@@ -262,15 +260,32 @@ export class MemberWriter {
       );
     }
     for (const mapping of doc.mappings.filter((m) => !before.some((b) => same(b, m)))) {
-      await this.write(
-        'CreateBasePathMapping',
-        new CreateBasePathMappingCommand({
-          domainName,
-          basePath: mapping.basePath || undefined,
-          restApiId: this.apiId(mapping.api, `domain ${domainName}`),
-          stage: mapping.stage,
-        }),
-      );
+      const create = () =>
+        this.write(
+          'CreateBasePathMapping',
+          new CreateBasePathMappingCommand({
+            domainName,
+            basePath: mapping.basePath || undefined,
+            restApiId: this.apiId(mapping.api, `domain ${domainName}`),
+            stage: mapping.stage,
+          }),
+        );
+      try {
+        await create();
+      } catch (error) {
+        // A domain deleted and made again can keep its old mappings (moto does): a refused
+        // (409, so not made) mapping of a domain made just now is a stale one, replaced.
+        const conflict =
+          error instanceof ApiGatewayCallError &&
+          !error.ambiguous &&
+          (error.cause as { name?: string } | undefined)?.name === 'ConflictException';
+        if (!created || !conflict) throw error;
+        await this.write(
+          'DeleteBasePathMapping',
+          new DeleteBasePathMappingCommand({ domainName, basePath: mapping.basePath || '(none)' }),
+        );
+        await create();
+      }
     }
   }
 
