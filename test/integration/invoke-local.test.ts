@@ -99,7 +99,9 @@ describe('serverless invoke local -f probe', () => {
     ]);
 
     expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
-    const summary = JSON.parse(run.stdout.slice(run.stdout.indexOf('{'))) as {
+    // The handler's result is the pretty-printed object at the end; the one-line JSON before it
+    // is the probe's EMF metrics, as CloudWatch would receive them.
+    const summary = JSON.parse(run.stdout.slice(run.stdout.search(/^\{$/m))) as {
       observations: number;
       failures: unknown[];
     };
