@@ -2,7 +2,7 @@ import {
   type ReconcileDeps,
   type SweepReport,
   sweepRuns,
-} from '../../shared/domain/recovery/reconcile.ts';
+} from '../../shared/domain/recovery/steps/reconcile.ts';
 import { EventPublishError } from '../../shared/errors.ts';
 import { logger } from '../../shared/observability.ts';
 import { defaultReconcileDeps } from '../../shared/runtime/function-deps.ts';

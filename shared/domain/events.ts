@@ -146,7 +146,7 @@ export const FUNCTIONS = {
   },
   reconcile: {
     handler: 'functions/reconcile/handler.ts',
-    domain: 'shared/domain/recovery/reconcile.ts',
+    domain: 'shared/domain/recovery/steps/reconcile.ts',
     short: 'reconcile',
     schedule: 'rate(5 minutes)',
     emits: [

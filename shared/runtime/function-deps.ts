@@ -9,7 +9,7 @@ import { type DetectorSettings, detectorSettings } from '../domain/detection/reg
 import type { MetricsSink } from '../domain/metrics.ts';
 import { type Clock, type DocumentStore, type EventBus, systemClock } from '../domain/ports.ts';
 import type { RecoveryDeps } from '../domain/recovery/ports.ts';
-import type { ReconcileDeps } from '../domain/recovery/reconcile.ts';
+import type { ReconcileDeps } from '../domain/recovery/steps/reconcile.ts';
 import type { SnapshotJob } from '../domain/snapshot/run.ts';
 import { cachedDeps, runtimeRegion } from './deps.ts';
 

@@ -19,7 +19,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { loadConfig, regionBuckets } from '../../shared/config/load.ts';
 import { type LifeboatConfig, rateToSeconds } from '../../shared/config/schema.ts';
 import { DetailType, EVENT_SOURCE, RecoveryEvent } from '../../shared/domain/events.ts';
-import { RECONCILE_POLICY } from '../../shared/domain/recovery/reconcile.ts';
+import { RECONCILE_POLICY } from '../../shared/domain/recovery/steps/reconcile.ts';
 import { alarmNameFor } from '../../shared/schemas/detection-events.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -7,12 +7,12 @@ import {
 } from '../../../../functions/reconcile/handler.ts';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../../../../shared/config/load.ts';
 import { RecoveryEvent } from '../../../../shared/domain/events.ts';
+import { type RecoveryRun, runKey } from '../../../../shared/domain/recovery/run-store.ts';
 import {
   RECONCILE_POLICY,
   type ReconcileDeps,
   type SweepReport,
-} from '../../../../shared/domain/recovery/reconcile.ts';
-import { type RecoveryRun, runKey } from '../../../../shared/domain/recovery/run-store.ts';
+} from '../../../../shared/domain/recovery/steps/reconcile.ts';
 import { EventPublishError, EventValidationError } from '../../../../shared/errors.ts';
 import { logger } from '../../../../shared/observability.ts';
 import { RecordingEventBus } from '../../../fakes/event-bus.ts';

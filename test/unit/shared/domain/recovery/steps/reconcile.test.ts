@@ -1,7 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DetailType, FailbackEvent, RecoveryEvent } from '../../../../../shared/domain/events.ts';
-import { startFailback } from '../../../../../shared/domain/recovery/failback-run.ts';
+import {
+  DetailType,
+  FailbackEvent,
+  RecoveryEvent,
+} from '../../../../../../shared/domain/events.ts';
+import { startFailback } from '../../../../../../shared/domain/recovery/failback-run.ts';
+import {
+  runRecoveryStep,
+  startRecovery,
+} from '../../../../../../shared/domain/recovery/recovery-run.ts';
+import { respondToFailbackRequest } from '../../../../../../shared/domain/recovery/respond.ts';
+import { loadRun, type RecoveryRun } from '../../../../../../shared/domain/recovery/run-store.ts';
 import {
   type JudgeContext,
   judgeRun,
@@ -9,16 +19,10 @@ import {
   type ReconcileDeps,
   type ReconcilePolicy,
   sweepRuns,
-} from '../../../../../shared/domain/recovery/reconcile.ts';
-import {
-  runRecoveryStep,
-  startRecovery,
-} from '../../../../../shared/domain/recovery/recovery-run.ts';
-import { respondToFailbackRequest } from '../../../../../shared/domain/recovery/respond.ts';
-import { loadRun, type RecoveryRun } from '../../../../../shared/domain/recovery/run-store.ts';
-import type { FailbackRequest } from '../../../../../shared/schemas/recovery-events.ts';
-import { RecordingEventBus } from '../../../../fakes/event-bus.ts';
-import { type RecoveryWorld, recoveryWorld } from '../../../../fakes/recovery/world.ts';
+} from '../../../../../../shared/domain/recovery/steps/reconcile.ts';
+import type { FailbackRequest } from '../../../../../../shared/schemas/recovery-events.ts';
+import { RecordingEventBus } from '../../../../../fakes/event-bus.ts';
+import { type RecoveryWorld, recoveryWorld } from '../../../../../fakes/recovery/world.ts';
 
 const SECOND = 1000;
 const CLAIM_SET = ['eu-west-1', 'us-east-2', 'us-west-2'];

@@ -1,8 +1,8 @@
-import { DetailType, FailbackEvent, RecoveryEvent } from '../events.ts';
-import type { DocumentStore, EventBus, LifeboatEvent } from '../ports.ts';
-import { FAILBACK_STEPS } from './failback-run.ts';
-import { RECOVERY_STEPS } from './recovery-run.ts';
-import { type RecoveryRun, runEventDetail, runKey } from './run-store.ts';
+import { DetailType, FailbackEvent, RecoveryEvent } from '../../events.ts';
+import type { DocumentStore, EventBus, LifeboatEvent } from '../../ports.ts';
+import { FAILBACK_STEPS } from '../failback-run.ts';
+import { RECOVERY_STEPS } from '../recovery-run.ts';
+import { type RecoveryRun, runEventDetail, runKey } from '../run-store.ts';
 
 /**
  * The sweeper for stalled runs. A run stays "running" with nobody told when every delivery of
