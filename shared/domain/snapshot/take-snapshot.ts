@@ -1,12 +1,5 @@
-import { createHash } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
 import pLimit from 'p-limit';
-import {
-  AlreadyExistsError,
-  ObjectMissingError,
-  SnapshotIntegrityError,
-  SnapshotNotFoundError,
-} from '../../errors.ts';
+import { ObjectMissingError } from '../../errors.ts';
 import type {
   BlobStore,
   Clock,
@@ -15,23 +8,21 @@ import type {
   ObjectEntry,
   PutOptions,
 } from '../ports.ts';
-import { listCommittedSnapshotIds, readRoot, readSnapshot } from './catalog.ts';
-import { type Chunk, type ChunkedObject, chunkStream, DEFAULT_CHUNK_SIZE } from './chunker.ts';
+import { readRoot } from './catalog.ts';
+import { type ChunkedObject, chunkStream, DEFAULT_CHUNK_SIZE } from './chunker.ts';
 import {
-  type ChunkLocation,
   type CommitMarker,
   configDigest,
   encodeJson,
   FORMAT,
   keys,
-  LayerSchema,
   type Manifest,
   type ManifestObject,
   type Root,
-  RootSchema,
 } from './format.ts';
-import { type PreviousLayers, planLayers } from './layers.ts';
-import { DEFAULT_PACK_SIZE, PackBuilder, type SealedPack } from './pack.ts';
+import { DEFAULT_PACK_SIZE } from './pack.ts';
+import { RegionWriter, writeOnce } from './region-writer.ts';
+import { packRetention, writeMetadata } from './write-metadata.ts';
 
 /** One region that receives the snapshot, through its backup bucket. */
 export interface ReplicaTarget {
@@ -99,139 +90,6 @@ export interface SnapshotResult {
   /** True when every region already held this snapshot id (a retried trigger). */
   alreadyExisted: boolean;
   durationMs: number;
-}
-
-const MAX_PACK_UPLOADS_IN_FLIGHT = 2;
-
-/**
- * Writes one region's copy. A region that fails at any point is dropped from the run and
- * named in the result; it never blocks the others.
- */
-class RegionWriter {
-  failure: string | undefined;
-  /** Chunks the region's newest committed snapshot already references, with their packs. */
-  held = new Map<string, ChunkLocation>();
-  private readonly queued = new Set<string>();
-  private readonly written = new Map<string, ChunkLocation>();
-  private readonly builder: PackBuilder;
-  private readonly inflight: Promise<unknown>[] = [];
-  /** Packs this run uploaded, with the Object Lock date they were given (ISO; '' without). */
-  readonly uploaded = new Map<string, string>();
-  packsUploaded = 0;
-  bytesUploaded = 0;
-  metadataBytes = 0;
-  retentionExtended = 0;
-  previous: Manifest | undefined;
-  previousLayers: PreviousLayers | undefined;
-  committedIds: string[] = [];
-  root: Root | undefined;
-
-  constructor(
-    readonly target: ReplicaTarget,
-    private readonly instanceId: string,
-    packSize: number,
-    private readonly putOptions: () => PutOptions,
-  ) {
-    this.builder = new PackBuilder(packSize);
-  }
-
-  get region(): string {
-    return this.target.region;
-  }
-
-  get live(): boolean {
-    return this.failure === undefined;
-  }
-
-  fail(error: unknown): void {
-    this.failure ??= error instanceof Error ? error.message : String(error);
-  }
-
-  async loadPrevious(input: TakeSnapshotInput): Promise<void> {
-    try {
-      this.committedIds = [
-        ...(input.committedIds?.get(this.region) ??
-          (await listCommittedSnapshotIds(this.target.vault, this.instanceId))),
-      ];
-    } catch (error) {
-      this.fail(error);
-      return;
-    }
-    const [newest] = this.committedIds;
-    if (!newest) return;
-    try {
-      const stored = await readSnapshot(this.target.vault, this.instanceId, newest, {
-        cache: input.cache,
-      });
-      this.previous = stored.manifest;
-      if (stored.manifest.root) {
-        this.previousLayers = { refs: stored.manifest.root.layers, layers: stored.layers };
-      }
-      this.held = new Map(Object.entries(stored.manifest.chunks));
-    } catch (error) {
-      // An unreadable newest snapshot must not exclude the region for good: start it afresh
-      // (every chunk and a full layer uploaded again) so this snapshot repairs the replica.
-      if (error instanceof SnapshotIntegrityError || error instanceof SnapshotNotFoundError) {
-        this.previous = undefined;
-        this.previousLayers = undefined;
-        this.held = new Map();
-        return;
-      }
-      this.fail(error);
-    }
-  }
-
-  holdsAll(chunkIds: readonly string[]): boolean {
-    return chunkIds.every((id) => this.held.has(id));
-  }
-
-  async offer(chunk: Chunk): Promise<void> {
-    if (!this.live || this.held.has(chunk.id) || this.queued.has(chunk.id)) return;
-    this.queued.add(chunk.id);
-    this.builder.add(chunk);
-    if (this.builder.isFull) await this.flush();
-  }
-
-  private async flush(): Promise<void> {
-    if (this.builder.isEmpty) return;
-    const sealed = this.builder.seal();
-    for (const [id, location] of sealed.locations) this.written.set(id, location);
-    this.inflight.push(this.upload(sealed));
-    // Backpressure: bounded packs in memory per region, whatever the instance's size.
-    if (this.inflight.length >= MAX_PACK_UPLOADS_IN_FLIGHT) await this.inflight.shift();
-  }
-
-  /** Uploads a pack; a metadata pack counts under `metadataBytes`, not as a data pack. */
-  async upload(pack: SealedPack, metadata = false): Promise<boolean> {
-    if (!this.live) return false;
-    try {
-      const options = this.putOptions();
-      await this.target.vault.put(keys.pack(this.instanceId, pack.id), pack.body, {
-        ...options,
-        contentType: 'application/octet-stream',
-      });
-      this.uploaded.set(pack.id, options.retainUntil?.until.toISOString() ?? '');
-      if (metadata) {
-        this.metadataBytes += pack.body.length;
-      } else {
-        this.packsUploaded += 1;
-        this.bytesUploaded += pack.body.length;
-      }
-      return true;
-    } catch (error) {
-      this.fail(error);
-      return false;
-    }
-  }
-
-  async finish(): Promise<void> {
-    await this.flush();
-    await Promise.all(this.inflight.splice(0));
-  }
-
-  locate(chunkId: string): ChunkLocation | undefined {
-    return this.written.get(chunkId) ?? this.held.get(chunkId);
-  }
 }
 
 /**
@@ -444,175 +302,4 @@ function newestManifest(candidates: readonly (Manifest | undefined)[]): Manifest
   let newest: Manifest | undefined;
   for (const m of candidates) if (m && (!newest || m.snapshotId > newest.snapshotId)) newest = m;
   return newest;
-}
-
-/** Object Lock: packs are locked for this many times `days`. */
-const PACK_LOCK_FACTOR = 1.5;
-
-function packRetention(
-  rootRetention: { mode: 'GOVERNANCE' | 'COMPLIANCE'; until: Date },
-  days: number,
-): { mode: 'GOVERNANCE' | 'COMPLIANCE'; until: Date } {
-  const extra = (PACK_LOCK_FACTOR - 1) * days * 86_400_000;
-  return { mode: rootRetention.mode, until: new Date(rootRetention.until.getTime() + extra) };
-}
-
-/**
- * Writes a region's new layer (if any) in a metadata pack of its own, extends the retention of
- * the older packs the snapshot reuses, and returns the root to write; undefined when the
- * region failed.
- */
-async function writeMetadata(
-  input: TakeSnapshotInput,
-  writer: RegionWriter,
-  objects: readonly ManifestObject[],
-  meta: {
-    digest: string;
-    bytesTotal: number;
-    createdAt: string;
-    retainUntil: () => { mode: 'GOVERNANCE' | 'COMPLIANCE'; until: Date } | undefined;
-  },
-): Promise<Root | undefined> {
-  const index: Record<string, ChunkLocation> = {};
-  for (const object of objects) {
-    for (const id of object.chunks) {
-      const location = writer.locate(id);
-      if (!location) {
-        writer.fail(new Error(`chunk ${id} of ${object.key} has no pack in this region`));
-        return undefined;
-      }
-      index[id] = location;
-    }
-  }
-  const plan = planLayers(writer.previousLayers, objects, index);
-  const refs = [...plan.keep];
-  // Every pack the new root needs: its layers' packs and the packs of its objects' chunks.
-  // Entries an upper layer replaced may point into packs GC has since removed; readers never
-  // follow them (applying the layers drops them first).
-  const needed = new Set(Object.values(index).map((location) => location.pack));
-  if (plan.write) {
-    const raw = Buffer.from(JSON.stringify(plan.write));
-    const builder = new PackBuilder();
-    const id = createHash('sha256').update(raw).digest('hex');
-    builder.add({ id, size: raw.length, compressed: gzipSync(raw) });
-    const sealed = builder.seal();
-    if (!(await writer.upload(sealed, true))) return undefined;
-    const at = sealed.locations.get(id) as ChunkLocation;
-    refs.push({
-      id,
-      pack: sealed.id,
-      offset: at.offset,
-      length: at.length,
-      size: at.size,
-      objects: plan.write.objects.length,
-      deleted: plan.write.deleted.length,
-    });
-    await input.cache?.put(id, raw).catch(() => undefined);
-  }
-  for (const ref of refs) needed.add(ref.pack);
-  const packs = [...needed].sort();
-  const retain = meta.retainUntil();
-  let retainUntil: Record<string, string> | undefined;
-  if (retain) {
-    retainUntil = await extendRetention(input, writer, packs, retain);
-    if (!retainUntil) return undefined;
-  }
-  const root: Root = {
-    format: FORMAT,
-    instanceId: input.instanceId,
-    snapshotId: input.snapshotId,
-    createdAt: meta.createdAt,
-    sourceRegion: input.sourceRegion,
-    region: writer.region,
-    configDigest: meta.digest,
-    totals: { objects: objects.length, bytes: meta.bytesTotal },
-    layers: refs,
-    packs,
-    ...(retainUntil ? { retainUntil } : {}),
-  };
-  // Never commit what a reader would reject (e.g. a key the source listed oddly).
-  const checked = RootSchema.safeParse(root);
-  const layerChecked = plan.write ? LayerSchema.safeParse(plan.write) : undefined;
-  const issue = checked.success
-    ? layerChecked && !layerChecked.success
-      ? layerChecked.error.issues[0]
-      : undefined
-    : checked.error.issues[0];
-  if (issue) {
-    writer.fail(
-      new Error(`manifest would be unreadable: ${issue.path.join('.')}: ${issue.message}`),
-    );
-    return undefined;
-  }
-  return root;
-}
-
-/**
- * With Object Lock, every pack a snapshot needs must stay locked at least as long as the
- * snapshot's own root (now + days). Packs are written with now + 1.5 × days; an older pack the
- * snapshot reuses whose lock would end before the root's is extended to now + 1.5 × days (as
- * Kopia's maintenance extends locks). So each pack is extended about once per half period, not
- * on every run. What each pack is known to be locked until is kept in the root. Returns that
- * map, or undefined when the region failed.
- */
-async function extendRetention(
-  input: TakeSnapshotInput,
-  writer: RegionWriter,
-  packs: readonly string[],
-  retain: { mode: 'GOVERNANCE' | 'COMPLIANCE'; until: Date },
-): Promise<Record<string, string> | undefined> {
-  const lock = input.objectLock as { days: number };
-  const known = writer.previous?.root?.retainUntil ?? {};
-  const longer = packRetention(retain, lock.days);
-  const out: Record<string, string> = {};
-  const stale: string[] = [];
-  for (const pack of packs) {
-    const until = writer.uploaded.get(pack) || known[pack];
-    if (until && Date.parse(until) >= retain.until.getTime()) out[pack] = until;
-    else stale.push(pack);
-  }
-  const sorted = () => Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
-  if (stale.length === 0) return sorted();
-  const vault = writer.target.vault;
-  if (!vault.extendRetention) {
-    writer.fail(new Error(`${vault.location} cannot extend Object Lock retention`));
-    return undefined;
-  }
-  const limit = pLimit(8);
-  try {
-    await Promise.all(
-      stale.map((pack) =>
-        limit(async () => {
-          await vault.extendRetention?.(keys.pack(input.instanceId, pack), longer);
-          out[pack] = longer.until.toISOString();
-          writer.retentionExtended += 1;
-        }),
-      ),
-    );
-  } catch (error) {
-    writer.fail(error);
-    return undefined;
-  }
-  return sorted();
-}
-
-/** Conditional write; `existed` when the key was already taken, failure marks the region. */
-async function writeOnce(
-  writer: RegionWriter,
-  key: string,
-  body: Uint8Array,
-  options: PutOptions,
-): Promise<'written' | 'existed' | 'failed'> {
-  try {
-    await writer.target.vault.put(key, body, {
-      ...options,
-      ifNoneMatch: true,
-      contentType: 'application/json',
-    });
-    return 'written';
-  } catch (error) {
-    if (error instanceof AlreadyExistsError) return 'existed';
-    writer.fail(error);
-    return 'failed';
-  }
 }
