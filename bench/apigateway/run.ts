@@ -7,9 +7,7 @@
  *
  * Method and caveats: docs/benchmarks.md ("API Gateway"). Everything stays on 127.0.0.1.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { cpus, loadavg, release, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -19,7 +17,7 @@ import { secretsKeyring } from '../../shared/composition.ts';
 import { findInstance } from '../../shared/config/load.ts';
 import type { CanonicalInstance } from '../../shared/domain/apigateway/documents.ts';
 import { AWS_PACING } from '../../shared/domain/apigateway/pacing.ts';
-import { writeResultsFile } from '../results-file.ts';
+import { codeVersion, machine, motoVersion, writeResultsFile } from '../support.ts';
 import { storeDocuments } from './digest.ts';
 import { type CategoryCount, compareInstances, totals } from './fidelity.ts';
 import { lifeboatRestore, lifeboatSnapshot, type PhaseMeasure, verifyTarget } from './lifeboat.ts';
@@ -255,29 +253,6 @@ function lostByFormat(counts: readonly CategoryCount[]) {
 
 type ShapeResult = Awaited<ReturnType<typeof runShape>>;
 
-function git(args: string[]): string {
-  try {
-    return execFileSync('git', args, {
-      cwd: HERE,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
-  } catch {
-    return '';
-  }
-}
-
-function motoVersion(pid: number): string {
-  try {
-    const [python] = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return execFileSync(python ?? 'python3', ['-c', 'import moto; print(moto.__version__)'], {
-      encoding: 'utf8',
-    }).trim();
-  } catch {
-    return 'unknown';
-  }
-}
-
 const s = (ms: number) => (ms / 1000).toFixed(2);
 const n1 = (x: number) => x.toFixed(1);
 
@@ -373,22 +348,13 @@ async function main(): Promise<void> {
       command: `npm run bench:apigateway -- ${process.argv.slice(2).join(' ')}`.trim(),
       totalSeconds: (Date.now() - started) / 1000,
       machine: {
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model,
-        memGiB: Math.round(totalmem() / 2 ** 30),
-        kernel: release(),
-        node: process.version,
+        ...machine(),
         // Other work shares the machine: wall times against moto move with it, call counts do not.
         load1AtStart: loadAtStart,
         load1AtEnd: loadavg()[0] ?? 0,
         moto: motoVersion(world.moto.pid),
       },
-      code: {
-        gitHead: git(['rev-parse', 'HEAD']),
-        uncommittedSourceFiles: git(['status', '--porcelain', '--', '../../shared', '../../local'])
-          .split('\n')
-          .filter(Boolean),
-      },
+      code: codeVersion(['shared', 'local']),
       regions: { source: SOURCE, target: TARGET },
       pacing: { awsPacing: AWS_PACING, documentedExtra: DOCUMENTED_EXTRA },
       shapes: results,

@@ -9,11 +9,10 @@
  * Writes bench/bundles/results.json and prints the Markdown tables of docs/benchmarks.md.
  */
 import { execFileSync } from 'node:child_process';
-import { cpus, release } from 'node:os';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { type BuildOptions, build, type Metafile } from 'esbuild';
-import { writeResultsFile } from '../results-file.ts';
+import { machine, writeResultsFile } from '../support.ts';
 import { esbuildOptionsFromServerlessYml, packageService, ROOT } from './package.ts';
 
 const RESULTS_FILE = join(ROOT, 'bench/bundles/results.json');
@@ -163,10 +162,7 @@ async function main(): Promise<void> {
       generatedAt: started.toISOString(),
       command: 'npm run bench:bundles',
       machine: {
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model ?? 'unknown',
-        kernel: release(),
-        node: process.version,
+        ...machine(),
       },
       gitHead: gitHead(),
       packageSeconds: service.seconds,

@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, release, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
@@ -25,7 +25,7 @@ import {
   packageService,
   ROOT,
 } from '../bundles/package.ts';
-import { writeResultsFile } from '../results-file.ts';
+import { machine, writeResultsFile } from '../support.ts';
 
 const RESULTS_FILE = join(ROOT, 'bench/coldstart/results.json');
 const HARNESS = join(ROOT, 'bench/coldstart/invoke-once.cjs');
@@ -261,10 +261,7 @@ async function main(): Promise<void> {
       command: `npm run bench:coldstart -- --runs ${runs}`,
       runs,
       machine: {
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model ?? 'unknown',
-        kernel: release(),
-        node: process.version,
+        ...machine(),
         loadAverage1m: { min: Math.min(...loads), max: Math.max(...loads) },
       },
       events: Object.fromEntries(

@@ -26,7 +26,8 @@ export interface RequestCounts {
   jsonProtocol: number;
 }
 
-const empty = (): RequestCounts => ({
+/** No request yet: the counts of a phase moto logged nothing for. */
+export const emptyCounts = (): RequestCounts => ({
   total: 0,
   s3: 0,
   s3CapacitySlotGets: 0,
@@ -58,7 +59,7 @@ function count(counts: RequestCounts, method: string, path: string, status: numb
  * under `before`.
  */
 export function requestsByPhase(file: string): Record<string, RequestCounts> {
-  const out: Record<string, RequestCounts> = { before: empty() };
+  const out: Record<string, RequestCounts> = { before: emptyCounts() };
   let current = out.before as RequestCounts;
   for (const line of readFileSync(file, 'latin1').split('\n')) {
     const m = LINE.exec(line);
@@ -66,7 +67,7 @@ export function requestsByPhase(file: string): Record<string, RequestCounts> {
     const [, method = '', path = '', status = '0'] = m;
     if (path.startsWith(MARKER_PREFIX)) {
       const label = path.slice(MARKER_PREFIX.length);
-      current = out[label] ?? empty();
+      current = out[label] ?? emptyCounts();
       out[label] = current;
       continue;
     }
@@ -78,7 +79,7 @@ export function requestsByPhase(file: string): Record<string, RequestCounts> {
 
 /** Sums phase counts. */
 export function sumCounts(parts: readonly RequestCounts[]): RequestCounts {
-  const total = empty();
+  const total = emptyCounts();
   for (const p of parts)
     for (const k of Object.keys(total) as (keyof RequestCounts)[]) total[k] += p[k];
   return total;

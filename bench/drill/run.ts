@@ -9,7 +9,7 @@
  *
  * Method and caveats: docs/benchmarks.md ("Drill"). Everything stays on 127.0.0.1.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import {
   closeSync,
   mkdirSync,
@@ -19,12 +19,12 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { writeResultsFile } from '../results-file.ts';
 import { cpuSecondsOf } from '../snapshot/processes.ts';
+import { codeVersion, machine, motoVersion, writeResultsFile } from '../support.ts';
 import {
   type DrillMeasurement,
   measureDrill,
@@ -34,7 +34,7 @@ import {
   type Stats,
   stats,
 } from './measure.ts';
-import { MARKER_PREFIX, type RequestCounts, requestsByPhase } from './moto-log.ts';
+import { emptyCounts, MARKER_PREFIX, type RequestCounts, requestsByPhase } from './moto-log.ts';
 
 // Powertools reads its level when a logger is constructed, at module load: set it before any
 // lifeboat module is imported (they are imported dynamically below, in the child only).
@@ -199,14 +199,7 @@ async function oneDrill(n: number, options: Options, scratch: string): Promise<D
     for (const [index, c] of cost.entries()) {
       const next = cost[index + 1];
       if (!next) break;
-      requests[c.label] = byPhase[c.label] ?? {
-        total: 0,
-        s3: 0,
-        s3CapacitySlotGets: 0,
-        s3Errors: 0,
-        route53: 0,
-        jsonProtocol: 0,
-      };
+      requests[c.label] = byPhase[c.label] ?? emptyCounts();
       phaseCost[c.label] = {
         seconds: round((next.at - c.at) / 1000),
         motoCpu: round(next.moto - c.moto),
@@ -318,30 +311,6 @@ async function spawnDrill(
   return parsed.ok
     ? { instances: n, run, childExit: code, measurement: parsed.measurement }
     : { instances: n, run, childExit: code, error: parsed.error };
-}
-
-function git(args: string[]): string {
-  try {
-    return execFileSync('git', args, {
-      cwd: HERE,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
-  } catch {
-    return '';
-  }
-}
-
-/** The version of the moto that is serving, asked of the very interpreter running it. */
-function motoVersion(pid: number): string {
-  try {
-    const [python] = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return execFileSync(python ?? 'python3', ['-c', 'import moto; print(moto.__version__)'], {
-      encoding: 'utf8',
-    }).trim();
-  } catch {
-    return 'unknown';
-  }
 }
 
 const med = (xs: readonly (number | null | undefined)[]) => {
@@ -656,27 +625,10 @@ async function parent(options: Options): Promise<void> {
       command: `npx tsx bench/drill/run.ts --instances ${options.instances.join(',')} --runs ${options.runs} --seed ${options.seed} --capacity ${options.capacity}`,
       totalSeconds: round((performance.now() - t0) / 1000),
       machine: {
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model ?? 'unknown',
-        memoryGiB: Math.round(totalmem() / 1024 ** 3),
-        kernel: release(),
-        node: process.version,
+        ...machine(),
         moto: outcomes.find((o) => o.measurement)?.measurement?.motoVersion ?? 'unknown',
       },
-      code: {
-        gitHead: git(['rev-parse', 'HEAD']),
-        uncommittedSourceFiles: git([
-          'status',
-          '--porcelain',
-          '--',
-          '../../shared',
-          '../../local',
-          '../../functions',
-          '../../bin',
-        ])
-          .split('\n')
-          .filter(Boolean),
-      },
+      code: codeVersion(['shared', 'local', 'functions', 'bin']),
       parameters: {
         instances: options.instances,
         runs: options.runs,

@@ -6,7 +6,6 @@
  *
  * Method and caveats: docs/benchmarks.md. Everything stays on 127.0.0.1.
  */
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   closeSync,
@@ -17,7 +16,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -33,7 +32,7 @@ import { DEFAULT_CONFIG_PATH, loadConfig, regionBuckets } from '../../shared/con
 import type { InstanceConfig, LifeboatConfig } from '../../shared/config/schema.ts';
 import type { RestoreResult } from '../../shared/domain/snapshot/restore.ts';
 import type { SnapshotOutcome } from '../../shared/domain/snapshot/run.ts';
-import { writeResultsFile } from '../results-file.ts';
+import { codeVersion, machine, motoVersion, toolVersion, writeResultsFile } from '../support.ts';
 import { type PhaseReport, type PhaseRequest, RESULT_PREFIX } from './phase-protocol.ts';
 import { cpuSecondsOf, runTimed, type TimedRun } from './processes.ts';
 import { markdownRatios, markdownTable, medianRows, type Row, ratios } from './report.ts';
@@ -92,49 +91,10 @@ function revise(body: Buffer, revision: number): Buffer {
   return Buffer.from(`${JSON.stringify(doc, null, 2)}\n`);
 }
 
-function toolVersion(command: string, args: string[]): string {
-  try {
-    return (
-      execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
-        .trim()
-        .split('\n')[0] ?? ''
-    );
-  } catch (error) {
-    const e = error as { stderr?: string; message: string };
-    return (e.stderr ?? e.message).trim().split('\n')[0] ?? 'unknown';
-  }
-}
-
-/** The version of the moto that is serving, asked of the very interpreter running it. */
-function motoVersion(pid: number): string {
-  try {
-    const [python] = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return execFileSync(python ?? 'python3', ['-c', 'import moto; print(moto.__version__)'], {
-      encoding: 'utf8',
-    }).trim();
-  } catch {
-    return 'unknown';
-  }
-}
-
 /** Which lifeboat was measured: others edit the tree while benchmarks run, so say exactly. */
-function codeVersion(bundle: string): Record<string, unknown> {
-  const git = (args: string[]) => {
-    try {
-      return execFileSync('git', args, {
-        cwd: HERE,
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'ignore'],
-      }).trim();
-    } catch {
-      return '';
-    }
-  };
+function measuredCode(bundle: string): Record<string, unknown> {
   return {
-    gitHead: git(['rev-parse', 'HEAD']),
-    uncommittedSourceFiles: git(['status', '--porcelain', '--', '../../shared', '../../local'])
-      .split('\n')
-      .filter(Boolean),
+    ...codeVersion(['shared', 'local']),
     lifeboatBundleSha256: createHash('sha256').update(readFileSync(bundle)).digest('hex'),
   };
 }
@@ -727,7 +687,7 @@ async function main(): Promise<void> {
       current: new Map(objects),
       changed,
     };
-    const code = codeVersion(bundle);
+    const code = measuredCode(bundle);
     const awsStartMs = (await runTimed('aws', ['--version'], { env: childEnv, scratch })).ms;
 
     const runs: Row[][] = [];
@@ -741,11 +701,7 @@ async function main(): Promise<void> {
       command: `npm run bench:snapshot -- --objects ${options.objects} --change-percent ${options.changePercent} --runs ${options.runs}`,
       totalSeconds: (performance.now() - t0) / 1000,
       machine: {
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model ?? 'unknown',
-        memoryGiB: Math.round(totalmem() / 1024 ** 3),
-        kernel: release(),
-        node: process.version,
+        ...machine(),
         moto: motoVersion(moto.pid),
         awscli: toolVersion('aws', ['--version']),
         restic: toolVersion('restic', ['version']),
