@@ -406,3 +406,27 @@ export class RestoreIncompleteError extends LifeboatError {
     this.name = 'RestoreIncompleteError';
   }
 }
+
+/** An approval or rejection of a run cannot be recorded (no such run, nothing asked, answered already). */
+export class ApprovalError extends LifeboatError {
+  constructor(
+    readonly runId: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`run ${runId}: ${reason}`, options);
+    this.name = 'ApprovalError';
+  }
+}
+
+/** A practice run could not be done, or left something behind that it must report. */
+export class PracticeError extends LifeboatError {
+  constructor(
+    readonly instanceId: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`practice of ${instanceId}: ${reason}`, options);
+    this.name = 'PracticeError';
+  }
+}

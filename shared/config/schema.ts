@@ -122,6 +122,31 @@ const ApiGatewaySchema = z.strictObject({
   pacing: z.enum(['aws', 'none']).optional(),
 });
 
+/** What a recovery waits for before it changes anything (see docs/recovery.md, "Approval"). */
+const RecoverySchema = z.strictObject({
+  /**
+   * `automatic`: a confirmed outage is recovered at once. `required`: the planner records the
+   * plan, announces "Recovery Awaiting Approval", and the run waits for `lifeboat approve`.
+   */
+  approval: z.enum(['automatic', 'required']).default('automatic'),
+  /** When nobody answers: after `seconds`, `proceed` as if approved, or `wait` (reminded once). */
+  approvalTimeout: z
+    .strictObject({
+      seconds: z.int().min(60),
+      then: z.enum(['proceed', 'wait']),
+    })
+    .optional(),
+});
+
+/** A practice run on a schedule: restore, verify, measure, remove; nothing routed to it. */
+const PracticeSchema = z.strictObject({
+  schedule: z
+    .string()
+    .regex(RATE_EXPRESSION, 'must be a rate expression such as "rate(7 days)"'),
+  /** The region to practise in; default: the one a recovery would choose now. */
+  to: regionName.optional(),
+});
+
 /** The kinds of API-management instance lifeboat protects. */
 export const INSTANCE_KINDS = ['object-store', 'apigateway'] as const;
 
@@ -145,6 +170,8 @@ const InstanceSchema = z.strictObject({
   critical: z.boolean().default(false),
   activeRegions: z.array(regionName).optional(),
   snapshot: SnapshotSchema.prefault({}),
+  recovery: RecoverySchema.prefault({}),
+  practice: PracticeSchema.optional(),
   dns: DnsSchema,
   endpoints: z.record(regionName, EndpointSchema),
 });
@@ -275,6 +302,24 @@ export const ConfigSchema = z
       for (const r of Object.keys(instance.endpoints)) {
         if (!known.has(r))
           ctx.addIssue({ code: 'custom', path: at('endpoints', r), message: unknown(r) });
+      }
+      if (instance.recovery.approvalTimeout && instance.recovery.approval !== 'required') {
+        ctx.addIssue({
+          code: 'custom',
+          path: at('recovery', 'approvalTimeout'),
+          message: 'applies only with recovery.approval: required',
+        });
+      }
+      if (instance.practice?.to !== undefined) {
+        const to = instance.practice.to;
+        if (!known.has(to))
+          ctx.addIssue({ code: 'custom', path: at('practice', 'to'), message: unknown(to) });
+        else if (to === instance.homeRegion)
+          ctx.addIssue({
+            code: 'custom',
+            path: at('practice', 'to'),
+            message: `is the home region; a practice restores somewhere else`,
+          });
       }
       if (instance.apigateway && instance.kind !== 'apigateway') {
         ctx.addIssue({

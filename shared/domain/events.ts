@@ -29,6 +29,8 @@ export const DetailType = {
   ZoneDegraded: 'Zone Degraded',
   ZoneRecovered: 'Zone Recovered',
   RecoveryPlanned: 'Recovery Planned',
+  /** recovery.approval: required: the plan is recorded and the run waits for `lifeboat approve`. */
+  RecoveryAwaitingApproval: 'Recovery Awaiting Approval',
   InstanceRestored: 'Instance Restored',
   InstanceVerified: 'Instance Verified',
   RecoveryCompleted: 'Recovery Completed',

@@ -110,8 +110,20 @@ export function buildRunReport(run: RecoveryRun): RunReport {
       detail: `${run.snapshot.snapshotId} in ${run.snapshot.region}`,
     });
   const approval = run.approval;
-  if (approval?.at)
-    timeline.push({ at: approval.at, kind: `run ${approval.decision}`, detail: approval.by });
+  if (approval?.requestedAt)
+    timeline.push({
+      at: approval.requestedAt,
+      kind: 'approval requested',
+      detail: approval.plan
+        ? `to ${approval.plan.target} from ${approval.plan.snapshotId}, RPO ${approval.plan.rpoSeconds}s`
+        : '',
+    });
+  if (approval?.at && approval.decision)
+    timeline.push({
+      at: approval.at,
+      kind: `run ${approval.decision}`,
+      detail: approval.by ?? '',
+    });
   timeline.push({ at: run.startedAt, kind: `${run.kind} started`, detail: run.claimant });
   for (const step of steps)
     if (step.endedAt)
@@ -152,7 +164,7 @@ export function buildRunReport(run: RecoveryRun): RunReport {
     durationSeconds: seconds(run.startedAt, run.updatedAt),
     incident: run.incident,
     ...(run.snapshot ? { snapshot: run.snapshot } : {}),
-    ...(approval?.decision === 'approved' ? { approvedBy: approval.by } : {}),
+    ...(approval?.decision === 'approved' && approval.by ? { approvedBy: approval.by } : {}),
     ...(rto !== undefined ? { rtoSeconds: rto } : {}),
     ...(m?.rpoSeconds !== undefined ? { rpoSeconds: m.rpoSeconds } : {}),
     ...(run.rolledBack ? { rolledBack: true } : {}),

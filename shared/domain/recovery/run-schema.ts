@@ -40,6 +40,16 @@ const StoredRun = z.looseObject({
   recoveryRunId: z.string().optional(),
   canary: z.array(StoredWeights).optional(),
   rolledBack: z.boolean().optional(),
+  approval: z
+    .looseObject({
+      requestedAt: z.string().optional(),
+      timeoutAt: z.string().optional(),
+      onTimeout: z.enum(['proceed', 'wait']).optional(),
+      decision: z.enum(['approved', 'rejected']).optional(),
+      by: z.string().optional(),
+      at: z.string().optional(),
+    })
+    .optional(),
   driver: z.string().optional(),
   metrics: z.looseObject({ shiftedAt: z.string() }).optional(),
   steps: z.record(

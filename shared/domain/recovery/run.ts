@@ -12,6 +12,30 @@ export interface StepRecord {
   detail?: string;
 }
 
+/** The plan an approver is shown: where to, from which snapshot, what it loses, what DNS does. */
+export interface ApprovalPlan {
+  target: string;
+  snapshotId: string;
+  snapshotRegion: string;
+  snapshotTakenAt: string;
+  /** Outage start (or confirmation) − snapshot time: the writes a recovery would not carry. */
+  rpoSeconds: number;
+  dns: { recordName: string; before?: Weights; after: Weights };
+}
+
+/** An approval gate on a run (recovery.approval: required): asked, then answered or timed out. */
+export interface ApprovalRecord {
+  requestedAt?: string;
+  /** When the timeout policy applies; absent: the run waits for an answer however long. */
+  timeoutAt?: string;
+  onTimeout?: 'proceed' | 'wait';
+  plan?: ApprovalPlan;
+  decision?: 'approved' | 'rejected';
+  /** Who answered: the caller, `--by NAME`, or `timeout` when the policy proceeded. */
+  by?: string;
+  at?: string;
+}
+
 /** The recorded state of a run, stored in the control buckets of its claim set. */
 export interface RecoveryRun {
   runId: string;
@@ -33,8 +57,8 @@ export interface RecoveryRun {
   recoveryRunId?: string;
   canary?: Weights[];
   rolledBack?: boolean;
-  /** When an approval gate held the run: who answered, how, and when. */
-  approval?: { decision: 'approved' | 'rejected'; by: string; at: string };
+  /** When an approval gate held the run: what was asked, who answered, how, and when. */
+  approval?: ApprovalRecord;
   /**
    * The invocation that last took the run for a step two invocations must never run at once
    * (the failback canary); see `StepContext.take`.
