@@ -1,4 +1,5 @@
 import type { Verb } from '../cli/verb.ts';
+import { approve } from './approve.ts';
 import { demo } from './demo.ts';
 import { dns } from './dns.ts';
 import { drift } from './drift.ts';
@@ -8,6 +9,7 @@ import { failover } from './failover.ts';
 import { gc } from './gc.ts';
 import { local } from './local.ts';
 import { plan } from './plan.ts';
+import { reject } from './reject.ts';
 import { report } from './report.ts';
 import { restore } from './restore.ts';
 import { restoreTest } from './restore-test.ts';
@@ -40,5 +42,7 @@ export const VERBS: readonly Verb[] = [
   failback,
   status,
   resume,
+  approve,
+  reject,
   report,
 ];

@@ -58,6 +58,21 @@ export async function resumeVerb(
       ctx.out(`nothing to resume: ${run.runId} completed`);
       return EXIT.ok;
     }
+    if (run.approval?.decision === 'rejected') {
+      return refuse(
+        ctx,
+        'resume',
+        `${run.runId} was rejected by ${run.approval.by}; a rejected run is over`,
+      );
+    }
+    if (run.approval?.requestedAt && !run.approval.decision) {
+      return refuse(
+        ctx,
+        'resume',
+        `${run.runId} awaits approval`,
+        `answer it with: lifeboat approve --run ${run.runId}  (or lifeboat reject --run ${run.runId})`,
+      );
+    }
     if (run.rolledBack) {
       // A failback rolled back: the recovered instance was unfenced and may have taken writes
       // since the final snapshot, so re-running the shift would drop them. A recovery that kept

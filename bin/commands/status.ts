@@ -54,6 +54,14 @@ function printInstances(out: (line: string) => void, report: StatusReport): void
   for (const i of report.instances) {
     out('');
     out(`${i.instanceId}:`);
+    if (i.latest?.approvalState) {
+      out(`  approval: ${i.latest.approvalState}`);
+      const plan = i.latest.approval?.plan;
+      if (plan && !i.latest.approval?.decision)
+        out(
+          `    plan: to ${plan.target} from ${plan.snapshotId} (${plan.snapshotRegion}), RPO ${formatAge(plan.rpoSeconds)}; dns ${describeWeights(plan.dns.after)}; lifeboat approve --run ${i.latest.runId} | lifeboat reject --run ${i.latest.runId}`,
+        );
+    }
     if (i.latest?.failedStep) out(`  failed at ${i.latest.failedStep}: ${i.latest.reason}`);
     const m = i.latest?.metrics;
     if (m?.rtoFromConfirmedSeconds !== undefined) {

@@ -129,20 +129,18 @@ const RecoverySchema = z.strictObject({
    * plan, announces "Recovery Awaiting Approval", and the run waits for `lifeboat approve`.
    */
   approval: z.enum(['automatic', 'required']).default('automatic'),
-  /** When nobody answers: after `seconds`, `proceed` as if approved, or `wait` (reminded once). */
+  /** When nobody answers: after `seconds`, `onTimeout: proceed` as if approved, or `wait` (reminded once). */
   approvalTimeout: z
     .strictObject({
       seconds: z.int().min(60),
-      then: z.enum(['proceed', 'wait']),
+      onTimeout: z.enum(['proceed', 'wait']),
     })
     .optional(),
 });
 
 /** A practice run on a schedule: restore, verify, measure, remove; nothing routed to it. */
 const PracticeSchema = z.strictObject({
-  schedule: z
-    .string()
-    .regex(RATE_EXPRESSION, 'must be a rate expression such as "rate(7 days)"'),
+  schedule: z.string().regex(RATE_EXPRESSION, 'must be a rate expression such as "rate(7 days)"'),
   /** The region to practise in; default: the one a recovery would choose now. */
   to: regionName.optional(),
 });

@@ -117,7 +117,11 @@ export const FUNCTIONS = {
     domain: 'shared/domain/recovery/steps/plan-recovery.ts',
     short: 'plan',
     step: 'plan',
-    emits: [DetailType.RecoveryPlanned, DetailType.RecoveryFailed],
+    emits: [
+      DetailType.RecoveryPlanned,
+      DetailType.RecoveryAwaitingApproval,
+      DetailType.RecoveryFailed,
+    ],
   },
   restoreInstance: {
     handler: 'functions/restore-instance/handler.ts',
@@ -156,6 +160,7 @@ export const FUNCTIONS = {
       DetailType.InstanceRestored,
       DetailType.InstanceVerified,
       DetailType.FailbackRequested,
+      DetailType.RecoveryAwaitingApproval,
       DetailType.RecoveryFailed,
       DetailType.FailbackFailed,
     ],

@@ -56,7 +56,7 @@ export async function approvalRequest(
     ...(timeout
       ? {
           timeoutAt: new Date(now.getTime() + timeout.seconds * 1000).toISOString(),
-          onTimeout: timeout.then,
+          onTimeout: timeout.onTimeout,
         }
       : {}),
     plan: {
@@ -136,10 +136,14 @@ export async function decideApproval(
       `already ${run.approval.decision} by ${run.approval.by} at ${run.approval.at}`,
     );
   if (run.status !== 'running')
-    throw new ApprovalError(runId, `the run is ${run.status}${run.reason ? `: ${run.reason}` : ''}`);
+    throw new ApprovalError(
+      runId,
+      `the run is ${run.status}${run.reason ? `: ${run.reason}` : ''}`,
+    );
   const at = deps.clock.now().toISOString();
   const approval: ApprovalRecord = { ...run.approval, decision, by, at };
-  if (decision === 'approved') return { run: await saveRun(deps, { ...run, approval }), released: [] };
+  if (decision === 'approved')
+    return { run: await saveRun(deps, { ...run, approval }), released: [] };
   // Record the decision first: a racing approve then loses, and only then is the room given up.
   const decided = await saveRun(deps, { ...run, approval });
   const released = run.reservation ? await releaseOwn(deps, run.runId, run.reservation.region) : [];
@@ -154,7 +158,12 @@ export async function decideApproval(
     .publish([
       {
         detailType: RecoveryEvent.failed,
-        detail: { ...runEventDetail(ended), step: 'approval', reason: ended.reason, rejected: true },
+        detail: {
+          ...runEventDetail(ended),
+          step: 'approval',
+          reason: ended.reason,
+          rejected: true,
+        },
       },
     ])
     .catch(() => undefined);

@@ -1,5 +1,6 @@
 import type { InstanceConfig } from '../../config/schema.ts';
 import { RecoveryEvent } from '../events.ts';
+import { approvalGate, planEventFor } from './approval.ts';
 import { claim, claimSet } from './claims.ts';
 import type { RecoveryDeps } from './ports.ts';
 import { generationKey, type RecoveryRun, type StepRecord } from './run.ts';
@@ -53,7 +54,10 @@ export async function startRecovery(
     const runId = String(latest.payload.runId);
     const run = await loadRun(deps, runId, latest.claimSet);
     // A run that kept home is over (see keepHome): a new outage of home needs a new generation.
-    const keptHome = latest.payload.kind === 'recovery' && run?.rolledBack === true;
+    // So is a run an approver rejected: nothing changed, and a new incident may ask again.
+    const keptHome =
+      latest.payload.kind === 'recovery' &&
+      (run?.rolledBack === true || run?.approval?.decision === 'rejected');
     if (latest.payload.kind === 'recovery' && latest.payload.from === failedRegion && !keptHome) {
       // The same outage, seen again (another detector, a late or repeated event). A failed run
       // is not restarted behind the operator's back: `lifeboat resume` picks it up.
@@ -175,6 +179,8 @@ export const RECOVERY_TABLE: StepTable = {
     shift: RecoveryEvent.shift,
   },
   failedEvent: RecoveryEvent.failed,
+  eventFor: (step, run) => (step === 'plan' ? planEventFor(run) : undefined),
+  gate: approvalGate,
 };
 
 /** Runs one recovery step (the chain's handlers). */

@@ -108,5 +108,6 @@ export function runEventDetail(run: RecoveryRun) {
     claimSet: run.claimSet,
     weights: run.weights,
     metrics: run.metrics,
+    ...(run.approval ? { approval: run.approval } : {}),
   };
 }

@@ -4,6 +4,7 @@ import { compareRegions } from '../drift.ts';
 import { listCommittedSnapshotIds } from '../snapshot/catalog.ts';
 import { snapshotTime } from '../snapshot/format.ts';
 import { restoreTestKey } from '../snapshot/restore-test.ts';
+import { describeApproval } from './approval.ts';
 import { reservedSlots } from './capacity.ts';
 import { dnsSpecFor } from './dns-spec.ts';
 import type { RecoveryDeps, Weights } from './ports.ts';
@@ -50,6 +51,9 @@ export interface InstanceStatus {
     reason?: string;
     updatedAt: string;
     metrics?: RecoveryRun['metrics'];
+    /** The approval gate, when the run asked: the record, and one line on where it stands. */
+    approval?: RecoveryRun['approval'];
+    approvalState?: string;
   };
   dns: { recordName: string; weights?: Weights; error?: string };
   snapshots: { region: string; snapshotId?: string; ageSeconds?: number; error?: string }[];
@@ -194,6 +198,9 @@ async function instanceStatus(
             ...(run.failedStep ? { failedStep: run.failedStep, reason: run.reason } : {}),
             updatedAt: run.updatedAt,
             ...(run.metrics ? { metrics: run.metrics } : {}),
+            ...(run.approval
+              ? { approval: run.approval, approvalState: describeApproval(run, now) }
+              : {}),
           },
         }
       : {}),

@@ -42,6 +42,18 @@ export interface StepTable {
   /** Detail type emitted when a step is done (none for steps that only matter internally). */
   events: Record<string, string | undefined>;
   failedEvent: string;
+  /** The event a done step announces instead of `events[step]` (the plan awaiting approval). */
+  eventFor?: (step: string, run: RecoveryRun) => string | undefined;
+  /**
+   * Whether a step may run now (the approval gate): when shut, the step is neither run nor
+   * recorded and the run waits, with no invocation held; when open with `changes`, those are
+   * recorded first (an approval the timeout gave).
+   */
+  gate?: (
+    run: RecoveryRun,
+    step: string,
+    now: Date,
+  ) => { go: true; changes?: Partial<RecoveryRun> } | { go: false; why: string };
   /**
    * Undoes what a failed step leaves behind (e.g. a fence) before the run is marked failed.
    * Returns run fields the clean-up invalidated, recorded with the failure: `steps` here are
@@ -79,11 +91,15 @@ export async function runStep(
   if (previous && run.steps[previous]?.status !== 'done') {
     throw new RunStepError(step, `run ${runId} cannot ${step} before ${previous} is done`);
   }
-  const eventType = table.events[step];
+  const eventOf = (r: RecoveryRun) => table.eventFor?.(step, r) ?? table.events[step];
   if (run.steps[step]?.status === 'done') {
+    const eventType = eventOf(run);
     if (eventType) await deps.bus.publish([{ detailType: eventType, detail: runEventDetail(run) }]);
     return run;
   }
+  const verdict = table.gate?.(run, step, deps.clock.now());
+  if (verdict && !verdict.go) return run;
+  if (verdict?.changes) run = await saveRun(deps, { ...run, ...verdict.changes });
   const attempts = deps.stepAttempts ?? 3;
   const priorAttempts = run.steps[step]?.attempts ?? 0;
   const last = index === table.steps.length - 1;
@@ -145,6 +161,7 @@ export async function runStep(
       failedStep: undefined,
       steps: { ...run.steps, [step]: done },
     });
+    const eventType = eventOf(run);
     if (eventType) await publishStepEvent(deps, eventType, run);
     return run;
   }

@@ -46,6 +46,11 @@ export interface InstanceSpec {
   failoverOrder?: Region[];
   /** Default: every region. */
   endpointRegions?: Region[];
+  /** The approval gate (default: automatic). */
+  recovery?: {
+    approval?: 'automatic' | 'required';
+    approvalTimeout?: { seconds: number; onTimeout: 'proceed' | 'wait' };
+  };
 }
 
 /** What a world is built from. */
@@ -85,6 +90,7 @@ export function worldConfig(options: WorldOptions = {}): LifeboatConfig {
         ...(i.units ? { capacityUnits: i.units } : {}),
         ...(i.failoverOrder ? { failoverOrder: i.failoverOrder } : {}),
         ...(i.activeRegions ? { critical: true, activeRegions: i.activeRegions } : {}),
+        ...(i.recovery ? { recovery: i.recovery } : {}),
         dns: { hostedZoneId: 'Z0TEST', recordName: `${i.id}.api.example.com` },
         endpoints: Object.fromEntries(
           (i.endpointRegions ?? REGIONS).map((r) => [

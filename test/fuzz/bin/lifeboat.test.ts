@@ -80,6 +80,7 @@ const KNOWN = new Set([
   'apis',
   'run',
   'approve',
+  'by',
   'json',
   'from-region',
   'scenario',

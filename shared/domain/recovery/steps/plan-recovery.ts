@@ -1,6 +1,7 @@
 import type { InstanceConfig, LifeboatConfig } from '../../../config/schema.ts';
 import { RunStepError } from '../../../errors.ts';
 import { newestSnapshot as newestIn, replicaOrder } from '../../snapshot/newest.ts';
+import { approvalRequest } from '../approval.ts';
 import { releaseSlots, reservedSlots, reserveSlots } from '../capacity.ts';
 import type { RecoveryDeps } from '../ports.ts';
 import { chooseTarget } from '../region-choice.ts';
@@ -60,6 +61,8 @@ export async function plan(deps: RecoveryDeps, run: RecoveryRun): Promise<Partia
       target: region.name,
       reservation: { region: region.name, slots: reservation.slots },
       snapshot,
+      // recovery.approval: required: the plan is recorded for the approver, and the gate shuts.
+      ...(await approvalRequest(deps, instance, run, { target: region.name, snapshot })),
     };
   }
 }

@@ -1,5 +1,6 @@
 import { DetailType, FailbackEvent, RecoveryEvent } from '../../events.ts';
 import type { DocumentStore, EventBus, LifeboatEvent } from '../../ports.ts';
+import { awaitingApproval, awaitingApprovalEvent } from '../approval.ts';
 import { FAILBACK_STEPS } from '../failback-run.ts';
 import { RECOVERY_STEPS } from '../recovery-run.ts';
 import { type RecoveryRun, runEventDetail, runKey } from '../run-store.ts';
@@ -75,7 +76,13 @@ export type RunVerdict =
   | {
       runId: string;
       action: 'none';
-      why: 'finished' | 'progressing' | 'between-windows' | 'another-region' | 'already-reported';
+      why:
+        | 'finished'
+        | 'progressing'
+        | 'between-windows'
+        | 'another-region'
+        | 'already-reported'
+        | 'awaiting-approval';
     }
   | {
       runId: string;
@@ -108,6 +115,8 @@ export function pendingStep(run: RecoveryRun): string | undefined {
 export function judgeRun(run: RecoveryRun, context: JudgeContext): RunVerdict {
   const { runId } = run;
   if (run.status !== 'running') return { runId, action: 'none', why: 'finished' };
+  // A run waiting for its approver is not stalled: only its timeout can move it.
+  if (awaitingApproval(run)) return judgeAwaitingApproval(run, context);
   const steps = stepsOf(run);
   // All steps done yet running cannot be recorded by the engine; report it as the last step.
   const step = pendingStep(run) ?? steps[steps.length - 1] ?? 'plan';
@@ -152,6 +161,55 @@ export function judgeRun(run: RecoveryRun, context: JudgeContext): RunVerdict {
     return { runId, action: 'none', why: 'already-reported' };
   const reason = stalledReason(run, step, nudgeable ? trigger : undefined, context);
   return report(run, step, window, reason);
+}
+
+/**
+ * The approval timeout, applied by the sweeper because it runs anyway. Windows start at the
+ * timeout, one restore stall limit long, one region each, as for a stalled step. `proceed`:
+ * re-sends "Recovery Planned" (the restore's gate records the approval as `timeout`), twice at
+ * most, then reports the run stalled. `wait`: the first region of the claim set reminds once,
+ * re-announcing "Recovery Awaiting Approval" with `timedOut: true`.
+ */
+function judgeAwaitingApproval(run: RecoveryRun, context: JudgeContext): RunVerdict {
+  const { runId } = run;
+  const timeoutAt = run.approval?.timeoutAt;
+  const since = timeoutAt ? (context.now.getTime() - Date.parse(timeoutAt)) / 1000 : Number.NaN;
+  if (!(since >= 0)) return { runId, action: 'none', why: 'awaiting-approval' };
+  const limit = context.policy.stallLimitSeconds.recovery.restore ?? FAILBACK_STALL_SECONDS;
+  const window = Math.floor(since / limit);
+  const slot = Math.floor((since - window * limit) / context.policy.sweepEverySeconds);
+  if (slot > 0) return { runId, action: 'none', why: 'between-windows' };
+  if (run.claimSet[window % run.claimSet.length] !== context.here)
+    return { runId, action: 'none', why: 'another-region' };
+  if (run.approval?.onTimeout !== 'proceed') {
+    if (window > 0) return { runId, action: 'none', why: 'awaiting-approval' };
+    return {
+      runId,
+      action: 'report',
+      step: 'approval',
+      window,
+      event: awaitingApprovalEvent(run, { timedOut: true }),
+    };
+  }
+  if (window < context.policy.nudges)
+    return {
+      runId,
+      action: 'nudge',
+      step: 'restore',
+      window,
+      event: {
+        detailType: RecoveryEvent.plan,
+        detail: { ...runEventDetail(run), reconciled: { window, approvalTimedOutAt: timeoutAt } },
+      },
+    };
+  if (window >= context.policy.nudges + run.claimSet.length)
+    return { runId, action: 'none', why: 'already-reported' };
+  return report(
+    run,
+    'restore',
+    window,
+    `approval timed out at ${timeoutAt} and the policy proceeds, but re-emitting "${RecoveryEvent.plan}" ${context.policy.nudges} time(s) did not start the restore`,
+  );
 }
 
 /**

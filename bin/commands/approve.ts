@@ -1,0 +1,92 @@
+import type { LifeboatConfig } from '../../shared/config/schema.ts';
+import { decideApproval, describeApproval } from '../../shared/domain/recovery/approval.ts';
+import { loadRun } from '../../shared/domain/recovery/run-store.ts';
+import { UsageError } from '../../shared/errors.ts';
+import { actingRegion, checkOptions, RUN_ID } from '../cli/args.ts';
+import { driveWithProgress, printRun } from '../cli/drive.ts';
+import { EXIT } from '../cli/exit-codes.ts';
+import {
+  contextFor,
+  operation,
+  type RecoveryVerbIo,
+  type RecoveryVerbOptions,
+  refuse,
+} from '../cli/recovery-io.ts';
+import { OPTION, type Verb, type VerbOption } from '../cli/verb.ts';
+
+/** `--run RUN_ID`, required and well formed. */
+export function approvalRunId(verb: string, runId: string | undefined): string {
+  if (runId === undefined || runId === '')
+    throw new UsageError(`${verb}: --run RUN_ID is required`);
+  if (!RUN_ID.test(runId))
+    throw new UsageError(
+      `--run: "${runId}" is not a run id (expected <instance>-g<generation>, e.g. petstore-g1)`,
+    );
+  return runId;
+}
+
+/** `--by NAME`: who answers, recorded in the run and its report (default: the caller). */
+export function approver(value: unknown, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (
+    typeof value !== 'string' ||
+    !/^[^\s\p{C}][^\p{C}]{0,127}$/u.test(value) ||
+    value.trim() !== value
+  )
+    throw new UsageError(
+      '--by: give a name of 1-128 printable characters, without leading or trailing spaces',
+    );
+  return value;
+}
+
+/** The options `approve` and `reject` share. */
+export const APPROVAL_OPTIONS: readonly VerbOption[] = [
+  { flags: '--run <run-id>', description: 'the run awaiting approval (required)' },
+  { flags: '--by <name>', description: 'who answers (default: you, as user@host)' },
+  OPTION.fromRegion,
+];
+
+/**
+ * `lifeboat approve --run RUN_ID [--by NAME]`: approves a recovery that `recovery.approval:
+ * required` holds, then drives its remaining steps here (restore, verify, shift), as `resume`
+ * does. Should this process die, the sweeper re-sends the restore's trigger.
+ */
+export async function approveVerb(
+  config: LifeboatConfig,
+  options: RecoveryVerbOptions,
+  io: RecoveryVerbIo = {},
+): Promise<number> {
+  checkOptions('approve', options, ['run', 'by', 'from-region']);
+  const runId = approvalRunId('approve', options.run);
+  const probe = contextFor(config, io, actingRegion(config, options['from-region']));
+  const by = approver(options.by, probe.operator);
+  return operation(probe, 'approve', async () => {
+    const stored = await loadRun(
+      probe.deps,
+      runId,
+      config.regions.map((r) => r.name),
+    );
+    if (!stored)
+      return refuse(probe, 'approve', `no run "${runId}" in any reachable control bucket`);
+    // A recovery acts from outside the region it leaves.
+    const here = actingRegion(config, options['from-region'], stored.from);
+    const ctx = here === probe.here ? probe : contextFor(config, io, here);
+    const { run } = await decideApproval(ctx.deps, runId, 'approved', by);
+    ctx.out(`${runId}: ${describeApproval(run, ctx.deps.clock.now())}`);
+    printRun(ctx.out, run, ctx.deps.clock.now());
+    ctx.out('');
+    const code = await driveWithProgress(ctx, run);
+    return code === EXIT.ok ? EXIT.ok : EXIT.failed;
+  });
+}
+
+/** The `approve` verb of the command line. */
+export const approve: Verb = {
+  name: 'approve',
+  summary: 'approve a recovery that awaits approval, and drive it to the end',
+  details:
+    'The run (see `lifeboat status`) was planned with recovery.approval: required. Exits 1 when the run cannot be approved (none asked, answered already) or a step fails.',
+  options: APPROVAL_OPTIONS,
+  needsAws: true,
+  run: ({ config, options }) => approveVerb(config, options),
+};
