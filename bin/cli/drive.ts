@@ -6,7 +6,7 @@ import { runStep, type StepTable } from '../../shared/domain/recovery/step-engin
 import { describeWeights } from '../../shared/domain/recovery/weights.ts';
 import { RunStepError } from '../../shared/errors.ts';
 import { EXIT } from './exit-codes.ts';
-import type { RecoveryContext } from './recovery-io.ts';
+import { describeOwner, type RecoveryContext, refuse, undecidedClaim } from './recovery-io.ts';
 import { formatAge, seconds, table } from './render.ts';
 
 /**
@@ -156,12 +156,36 @@ export function printRun(out: (line: string) => void, run: RecoveryRun, now: Dat
   for (const line of table(rows)) out(line);
 }
 
-/** Drives a run the operator has just claimed, saying so first. */
-export function driveClaimed(
+/** The outcomes of a claim by hand that `failover` and `failback` answer alike. */
+export type ClaimOutcome =
+  | { outcome: 'started' | 'resumed'; run: RecoveryRun }
+  | { outcome: 'duplicate'; runId: string; claimant?: string }
+  | { outcome: 'undecided'; holders: Record<string, string> };
+
+/**
+ * Drives the run a claim by hand won, saying so first, or refuses naming who holds the
+ * generation (with `resumeHint`, how to look at that run); the exit code.
+ */
+export async function driveClaim(
   ctx: RecoveryContext,
+  verb: string,
   claimant: string,
-  run: RecoveryRun,
+  claim: ClaimOutcome,
+  options: { resumeHint?: boolean } = {},
 ): Promise<number> {
-  ctx.out(`claimed ${run.runId} as ${claimant}`);
-  return driveWithProgress(ctx, run);
+  switch (claim.outcome) {
+    case 'started':
+    case 'resumed':
+      ctx.out(`claimed ${claim.run.runId} as ${claimant}`);
+      return driveWithProgress(ctx, claim.run);
+    case 'duplicate':
+      return refuse(
+        ctx,
+        verb,
+        `claim lost: ${await describeOwner(ctx, claim.runId, claim.claimant)}`,
+        ...(options.resumeHint ? [`see it with: lifeboat resume --run ${claim.runId}`] : []),
+      );
+    case 'undecided':
+      return refuse(ctx, verb, undecidedClaim(claim.holders));
+  }
 }

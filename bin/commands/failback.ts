@@ -10,18 +10,16 @@ import {
   whereabouts,
 } from '../../shared/domain/recovery/whereabouts.ts';
 import { actingRegion, checkOptions, oneInstance } from '../cli/args.ts';
-import { driveClaimed } from '../cli/drive.ts';
+import { driveClaim } from '../cli/drive.ts';
 import { EXIT } from '../cli/exit-codes.ts';
 import {
   claimantFor,
   contextFor,
-  describeOwner,
   operation,
   type RecoveryContext,
   type RecoveryVerbIo,
   type RecoveryVerbOptions,
   refuse,
-  undecidedClaim,
 } from '../cli/recovery-io.ts';
 import { OPTION, type Verb } from '../cli/verb.ts';
 
@@ -169,17 +167,10 @@ export async function failbackVerb(
       claimant,
       retryRolledBack: true,
     });
-    switch (started.outcome) {
-      case 'started':
-      case 'resumed':
-        return driveClaimed(ctx, claimant, started.run);
-      case 'duplicate':
-        return refuse(ctx, 'failback', `claim lost: ${await describeOwner(ctx, started.runId)}`);
-      case 'nothing-to-do':
-        return refuse(ctx, 'failback', `nothing to do: ${started.reason}`);
-      case 'undecided':
-        return refuse(ctx, 'failback', undecidedClaim(started.holders));
+    if (started.outcome === 'nothing-to-do') {
+      return refuse(ctx, 'failback', `nothing to do: ${started.reason}`);
     }
+    return driveClaim(ctx, 'failback', claimant, started);
   });
 }
 

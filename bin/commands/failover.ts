@@ -5,18 +5,16 @@ import { startRecovery } from '../../shared/domain/recovery/recovery-run.ts';
 import { describeWeights } from '../../shared/domain/recovery/weights.ts';
 import { RunStepError } from '../../shared/errors.ts';
 import { actingRegion, checkOptions, oneInstance, requiredRegion } from '../cli/args.ts';
-import { driveClaimed } from '../cli/drive.ts';
+import { driveClaim } from '../cli/drive.ts';
 import { EXIT } from '../cli/exit-codes.ts';
 import {
   claimantFor,
   contextFor,
-  describeOwner,
   operation,
   type RecoveryContext,
   type RecoveryVerbIo,
   type RecoveryVerbOptions,
   refuse,
-  undecidedClaim,
 } from '../cli/recovery-io.ts';
 import { OPTION, type Verb } from '../cli/verb.ts';
 import { printPlan } from './plan.ts';
@@ -72,26 +70,14 @@ export async function failoverVerb(
       claimant,
       incident: { confirmedAt: ctx.deps.clock.now().toISOString() },
     });
-    switch (started.outcome) {
-      case 'started':
-      case 'resumed':
-        return driveClaimed(ctx, claimant, started.run);
-      case 'duplicate':
-        return refuse(
-          ctx,
-          'failover',
-          `claim lost: ${await describeOwner(ctx, started.runId, started.claimant)}`,
-          `see it with: lifeboat resume --run ${started.runId}`,
-        );
-      case 'not-primary':
-        return refuse(
-          ctx,
-          'failover',
-          `${instance.id} runs in ${started.primary}, not ${failed}: nothing to fail over`,
-        );
-      case 'undecided':
-        return refuse(ctx, 'failover', undecidedClaim(started.holders));
+    if (started.outcome === 'not-primary') {
+      return refuse(
+        ctx,
+        'failover',
+        `${instance.id} runs in ${started.primary}, not ${failed}: nothing to fail over`,
+      );
     }
+    return driveClaim(ctx, 'failover', claimant, started, { resumeHint: true });
   });
 }
 
