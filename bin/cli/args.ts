@@ -14,6 +14,22 @@ const GLOBAL_OPTIONS = new Set(['config', 'endpoint-url', 'help']);
 /** A run id as the claims name them: `<instance>-g<generation>`. */
 export const RUN_ID = /^[a-z0-9][a-z0-9-]{0,62}-g[1-9]\d*$/;
 
+/** `--run RUN_ID` when given: a well-formed run id, or a usage error naming the option. */
+export function checkRunId(runId: string): string {
+  if (!RUN_ID.test(runId))
+    throw new UsageError(
+      `--run: "${runId}" is not a run id (expected <instance>-g<generation>, e.g. petstore-g1)`,
+    );
+  return runId;
+}
+
+/** `--run RUN_ID`, required and well formed. */
+export function requiredRunId(verb: string, runId: string | undefined): string {
+  if (runId === undefined || runId === '')
+    throw new UsageError(`${verb}: --run RUN_ID is required`);
+  return checkRunId(runId);
+}
+
 /**
  * Refuses any option the verb does not take. The command line refuses them already (each verb
  * declares its options); this guards the verbs called directly, as the tests and scripts do.

@@ -65,7 +65,16 @@ export const OPTION = {
     flags: '--from-region <region>',
     description: 'region to act from (default: the first configured one not failing)',
   },
+  dryRun: { flags: '--dry-run', description: 'say what would be deleted; delete nothing' },
 } as const satisfies Record<string, VerbOption>;
+
+/** `--region <region>`, saying which region the verb means by it. */
+export function regionOption(
+  description: string,
+  options: { repeatable?: boolean } = {},
+): VerbOption {
+  return { flags: '--region <region>', description, ...options };
+}
 
 /** Options of the snapshot verbs (`snapshot`, `snapshots`, `verify`, `restore`, `gc`). */
 export interface SnapshotVerbOptions {

@@ -2,7 +2,7 @@ import type { LifeboatConfig } from '../../shared/config/schema.ts';
 import { decideApproval, describeApproval } from '../../shared/domain/recovery/approval.ts';
 import { loadRun } from '../../shared/domain/recovery/run-store.ts';
 import { UsageError } from '../../shared/errors.ts';
-import { actingRegion, checkOptions, RUN_ID } from '../cli/args.ts';
+import { actingRegion, checkOptions, requiredRunId } from '../cli/args.ts';
 import { driveWithProgress, printRun } from '../cli/drive.ts';
 import { EXIT } from '../cli/exit-codes.ts';
 import {
@@ -13,17 +13,6 @@ import {
   refuse,
 } from '../cli/recovery-io.ts';
 import { OPTION, type Verb, type VerbOption } from '../cli/verb.ts';
-
-/** `--run RUN_ID`, required and well formed. */
-export function approvalRunId(verb: string, runId: string | undefined): string {
-  if (runId === undefined || runId === '')
-    throw new UsageError(`${verb}: --run RUN_ID is required`);
-  if (!RUN_ID.test(runId))
-    throw new UsageError(
-      `--run: "${runId}" is not a run id (expected <instance>-g<generation>, e.g. petstore-g1)`,
-    );
-  return runId;
-}
 
 /** `--by NAME`: who answers, recorded in the run and its report (default: the caller). */
 export function approver(value: unknown, fallback: string): string {
@@ -57,7 +46,7 @@ export async function approveVerb(
   io: RecoveryVerbIo = {},
 ): Promise<number> {
   checkOptions('approve', options, ['run', 'by', 'from-region']);
-  const runId = approvalRunId('approve', options.run);
+  const runId = requiredRunId('approve', options.run);
   const probe = contextFor(config, io, actingRegion(config, options['from-region']));
   const by = approver(options.by, probe.operator);
   return operation(probe, 'approve', async () => {

@@ -5,7 +5,7 @@ import { compareRegions, type DriftReport } from '../../shared/domain/drift.ts';
 import { UsageError } from '../../shared/errors.ts';
 import { oneInstance } from '../cli/args.ts';
 import { EXIT } from '../cli/exit-codes.ts';
-import { OPTION, type Verb } from '../cli/verb.ts';
+import { OPTION, regionOption, type Verb } from '../cli/verb.ts';
 
 /** Options of `lifeboat drift`. */
 export interface DriftOptions {
@@ -71,11 +71,7 @@ export const drift: Verb = {
     'Default regions: the active regions of an active-active instance, else home and every region with an endpoint. Exits 1 on drift.',
   options: [
     OPTION.oneInstance,
-    {
-      flags: '--region <region>',
-      description: 'a region to compare (repeatable; first is the reference)',
-      repeatable: true,
-    },
+    regionOption('a region to compare (repeatable; first is the reference)', { repeatable: true }),
     OPTION.json,
   ],
   needsAws: true,

@@ -32,10 +32,7 @@ export async function gcVerb(
 export const gc: Verb = {
   name: 'gc',
   summary: 'apply snapshot retention in every replica region',
-  options: [
-    OPTION.oneInstance,
-    { flags: '--dry-run', description: 'say what would be deleted; delete nothing' },
-  ],
+  options: [OPTION.oneInstance, OPTION.dryRun],
   needsAws: true,
   run: ({ config, options }) => gcVerb(config, options),
 };

@@ -9,7 +9,7 @@ import {
   type RecoveryVerbOptions,
 } from '../cli/recovery-io.ts';
 import { formatAge, table, weightsLine } from '../cli/render.ts';
-import { OPTION, type Verb } from '../cli/verb.ts';
+import { OPTION, regionOption, type Verb } from '../cli/verb.ts';
 
 /** Prints a dry run as `plan` and `failover` show it: a table, then notes per instance. */
 export function printPlan(out: (line: string) => void, plan: RegionFailurePlan): void {
@@ -89,7 +89,7 @@ export const plan: Verb = {
   details:
     'Exits 1 when some instance it would have to recover has no target or no snapshot: a readiness check for CI.',
   options: [
-    { flags: '--region <region>', description: 'the region whose failure to plan (required)' },
+    regionOption('the region whose failure to plan (required)'),
     OPTION.instance,
     OPTION.json,
     OPTION.fromRegion,

@@ -1,6 +1,6 @@
 import type { LifeboatConfig } from '../../shared/config/schema.ts';
 import { decideApproval } from '../../shared/domain/recovery/approval.ts';
-import { actingRegion, checkOptions } from '../cli/args.ts';
+import { actingRegion, checkOptions, requiredRunId } from '../cli/args.ts';
 import { EXIT } from '../cli/exit-codes.ts';
 import {
   contextFor,
@@ -9,7 +9,7 @@ import {
   type RecoveryVerbOptions,
 } from '../cli/recovery-io.ts';
 import type { Verb } from '../cli/verb.ts';
-import { APPROVAL_OPTIONS, approvalRunId, approver } from './approve.ts';
+import { APPROVAL_OPTIONS, approver } from './approve.ts';
 
 /**
  * `lifeboat reject --run RUN_ID [--by NAME]`: ends a recovery that awaits approval. Nothing had
@@ -22,7 +22,7 @@ export async function rejectVerb(
   io: RecoveryVerbIo = {},
 ): Promise<number> {
   checkOptions('reject', options, ['run', 'by', 'from-region']);
-  const runId = approvalRunId('reject', options.run);
+  const runId = requiredRunId('reject', options.run);
   const ctx = contextFor(config, io, actingRegion(config, options['from-region']));
   const by = approver(options.by, ctx.operator);
   return operation(ctx, 'reject', async () => {

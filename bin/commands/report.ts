@@ -7,7 +7,7 @@ import {
   renderRunReport,
 } from '../../shared/domain/recovery/run-report.ts';
 import { UsageError } from '../../shared/errors.ts';
-import { actingRegion, checkOptions, RUN_ID } from '../cli/args.ts';
+import { actingRegion, checkOptions, checkRunId } from '../cli/args.ts';
 import { EXIT } from '../cli/exit-codes.ts';
 import {
   contextFor,
@@ -55,10 +55,7 @@ export async function reportVerb(
     throw new UsageError('report: give --run ID or --last, not both');
   if (runId === undefined && !options.last)
     throw new UsageError('report: --run RUN_ID or --last is required');
-  if (runId !== undefined && !RUN_ID.test(runId))
-    throw new UsageError(
-      `--run: "${runId}" is not a run id (expected <instance>-g<generation>, e.g. petstore-g1)`,
-    );
+  if (runId !== undefined) checkRunId(runId);
   if (options.html !== undefined && (typeof options.html !== 'string' || options.html === ''))
     throw new UsageError('--html: give the file to write the page to');
   const ctx = contextFor(config, io, actingRegion(config, options['from-region']));

@@ -5,7 +5,7 @@ import { runRestoreTest } from '../../shared/domain/snapshot/restore-test.ts';
 import { UsageError } from '../../shared/errors.ts';
 import { oneInstance } from '../cli/args.ts';
 import { EXIT } from '../cli/exit-codes.ts';
-import { OPTION, type SnapshotVerbOptions, type Verb } from '../cli/verb.ts';
+import { OPTION, regionOption, type SnapshotVerbOptions, type Verb } from '../cli/verb.ts';
 
 /**
  * `lifeboat restore-test --instance ID [--region R]`: one restore test now, as the scheduled
@@ -36,10 +36,7 @@ export const restoreTest: Verb = {
   summary: 'restore the newest snapshot into a scratch prefix, check it, delete it',
   details:
     'Publishes "Restore Test Passed" or "Restore Test Failed" and records the result for `lifeboat status`. Exits 1 when the test fails.',
-  options: [
-    OPTION.oneInstance,
-    { flags: '--region <region>', description: 'the replica region (default: one at random)' },
-  ],
+  options: [OPTION.oneInstance, regionOption('the replica region (default: one at random)')],
   needsAws: true,
   run: ({ config, options }) => restoreTestVerb(config, options),
 };

@@ -2,7 +2,7 @@ import { findInstance, findRegion } from '../../shared/config/load.ts';
 import type { LifeboatConfig } from '../../shared/config/schema.ts';
 import { loadRun } from '../../shared/domain/recovery/run-store.ts';
 import { UsageError } from '../../shared/errors.ts';
-import { actingRegion, checkOptions, RUN_ID } from '../cli/args.ts';
+import { actingRegion, checkOptions, requiredRunId } from '../cli/args.ts';
 import { driveWithProgress, printRun, tableFor } from '../cli/drive.ts';
 import { EXIT } from '../cli/exit-codes.ts';
 import {
@@ -14,18 +14,6 @@ import {
 } from '../cli/recovery-io.ts';
 import { OPTION, type Verb } from '../cli/verb.ts';
 
-function checkRunId(runId: string | undefined): string {
-  if (runId === undefined || runId === '') {
-    throw new UsageError('resume: --run RUN_ID is required');
-  }
-  if (!RUN_ID.test(runId)) {
-    throw new UsageError(
-      `--run: "${runId}" is not a run id (expected <instance>-g<generation>, e.g. petstore-g1)`,
-    );
-  }
-  return runId;
-}
-
 /** `lifeboat resume --run RUN_ID [--approve]`: show where a run stopped; continue it. */
 export async function resumeVerb(
   config: LifeboatConfig,
@@ -33,7 +21,7 @@ export async function resumeVerb(
   io: RecoveryVerbIo = {},
 ): Promise<number> {
   checkOptions('resume', options, ['run', 'approve', 'from-region']);
-  const runId = checkRunId(options.run);
+  const runId = requiredRunId('resume', options.run);
   if (options['from-region'] !== undefined) findRegion(config, options['from-region']);
   const regions = config.regions.map((r) => r.name);
   const probe = contextFor(config, io, actingRegion(config, options['from-region']));

@@ -4,7 +4,7 @@ import type { LifeboatConfig } from '../../shared/config/schema.ts';
 import { listCommittedSnapshotIds } from '../../shared/domain/snapshot/catalog.ts';
 import { oneInstance } from '../cli/args.ts';
 import { EXIT } from '../cli/exit-codes.ts';
-import { OPTION, type SnapshotVerbOptions, type Verb } from '../cli/verb.ts';
+import { OPTION, regionOption, type SnapshotVerbOptions, type Verb } from '../cli/verb.ts';
 
 /** `lifeboat snapshots --instance ID [--region R]`: committed snapshots per replica region. */
 export async function listVerb(
@@ -30,10 +30,7 @@ export async function listVerb(
 export const snapshots: Verb = {
   name: 'snapshots',
   summary: 'list committed snapshots per replica region',
-  options: [
-    OPTION.oneInstance,
-    { flags: '--region <region>', description: 'one replica region (default: every replica)' },
-  ],
+  options: [OPTION.oneInstance, regionOption('one replica region (default: every replica)')],
   needsAws: true,
   run: ({ config, options }) => listVerb(config, options),
 };

@@ -4,7 +4,7 @@ import type { LifeboatConfig } from '../../shared/config/schema.ts';
 import { verifySnapshot } from '../../shared/domain/snapshot/restore.ts';
 import { oneInstance } from '../cli/args.ts';
 import { EXIT } from '../cli/exit-codes.ts';
-import { OPTION, type SnapshotVerbOptions, type Verb } from '../cli/verb.ts';
+import { OPTION, regionOption, type SnapshotVerbOptions, type Verb } from '../cli/verb.ts';
 
 /** `lifeboat verify --instance ID [--region R] [--snapshot S]`: check without restoring. */
 export async function verifyVerb(
@@ -34,7 +34,7 @@ export const verify: Verb = {
   details: 'Exits 1 when the snapshot fails verification, naming each problem.',
   options: [
     OPTION.oneInstance,
-    { flags: '--region <region>', description: 'the backup region (default: the home region)' },
+    regionOption('the backup region (default: the home region)'),
     { flags: '--snapshot <id>', description: 'the snapshot (default: the newest committed)' },
   ],
   needsAws: true,
