@@ -62,6 +62,8 @@ export async function runSeed(seed: number, options: SeedOptions = {}): Promise<
   const { record, trace, violations } = checkedTrace();
   const faultRng = rng.fork();
   const world = new SimWorld(config, sched, faultRng, scenario.rates, record);
+  if (scenario.writes?.fenceLagMs !== undefined)
+    world.advisoryFenceLagMs.set(scenario.writes.instanceId, scenario.writes.fenceLagMs);
   const deliveryRng = rng.fork();
   const clock: Clock = { now: () => new Date(sched.now) };
   const ctx: SeedContext = {

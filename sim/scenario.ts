@@ -44,8 +44,11 @@ export interface Scenario {
   /** EventBridge: chance a delivery is duplicated, and chance it is held back long (reordering). */
   duplicate: number;
   straggle: number;
-  /** Client writes: first, last, and the gap between (ms). */
-  writes?: { from: number; until: number; every: number; instanceId: string };
+  /**
+   * Client writes: first, last, and the gap between (ms). `fenceLagMs` is set when the written
+   * instance's fence is advisory (kind apigateway): how long its writers take to see a fence.
+   */
+  writes?: { from: number; until: number; every: number; instanceId: string; fenceLagMs?: number };
   /** When faults stop and the world drains (ms); the run ends `drainMs` later. */
   endAt: number;
   drainMs: number;
@@ -92,53 +95,50 @@ export function drawScenario(rng: Rng): Scenario {
 
   const intervalSeconds = 30;
   const failureThreshold = 2;
-  const config = parseConfig(
-    {
-      version: 1,
-      regions: regionList.map((name) => ({
-        name,
-        location: LOCATIONS[name],
-        capacity: capacity[name],
-        zones: [`${name}a`, `${name}b`],
+  const rawConfig = {
+    version: 1,
+    regions: regionList.map((name) => ({
+      name,
+      location: LOCATIONS[name],
+      capacity: capacity[name],
+      zones: [`${name}a`, `${name}b`],
+    })),
+    detection: { intervalSeconds, failureThreshold, recoverySeconds: 60, probeTimeoutMs: 2000 },
+    failback: { canaryPercents: [10, 50, 100], stepSeconds: 20, healthChecksPerStep: 2 },
+    instances: [
+      ...instances.map((i) => ({
+        id: i.id,
+        homeRegion: i.home,
+        replicaRegions: rng.shuffle(regionList).slice(0, 3),
+        capacityUnits: i.units,
+        dns: {
+          hostedZoneId: 'Z0SIM',
+          recordName: `${i.id}.api.example.com`,
+          healthChecks: Object.fromEntries(regionList.map((r) => [r, `hc-${i.id}-${r}`])),
+        },
+        endpoints: endpointsOf(i.id, regionList),
       })),
-      detection: { intervalSeconds, failureThreshold, recoverySeconds: 60, probeTimeoutMs: 2000 },
-      failback: { canaryPercents: [10, 50, 100], stepSeconds: 20, healthChecksPerStep: 2 },
-      instances: [
-        ...instances.map((i) => ({
-          id: i.id,
-          homeRegion: i.home,
-          replicaRegions: rng.shuffle(regionList).slice(0, 3),
-          capacityUnits: i.units,
-          dns: {
-            hostedZoneId: 'Z0SIM',
-            recordName: `${i.id}.api.example.com`,
-            healthChecks: Object.fromEntries(regionList.map((r) => [r, `hc-${i.id}-${r}`])),
-          },
-          endpoints: endpointsOf(i.id, regionList),
-        })),
-        ...(critical
-          ? [
-              {
-                id: critical.id,
-                homeRegion: critical.active[0],
-                replicaRegions: rng.shuffle(regionList).slice(0, 3),
-                critical: true,
-                activeRegions: critical.active,
-                dns: {
-                  hostedZoneId: 'Z0SIM',
-                  recordName: 'payments.api.example.com',
-                  healthChecks: Object.fromEntries(
-                    critical.active.map((r) => [r, `hc-payments-${r}`]),
-                  ),
-                },
-                endpoints: endpointsOf(critical.id, critical.active),
+      ...(critical
+        ? [
+            {
+              id: critical.id,
+              homeRegion: critical.active[0],
+              replicaRegions: rng.shuffle(regionList).slice(0, 3),
+              critical: true,
+              activeRegions: critical.active,
+              dns: {
+                hostedZoneId: 'Z0SIM',
+                recordName: 'payments.api.example.com',
+                healthChecks: Object.fromEntries(
+                  critical.active.map((r) => [r, `hc-payments-${r}`]),
+                ),
               },
-            ]
-          : []),
-      ],
-    },
-    'simulation',
-  );
+              endpoints: endpointsOf(critical.id, critical.active),
+            },
+          ]
+        : []),
+    ],
+  };
 
   const reliable = rng.chance(0.35);
   const rates: FaultRates = reliable
@@ -211,20 +211,35 @@ export function drawScenario(rng: Rng): Scenario {
   }
   faults.sort((a, b) => a.at - b.at);
   const endAt = troubleEnds + rng.int(1, 2) * MINUTE;
+  const duplicate = rng.next() * 0.2;
+  const straggle = rng.next() * 0.05;
+  const writes = {
+    from: start + rng.int(2, 4) * MINUTE,
+    until: endAt - MINUTE,
+    every: rng.int(15, 40) * 1000,
+    instanceId: (instances[0] as { id: string }).id,
+  };
+  // Drawn after everything else, so that seeds drawn before kinds existed keep their worlds.
+  // Sometimes the written instance is an API Gateway one: its fence is a marker its pipelines
+  // see within fenceSettleSeconds, and a pipeline's lag is drawn up to that.
+  const advisory = rng.chance(0.35);
+  const settleSeconds = rng.int(10, 45);
+  const lagMs = rng.int(0, settleSeconds * 1000);
+  const written = rawConfig.instances[0] as Record<string, unknown>;
+  if (advisory) {
+    written.kind = 'apigateway';
+    written.apigateway = { fenceSettleSeconds: settleSeconds };
+  }
+  const config = parseConfig(rawConfig, 'simulation');
   return {
     kind,
     config,
     subject,
     faults,
     rates,
-    duplicate: rng.next() * 0.2,
-    straggle: rng.next() * 0.05,
-    writes: {
-      from: start + rng.int(2, 4) * MINUTE,
-      until: endAt - MINUTE,
-      every: rng.int(15, 40) * 1000,
-      instanceId: (instances[0] as { id: string }).id,
-    },
+    duplicate,
+    straggle,
+    writes: advisory ? { ...writes, fenceLagMs: lagMs } : writes,
     endAt,
     drainMs: 4 * MINUTE,
     intervalMs: intervalSeconds * 1000,
@@ -250,7 +265,10 @@ function endpointsOf(id: string, regions: readonly string[]) {
 /** One line about a scenario, for failure reports. */
 export function describeScenario(s: Scenario): string {
   const instances = s.config.instances
-    .map((i) => `${i.id}@${i.critical ? (i.activeRegions ?? []).join('+') : i.homeRegion}`)
+    .map(
+      (i) =>
+        `${i.id}@${i.critical ? (i.activeRegions ?? []).join('+') : i.homeRegion}${i.kind === 'apigateway' ? ' (apigateway)' : ''}`,
+    )
     .join(' ');
   const rates = Object.entries(s.rates)
     .filter(([, v]) => v > 0)

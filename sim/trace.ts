@@ -96,6 +96,8 @@ export interface WriteEntry {
   key: string;
   valueHash: string;
   accepted: boolean;
+  /** Accepted by a fenced copy: a writer that had not yet seen an advisory fence. */
+  pastFence?: boolean;
 }
 
 /** A capacity slot key was created or deleted in a region's control bucket. */

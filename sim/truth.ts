@@ -36,6 +36,13 @@ interface RuntimeState {
   activated: boolean;
   digest?: string;
   fenced: boolean;
+  /**
+   * When a fence went up on this copy while it was serving (simulated ms). A copy fenced before
+   * it served had no writer deploying to it, so only this fence can be outrun.
+   */
+  fencedWhileServingAt?: number;
+  /** When this copy last took a client write. */
+  lastWriteAt?: number;
 }
 
 const SLOT_KEY = /^capacity\/([^/]+)\/slot-(\d+)\.json$/;
@@ -53,6 +60,11 @@ export class SimTruth {
   readonly cut = new Set<string>();
   /** A broken runtime (for mutation tests) reports itself fenced but still accepts writes. */
   fenceHonoured = true;
+  /**
+   * Instances whose fence is a marker their writers check (API Gateway's pipelines), with how
+   * long a writer takes to see it: a write sent to a copy fenced less than that long ago lands.
+   */
+  readonly advisoryFenceLagMs = new Map<string, number>();
   readonly docs = new Map<string, Map<string, StoredDoc>>();
   readonly vaults = new Map<string, Map<string, { body: Buffer; lastModified: Date }>>();
   readonly stores = new Map<string, Map<string, Map<string, Buffer>>>();
@@ -281,6 +293,7 @@ export class SimTruth {
     const state = this.rt(id, region);
     if (state.fenced === fenced) return;
     state.fenced = fenced;
+    state.fencedWhileServingAt = fenced && state.activated ? this.sched.now : undefined;
     this.traceRuntime(id, region);
   }
 
@@ -321,10 +334,11 @@ export class SimTruth {
    */
   clientWrite(id: string, region: string, key: string, body: string): boolean {
     const state = this.rt(id, region);
-    const accepted =
-      this.reachable(region) && state.activated && (!state.fenced || !this.fenceHonoured);
+    const pastFence = state.fenced && (!this.fenceHonoured || this.fenceNotSeenYet(id, state));
+    const accepted = this.reachable(region) && state.activated && (!state.fenced || pastFence);
     const bytes = Buffer.from(body);
     if (accepted) {
+      state.lastWriteAt = this.sched.now;
       this.objectsOf(region, id).set(key, bytes);
       state.digest = this.storeDigest(region, id);
     }
@@ -336,8 +350,22 @@ export class SimTruth {
       key,
       valueHash: sha256Hex(bytes),
       accepted,
+      ...(accepted && pastFence ? { pastFence: true } : {}),
     });
     return accepted;
+  }
+
+  /**
+   * A write outruns an advisory fence when its writer had been deploying to this copy until
+   * shortly before the fence (it took a write less than `lag` before) and the fence is younger
+   * than the writer's lag: the deploy was under way before the marker went up.
+   */
+  private fenceNotSeenYet(id: string, state: RuntimeState): boolean {
+    const lag = this.advisoryFenceLagMs.get(id);
+    const since = state.fencedWhileServingAt;
+    const last = state.lastWriteAt;
+    if (lag === undefined || since === undefined || last === undefined) return false;
+    return this.sched.now - since < lag && since - last < lag;
   }
 
   objectsOf(region: string, id: string): Map<string, Buffer> {

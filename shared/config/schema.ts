@@ -120,6 +120,13 @@ const ApiGatewaySchema = z.strictObject({
    * with an endpoint override. Limits are per account, so the strictest any instance asks for applies.
    */
   pacing: z.enum(['aws', 'none']).optional(),
+  /**
+   * How long the instance's writers (deploy pipelines, consoles) take to honour a fence marker:
+   * API Gateway cannot refuse their writes, so a deploy under way when the fence goes up still
+   * lands. Failback reads nothing as final from, and moves no traffic to, a copy fenced less
+   * than this long ago (docs/apigateway.md, "Fencing and failback").
+   */
+  fenceSettleSeconds: z.int().min(0).max(600).optional(),
 });
 
 /** What a recovery waits for before it changes anything (see docs/recovery.md, "Approval"). */

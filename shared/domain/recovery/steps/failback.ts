@@ -4,6 +4,7 @@ import { restoreSnapshot } from '../../snapshot/restore.ts';
 import { takeSnapshot } from '../../snapshot/take-snapshot.ts';
 import { releaseSlots } from '../capacity.ts';
 import { dnsSpecFor } from '../dns-spec.ts';
+import { awaitFenceSettled, fenceIsAdvisory } from '../fence-settle.ts';
 import type { RecoveryDeps, Weights } from '../ports.ts';
 import { instanceOf, type RecoveryRun, type StepRecord } from '../run.ts';
 import type { StepContext } from '../step-engine.ts';
@@ -50,6 +51,8 @@ export async function finalSnapshot(
 ): Promise<Partial<RecoveryRun>> {
   await requireFenced(deps, run, 'snapshot');
   const instance = instanceOf(deps, run);
+  // A deploy that began before the fence may still land: the final snapshot waits it out.
+  await awaitFenceSettled(instance, run.steps.fence?.at, deps.clock, deps.sleep);
   const snapshotId = snapshotIdFor(deps.clock.now());
   const result = await takeSnapshot({
     instanceId: instance.id,
@@ -137,8 +140,16 @@ async function catchUp(
   snapshot: NonNullable<RecoveryRun['snapshot']>,
 ): Promise<Partial<RecoveryRun>> {
   let current = snapshot;
+  const advisory = fenceIsAdvisory(instanceOf(deps, run));
   for (let round = 0; round <= CATCH_UP_ROUNDS; round++) {
     const recovered = await deps.instances.health(run.instanceId, run.from);
+    // A fence that holds took no write, whatever the copy answers now; an advisory one may have.
+    if (typeof recovered.configDigest !== 'string' && advisory) {
+      throw new RunStepError(
+        'verify',
+        `cannot read the digest of the instance in ${run.from} to see whether it took writes after its fence: ${recovered.error ?? 'it does not say'}`,
+      );
+    }
     if (
       typeof recovered.configDigest !== 'string' ||
       recovered.configDigest === current.configDigest
@@ -204,6 +215,9 @@ export async function canaryShift(
   // Rule: home takes no config write until the canary is over (docs/recovery.md, "Failback").
   // verify saw it fenced; fencing again is idempotent and covers a restarted runtime.
   await deps.instances.fence(run.instanceId, home);
+  // Home was fenced by the restore step: a writer that has not seen that yet must not find it
+  // taking traffic (and so writes) that a rollback would strand.
+  await awaitFenceSettled(instance, run.steps.restore?.at, deps.clock, deps.sleep);
   const history: Weights[] = [];
   for (const weights of plan) {
     if (!(await context.holds())) throw takenOver(run);
@@ -229,9 +243,37 @@ export async function canaryShift(
   }
   const after = await deps.dns.readWeights(spec);
   if (!(await context.holds())) throw takenOver(run);
+  if (fenceIsAdvisory(instance)) await requireNoWritesSinceSnapshot(deps, run, spec, before);
   // All traffic is home and the recovered copy stays fenced: home is the one primary now.
   await deps.instances.unfence(run.instanceId, home);
   return { weights: { before, after }, canary: history };
+}
+
+/**
+ * The last guard of a kind whose fence writers may ignore: before home becomes the one primary,
+ * the recovered copy must still hold exactly the final snapshot. If a write landed there after
+ * catch-up's last look, unfencing home would leave that write behind on a copy nothing serves;
+ * instead all traffic goes back to the recovered copy, which takes writes again, and a resume
+ * takes a new final snapshot (undoFailedStep reopens the fenced steps).
+ */
+async function requireNoWritesSinceSnapshot(
+  deps: RecoveryDeps,
+  run: RecoveryRun,
+  spec: ReturnType<typeof dnsSpecFor>,
+  before: Weights,
+): Promise<void> {
+  const recovered = await deps.instances.health(run.instanceId, run.from);
+  // Unreachable, it takes no write either; what it took before catch-up's look is home already.
+  if (typeof recovered.configDigest !== 'string') return;
+  if (recovered.configDigest === run.snapshot?.configDigest) return;
+  const rollback = failoverWeights(Object.keys(spec.targets), run.from);
+  await deps.dns.applyWeights(spec, rollback);
+  await deps.instances.unfence(run.instanceId, run.from);
+  throw new RunStepError(
+    'shift',
+    `the instance in ${run.from} took writes after its final snapshot, during the canary: rolled back to ${run.from}; resume to take a new final snapshot`,
+    { final: true, changes: { weights: { before, after: rollback }, rolledBack: true } },
+  );
 }
 
 const sameWeights = (a: Weights, b: Weights) =>

@@ -56,7 +56,14 @@ function apigatewaySection(regions: string[]) {
       ),
     )
     .map((entries) => Object.fromEntries(entries));
-  return fc.record({ references, pacing: fc.constantFrom('aws', 'none') }, { requiredKeys: [] });
+  return fc.record(
+    {
+      references,
+      pacing: fc.constantFrom('aws', 'none'),
+      fenceSettleSeconds: fc.integer({ min: 0, max: 600 }),
+    },
+    { requiredKeys: [] },
+  );
 }
 
 const REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1', 'ap-southeast-2'];
@@ -162,6 +169,16 @@ const breakers: Breaker[] = [
     input: withSection(doc, { pacing: 'fast' }),
     path: ['instances', 0, 'apigateway', 'pacing'],
     why: 'an unknown pacing',
+  }),
+  (doc) => ({
+    input: withSection(doc, { fenceSettleSeconds: 601 }),
+    path: ['instances', 0, 'apigateway', 'fenceSettleSeconds'],
+    why: 'a fence settle time over ten minutes',
+  }),
+  (doc) => ({
+    input: withSection(doc, { fenceSettleSeconds: 1.5 }),
+    path: ['instances', 0, 'apigateway', 'fenceSettleSeconds'],
+    why: 'a fence settle time that is not whole seconds',
   }),
   (doc) => {
     const input = copy(doc) as Doc;

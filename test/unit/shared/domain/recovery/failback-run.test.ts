@@ -239,6 +239,65 @@ describe('driveFailback', () => {
     expect(weightsBefore).toEqual(AWAY);
   });
 
+  it('waits fenceSettleSeconds after the fence before the final snapshot and before the canary, for an API Gateway instance', async () => {
+    const { w } = await recoveredWorld();
+    asApiGateway(w, 45);
+    const done = await driveFailback(w.deps, await started(w));
+
+    expect(done.status).toBe('completed');
+    const fencedBy = Date.parse(done.steps.fence?.at ?? '');
+    expect(Date.parse(done.snapshot?.takenAt ?? '')).toBeGreaterThanOrEqual(fencedBy + 45_000);
+    // Two waits of the settle time (final snapshot, canary), less what steps took in between.
+    expect(w.sleeps.filter((ms) => ms > 40_000 && ms <= 45_000)).toHaveLength(2);
+  });
+
+  it('rolls the canary back to the recovered copy, home still fenced, when that copy took a write after its final snapshot', async () => {
+    const { w } = await recoveredWorld();
+    asApiGateway(w, 0);
+    w.instances.fenceRefusesWrites = false;
+    const apply = w.dns.applyWeights.bind(w.dns);
+    let late: Promise<void> | undefined;
+    w.dns.applyWeights = async (spec, weights) => {
+      const result = await apply(spec, weights);
+      // A pipeline that ignored the fence deploys to the recovered copy during the canary.
+      late ??= w.instances.write('petstore', 'us-east-2', 'apis/during-canary.json', '{}');
+      await late;
+      return result;
+    };
+    const error = await rejection(driveFailback(w.deps, await started(w)));
+
+    expect(late).toBeDefined();
+    expect((error as Error).message).toMatch(/took writes after its final snapshot/);
+    expect(w.dns.weightsOf('petstore')).toEqual(AWAY);
+    expect((await w.instances.health('petstore', 'us-east-1')).fenced).toBe(true);
+    expect((await w.instances.health('petstore', 'us-east-2')).fenced).toBe(false);
+    // The resume starts over from the fence: a new final snapshot that holds the late write.
+    const run = await loadRun(w.deps, 'petstore-g2', FAILBACK_SET);
+    expect(run?.failedStep).toBe('shift');
+    expect(run?.steps.snapshot?.status).toBe('pending');
+  });
+
+  it('fails at verify, moving no traffic, when it cannot read the digest of an API Gateway copy whose fence writers may outrun', async () => {
+    const { w } = await recoveredWorld();
+    asApiGateway(w, 0);
+    w.instances.script = (check) =>
+      check.region === 'us-east-2' ? { configDigest: null } : undefined;
+    const error = await rejection(driveFailback(w.deps, await started(w)));
+
+    expect((error as Error).message).toMatch(/cannot read the digest of the instance in us-east-2/);
+    expect(w.dns.weightsOf('petstore')).toEqual(AWAY);
+  });
+
+  it('moves all traffic home when the recovered copy of an API Gateway instance took no write after its final snapshot', async () => {
+    const { w } = await recoveredWorld();
+    asApiGateway(w, 0);
+    w.instances.fenceRefusesWrites = false;
+    const done = await driveFailback(w.deps, await started(w));
+
+    expect(done.status).toBe('completed');
+    expect(w.dns.weightsOf('petstore')).toEqual(HOME);
+  });
+
   it('leaves home taking writes when the recovery had fenced it on its return', async () => {
     const { w } = await recoveredWorld();
     // The recovery's shift fences a home that serves again before it (recovery-run.ts).
@@ -780,3 +839,11 @@ describe('two invocations driving one failback', () => {
     });
   });
 });
+
+/** Makes petstore an API Gateway instance: its fence is a marker its pipelines honour late. */
+function asApiGateway(w: RecoveryWorld, fenceSettleSeconds: number): void {
+  const instance = w.deps.config.instances.find((i) => i.id === 'petstore');
+  if (!instance) throw new Error('test: no petstore');
+  instance.kind = 'apigateway';
+  instance.apigateway = { references: {}, fenceSettleSeconds };
+}
