@@ -12,34 +12,25 @@
  * once the properties it reads (custom.lifeboat.*, provider.region) are resolved.
  */
 
+const deployConfig = require('./config.cjs');
+// The names used in many places, by name; the rest as deployConfig.<name>.
 const {
   LifeboatDeployError,
-  configLocation,
   loadConfig,
-  naming,
-  bucketsOf,
-  deployRegion,
-  configuredRegion,
-  rateExpression,
-  rateToSeconds,
   patternOf,
   s3Arn,
   allBuckets,
   instances,
   configUsesObjectLock,
-  DNS_CHANGE_ACTIONS,
-  DNS_RECORD_TYPES,
-  normalizedRecordName,
-  mirrorStoreObjectArns,
   dnsOf,
   route53Arn,
-} = require('./config.cjs');
+} = deployConfig;
 const { detectionResources } = require('./detection.cjs');
 
 module.exports = {
   /** Path of the config file relative to the service directory: the package pattern and the env value. */
   async configPath(ctx) {
-    return (await configLocation(ctx)).env;
+    return (await deployConfig.configLocation(ctx)).env;
   },
 
   /**
@@ -48,21 +39,23 @@ module.exports = {
    */
   async snapshotSchedule(ctx) {
     const { doc } = await loadConfig(ctx);
-    const seconds = instances(doc).map((instance) => rateToSeconds(instance.snapshot.schedule));
+    const seconds = instances(doc).map((instance) =>
+      deployConfig.rateToSeconds(instance.snapshot.schedule),
+    );
     // Without instances the tick has nothing to do: once a day, the schema's default schedule.
-    return rateExpression(seconds.length > 0 ? Math.min(...seconds) : 86_400);
+    return deployConfig.rateExpression(seconds.length > 0 ? Math.min(...seconds) : 86_400);
   },
 
   /** The deploy region's three bucket names. */
   async buckets(ctx) {
-    const { doc, region } = await configuredRegion(ctx);
-    return bucketsOf(doc, region);
+    const { doc, region } = await deployConfig.configuredRegion(ctx);
+    return deployConfig.bucketsOf(doc, region);
   },
 
   /** The custom EventBridge bus every lifeboat event goes through. */
   async eventBusName(ctx) {
     const { doc } = await loadConfig(ctx);
-    return naming(doc).eventBusName;
+    return deployConfig.naming(doc).eventBusName;
   },
 
   /**
@@ -73,7 +66,7 @@ module.exports = {
    */
   async objectLock(ctx) {
     const { doc } = await loadConfig(ctx);
-    const region = await deployRegion(ctx);
+    const region = await deployConfig.deployRegion(ctx);
     const needed = instances(doc).filter(
       (instance) =>
         instance?.snapshot?.objectLock != null &&
@@ -195,7 +188,7 @@ module.exports = {
   async snapshotStatements(ctx) {
     const { absolute, doc } = await loadConfig(ctx);
     const buckets = allBuckets(doc);
-    const mirrors = mirrorStoreObjectArns(doc, absolute);
+    const mirrors = deployConfig.mirrorStoreObjectArns(doc, absolute);
     const backupActions = await module.exports.snapshotBackupObjectActions(ctx);
     return [
       {
@@ -320,12 +313,14 @@ module.exports = {
    */
   async dnsChangeCondition(ctx) {
     const { absolute, doc } = await loadConfig(ctx);
-    const names = [...new Set(dnsOf(doc, absolute).map((d) => normalizedRecordName(d.recordName)))];
+    const names = [
+      ...new Set(dnsOf(doc, absolute).map((d) => deployConfig.normalizedRecordName(d.recordName))),
+    ];
     return {
       'ForAllValues:StringEquals': {
         'route53:ChangeResourceRecordSetsNormalizedRecordNames': names.sort(),
-        'route53:ChangeResourceRecordSetsRecordTypes': [...DNS_RECORD_TYPES],
-        'route53:ChangeResourceRecordSetsActions': [...DNS_CHANGE_ACTIONS],
+        'route53:ChangeResourceRecordSetsRecordTypes': [...deployConfig.DNS_RECORD_TYPES],
+        'route53:ChangeResourceRecordSetsActions': [...deployConfig.DNS_CHANGE_ACTIONS],
       },
     };
   },
