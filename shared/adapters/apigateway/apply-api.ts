@@ -26,6 +26,7 @@ import type { RestApiDocument } from '../../domain/apigateway/documents.ts';
 import { localizeReferences, type ReferenceTable } from '../../domain/apigateway/references.ts';
 import {
   type ApiOperation,
+  afterApiCreated,
   type PatchOperation,
   parentPath,
   planApiRestore,
@@ -99,7 +100,9 @@ export class RestApiWriter {
         { id: apiId, name: desired.name },
       );
     const deployments: Map<string | undefined, string> = new Map();
-    for (const operation of operations) {
+    let queue: readonly ApiOperation[] = operations;
+    for (let next = 0; next < queue.length; next++) {
+      const operation = queue[next] as ApiOperation;
       if (operation.op === 'createApi') {
         const created = await this.write<RestApi>(
           'CreateRestApi',
@@ -117,7 +120,12 @@ export class RestApiWriter {
             tags: preflight.tags,
           }),
         );
-        index = (await readBack(created.id as string)).index;
+        const made = await readBack(created.id as string);
+        index = made.index;
+        this.current = made.document;
+        // What the create made by itself (AWS's default models) is planned around, not redone.
+        queue = afterApiCreated(queue.slice(next), made.document, desired);
+        next = -1;
         continue;
       }
       if (!index) throw new ApiGatewayCallError('lookup', region, false, `no API ${desired.name}`);

@@ -205,6 +205,33 @@ const METHOD_SETTING_PATHS: Record<string, string> = {
   unauthorizedCacheControlHeaderStrategy: 'caching/unauthorizedCacheControlHeaderStrategy',
 };
 
+/**
+ * The operations left once `createApi` has made the API. AWS gives every new REST API the
+ * models `Empty` and `Error` (moto gives none), so a plan made against "no API" would create
+ * models that already exist and fail with a conflict. A model the create made is kept when it
+ * equals the snapshot's, replaced when it differs; nothing names it yet, so replacing is safe.
+ */
+export function afterApiCreated(
+  operations: readonly ApiOperation[],
+  created: Pick<RestApiDocument, 'models'>,
+  desired: Pick<RestApiDocument, 'models'>,
+): ApiOperation[] {
+  const out: ApiOperation[] = [];
+  for (const operation of operations) {
+    if (operation.op === 'createApi') continue;
+    const made = operation.op === 'createModel' ? created.models[operation.name] : undefined;
+    if (operation.op === 'createModel' && made) {
+      if (isDeepStrictEqual(made, desired.models[operation.name])) continue;
+      out.push({ op: 'deleteModel', name: operation.name });
+    }
+    out.push(operation);
+  }
+  // A default model the snapshot's API does not have goes, as it would on any drifted target.
+  for (const name of Object.keys(created.models))
+    if (!(name in desired.models)) out.push({ op: 'deleteModel', name });
+  return out;
+}
+
 /** A JSON patch operation as API Gateway's Update* calls take it. */
 export interface PatchOperation {
   op: 'replace' | 'add' | 'remove';

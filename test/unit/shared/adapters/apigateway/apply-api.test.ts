@@ -8,6 +8,7 @@ import {
   CreateRestApiCommand,
   CreateStageCommand,
   DeleteMethodCommand,
+  DeleteModelCommand,
   GetAuthorizersCommand,
   GetDeploymentsCommand,
   GetGatewayResponsesCommand,
@@ -240,5 +241,29 @@ describe('RestApiWriter', () => {
     // One read back, after CreateRestApi (for the root resource); none per authorizer or validator.
     expect(apigateway.commandCalls(GetAuthorizersCommand)).toHaveLength(1);
     expect(apigateway.commandCalls(GetRequestValidatorsCommand)).toHaveLength(1);
+  });
+
+  it("does not create again the models AWS gives every new API, and replaces one that differs from the snapshot's", async () => {
+    target();
+    const empty = { contentType: 'application/json', schema: '{"type":"object"}' };
+    let created = false;
+    apigateway.on(CreateRestApiCommand).callsFake(async () => {
+      created = true;
+      return { id: 'newapi' };
+    });
+    apigateway.on(GetModelsCommand).callsFake(async () => ({
+      items: created
+        ? [
+            { id: 'm1', name: 'Empty', ...empty },
+            { id: 'm2', name: 'Pet', contentType: 'application/json', schema: '{}' },
+          ]
+        : [],
+    }));
+    const doc = desired();
+    doc.models = { ...doc.models, Empty: empty };
+    await writer().apply(doc, undefined);
+
+    expect(inputs(CreateModelCommand).map((m) => m.name)).toEqual(['Pet']);
+    expect(inputs(DeleteModelCommand as never).map((m) => m.modelName)).toEqual(['Pet']);
   });
 });

@@ -7,6 +7,7 @@ import type {
 } from '../../../../../shared/domain/apigateway/documents.ts';
 import {
   type ApiOperation,
+  afterApiCreated,
   parentPath,
   planApiRestore,
   stagePatch,
@@ -496,5 +497,69 @@ describe('stagePatch', () => {
       { op: 'replace', path: '/*/*/metrics/enabled', value: 'true' },
       { op: 'replace', path: '/*/*/throttling/burstLimit', value: '1000' },
     ]);
+  });
+});
+
+describe('afterApiCreated', () => {
+  const EMPTY = {
+    contentType: 'application/json',
+    schema:
+      '{"$schema":"http://json-schema.org/draft-04/schema#","title":"Empty Schema","type":"object"}',
+  };
+  const ERROR = {
+    contentType: 'application/json',
+    schema: '{"type":"object","properties":{"message":{"type":"string"}}}',
+  };
+
+  it("keeps a model AWS's create made when it equals the snapshot's, so nothing creates it twice", () => {
+    const desired = restApiDoc({ models: { Empty: EMPTY, Pet: ERROR } });
+    const ops = afterApiCreated(
+      planApiRestore(desired, undefined),
+      { models: { Empty: EMPTY } },
+      desired,
+    );
+
+    expect(ops.some((op) => op.op === 'createApi')).toBe(false);
+    expect(ops.filter((op) => op.op === 'createModel')).toEqual([
+      { op: 'createModel', name: 'Pet' },
+    ]);
+    expect(ops.some((op) => op.op === 'deleteModel')).toBe(false);
+  });
+
+  it("replaces a model AWS's create made when the snapshot's differs, before the methods name it", () => {
+    const changed = { ...ERROR, schema: '{"type":"object"}' };
+    const desired = restApiDoc({ models: { Error: changed } });
+    const ops = afterApiCreated(
+      planApiRestore(desired, undefined),
+      { models: { Error: ERROR } },
+      desired,
+    );
+
+    const del = indexOf(ops, (op) => op.op === 'deleteModel' && op.name === 'Error');
+    const create = indexOf(ops, (op) => op.op === 'createModel' && op.name === 'Error');
+    const firstMethod = indexOf(ops, (op) => op.op === 'putMethod');
+    expect(del).toBeLessThan(create);
+    expect(create).toBeLessThan(firstMethod);
+  });
+
+  it("deletes a model AWS's create made that the snapshot's API does not have", () => {
+    const desired = restApiDoc({ models: {} });
+    const ops = afterApiCreated(
+      planApiRestore(desired, undefined),
+      { models: { Empty: EMPTY } },
+      desired,
+    );
+
+    expect(ops.filter((op) => op.op.endsWith('Model'))).toEqual([
+      { op: 'deleteModel', name: 'Empty' },
+    ]);
+  });
+
+  it('leaves the plan as it was when the create made nothing (moto)', () => {
+    const desired = restApiDoc();
+    const plan = planApiRestore(desired, undefined);
+    expect(afterApiCreated(plan, { models: {} }, desired)).toEqual(
+      plan.filter((op) => op.op !== 'createApi'),
+    );
   });
 });
