@@ -89,9 +89,8 @@ const ManifestObjectSchema = z.strictObject({
   chunks: z.array(z.string().regex(SHA256_HEX)),
 });
 
-/** A version-1 snapshot manifest as stored in one region's backup bucket. */
-export const ManifestV1Schema = z.strictObject({
-  format: z.literal(FORMAT_V1),
+/** What every format of a snapshot says about itself: whose, when, where, and how much. */
+const SNAPSHOT_FIELDS = {
   instanceId: z.string().min(1),
   snapshotId: z.string().regex(SNAPSHOT_ID),
   createdAt: z.iso.datetime(),
@@ -100,6 +99,12 @@ export const ManifestV1Schema = z.strictObject({
   region: z.string().min(1),
   configDigest: z.string().regex(SHA256_HEX),
   totals: z.strictObject({ objects: z.int().min(0), bytes: z.int().min(0) }),
+};
+
+/** A version-1 snapshot manifest as stored in one region's backup bucket. */
+export const ManifestV1Schema = z.strictObject({
+  format: z.literal(FORMAT_V1),
+  ...SNAPSHOT_FIELDS,
   objects: z.array(ManifestObjectSchema),
   chunks: z.record(z.string().regex(SHA256_HEX), ChunkLocationSchema),
 });
@@ -146,13 +151,7 @@ export type Layer = z.infer<typeof LayerSchema>;
  */
 export const RootSchema = z.strictObject({
   format: z.literal(FORMAT),
-  instanceId: z.string().min(1),
-  snapshotId: z.string().regex(SNAPSHOT_ID),
-  createdAt: z.iso.datetime(),
-  sourceRegion: z.string().min(1),
-  region: z.string().min(1),
-  configDigest: z.string().regex(SHA256_HEX),
-  totals: z.strictObject({ objects: z.int().min(0), bytes: z.int().min(0) }),
+  ...SNAPSHOT_FIELDS,
   /** Oldest first: the first is a full listing, each later one a change to it. */
   layers: z.array(LayerRefSchema).min(1),
   /** Every pack the snapshot needs (layers and chunks), sorted: what GC must keep. */
