@@ -4,11 +4,9 @@ import {
   request as httpRequest,
   type IncomingHttpHeaders,
   type IncomingMessage,
-  type Server,
   type ServerResponse,
 } from 'node:http';
-import type { Socket } from 'node:net';
-import { listenOn } from './listen.ts';
+import { LoopbackServer } from './listen.ts';
 
 /**
  * An HTTP-aware fault proxy on loopback, in front of moto_server. Unlike the TCP proxy that
@@ -297,14 +295,12 @@ function forwardable(headers: IncomingHttpHeaders): IncomingHttpHeaders {
 
 /** The loopback fault proxy. Start it, point SDK clients at {@link FaultProxy.url}, set a plan. */
 export class FaultProxy {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
+  private readonly listener = new LoopbackServer('fault proxy');
   private readonly upstreamAgent = new Agent({ keepAlive: true, maxSockets: 32 });
   private plan: FaultPlan | undefined;
   private log: ProxiedCall[] = [];
   private seq = 0;
   private serviceSeq = new Map<AwsService, number>();
-  private boundPort = 0;
 
   constructor(
     private readonly targetPort: number,
@@ -312,34 +308,28 @@ export class FaultProxy {
   ) {}
 
   get port(): number {
-    return this.boundPort;
+    return this.listener.port;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.boundPort}`;
+    return this.listener.url;
   }
 
   async start(): Promise<void> {
-    if (this.server) return;
+    if (this.listener.isListening) return;
     const server = createServer((req, res) => this.handle(req, res));
-    server.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
-    });
+    server.on('connection', (socket) => this.listener.track(socket));
     // A client that gives up mid-request is the normal end of a 'timeout' fault, not an error.
     server.on('clientError', (_error, socket) => socket.destroy());
-    this.boundPort = await listenOn(server, 0, 'fault proxy');
-    this.server = server;
+    await this.listener.listen(server, 0);
   }
 
   async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
+    if (!this.listener.isListening) return;
+    // close() ends the open sockets at once; the upstream agent goes before the server closes.
+    const closed = this.listener.close();
     this.upstreamAgent.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closed;
   }
 
   /** Sets the plan and restarts the numbering, so call indexes count from here. */

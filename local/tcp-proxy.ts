@@ -1,5 +1,5 @@
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { listenOn } from './listen.ts';
+import { createConnection, createServer, type Socket } from 'node:net';
+import { LoopbackServer } from './listen.ts';
 
 /**
  * A TCP proxy on loopback that stands for one region's network path. Taking it down closes the
@@ -7,53 +7,47 @@ import { listenOn } from './listen.ts';
  * flag the code under test could read.
  */
 export class RegionProxy {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  private boundPort = 0;
+  private readonly listener: LoopbackServer;
 
   constructor(
     readonly name: string,
     private readonly targetPort: number,
     private readonly targetHost = '127.0.0.1',
-  ) {}
+  ) {
+    this.listener = new LoopbackServer(`proxy ${name}`);
+  }
 
   get port(): number {
-    return this.boundPort;
+    return this.listener.port;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.boundPort}`;
+    return this.listener.url;
   }
 
   get isUp(): boolean {
-    return this.server !== undefined;
+    return this.listener.isListening;
   }
 
   /** Starts listening; after a `down()`, listens again on the same port. */
   async up(): Promise<void> {
-    if (this.server) return;
-    const server = createServer((client) => this.pipe(client));
-    this.boundPort = await listenOn(server, this.boundPort, `proxy ${this.name}`);
-    this.server = server;
+    if (this.listener.isListening) return;
+    await this.listener.listen(
+      createServer((client) => this.pipe(client)),
+      this.listener.port,
+    );
   }
 
   /** Stops listening and resets every connection in flight. */
   async down(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    for (const socket of this.sockets) socket.resetAndDestroy();
-    this.sockets.clear();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await this.listener.close((socket) => socket.resetAndDestroy());
   }
 
   private pipe(client: Socket): void {
     const upstream = createConnection({ port: this.targetPort, host: this.targetHost });
-    this.sockets.add(client);
-    this.sockets.add(upstream);
+    this.listener.track(client);
+    this.listener.track(upstream);
     const drop = () => {
-      this.sockets.delete(client);
-      this.sockets.delete(upstream);
       client.destroy();
       upstream.destroy();
     };
