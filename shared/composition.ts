@@ -4,7 +4,7 @@ import {
   ControlPlane,
   pacingFor,
 } from './adapters/apigateway/control-plane.ts';
-import { ApiGatewayInstanceControl } from './adapters/apigateway/instance-control.ts';
+import { ApiGatewayInstanceControl, fenceKey } from './adapters/apigateway/instance-control.ts';
 import { ApiGatewayInstanceStore } from './adapters/apigateway/instance-store.ts';
 import { KmsKeyring } from './adapters/apigateway/kms-keyring.ts';
 import { eventBridgeClientFor, kmsClientFor, s3ClientFor } from './adapters/aws-clients.ts';
@@ -13,6 +13,12 @@ import { FileMetadataCache } from './adapters/file-metadata-cache.ts';
 import { HttpInstanceControl } from './adapters/http-instance-control.ts';
 import { KindRoutedInstanceControl } from './adapters/kind-routed-instance-control.ts';
 import { KindRoutedInstanceStore } from './adapters/kind-routed-instance-store.ts';
+import {
+  practiceKeyring,
+  practiceView,
+  ReadOnlyDns,
+  StoreReadbackControl,
+} from './adapters/practice-identity.ts';
 import { Route53Dns, route53ClientFor } from './adapters/route53-dns.ts';
 import { S3BlobStore } from './adapters/s3-blob-store.ts';
 import { S3DocumentStore } from './adapters/s3-document-store.ts';
@@ -29,6 +35,7 @@ import {
   systemClock,
 } from './domain/ports.ts';
 import type { InstanceControl, RecoveryDeps } from './domain/recovery/ports.ts';
+import { type PracticeDeps, practiceIdFor } from './domain/recovery/practice.ts';
 import type { RestoreTestInput } from './domain/snapshot/restore-test.ts';
 import type { SnapshotJob } from './domain/snapshot/run.ts';
 import type { ReplicaTarget } from './domain/snapshot/take-snapshot.ts';
@@ -237,6 +244,67 @@ export function recoveryDeps(config: LifeboatConfig, here: string): RecoveryDeps
       return unhealthy;
     },
     sleep: (ms) => sleep(ms).then(() => undefined),
+  };
+}
+
+/**
+ * The ports of a practice run of one instance (shared/domain/recovery/practice.ts): the
+ * recovery ports, with the practice copy under its own identity (`<id>--practice`: a prefix of
+ * the instance store, or API Gateway's `lifeboat:instance` tag, its secrets under the real
+ * instance's key ring), DNS read-only, and a way to remove the copy and its fence mark.
+ */
+export function practiceDeps(
+  config: LifeboatConfig,
+  instance: InstanceConfig,
+  here: string,
+): PracticeDeps {
+  const practiceId = practiceIdFor(instance.id);
+  const practice: InstanceConfig = {
+    ...instance,
+    id: practiceId,
+    critical: false,
+    activeRegions: undefined,
+    practice: undefined,
+  };
+  const withPractice: LifeboatConfig = {
+    ...config,
+    instances: [...config.instances.filter((i) => i.id !== practiceId), practice],
+  };
+  const base = recoveryDeps(withPractice, here);
+  const stores = new Map<string, InstanceStore>();
+  const storeOf = (region: string): InstanceStore => {
+    let store = stores.get(region);
+    if (!store) {
+      store =
+        instance.kind === 'apigateway'
+          ? new ApiGatewayInstanceStore(
+              apiGatewayPlane(withPractice, region, configuredPacing(withPractice)),
+              () => instance.apigateway?.references ?? {},
+              practiceKeyring(secretsKeyring(withPractice, region), practiceId, instance.id),
+            )
+          : objectInstanceStore(withPractice, region);
+      stores.set(region, store);
+    }
+    return store;
+  };
+  const instances: InstanceControl =
+    instance.kind === 'apigateway'
+      ? new ApiGatewayInstanceControl(storeOf, (region) => controlDocuments(config, region))
+      : new StoreReadbackControl(storeOf);
+  return {
+    ...base,
+    practiceId,
+    instanceStore: storeOf,
+    practiceStore: (region) => practiceView(storeOf(region), practiceId),
+    instances,
+    dns: new ReadOnlyDns(base.dns),
+    discard: async (region) => {
+      const store = storeOf(region);
+      const keys = (await store.list(practiceId)).map((e) => e.key);
+      if (keys.length > 0) await store.delete(practiceId, keys);
+      if (instance.kind === 'apigateway')
+        await controlStore(config, region).delete([fenceKey(practiceId)]);
+    },
   };
 }
 

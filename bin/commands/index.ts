@@ -9,6 +9,7 @@ import { failover } from './failover.ts';
 import { gc } from './gc.ts';
 import { local } from './local.ts';
 import { plan } from './plan.ts';
+import { practice } from './practice.ts';
 import { reject } from './reject.ts';
 import { report } from './report.ts';
 import { restore } from './restore.ts';
@@ -44,5 +45,6 @@ export const VERBS: readonly Verb[] = [
   resume,
   approve,
   reject,
+  practice,
   report,
 ];

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import type { LifeboatConfig } from '../../shared/config/schema.ts';
+import { PRACTICE_RUN_ID } from '../../shared/domain/recovery/practice.ts';
 import {
   latestRunReport,
   type RunReport,
@@ -25,7 +26,7 @@ const weightsText = (w: Record<string, number>) =>
 /** The report as text: the header, each step, the weights and the timeline. */
 export function reportText(report: RunReport): string[] {
   const lines = [
-    `${report.kind} ${report.runId}: ${report.instanceId} ${report.from} -> ${report.target ?? '?'} ${report.status.toUpperCase()}`,
+    `${report.practice ? 'practice' : report.kind} ${report.runId}: ${report.instanceId} ${report.from} -> ${report.target ?? '?'} ${report.status.toUpperCase()}`,
     `  started ${report.startedAt} by ${report.claimant}; ended ${report.endedAt} (${report.durationSeconds} s)`,
     `  RTO ${report.rtoSeconds === undefined ? '-' : `${report.rtoSeconds.toFixed(1)} s`}, RPO ${report.rpoSeconds === undefined ? '-' : `${report.rpoSeconds.toFixed(1)} s`}; snapshot ${report.snapshot ? `${report.snapshot.snapshotId} (${report.snapshot.region})` : '-'}; ${report.approvedBy ? `approved by ${report.approvedBy}` : 'no approval asked'}`,
   ];
@@ -55,7 +56,8 @@ export async function reportVerb(
     throw new UsageError('report: give --run ID or --last, not both');
   if (runId === undefined && !options.last)
     throw new UsageError('report: --run RUN_ID or --last is required');
-  if (runId !== undefined) checkRunId(runId);
+  // A practice's run id has its own form (shared/domain/recovery/practice.ts).
+  if (runId !== undefined && !PRACTICE_RUN_ID.test(runId)) checkRunId(runId);
   if (options.html !== undefined && (typeof options.html !== 'string' || options.html === ''))
     throw new UsageError('--html: give the file to write the page to');
   const ctx = contextFor(config, io, actingRegion(config, options['from-region']));

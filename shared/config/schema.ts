@@ -274,6 +274,14 @@ export const ConfigSchema = z
         });
       }
       seenIds.add(instance.id);
+      // Practice copies take `<id>--practice` (shared/domain/recovery/practice.ts).
+      if (instance.id.endsWith('--practice')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: at('id'),
+          message: 'may not end with "--practice" (the identity of practice copies)',
+        });
+      }
       if (!known.has(instance.homeRegion)) {
         ctx.addIssue({
           code: 'custom',

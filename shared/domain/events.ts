@@ -39,6 +39,9 @@ export const DetailType = {
   FailbackRequested: 'Failback Requested',
   FailbackCompleted: 'Failback Completed',
   FailbackFailed: 'Failback Failed',
+  /** A practice run restored, verified and removed its copy (shared/domain/recovery/practice.ts). */
+  PracticeCompleted: 'Practice Completed',
+  PracticeFailed: 'Practice Failed',
 } as const;
 
 /** One of lifeboat's own detail types. */

@@ -57,6 +57,8 @@ export interface RunReport {
   weights: ReportWeights[];
   /** Every moment of the run at its own recorded time, in time order. */
   timeline: { at: string; kind: string; detail: string }[];
+  /** A practice run (practice.ts): restored under a practice identity and removed, DNS untouched. */
+  practice?: boolean;
 }
 
 /** Where a run's report lives in the control buckets. */
@@ -207,7 +209,10 @@ export function renderRunReport(report: RunReport): string {
         toSeconds: t(s.endedAt),
       });
   const timedWeights = report.weights.filter((w): w is ReportWeights & { at: string } => !!w.at);
-  const shifted = report.timeline.find((e) => e.kind === 'traffic shifted');
+  // A practice shifts nothing: its RTO is marked where its copy verified.
+  const shifted = report.practice
+    ? report.timeline.find((e) => e.kind === 'verify done')
+    : report.timeline.find((e) => e.kind === 'traffic shifted');
   const lane: TimelineLane = {
     id: report.instanceId,
     events: report.timeline.map((e) => ({ kind: e.kind, tSeconds: t(e.at), detail: e.detail })),
@@ -215,14 +220,19 @@ export function renderRunReport(report: RunReport): string {
     weights: timedWeights.map((w) => ({ tSeconds: t(w.at), weights: w.weights })),
     markers:
       shifted && report.rtoSeconds !== undefined
-        ? [{ label: `RTO ${report.rtoSeconds.toFixed(1)}s`, tSeconds: t(shifted.at) }]
+        ? [
+            {
+              label: `RTO ${report.rtoSeconds.toFixed(1)}s${report.practice ? ' (practice)' : ''}`,
+              tSeconds: t(shifted.at),
+            },
+          ]
         : [],
   };
   const weightsText = (w: Weights) =>
     Object.entries(w)
       .map(([r, v]) => `${r}=${v}`)
       .join(' ');
-  const title = `lifeboat ${report.kind} ${report.runId}: ${report.instanceId} ${report.from} → ${report.target ?? '?'} ${report.status}`;
+  const title = `lifeboat ${report.practice ? 'PRACTICE' : report.kind} ${report.runId}: ${report.instanceId} ${report.from} → ${report.target ?? '?'} ${report.status}`;
   return page(
     title,
     `<h1>${escapeHtml(title)}</h1>

@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import type { DataKey, Keyring } from '../domain/apigateway/sealing.ts';
+import type { InstanceStore } from '../domain/ports.ts';
+import type {
+  DnsChangeResult,
+  DnsRecordSpec,
+  DnsRouting,
+  InstanceControl,
+  InstanceHealth,
+  Weights,
+} from '../domain/recovery/ports.ts';
+import { configDigest } from '../domain/snapshot/format.ts';
+import { PracticeError } from '../errors.ts';
+
+/*
+ * The adapters that give a practice run (shared/domain/recovery/practice.ts) its identity:
+ * what is restored for an instance lands under its practice id (a store prefix, or the
+ * `lifeboat:instance` tag of API Gateway), its secrets are sealed under the real instance's
+ * key ring, and DNS can be read but never changed.
+ */
+
+/** An instance store seen through the practice id, whatever instance id it is asked for. */
+export function practiceView(store: InstanceStore, practiceId: string): InstanceStore {
+  return {
+    location: `${store.location} ${practiceId}/`,
+    list: () => store.list(practiceId),
+    read: (_id, key) => store.read(practiceId, key),
+    write: (_id, key, body) => store.write(practiceId, key, body),
+    delete: (_id, keys) => store.delete(practiceId, keys),
+    ...(store.restoreRank
+      ? { restoreRank: (_id: string, key: string) => store.restoreRank?.(practiceId, key) ?? 0 }
+      : {}),
+    ...(store.preflight
+      ? {
+          preflight: async (_id: string, key: string, body: Uint8Array) => {
+            await store.preflight?.(practiceId, key, body);
+          },
+        }
+      : {}),
+  };
+}
+
+/** A key ring that answers for the practice id with the real instance's keys (its sealed values). */
+export function practiceKeyring(inner: Keyring, practiceId: string, instanceId: string): Keyring {
+  const real = (id: string) => (id === practiceId ? instanceId : id);
+  return {
+    current: (id: string): Promise<DataKey> => inner.current(real(id)),
+    byId: (id: string, keyId: string): Promise<DataKey> => inner.byId(real(id), keyId),
+  };
+}
+
+/** DNS for a practice: weights read through; any change refused (a practice never routes). */
+export class ReadOnlyDns implements DnsRouting {
+  constructor(private readonly inner: DnsRouting) {}
+
+  readWeights(spec: DnsRecordSpec): Promise<Weights> {
+    return this.inner.readWeights(spec);
+  }
+
+  async applyWeights(spec: DnsRecordSpec): Promise<DnsChangeResult> {
+    throw new PracticeError(spec.instanceId, 'a practice never changes DNS');
+  }
+}
+
+/**
+ * The control of an object-store practice copy. No runtime serves it (nothing may route to
+ * it), so its health is its store read back object by object, digested as verify expects.
+ */
+export class StoreReadbackControl implements InstanceControl {
+  constructor(private readonly store: (region: string) => InstanceStore) {}
+
+  async activate(): Promise<void> {
+    // Nothing serves a practice copy: there is nothing to load.
+  }
+
+  async fence(): Promise<void> {
+    // Nothing writes to a practice copy: nothing to refuse.
+  }
+
+  async unfence(): Promise<void> {}
+
+  async health(instanceId: string, region: string): Promise<InstanceHealth> {
+    try {
+      const store = this.store(region);
+      const objects: { key: string; sha256: string }[] = [];
+      for (const entry of await store.list(instanceId)) {
+        const hash = createHash('sha256');
+        for await (const piece of store.read(instanceId, entry.key)) hash.update(piece);
+        objects.push({ key: entry.key, sha256: hash.digest('hex') });
+      }
+      return objects.length === 0
+        ? { ok: false, error: `no object of ${instanceId} in ${region}` }
+        : { ok: true, instanceId, region, configDigest: configDigest(objects), fenced: true };
+    } catch (error) {
+      return { ok: false, error: (error as Error).message };
+    }
+  }
+}

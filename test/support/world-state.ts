@@ -1,0 +1,58 @@
+import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
+import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
+import { regionBuckets } from '../../shared/config/load.ts';
+import type { RecoveryWorld } from './recovery-world.ts';
+
+/**
+ * What a test compares byte for byte to prove something was left alone: every version and
+ * delete marker of a region's buckets (all versioned, so even an identical overwrite shows),
+ * and the raw record sets of the world's hosted zones. Read straight from moto, past the proxies.
+ */
+export async function bucketVersions(
+  rw: RecoveryWorld,
+  region: string,
+  which: readonly ('control' | 'backup' | 'instanceStore')[] = [
+    'control',
+    'backup',
+    'instanceStore',
+  ],
+): Promise<string[]> {
+  const s3 = new S3Client({ region, endpoint: rw.world.endpoint, forcePathStyle: true });
+  const configured = rw.config.regions.find((r) => r.name === region);
+  if (!configured) throw new Error(`test: no region ${region}`);
+  const buckets = regionBuckets(rw.config, configured);
+  const out: string[] = [];
+  for (const name of which) {
+    const bucket = buckets[name];
+    let keyMarker: string | undefined;
+    let versionMarker: string | undefined;
+    for (;;) {
+      const page = await s3.send(
+        new ListObjectVersionsCommand({
+          Bucket: bucket,
+          KeyMarker: keyMarker,
+          VersionIdMarker: versionMarker,
+        }),
+      );
+      for (const v of page.Versions ?? [])
+        out.push(`${bucket}/${v.Key}@${v.VersionId} ${v.ETag} ${v.Size}`);
+      for (const d of page.DeleteMarkers ?? [])
+        out.push(`${bucket}/${d.Key}@${d.VersionId} deleted`);
+      if (!page.IsTruncated) break;
+      keyMarker = page.NextKeyMarker;
+      versionMarker = page.NextVersionIdMarker;
+    }
+  }
+  return out.sort();
+}
+
+/** Every record set of every instance's hosted zone, as Route 53 returns them (JSON). */
+export async function recordSets(rw: RecoveryWorld): Promise<string> {
+  const zones = [...new Set(rw.config.instances.map((i) => i.dns.hostedZoneId))].sort();
+  const out: unknown[] = [];
+  for (const zone of zones) {
+    const page = await rw.route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zone }));
+    out.push(page.ResourceRecordSets);
+  }
+  return JSON.stringify(out);
+}
