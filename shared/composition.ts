@@ -196,6 +196,7 @@ export function snapshotJob(config: LifeboatConfig, instance: InstanceConfig): S
     // Metadata layers on local disk (Lambda /tmp), re-hashed on every use: a warm run downloads
     // only the previous snapshot's root, as restic does with its cache.
     cache: new FileMetadataCache(),
+    sleep: (ms) => sleep(ms).then(() => undefined),
     ...(instance.critical
       ? {
           mirrors: (instance.activeRegions ?? [])

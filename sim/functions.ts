@@ -169,6 +169,8 @@ export class SimFunctions {
       sourceRegion: instance.homeRegion,
       source: ports.instanceStore(instance.homeRegion),
       replicas: instance.replicaRegions.map((region) => ({ region, vault: ports.vault(region) })),
+      // Backoff on the virtual clock, as the composition's real timer does on AWS.
+      sleep: (ms) => this.ctx.sched.sleep(ms),
       ...(instance.critical
         ? {
             mirrors: (instance.activeRegions ?? [])

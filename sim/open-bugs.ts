@@ -13,14 +13,8 @@ export interface OpenBug {
   seeds: readonly number[];
 }
 
-export const OPEN_BUGS: readonly OpenBug[] = [
-  {
-    title:
-      'bug 4 (rest, bug 9 of docs/simulation.md): the plan step reads an S3 error on the only reachable replica as "no committed snapshot", fails all its attempts and every operator resume; traffic has not left after 6 minutes',
-    invariant: 'traffic-leaves-failed-region',
-    seeds: [121, 656],
-  },
-];
+// Empty: bug 9 (seeds 121 and 656) is fixed; those seeds are in test/sim/regressions.test.ts.
+export const OPEN_BUGS: readonly OpenBug[] = [];
 
 /** One seed's outcome, as the runner reports it. */
 export interface SeedOutcome {

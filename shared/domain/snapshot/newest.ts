@@ -26,25 +26,50 @@ export function replicaOrder(
     : others;
 }
 
+/** What asking several backup buckets for their newest committed snapshot found. */
+export interface CommittedLookup {
+  /** The newest committed id found, and the first region asked that holds it. */
+  best: { snapshotId: string; region: string } | undefined;
+  /**
+   * Buckets that did not answer their listing (unreachable, or an S3 error), with the reason.
+   * Their answer is unknown, which is not the same as "none": a retry may find a copy there.
+   */
+  unanswered: { region: string; reason: string }[];
+}
+
 /**
  * The newest committed snapshot id among `regions`' buckets, asked in order; on a tie the
- * earlier region wins. An unreachable bucket offers no copy rather than failing the search.
+ * earlier region wins. A bucket that fails its listing is named in `unanswered` rather than
+ * failing the search, so callers can tell "no bucket holds one" from "some did not say".
+ */
+export async function lookupCommitted(
+  vault: (region: string) => BlobStore,
+  instanceId: string,
+  regions: readonly string[],
+): Promise<CommittedLookup> {
+  let best: CommittedLookup['best'];
+  const unanswered: CommittedLookup['unanswered'] = [];
+  for (const region of regions) {
+    try {
+      const [newest] = await listCommittedSnapshotIds(vault(region), instanceId);
+      if (newest && (!best || newest > best.snapshotId)) best = { snapshotId: newest, region };
+    } catch (error) {
+      unanswered.push({ region, reason: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  return { best, unanswered };
+}
+
+/**
+ * The newest committed snapshot id among `regions`' buckets (see lookupCommitted); an
+ * unreachable bucket offers no copy rather than failing the search.
  */
 export async function newestCommittedId(
   vault: (region: string) => BlobStore,
   instanceId: string,
   regions: readonly string[],
 ): Promise<{ snapshotId: string; region: string } | undefined> {
-  let best: { snapshotId: string; region: string } | undefined;
-  for (const region of regions) {
-    try {
-      const [newest] = await listCommittedSnapshotIds(vault(region), instanceId);
-      if (newest && (!best || newest > best.snapshotId)) best = { snapshotId: newest, region };
-    } catch {
-      // A replica in a failed region (or any unreachable one) simply does not offer a copy.
-    }
-  }
-  return best;
+  return (await lookupCommitted(vault, instanceId, regions)).best;
 }
 
 /**

@@ -25,6 +25,8 @@ export interface SnapshotJob {
    * restored into them, so config changes made at home reach every active region.
    */
   mirrors?: { region: string; store: InstanceStore; activate(): Promise<void> }[];
+  /** Waits between tries of a failing source read (see TakeSnapshotInput.sleep). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** How one active-active region was brought in step with a new snapshot. */
@@ -172,6 +174,7 @@ async function snapshotOne(
       clock: input.clock,
       objectLock: job.objectLock,
       ...(job.cache ? { cache: job.cache } : {}),
+      ...(job.sleep ? { sleep: job.sleep } : {}),
       ...(input.committed ? { committedIds: input.committed } : {}),
     });
   } catch (error) {

@@ -1,5 +1,5 @@
 import pLimit from 'p-limit';
-import { ObjectMissingError } from '../../errors.ts';
+import { ObjectMissingError, StorageUnavailableError } from '../../errors.ts';
 import type {
   BlobStore,
   Clock,
@@ -51,6 +51,12 @@ export interface TakeSnapshotInput {
    * (the scheduled run lists them to decide whether a snapshot is due): not listed again.
    */
   committedIds?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Waits between tries of a source read. When given, a source listing or object read that
+   * fails with StorageUnavailableError is tried again (SOURCE_ATTEMPTS in all); without it,
+   * the first such error fails the snapshot.
+   */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** A region that did not end up holding the snapshot, and why. */
@@ -90,6 +96,26 @@ export interface SnapshotResult {
   /** True when every region already held this snapshot id (a retried trigger). */
   alreadyExisted: boolean;
   durationMs: number;
+}
+
+/**
+ * Tries of one source read. The source is the one thing a snapshot cannot do without (a
+ * replica that fails is only dropped), and a failed scheduled snapshot waits for the next
+ * tick, a day by default: one S3 error past the SDK's own retries must not cost that (bug 9 of
+ * docs/simulation.md, where it left instances with no snapshot at all before an outage).
+ */
+const SOURCE_ATTEMPTS = 4;
+
+async function fromSource<T>(input: TakeSnapshotInput, read: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await read();
+    } catch (error) {
+      const retry = input.sleep && error instanceof StorageUnavailableError;
+      if (!retry || attempt >= SOURCE_ATTEMPTS) throw error;
+      await input.sleep?.(Math.min(5_000, 250 * 2 ** attempt));
+    }
+  }
 }
 
 /**
@@ -136,7 +162,7 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
   const previousByKey = new Map(previous?.objects.map((o) => [o.key, o]) ?? []);
   // The empty key is the instance prefix's own folder marker (`<instanceId>/`): it names the
   // instance, not an object of its configuration, and a manifest key must not be empty.
-  const listing = (await input.source.list(input.instanceId)).filter(
+  const listing = (await fromSource(input, () => input.source.list(input.instanceId))).filter(
     (entry) => entry.key.length > 0,
   );
 
@@ -157,12 +183,15 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
         }
         let chunked: ChunkedObject;
         try {
-          chunked = await chunkStream(
-            input.source.read(input.instanceId, entry.key),
-            async (chunk) => {
-              await Promise.all(writers.map((w) => w.offer(chunk)));
-            },
-            chunkSize,
+          // A retried read starts the object over; chunks already offered are deduplicated.
+          chunked = await fromSource(input, () =>
+            chunkStream(
+              input.source.read(input.instanceId, entry.key),
+              async (chunk) => {
+                await Promise.all(writers.map((w) => w.offer(chunk)));
+              },
+              chunkSize,
+            ),
           );
         } catch (error) {
           // Deleted between the listing and the read: it is not part of the config any more.

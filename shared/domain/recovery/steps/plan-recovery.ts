@@ -1,6 +1,12 @@
 import type { InstanceConfig, LifeboatConfig } from '../../../config/schema.ts';
-import { RunStepError } from '../../../errors.ts';
-import { newestSnapshot as newestIn, replicaOrder } from '../../snapshot/newest.ts';
+import { RunStepError, StorageUnavailableError } from '../../../errors.ts';
+import {
+  type CommittedLookup,
+  describeSnapshot,
+  lookupCommitted,
+  type NewestSnapshot,
+  replicaOrder,
+} from '../../snapshot/newest.ts';
 import { approvalRequest } from '../approval.ts';
 import { releaseSlots, reservedSlots, reserveSlots } from '../capacity.ts';
 import type { RecoveryDeps } from '../ports.ts';
@@ -45,9 +51,9 @@ export async function plan(deps: RecoveryDeps, run: RecoveryRun): Promise<Partia
       full.add(region.name);
       continue;
     }
-    let snapshot: Awaited<ReturnType<typeof newestSnapshot>>;
+    let snapshot: NewestSnapshot;
     try {
-      snapshot = await newestSnapshot(deps, instance, region.name);
+      snapshot = await newestSnapshot(deps, instance, region.name, run.from);
     } catch (error) {
       // Nothing to restore: give the room back rather than hold it for a run that cannot go on.
       await releaseSlots({
@@ -87,17 +93,57 @@ export async function currentReservations(deps: RecoveryDeps, failedRegion: stri
   return out;
 }
 
-/** The newest committed snapshot, from the target's own bucket when it is a replica. */
-async function newestSnapshot(deps: RecoveryDeps, instance: InstanceConfig, target: string) {
-  const found = await newestIn(
-    deps.vault,
-    instance.id,
-    replicaOrder(instance.replicaRegions, target),
-  );
-  if (!found)
-    throw new RunStepError(
+/**
+ * Lookups of the newest committed snapshot before the plan gives up. A bucket that fails its
+ * listing (an S3 error past the SDK's retries) is asked again here, in place: otherwise one
+ * error reads as "no snapshot", the step's attempts re-reserve capacity for nothing, and every
+ * operator resume can fail the same way (bug 9 of docs/simulation.md).
+ */
+const LOOKUP_ATTEMPTS = 4;
+
+/**
+ * The newest committed snapshot, from the target's own bucket when it is a replica. Retried
+ * while a bucket that should answer (any but the failed region's) did not; "none" is only
+ * concluded from buckets that answered, and the error says which ones did not.
+ */
+async function newestSnapshot(
+  deps: RecoveryDeps,
+  instance: InstanceConfig,
+  target: string,
+  failedRegion: string,
+): Promise<NewestSnapshot> {
+  const regions = replicaOrder(instance.replicaRegions, target);
+  for (let attempt = 1; ; attempt += 1) {
+    const lookup = await lookupCommitted(deps.vault, instance.id, regions);
+    const last = attempt >= LOOKUP_ATTEMPTS;
+    if (lookup.best) {
+      try {
+        return await describeSnapshot(deps.vault, instance.id, lookup.best);
+      } catch (error) {
+        // A manifest that cannot be read for now (not a corrupt one) is worth another look.
+        if (!(error instanceof StorageUnavailableError) || last) throw error;
+      }
+    } else {
+      // The failed region's bucket is expected not to answer: waiting for it changes nothing.
+      const unanswered = lookup.unanswered.filter((u) => u.region !== failedRegion);
+      if (unanswered.length === 0 || last) throw noSnapshot(instance.id, regions, lookup);
+    }
+    await deps.sleep(Math.min(5_000, 250 * 2 ** attempt));
+  }
+}
+
+function noSnapshot(instanceId: string, regions: readonly string[], lookup: CommittedLookup) {
+  const silent = new Set(lookup.unanswered.map((u) => u.region));
+  const answered = regions.filter((r) => !silent.has(r));
+  const holdNone = answered.length > 0 ? ` (${answered.join(', ')} hold none)` : '';
+  if (lookup.unanswered.length === 0)
+    return new RunStepError(
       'plan',
-      `no committed snapshot of ${instance.id} in any reachable replica`,
+      `no committed snapshot of ${instanceId} in any replica${holdNone}`,
     );
-  return found;
+  const why = lookup.unanswered.map((u) => `${u.region}: ${u.reason}`).join('; ');
+  return new RunStepError(
+    'plan',
+    `no committed snapshot of ${instanceId} in any reachable replica${holdNone}; did not answer: ${why}`,
+  );
 }

@@ -422,6 +422,49 @@ describe('plan', () => {
     ]);
   });
 
+  it('finds the snapshot when every reachable replica fails its first listing (bug 9)', async () => {
+    const { w, snapshot } = await outageWorld();
+    for (const region of ['us-east-2', 'us-west-2']) {
+      const vault = w.vault(region);
+      vault.failOn('list', /commits\//, (key) => {
+        vault.clearFaults();
+        return new StorageUnavailableError(`${region} ${key}: injected SlowDown`);
+      });
+    }
+    const run = await started(w);
+    const planned = await runRecoveryStep(w.deps, run.runId, 'plan', run.claimSet);
+    expect(planned.steps.plan).toMatchObject({ status: 'done', attempts: 1 });
+    expect(planned.snapshot).toMatchObject({ snapshotId: snapshot.snapshotId });
+    expect(w.sleeps.length).toBeGreaterThan(0);
+  });
+
+  it('names the replicas that did not answer, not "none", when their listings keep failing', async () => {
+    const { w, snapshot } = await outageWorld();
+    // us-west-2 truly holds none; us-east-2 (which does) keeps failing its listing.
+    w.vault('us-west-2').remove(`instances/petstore/commits/${snapshot.snapshotId}.json`);
+    w.vault('us-east-2').failOn('list', /commits\//);
+    const run = await started(w);
+    await rejection(runRecoveryStep(w.deps, run.runId, 'plan', run.claimSet));
+    const stored = await loadRun(w.deps, run.runId, SET);
+    expect(stored?.reason).toMatch(/\(us-west-2 hold none\)/);
+    expect(stored?.reason).toMatch(/did not answer: .*us-east-2: .*injected fault/);
+  });
+
+  it('looks only once per attempt when every replica but the failed one answered none', async () => {
+    const w = recoveryWorld();
+    await w.seed();
+    w.fail('us-east-1');
+    const run = await started(w);
+    const lists = () => w.vault('us-east-2').calls.filter((c) => c.op === 'list').length;
+    const before = lists();
+    await rejection(runRecoveryStep(w.deps, run.runId, 'plan', run.claimSet));
+    // One lookup per step attempt (3): the failed region's silence is no reason to ask again.
+    expect(lists() - before).toBe(3);
+    expect((await loadRun(w.deps, run.runId, SET))?.reason).toMatch(
+      /no committed snapshot of petstore in any reachable replica \(us-east-2, us-west-2 hold none\)/,
+    );
+  });
+
   it('fails the run at plan when no healthy region has room', async () => {
     const { w } = await outageWorld({
       capacity: { 'us-east-2': 0, 'us-west-2': 0, 'eu-west-1': 0 },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { keys } from '../../../../../shared/domain/snapshot/format.ts';
 import {
+  lookupCommitted,
   newestCommittedId,
   newestSnapshot,
   replicaOrder,
@@ -57,6 +58,27 @@ describe('newestCommittedId', () => {
     const { world } = await twoSnapshots();
     for (const region of REGIONS) world.vault(region).unreachable = true;
     expect(await newestCommittedId(world.vault, INSTANCE, [...REGIONS])).toBeUndefined();
+  });
+});
+
+describe('lookupCommitted', () => {
+  it('names a bucket that failed its listing apart from the ones that hold none', async () => {
+    const world = snapshotWorld();
+    world.vault('us-east-2').failOn('list', /commits\//);
+    const found = await lookupCommitted(world.vault, INSTANCE, [...REGIONS]);
+    expect(found.best).toBeUndefined();
+    expect(found.unanswered).toEqual([
+      { region: 'us-east-2', reason: expect.stringMatching(/injected fault/) },
+    ]);
+  });
+
+  it('finds the newest id and names no bucket when every bucket answers', async () => {
+    const { world, newer } = await twoSnapshots();
+    const found = await lookupCommitted(world.vault, INSTANCE, [...REGIONS]);
+    expect(found).toEqual({
+      best: { snapshotId: newer.snapshotId, region: 'us-east-1' },
+      unanswered: [],
+    });
   });
 });
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import type { InstanceStore } from '../../../../../shared/domain/ports.ts';
 import { listCommittedSnapshotIds } from '../../../../../shared/domain/snapshot/catalog.ts';
 import {
   CommitMarkerSchema,
@@ -465,6 +466,63 @@ describe('takeSnapshot', () => {
     seedInstance(world.source, INSTANCE, { count: 3, size: 300, seed: 18 });
     world.source.unreachable = true;
     await expect(world.take()).rejects.toBeInstanceOf(StorageUnavailableError);
+    for (const vault of world.vaults) expect(vault.count('put')).toBe(0);
+  });
+
+  it('tries a failing source listing and a read that breaks midway again when given a sleep (bug 9)', async () => {
+    const world = snapshotWorld({ pieceSize: 100 });
+    const keysSeeded = seedInstance(world.source, INSTANCE, { count: 4, size: 1000, seed: 20 });
+    const broken = keysSeeded[1] as string;
+    let listFailures = 1;
+    let readFailures = 1;
+    const flaky: InstanceStore = {
+      location: world.source.location,
+      list: async (id) => {
+        if (listFailures-- > 0) throw new StorageUnavailableError('LIST: injected SlowDown');
+        return world.source.list(id);
+      },
+      read: (id, key) => {
+        if (key !== broken || readFailures-- <= 0) return world.source.read(id, key);
+        const whole = world.source.read(id, key);
+        return (async function* () {
+          for await (const piece of whole) {
+            yield piece;
+            throw new StorageUnavailableError(`GET ${key}: connection reset midway`);
+          }
+        })();
+      },
+      write: (id, key, body) => world.source.write(id, key, body),
+      delete: (id, keys) => world.source.delete(id, keys),
+    };
+    const sleeps: number[] = [];
+    const result = await world.take({
+      source: flaky,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+      },
+    });
+    expect(result.committed).toBe(true);
+    expect(result.regionsCommitted).toEqual([...REGIONS]);
+    expect(sleeps).toHaveLength(2);
+    const stored = manifestIn(world.vault('us-east-2'), result.snapshotId);
+    const expected = [...world.source.contents(INSTANCE)].map(([key, body]) => [key, sha256(body)]);
+    expect(stored.objects.map((o) => [o.key, o.sha256])).toEqual(expected);
+    for (const vault of world.vaults)
+      expect(
+        (await verifySnapshot({ vault, instanceId: INSTANCE, snapshotId: result.snapshotId })).ok,
+      ).toBe(true);
+  });
+
+  it('gives up after four tries of a source that stays unreachable when given a sleep', async () => {
+    const world = snapshotWorld();
+    seedInstance(world.source, INSTANCE, { count: 3, size: 300, seed: 21 });
+    world.source.unreachable = true;
+    const sleeps: number[] = [];
+    await expect(world.take({ sleep: async (ms) => void sleeps.push(ms) })).rejects.toBeInstanceOf(
+      StorageUnavailableError,
+    );
+    expect(world.source.count('list')).toBe(4);
+    expect(sleeps).toHaveLength(3);
     for (const vault of world.vaults) expect(vault.count('put')).toBe(0);
   });
 
