@@ -49,6 +49,8 @@ export interface ApiGatewaySample {
   apiNames: string[];
   apiIds: string[];
   keyValues: string[];
+  /** Static credentials the integrations send their backend (one per API): never in the clear. */
+  backendCredentials: string[];
   planNames: string[];
   domainName?: string;
 }
@@ -72,7 +74,13 @@ export async function seedApiGatewayInstance(
   const methods = Math.min(options.methodsPerResource ?? 2, VERBS.length);
   const lambda = (fn: string) =>
     `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/arn:aws:lambda:${region}:${account}:function:${fn}/invocations`;
-  const out: ApiGatewaySample = { apiNames: [], apiIds: [], keyValues: [], planNames: [] };
+  const out: ApiGatewaySample = {
+    apiNames: [],
+    apiIds: [],
+    keyValues: [],
+    backendCredentials: [],
+    planNames: [],
+  };
   for (let a = 0; a < apis; a++) {
     const name = `${options.instanceId}-api-${a}`;
     const api = await plane.call<{ id: string }>(
@@ -180,6 +188,13 @@ export async function seedApiGatewayInstance(
             }),
           );
           if (m === 0) {
+            // The first resource's mock integration sends its backend a static credential, as
+            // an HTTP integration with a backend API key does.
+            const credential =
+              r === 0
+                ? `${options.instanceId}-backend-${a}-${Math.random().toString(36).slice(2, 14)}`
+                : undefined;
+            if (credential) out.backendCredentials.push(credential);
             await plane.call(
               'PutIntegration',
               new PutIntegrationCommand({
@@ -188,6 +203,9 @@ export async function seedApiGatewayInstance(
                 httpMethod,
                 type: 'MOCK',
                 requestTemplates: { 'application/json': '{"statusCode": 200}' },
+                requestParameters: credential
+                  ? { 'integration.request.header.x-api-key': `'${credential}'` }
+                  : undefined,
               }),
             );
             await plane.call(

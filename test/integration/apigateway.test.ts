@@ -10,6 +10,7 @@ import {
   GetRestApiCommand,
   GetRestApisCommand,
   GetUsagePlansCommand,
+  type Resource,
   UpdateRestApiCommand,
   UpdateStageCommand,
 } from '@aws-sdk/client-api-gateway';
@@ -259,19 +260,44 @@ describe('API Gateway instance kind against moto', () => {
     expect(await regionDigest(world.config, 'us-west-2')).toBe(manifest.configDigest);
   });
 
-  it('never holds an API key value in the clear in any backup object or version', async () => {
+  it('never holds an API key value or an integration credential in the clear in any backup object or version', async () => {
     await snapshot('20261202T010000Z');
     await snapshot('20261202T020000Z');
     const objects = await backupPlaintexts(world.config);
     expect(objects.length).toBeGreaterThan(10);
     // Self-check: the scan reads compressed documents (an API name is in a pack).
     expect(objects.some((o) => o.text.includes(`${SHOP()}-api-0-gold`))).toBe(true);
-    for (const value of sample.keyValues) {
+    expect(sample.backendCredentials.length).toBeGreaterThan(0);
+    for (const value of [...sample.keyValues, ...sample.backendCredentials]) {
       for (const form of clearForms(value)) {
         const leaks = objects.filter((o) => o.text.includes(form)).map((o) => o.key);
         expect(leaks, `${form} found`).toEqual([]);
       }
     }
+  });
+
+  it("restores an integration's static credential in the clear on the target, where its backend needs it", async () => {
+    await snapshot();
+    await restoreTo('us-west-2');
+    const target = plane('us-west-2');
+    const apis = await target.call<{ items?: { id?: string; name?: string }[] }>(
+      'GetRestApis',
+      new GetRestApisCommand({}),
+    );
+    const sent: string[] = [];
+    for (const api of (apis.items ?? []).filter((a) => a.name?.startsWith(`${SHOP()}-api-`))) {
+      const resources = await target.call<{ items?: Resource[] }>(
+        'GetResources',
+        new GetResourcesCommand({ restApiId: api.id as string, embed: ['methods'] }),
+      );
+      for (const resource of resources.items ?? [])
+        for (const method of Object.values(resource.resourceMethods ?? {})) {
+          const value =
+            method.methodIntegration?.requestParameters?.['integration.request.header.x-api-key'];
+          if (value) sent.push(value);
+        }
+    }
+    expect(sent.sort()).toEqual(sample.backendCredentials.map((c) => `'${c}'`).sort());
   });
 
   it('restores API key values through the key ring in the target region', async () => {

@@ -33,6 +33,10 @@ import {
   stagePatch,
 } from '../../domain/apigateway/restore-plan.ts';
 import type { Keyring } from '../../domain/apigateway/sealing.ts';
+import {
+  openStaticCredentials,
+  sealedCredentialKeyIds,
+} from '../../domain/apigateway/static-credentials.ts';
 import { ApiGatewayCallError } from '../../errors.ts';
 import { putMethod, settingPatch } from './apply-method.ts';
 import type { ControlPlane } from './control-plane.ts';
@@ -84,9 +88,17 @@ export class RestApiWriter {
     // stops everything before the first write.
     const operations = planApiRestore(desired, existing?.document);
     if (operations.length === 0) return { writes: 0, operations };
+    // Sealed static credentials are opened only to be written (static-credentials.ts).
+    const keyIds = [...sealedCredentialKeyIds(desired)];
+    const dataKeys = new Map(
+      await Promise.all(
+        keyIds.map(async (id) => [id, await this.keyring.byId(this.instanceId, id)] as const),
+      ),
+    );
+    const opened = keyIds.length > 0 ? openStaticCredentials(desired, dataKeys) : desired;
     const localize = <T>(doc: T, apiId?: string): T =>
       localizeReferences(doc, { region, apiId, references: this.references }, desired.name);
-    const preflight = localize(desired);
+    const preflight = localize(opened);
     this.current = existing?.document;
     let index = existing?.index;
     const readBack = async (apiId: string) =>
@@ -129,7 +141,7 @@ export class RestApiWriter {
         continue;
       }
       if (!index) throw new ApiGatewayCallError('lookup', region, false, `no API ${desired.name}`);
-      await this.run(operation, localize(desired, index.id), index, deployments);
+      await this.run(operation, localize(opened, index.id), index, deployments);
       if (operation.op === 'deleteResource') index = (await readBack(index.id)).index;
       // Methods name authorizers and validators by id, and the create's answer holds it: a
       // read back (7 calls) only for an answer without one. It was half a restore's reads.

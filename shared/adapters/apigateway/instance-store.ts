@@ -14,6 +14,7 @@ import {
 } from '../../domain/apigateway/documents.ts';
 import { localizeReferences, type ReferenceTable } from '../../domain/apigateway/references.ts';
 import { type Keyring, sealedKeyId, unseal } from '../../domain/apigateway/sealing.ts';
+import { sealedCredentialKeyIds } from '../../domain/apigateway/static-credentials.ts';
 import type { InstanceStore, ObjectEntry } from '../../domain/ports.ts';
 import { ObjectMissingError } from '../../errors.ts';
 import { RestApiWriter } from './apply-api.ts';
@@ -110,6 +111,8 @@ export class ApiGatewayInstanceStore implements InstanceStore {
       key,
     );
     if (doc.kind === 'api-key') await this.keyring.byId(instanceId, sealedKeyId(doc.value.sealed));
+    if (doc.kind === 'rest-api')
+      for (const keyId of sealedCredentialKeyIds(doc)) await this.keyring.byId(instanceId, keyId);
   }
 
   async write(instanceId: string, key: string, body: Uint8Array): Promise<void> {

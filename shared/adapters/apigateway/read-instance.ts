@@ -35,6 +35,10 @@ import {
 } from '../../domain/apigateway/documents.ts';
 import { neutralizeReferences, type ReferenceTable } from '../../domain/apigateway/references.ts';
 import { type Keyring, seal } from '../../domain/apigateway/sealing.ts';
+import {
+  sealStaticCredentials,
+  staticCredentialCount,
+} from '../../domain/apigateway/static-credentials.ts';
 import { DuplicateMemberError } from '../../errors.ts';
 import {
   byName,
@@ -267,8 +271,14 @@ export async function readRestApi(
       stages.flatMap((s) => (s.stageName && s.deploymentId ? [[s.stageName, s.deploymentId]] : [])),
     ),
   };
+  // Static credentials an integration sends its backend are sealed, as API key values are; the
+  // data key is fetched only for an API that has one.
+  const sealed =
+    staticCredentialCount(document) > 0
+      ? sealStaticCredentials(document, await context.keyring.current(context.instanceId))
+      : document;
   return {
-    document: neutralizeReferences(document, {
+    document: neutralizeReferences(sealed, {
       region: plane.region,
       apiId: restApiId,
       references: context.references,
