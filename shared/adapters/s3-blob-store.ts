@@ -5,27 +5,17 @@ import {
   PutObjectCommand,
   PutObjectRetentionCommand,
   paginateListObjectsV2,
-  type S3Client,
 } from '@aws-sdk/client-s3';
 import type { BlobStore, PutOptions, RetainUntil, StoredBlob } from '../domain/ports.ts';
 import { StorageUnavailableError } from '../errors.ts';
+import { S3Bucket } from './s3-bucket.ts';
 import { isNotFound, toDomainError } from './s3-errors.ts';
 
 /** S3's DeleteObjects limit. */
 const DELETE_BATCH = 1000;
 
 /** A backup or control bucket, through S3. */
-export class S3BlobStore implements BlobStore {
-  readonly location: string;
-
-  constructor(
-    private readonly client: S3Client,
-    private readonly bucket: string,
-    region: string,
-  ) {
-    this.location = `s3://${bucket} (${region})`;
-  }
-
+export class S3BlobStore extends S3Bucket implements BlobStore {
   async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<void> {
     try {
       await this.client.send(

@@ -1,25 +1,11 @@
-import {
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { DocumentStore, VersionedDocument } from '../domain/ports.ts';
 import { AlreadyExistsError, CorruptStateError, WriteConflictError } from '../errors.ts';
+import { S3Bucket } from './s3-bucket.ts';
 import { isNotFound, toDomainError } from './s3-errors.ts';
 
 /** JSON documents in a control bucket, versioned by ETag, written with S3 conditional writes. */
-export class S3DocumentStore implements DocumentStore {
-  readonly location: string;
-
-  constructor(
-    private readonly client: S3Client,
-    private readonly bucket: string,
-    region: string,
-  ) {
-    this.location = `s3://${bucket} (${region})`;
-  }
-
+export class S3DocumentStore extends S3Bucket implements DocumentStore {
   async load(key: string): Promise<VersionedDocument | undefined> {
     let text: string;
     let version: string;

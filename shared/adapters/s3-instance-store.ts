@@ -3,27 +3,17 @@ import {
   GetObjectCommand,
   PutObjectCommand,
   paginateListObjectsV2,
-  type S3Client,
 } from '@aws-sdk/client-s3';
 import type { InstanceStore, ObjectEntry } from '../domain/ports.ts';
 import { ObjectMissingError, StorageUnavailableError } from '../errors.ts';
+import { S3Bucket } from './s3-bucket.ts';
 import { isNotFound, toDomainError } from './s3-errors.ts';
 
 /**
  * The default instance adapter: an instance's configuration is the set of objects under
  * `<instanceId>/` in its region's instance-store bucket.
  */
-export class S3InstanceStore implements InstanceStore {
-  readonly location: string;
-
-  constructor(
-    private readonly client: S3Client,
-    private readonly bucket: string,
-    region: string,
-  ) {
-    this.location = `s3://${bucket} (${region})`;
-  }
-
+export class S3InstanceStore extends S3Bucket implements InstanceStore {
   private prefix(instanceId: string): string {
     return `${instanceId}/`;
   }

@@ -18,51 +18,53 @@ import { cachedDeps, runtimeRegion } from './deps.ts';
  * Every function publishes on the bus of the region it runs in.
  */
 
-/** The detector's ports: state in this region's control bucket, events on this region's bus. */
-export interface DetectorDeps {
+/** What the detector, the probe and the snapshot function share. */
+interface FunctionDeps {
   config: LifeboatConfig;
+  /** The region this copy of the function runs in. */
   region: string;
+  /** This region's bus. */
+  bus: EventBus;
+  /** Where the function's metrics go (EMF in Lambda); absent: none (the CLI, the local world). */
+  metrics?: MetricsSink;
+}
+
+/** The config, the region this copy runs in, and that region's bus. */
+function runningHere(config: LifeboatConfig, env: NodeJS.ProcessEnv): FunctionDeps {
+  const region = runtimeRegion(config, env);
+  return { config, region, bus: eventBus(config, region) };
+}
+
+/** The detector's ports: state in this region's control bucket, events on this region's bus. */
+export interface DetectorDeps extends FunctionDeps {
   settings: DetectorSettings;
   store: DocumentStore;
-  bus: EventBus;
-  /** Where detection metrics go (EMF in Lambda); absent: none. */
-  metrics?: MetricsSink;
 }
 
 /** Real adapters for the detector. */
 export function detectorDepsFor(config: LifeboatConfig, env = process.env): DetectorDeps {
-  const region = runtimeRegion(config, env);
+  const here = runningHere(config, env);
   return {
-    config,
-    region,
+    ...here,
     settings: detectorSettings(config.detection, config.regions.length),
-    store: controlDocuments(config, region),
-    bus: eventBus(config, region),
+    store: controlDocuments(config, here.region),
   };
 }
 
 /** The probe's ports: HTTP checks and this region's bus. */
-export interface ProbeDeps {
-  config: LifeboatConfig;
-  region: string;
+export interface ProbeDeps extends FunctionDeps {
   probe: HealthProbe;
-  bus: EventBus;
   clock: Clock;
   wait(ms: number): Promise<void>;
   /** How long one invocation keeps probing: the schedule's period. */
   invocationSeconds: number;
-  /** Where probe metrics go (EMF in Lambda); absent: none. */
-  metrics?: MetricsSink;
 }
 
 /** Real adapters for the probe. */
 export function probeDepsFor(config: LifeboatConfig, env = process.env): ProbeDeps {
-  const region = runtimeRegion(config, env);
   return {
-    config,
-    region,
+    ...runningHere(config, env),
     probe: new HttpHealthProbe(),
-    bus: eventBus(config, region),
     clock: systemClock,
     wait: (ms) => sleep(ms).then(() => undefined),
     invocationSeconds: Number(env.LIFEBOAT_PROBE_INVOCATION_SECONDS ?? 60),
@@ -70,25 +72,16 @@ export function probeDepsFor(config: LifeboatConfig, env = process.env): ProbeDe
 }
 
 /** The snapshot function's ports. */
-export interface SnapshotDeps {
-  config: LifeboatConfig;
-  /** The region this copy of the function runs in. */
-  region: string;
+export interface SnapshotDeps extends FunctionDeps {
   clock: Clock;
-  bus: EventBus;
   jobFor(instanceId: string): SnapshotJob;
-  /** Where snapshot metrics go (EMF in Lambda); absent: none (the CLI, the local world). */
-  metrics?: MetricsSink;
 }
 
 /** Real adapters for the snapshot function. */
 export function snapshotDepsFor(config: LifeboatConfig, env = process.env): SnapshotDeps {
-  const here = runtimeRegion(config, env);
   return {
-    config,
-    region: here,
+    ...runningHere(config, env),
     clock: systemClock,
-    bus: eventBus(config, here),
     jobFor: (id) => snapshotJob(config, findInstance(config, id)),
   };
 }
@@ -104,25 +97,21 @@ export function reconcileDepsFor(config: LifeboatConfig, env = process.env): Rec
   };
 }
 
+/** The ports `build` makes, with EMF metrics (Lambda's), built on first use and cached. */
+function inLambda<TDeps>(build: (config: LifeboatConfig, env: NodeJS.ProcessEnv) => TDeps) {
+  return cachedDeps((config, env): TDeps => ({ ...build(config, env), metrics: new EmfMetrics() }));
+}
+
 /** The real ports of each function, built on first use and cached per config path. */
-export const defaultDetectorDeps = cachedDeps(
-  (config, env): DetectorDeps => ({ ...detectorDepsFor(config, env), metrics: new EmfMetrics() }),
-);
+export const defaultDetectorDeps = inLambda(detectorDepsFor);
 /** See defaultDetectorDeps. */
-export const defaultProbeDeps = cachedDeps(
-  (config, env): ProbeDeps => ({ ...probeDepsFor(config, env), metrics: new EmfMetrics() }),
-);
+export const defaultProbeDeps = inLambda(probeDepsFor);
 /** See defaultDetectorDeps. */
-export const defaultSnapshotDeps = cachedDeps(
-  (config, env): SnapshotDeps => ({ ...snapshotDepsFor(config, env), metrics: new EmfMetrics() }),
-);
+export const defaultSnapshotDeps = inLambda(snapshotDepsFor);
 /** See defaultDetectorDeps. */
 export const defaultReconcileDeps = cachedDeps(reconcileDepsFor);
 /** The recovery chain's ports (planRecovery, the three steps, failback). */
-export const defaultRecoveryDeps = cachedDeps(
-  // Metrics (EMF on stdout) only in Lambda: the CLI's and the local world's output stay clean.
-  (config, env): RecoveryDeps => ({
-    ...recoveryDeps(config, runtimeRegion(config, env)),
-    metrics: new EmfMetrics(),
-  }),
+// Metrics (EMF on stdout) only in Lambda: the CLI's and the local world's output stay clean.
+export const defaultRecoveryDeps = inLambda(
+  (config, env): RecoveryDeps => recoveryDeps(config, runtimeRegion(config, env)),
 );

@@ -39,7 +39,7 @@ import {
 } from '../../domain/apigateway/static-credentials.ts';
 import { ApiGatewayCallError } from '../../errors.ts';
 import { putMethod, settingPatch } from './apply-method.ts';
-import type { ControlPlane } from './control-plane.ts';
+import { type ControlPlane, PlaneWriter } from './control-plane.ts';
 import { type ApiIndex, readRestApi } from './read-instance.ts';
 
 /*
@@ -60,21 +60,17 @@ function apiArn(region: string, apiId: string): string {
 }
 
 /** Applies one REST API document (already localized to the target) to the target region. */
-export class RestApiWriter {
-  private writes = 0;
+export class RestApiWriter extends PlaneWriter {
   /** The target's document before this apply (region-neutral), for stage patches. */
   private current: RestApiDocument | undefined;
 
   constructor(
-    private readonly plane: ControlPlane,
+    plane: ControlPlane,
     private readonly instanceId: string,
     private readonly references: ReferenceTable,
     private readonly keyring: Keyring,
-  ) {}
-
-  private async write<Output = unknown>(operation: string, command: object): Promise<Output> {
-    this.writes += 1;
-    return this.plane.call<Output>(operation, command);
+  ) {
+    super(plane);
   }
 
   /** Brings the target API named like `desired` to equal it; `current` is what is there. */

@@ -24,7 +24,7 @@ import {
 import { localizeReferences, type ReferenceTable } from '../../domain/apigateway/references.ts';
 import type { PatchOperation } from '../../domain/apigateway/restore-plan.ts';
 import { ApiGatewayCallError } from '../../errors.ts';
-import type { ControlPlane } from './control-plane.ts';
+import { type ControlPlane, PlaneWriter } from './control-plane.ts';
 import type { InstanceIndex } from './read-instance.ts';
 
 /*
@@ -36,19 +36,14 @@ import type { InstanceIndex } from './read-instance.ts';
  */
 
 /** Writes keys, plans and domains into one region; `index` is what the target holds. */
-export class MemberWriter {
-  writes = 0;
-
+export class MemberWriter extends PlaneWriter {
   constructor(
-    private readonly plane: ControlPlane,
+    plane: ControlPlane,
     private readonly instanceId: string,
     private readonly references: ReferenceTable,
     private readonly index: InstanceIndex,
-  ) {}
-
-  private async write<Output = unknown>(operation: string, command: object): Promise<Output> {
-    this.writes += 1;
-    return this.plane.call<Output>(operation, command);
+  ) {
+    super(plane);
   }
 
   private apiId(name: string, field: string): string {

@@ -123,6 +123,18 @@ export class ControlPlane {
 
 const clients = new Map<string, APIGatewayClient>();
 
+/** What writes into a region through a control plane, counting its writes for the result. */
+export abstract class PlaneWriter {
+  writes = 0;
+
+  constructor(protected readonly plane: ControlPlane) {}
+
+  protected async write<Output = unknown>(operation: string, command: object): Promise<Output> {
+    this.writes += 1;
+    return this.plane.call<Output>(operation, command);
+  }
+}
+
 /** The API Gateway client of a region, built once per container, with SDK retries off. */
 export function apiGatewayClientFor(
   target: RegionEndpoint,

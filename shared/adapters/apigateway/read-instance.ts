@@ -181,63 +181,38 @@ export async function readRestApi(
     policy: parsePolicy(api.policy),
     tags: sortedRecord(api.tags ?? {}),
     resources: sortedRecord(canonicalResources),
-    models: sortedRecord(
-      Object.fromEntries(
-        models.flatMap((m) =>
-          m.name
-            ? [
-                [
-                  m.name,
-                  compact({
-                    contentType: m.contentType ?? 'application/json',
-                    schema: opt(m.schema),
-                    description: opt(m.description),
-                  }),
-                ],
-              ]
-            : [],
-        ),
-      ),
+    models: keyedBy(
+      models,
+      (m) => m.name,
+      (m) =>
+        compact({
+          contentType: m.contentType ?? 'application/json',
+          schema: opt(m.schema),
+          description: opt(m.description),
+        }),
     ),
-    requestValidators: sortedRecord(
-      Object.fromEntries(
-        validators.flatMap((v) =>
-          v.name
-            ? [
-                [
-                  v.name,
-                  {
-                    validateRequestBody: v.validateRequestBody ?? false,
-                    validateRequestParameters: v.validateRequestParameters ?? false,
-                  },
-                ],
-              ]
-            : [],
-        ),
-      ),
+    requestValidators: keyedBy(
+      validators,
+      (v) => v.name,
+      (v) => ({
+        validateRequestBody: v.validateRequestBody ?? false,
+        validateRequestParameters: v.validateRequestParameters ?? false,
+      }),
     ),
-    authorizers: sortedRecord(
-      Object.fromEntries(
-        authorizers.flatMap((a) =>
-          a.name
-            ? [
-                [
-                  a.name,
-                  compact({
-                    type: a.type ?? 'TOKEN',
-                    authorizerUri: opt(a.authorizerUri),
-                    authorizerCredentials: opt(a.authorizerCredentials),
-                    identitySource: opt(a.identitySource),
-                    identityValidationExpression: opt(a.identityValidationExpression),
-                    authorizerResultTtlInSeconds: a.authorizerResultTtlInSeconds ?? undefined,
-                    providerARNs: a.providerARNs?.length ? [...a.providerARNs].sort() : undefined,
-                    authType: opt(a.authType),
-                  }),
-                ],
-              ]
-            : [],
-        ),
-      ),
+    authorizers: keyedBy(
+      authorizers,
+      (a) => a.name,
+      (a) =>
+        compact({
+          type: a.type ?? 'TOKEN',
+          authorizerUri: opt(a.authorizerUri),
+          authorizerCredentials: opt(a.authorizerCredentials),
+          identitySource: opt(a.identitySource),
+          identityValidationExpression: opt(a.identityValidationExpression),
+          authorizerResultTtlInSeconds: a.authorizerResultTtlInSeconds ?? undefined,
+          providerARNs: a.providerARNs?.length ? [...a.providerARNs].sort() : undefined,
+          authType: opt(a.authType),
+        }),
     ),
     gatewayResponses: sortedRecord(
       Object.fromEntries(
@@ -253,12 +228,10 @@ export async function readRestApi(
           ]),
       ),
     ),
-    stages: sortedRecord(
-      Object.fromEntries(
-        stages.flatMap((s) =>
-          s.stageName ? [[s.stageName, canonicalStage(s, deploymentDescriptions)]] : [],
-        ),
-      ),
+    stages: keyedBy(
+      stages,
+      (s) => s.stageName,
+      (s) => canonicalStage(s, deploymentDescriptions),
     ),
   }) as RestApiDocument;
   const index: ApiIndex = {
@@ -478,4 +451,20 @@ export async function readInstance(
     },
     index,
   };
+}
+
+/** The items that have a key, as a record sorted by key, each mapped by `value`. */
+function keyedBy<T, V>(
+  items: readonly T[],
+  key: (item: T) => string | undefined,
+  value: (item: T) => V,
+): Record<string, V> {
+  return sortedRecord(
+    Object.fromEntries(
+      items.flatMap((item) => {
+        const k = key(item);
+        return k ? [[k, value(item)]] : [];
+      }),
+    ),
+  );
 }
