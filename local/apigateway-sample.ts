@@ -162,13 +162,13 @@ export async function seedApiGatewayInstance(
       for (const resourceId of [child.id]) {
         for (let m = 0; m < methods; m++) {
           const httpMethod = VERBS[m] as string;
+          // Every call below is about this one method.
+          const method = { restApiId, resourceId, httpMethod };
           const secured = m % 2 === 1;
           await plane.call(
             'PutMethod',
             new PutMethodCommand({
-              restApiId,
-              resourceId,
-              httpMethod,
+              ...method,
               authorizationType: secured ? 'CUSTOM' : 'NONE',
               authorizerId: secured ? authorizer.id : undefined,
               apiKeyRequired: !secured,
@@ -180,9 +180,7 @@ export async function seedApiGatewayInstance(
           await plane.call(
             'PutMethodResponse',
             new PutMethodResponseCommand({
-              restApiId,
-              resourceId,
-              httpMethod,
+              ...method,
               statusCode: '200',
               responseModels: { 'application/json': 'Empty' },
             }),
@@ -198,9 +196,7 @@ export async function seedApiGatewayInstance(
             await plane.call(
               'PutIntegration',
               new PutIntegrationCommand({
-                restApiId,
-                resourceId,
-                httpMethod,
+                ...method,
                 type: 'MOCK',
                 requestTemplates: { 'application/json': '{"statusCode": 200}' },
                 requestParameters: credential
@@ -211,9 +207,7 @@ export async function seedApiGatewayInstance(
             await plane.call(
               'PutIntegrationResponse',
               new PutIntegrationResponseCommand({
-                restApiId,
-                resourceId,
-                httpMethod,
+                ...method,
                 statusCode: '200',
                 responseTemplates: { 'application/json': '{"id": "$input.params(\'id\')"}' },
               }),
@@ -222,9 +216,7 @@ export async function seedApiGatewayInstance(
             await plane.call(
               'PutIntegration',
               new PutIntegrationCommand({
-                restApiId,
-                resourceId,
-                httpMethod,
+                ...method,
                 type: 'AWS_PROXY',
                 integrationHttpMethod: 'POST',
                 uri: lambda(`items-${httpMethod.toLowerCase()}`),
