@@ -27,6 +27,16 @@ const {
 } = deployConfig;
 const { detectionResources } = require('./detection.cjs');
 
+/** shared/domain/snapshot/restore-test.ts SCRATCH_PREFIX: where restore tests put their copy. */
+const RESTORE_TEST_SCRATCH = '_lifeboat-restore-test';
+
+/** The instances homed in `region` that ask for scheduled restore tests. */
+function restoreTestedHere(doc, region) {
+  return instances(doc).filter(
+    (instance) => instance.homeRegion === region && instance.snapshot?.restoreTest,
+  );
+}
+
 module.exports = {
   /** Path of the config file relative to the service directory: the package pattern and the env value. */
   async configPath(ctx) {
@@ -44,6 +54,104 @@ module.exports = {
     );
     // Without instances the tick has nothing to do: once a day, the schema's default schedule.
     return deployConfig.rateExpression(seconds.length > 0 ? Math.min(...seconds) : 86_400);
+  },
+
+  /**
+   * The restoreTest function's schedules: one rule per instance with `snapshot.restoreTest`,
+   * in the stack of the instance's home region only (every region deploys the same function,
+   * and an instance is tested once per period, not once per region). The rule's input is the
+   * instance id, which the handler validates.
+   */
+  async restoreTestEvents(ctx) {
+    const { doc } = await loadConfig(ctx);
+    const region = await deployConfig.deployRegion(ctx);
+    const stage = await deployConfig.deployStage(ctx);
+    return restoreTestedHere(doc, region).map((instance) => {
+      const name = `lifeboat-${stage}-restore-test-${instance.id}`;
+      return {
+        schedule: {
+          // EventBridge rule names stop at 64 characters; a longer one is left to CloudFormation.
+          ...(name.length <= 64 ? { name } : {}),
+          description: `Restore test of ${instance.id}: newest snapshot of a random replica into a scratch prefix.`,
+          rate: [instance.snapshot.restoreTest],
+          input: { instanceId: instance.id },
+        },
+      };
+    });
+  },
+
+  /**
+   * The restoreTest role's statements: read the backups of the tested instances' replica
+   * regions, and list, write, read back and delete only under the scratch prefix of those
+   * regions' instance stores (never an instance's own objects); record the result in this
+   * region's control bucket; publish the result. A region that tests no instance gets only its
+   * logs, the record and the bus (IAM refuses a statement without resources).
+   */
+  async restoreTestStatements(ctx) {
+    const { doc } = await loadConfig(ctx);
+    const region = await deployConfig.deployRegion(ctx);
+    const replicas = new Set(
+      restoreTestedHere(doc, region).flatMap((instance) => instance.replicaRegions),
+    );
+    const buckets = doc.regions
+      .filter((r) => replicas.has(r.name))
+      .map((r) => deployConfig.bucketsOf(doc, r));
+    const s3 =
+      buckets.length === 0
+        ? []
+        : [
+            {
+              Sid: 'ListBackups',
+              Effect: 'Allow',
+              Action: 's3:ListBucket',
+              Resource: buckets.map((b) => s3Arn(b.backup)),
+              Condition: { StringLike: { 's3:prefix': ['instances/*'] } },
+            },
+            {
+              Sid: 'ReadBackups',
+              Effect: 'Allow',
+              Action: 's3:GetObject',
+              Resource: buckets.map((b) => s3Arn(b.backup, '/instances/*')),
+            },
+            {
+              Sid: 'ListScratch',
+              Effect: 'Allow',
+              Action: 's3:ListBucket',
+              Resource: buckets.map((b) => s3Arn(b.store)),
+              Condition: { StringLike: { 's3:prefix': [`${RESTORE_TEST_SCRATCH}/*`] } },
+            },
+            // The scratch copy is written, read back for its digest, and deleted.
+            {
+              Sid: 'WriteScratch',
+              Effect: 'Allow',
+              Action: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject'],
+              Resource: buckets.map((b) => s3Arn(b.store, `/${RESTORE_TEST_SCRATCH}/*`)),
+            },
+          ];
+    return [
+      {
+        Sid: 'WriteOwnLogs',
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: { 'Fn::GetAtt': ['RestoreTestLogGroup', 'Arn'] },
+      },
+      ...s3,
+      // The last result, for `lifeboat status`, in the home region's control bucket.
+      {
+        Sid: 'RecordResult',
+        Effect: 'Allow',
+        Action: 's3:PutObject',
+        Resource: {
+          'Fn::Join': ['', [{ 'Fn::GetAtt': ['ControlBucket', 'Arn'] }, '/restore-tests/*']],
+        },
+      },
+      {
+        Sid: 'PublishResults',
+        Effect: 'Allow',
+        Action: 'events:PutEvents',
+        Resource: { 'Fn::GetAtt': ['LifeboatEventBus', 'Arn'] },
+      },
+    ];
   },
 
   /** The deploy region's three bucket names. */

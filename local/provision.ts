@@ -12,6 +12,7 @@ import { secretsKeyAlias } from '../shared/composition.ts';
 import { regionBuckets } from '../shared/config/load.ts';
 import type { LifeboatConfig } from '../shared/config/schema.ts';
 import { type EventPattern, type FunctionName, ROUTES } from '../shared/domain/events.ts';
+import { restoreTestSchedules } from '../shared/domain/snapshot/restore-test.ts';
 
 /** What provisioning created, region by region. */
 export interface ProvisionedRegion {
@@ -128,5 +129,29 @@ export function localRules(config: LifeboatConfig): LocalRule[] {
     fn: route.fn,
     bus: route.bus === 'lifeboat' ? config.naming.eventBusName : 'default',
     pattern: structuredClone(route.pattern),
+  }));
+}
+
+/** A per-instance schedule of the local world: a function the stack runs on a timer of its own. */
+export interface LocalSchedule {
+  fn: FunctionName;
+  /** The region whose stack holds the rule (the instance's home region). */
+  region: string;
+  rate: string;
+  /** The rule's input, as EventBridge hands it to the function. */
+  input: { instanceId: string };
+}
+
+/**
+ * The per-instance schedules the stack deploys (deploy/lifeboat.cjs restoreTestEvents): a
+ * restore test for each instance with `snapshot.restoreTest`, in its home region. The local
+ * world fires them itself ("local timers stand in for schedules").
+ */
+export function localSchedules(config: LifeboatConfig): LocalSchedule[] {
+  return restoreTestSchedules(config.instances).map((s) => ({
+    fn: 'restoreTest',
+    region: s.region,
+    rate: s.rate,
+    input: { instanceId: s.instanceId },
   }));
 }

@@ -6,7 +6,9 @@ import { FAILBACK_TABLE } from '../shared/domain/recovery/failback-run.ts';
 import { RECOVERY_TABLE, runRecoveryStep } from '../shared/domain/recovery/recovery-run.ts';
 import { respondToOutage, respondToRecovery } from '../shared/domain/recovery/respond.ts';
 import { driveRun, loadRun, type RecoveryDeps } from '../shared/domain/recovery/run-store.ts';
+import { runRestoreTest, scratchIdFor } from '../shared/domain/snapshot/restore-test.ts';
 import { runSnapshots, type SnapshotJob } from '../shared/domain/snapshot/run.ts';
+import type { Rng } from '../shared/random.ts';
 import { parseDetectorEvent } from '../shared/schemas/detection-events.ts';
 import {
   parseChainEvent,
@@ -16,6 +18,7 @@ import {
 import type { EventDelivery } from './delivery.ts';
 import type { SeedContext } from './seed-context.ts';
 import type { Invocation } from './world.ts';
+import { SimulatedCrash } from './world.ts';
 
 /**
  * The functions of the simulation: the same domain calls the Lambda handlers make (the handlers
@@ -117,6 +120,68 @@ export class SimFunctions {
         () => void this.operatorResume(runId),
       );
     },
+  };
+
+  /**
+   * The restoreTest function on its schedule: the domain's runRestoreTest on the world's ports,
+   * with every store write and delete it makes watched, traced for the isolation invariant.
+   * Its events reach no function (the catalog routes none), so they are not delivered.
+   */
+  readonly restoreTest = async (inv: Invocation, instanceId: string, pick: Rng): Promise<void> => {
+    const { config, world, clock, sched, record } = this.ctx;
+    const instance = config.instances.find((i) => i.id === instanceId);
+    if (!instance) throw new Error(`sim: no instance ${instanceId}`);
+    const ports = world.portsFor(inv);
+    const touched = new Set<string>();
+    let region = '';
+    let passed = false;
+    let reason: string | undefined;
+    try {
+      const result = await runRestoreTest({
+        instanceId,
+        replicas: instance.replicaRegions.map((r) => ({ region: r, vault: ports.vault(r) })),
+        scratchStore: (r) => {
+          region = r;
+          const store = ports.instanceStore(r);
+          return {
+            ...store,
+            write: (id, key, body) => {
+              touched.add(id);
+              return store.write(id, key, body);
+            },
+            delete: (id, keys) => {
+              touched.add(id);
+              return store.delete(id, keys);
+            },
+          };
+        },
+        pick: (n) => pick.int(0, n - 1),
+        clock,
+        bus: {
+          publish: () =>
+            world.call(inv, 'events', inv.region, 'PutEvents', () => undefined, {
+              mutates: true,
+            }),
+        },
+      });
+      passed = result.passed;
+      reason = result.reason;
+    } catch (error) {
+      if (!(error instanceof SimulatedCrash)) throw error;
+      reason = error.message;
+    }
+    const scratchId = scratchIdFor(instanceId);
+    record({
+      kind: 'restore-test',
+      t: sched.now,
+      instanceId,
+      region,
+      passed,
+      ...(reason ? { reason } : {}),
+      touched: [...touched].sort(),
+      scratchId,
+      scratchLeft: region ? world.objectsOf(region, scratchId).size : 0,
+    });
   };
 
   private chainStep(inv: Invocation, envelope: unknown, fn: StepFunction) {

@@ -24,7 +24,8 @@ export type InvariantName =
   | 'no-double-booked-slot'
   | 'no-stuck-run'
   | 'no-write-lost'
-  | 'home-fenced-through-canary';
+  | 'home-fenced-through-canary'
+  | 'restore-test-isolated';
 
 /** A checker: fed every entry in order. */
 export interface Checker {
@@ -465,7 +466,35 @@ export function allCheckers(): Checker[] {
     new NoStuckRun(),
     new NoWriteLost(),
     new HomeFencedThroughCanary(),
+    new RestoreTestIsolated(),
   ];
+}
+
+/**
+ * A restore test touches nothing that serves: it writes and deletes only under its scratch id,
+ * never an instance's own objects, and a test that passed has deleted its scratch copy.
+ */
+export class RestoreTestIsolated implements Checker {
+  readonly name = 'restore-test-isolated' as const;
+
+  observe(entry: TraceEntry): Violation[] {
+    if (entry.kind !== 'restore-test') return [];
+    const out: Violation[] = [];
+    const outside = entry.touched.filter((id) => id !== entry.scratchId);
+    if (outside.length > 0)
+      out.push({
+        invariant: this.name,
+        t: entry.t,
+        message: `the restore test of ${entry.instanceId} wrote into ${outside.join(', ')}, not only its scratch ${entry.scratchId}`,
+      });
+    if (entry.passed && entry.scratchLeft > 0)
+      out.push({
+        invariant: this.name,
+        t: entry.t,
+        message: `the restore test of ${entry.instanceId} passed but left ${entry.scratchLeft} object(s) under ${entry.scratchId} in ${entry.region}`,
+      });
+    return out;
+  }
 }
 
 /** Runs every checker over a whole trace (tests, and replays of a recorded trace). */

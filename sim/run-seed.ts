@@ -11,6 +11,7 @@ import {
   recordSetup,
   scheduleFaults,
   scheduleProbes,
+  scheduleRestoreTests,
   scheduleSnapshots,
   scheduleTicks,
   scheduleWrites,
@@ -91,6 +92,8 @@ export async function runSeed(seed: number, options: SeedOptions = {}): Promise<
   scheduleTicks(ctx, functions);
   scheduleWrites(ctx, () => rng.fork());
   scheduleFaults(ctx);
+  // Forked last, so the tests' draws leave every earlier stream of the seed as it was.
+  scheduleRestoreTests(ctx, functions, rng.fork());
   options.mutate?.(world);
 
   // Run, drain without injected faults, then let the operator look at what is left.

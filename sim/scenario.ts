@@ -111,6 +111,8 @@ export function drawScenario(rng: Rng): Scenario {
         homeRegion: i.home,
         replicaRegions: rng.shuffle(regionList).slice(0, 3),
         capacityUnits: i.units,
+        // A restore test per instance (sim/schedules.ts scheduleRestoreTests).
+        snapshot: { restoreTest: 'rate(7 days)' },
         dns: {
           hostedZoneId: 'Z0SIM',
           recordName: `${i.id}.api.example.com`,
@@ -126,6 +128,7 @@ export function drawScenario(rng: Rng): Scenario {
               replicaRegions: rng.shuffle(regionList).slice(0, 3),
               critical: true,
               activeRegions: critical.active,
+              snapshot: { restoreTest: 'rate(7 days)' },
               dns: {
                 hostedZoneId: 'Z0SIM',
                 recordName: 'payments.api.example.com',

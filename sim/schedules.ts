@@ -2,6 +2,7 @@ import { probeRound, probeTargets } from '../shared/domain/detection/probe.ts';
 import { DetailType } from '../shared/domain/events.ts';
 import { dnsSpecFor } from '../shared/domain/recovery/dns-spec.ts';
 import { activeActiveWeights, homeWeights } from '../shared/domain/recovery/weights.ts';
+import { restoreTestSchedules } from '../shared/domain/snapshot/restore-test.ts';
 import type { Rng } from '../shared/random.ts';
 import type { EventDelivery } from './delivery.ts';
 import type { SimFunctions } from './functions.ts';
@@ -78,6 +79,27 @@ export function scheduleSnapshots(ctx: SeedContext, delivery: EventDelivery): vo
         START + at,
         () => void delivery.invoke('snapshot', region, trigger, 1, sched.now),
       );
+    }
+  }
+}
+
+/**
+ * The restoreTest function's schedules: each instance's test once while faults are on (after
+ * the snapshot ticks) and once in the drain, from its home region when that region is up. The
+ * tests draw from `rng` alone and run as side invocations, so they change nothing else a seed
+ * does.
+ */
+export function scheduleRestoreTests(ctx: SeedContext, functions: SimFunctions, rng: Rng): void {
+  const { config, sched, world, scenario } = ctx;
+  for (const at of [30_000, scenario.endAt + Math.floor(scenario.drainMs / 2)]) {
+    for (const schedule of restoreTestSchedules(config.instances)) {
+      sched.schedule(START + at, () => {
+        if (world.regionDown.has(schedule.region)) return; // no Lambda runs in a dead region
+        const inv = world.sideInvocation('restore-test', schedule.region, rng);
+        void functions.restoreTest(inv, schedule.instanceId, rng).catch((error: unknown) => {
+          if (process.env.SIM_DEBUG) console.error('restore-test', (error as Error).message);
+        });
+      });
     }
   }
 }

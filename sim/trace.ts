@@ -132,6 +132,23 @@ export interface EndEntry {
   serving: { instanceId: string; region?: string; contents: Record<string, string> }[];
 }
 
+/** A scheduled restore test ended (or its invocation died): what it touched and left. */
+export interface RestoreTestEntry {
+  kind: 'restore-test';
+  t: number;
+  instanceId: string;
+  /** The replica region it restored from; the scratch copy went to that region's store. */
+  region: string;
+  passed: boolean;
+  reason?: string;
+  /** Every store id (instance id or scratch id) the test wrote to or deleted from. */
+  touched: string[];
+  /** The scratch id it was allowed to write (shared/domain/snapshot/restore-test.ts). */
+  scratchId: string;
+  /** Objects left under that scratch id in that region when it ended (ground truth). */
+  scratchLeft: number;
+}
+
 /** One entry of a trace. */
 export type TraceEntry =
   | SetupEntry
@@ -144,4 +161,5 @@ export type TraceEntry =
   | WriteEntry
   | SlotEntry
   | ClockEntry
+  | RestoreTestEntry
   | EndEntry;

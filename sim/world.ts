@@ -49,6 +49,11 @@ export interface Invocation {
   crashAt?: number;
   crashAfterEffect: boolean;
   dead: boolean;
+  /**
+   * Where this invocation's latencies, faults and crash come from, when not the seed's fault
+   * stream (a side invocation: see `sideInvocation`).
+   */
+  rng?: Rng;
 }
 
 type Service = 's3' | 'route53' | 'events' | 'runtime';
@@ -74,6 +79,7 @@ export class SimWorld extends SimTruth {
   /** Fault injection stops (the drain at the end of a run). */
   faultsOn = true;
   private invocations = 0;
+  private sideInvocations = 0;
 
   constructor(
     config: LifeboatConfig,
@@ -101,6 +107,26 @@ export class SimWorld extends SimTruth {
   }
 
   /**
+   * An invocation whose latencies, faults and crash point are drawn from `rng` rather than the
+   * seed's fault stream, and which is numbered apart: adding one to a seed leaves every draw
+   * and every id of the rest of the seed as it was (the scheduled restore tests).
+   */
+  sideInvocation(fn: string, region: string, rng: Rng): Invocation {
+    this.sideInvocations += 1;
+    const crashes = this.faultsOn && rng.chance(this.faults.crash);
+    return {
+      id: `${fn}-side-${this.sideInvocations}`,
+      fn,
+      region,
+      calls: 0,
+      ...(crashes ? { crashAt: rng.int(1, 30) } : {}),
+      crashAfterEffect: rng.chance(0.5),
+      dead: false,
+      rng,
+    };
+  }
+
+  /**
    * The gate every port call passes: the invocation may already be dead or die here, the call
    * takes seeded time, the target may not answer, a seeded fault may fail it, and a timeout may
    * fail it after its effect took place (the reply was lost, not the request).
@@ -120,12 +146,13 @@ export class SimWorld extends SimTruth {
       inv.dead = true;
       throw new SimulatedCrash(`${inv.id} before ${what}`);
     }
-    await this.sched.sleep(this.latency(service));
+    const rng = inv.rng ?? this.rng;
+    await this.sched.sleep(this.latency(service, rng));
     if (inv.dead) throw new SimulatedCrash(`(${inv.id} died meanwhile) at ${what}`);
     if (!this.reachable(target)) throw this.unreachable(service, target, what);
     const rate = this.faultsOn ? this.errorRate(service) : 0;
-    if (this.rng.chance(rate)) throw this.serviceError(service, what, 'injected error');
-    const timesOut = this.faultsOn && service === 's3' && this.rng.chance(this.faults.s3Timeout);
+    if (rng.chance(rate)) throw this.serviceError(service, what, 'injected error');
+    const timesOut = this.faultsOn && service === 's3' && rng.chance(this.faults.s3Timeout);
     if (timesOut && !options.mutates) {
       await this.sched.sleep(3000);
       throw this.serviceError(service, what, 'timeout');
@@ -143,9 +170,9 @@ export class SimWorld extends SimTruth {
   }
 
   /** A seeded latency from the service's range (ms). */
-  private latency(service: Service): number {
+  private latency(service: Service, rng: Rng): number {
     const [min, max] = LATENCY_MS[service];
-    return this.rng.int(min, max);
+    return rng.int(min, max);
   }
 
   private errorRate(service: Service): number {

@@ -3,10 +3,13 @@
  * `aws s3 sync` and restic, all against one local moto_server, in the same run.
  *
  *   npm run bench:snapshot -- --objects 2000 [--change-percent 1] [--runs 3] [--keep-scratch]
+ *     [--large N --large-mib M]   N large objects of M MiB besides the small ones (scale runs)
+ *     [--peers all|none]          none: lifeboat alone (the memory runs of bench/scale)
+ *     [--results FILE]            where results go (default bench/snapshot/results.json)
  *
  * Method and caveats: docs/benchmarks.md. Everything stays on 127.0.0.1.
  */
-import { createHash } from 'node:crypto';
+import { createCipheriv, createHash } from 'node:crypto';
 import {
   closeSync,
   mkdirSync,
@@ -47,6 +50,12 @@ interface Options {
   changePercent: number;
   runs: number;
   keepScratch: boolean;
+  /** Large objects (exports, bundles) besides the small documents. */
+  large: number;
+  largeMiB: number;
+  /** `none`: lifeboat alone, for the memory runs. */
+  peers: 'all' | 'none';
+  results: string;
 }
 
 function parseOptions(): Options {
@@ -56,8 +65,18 @@ function parseOptions(): Options {
       'change-percent': { type: 'string', default: '1' },
       runs: { type: 'string', default: '3' },
       'keep-scratch': { type: 'boolean', default: false },
+      large: { type: 'string', default: '0' },
+      'large-mib': { type: 'string', default: '25' },
+      peers: { type: 'string', default: 'all' },
+      results: { type: 'string', default: RESULTS_FILE },
     },
   });
+  const large = Number(values.large);
+  const largeMiB = Number(values['large-mib']);
+  if (!Number.isInteger(large) || large < 0) throw new Error('--large must be an integer ≥ 0');
+  if (!(largeMiB > 0 && largeMiB <= 1024)) throw new Error('--large-mib must be in (0, 1024]');
+  if (values.peers !== 'all' && values.peers !== 'none')
+    throw new Error('--peers must be all or none');
   const objects = Number(values.objects);
   const changePercent = Number(values['change-percent']);
   const runs = Number(values.runs);
@@ -66,7 +85,43 @@ function parseOptions(): Options {
   if (!(changePercent > 0 && changePercent <= 100))
     throw new Error('--change-percent must be in (0, 100]');
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
-  return { objects, changePercent, runs, keepScratch: values['keep-scratch'] ?? false };
+  return {
+    objects,
+    changePercent,
+    runs,
+    keepScratch: values['keep-scratch'] ?? false,
+    large,
+    largeMiB,
+    peers: values.peers,
+    results: values.results ?? RESULTS_FILE,
+  };
+}
+
+/**
+ * Large objects as a real instance has them (an OpenAPI bundle, an export): JSON lines whose
+ * values are a deterministic AES-CTR key stream in hex, so no two MiB are alike (nothing
+ * dedups) and gzip and zstd get about 2:1, as on text.
+ */
+function largeObjects(count: number, mib: number): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (let n = 0; n < count; n += 1) {
+    const key = Buffer.alloc(16, 7);
+    const iv = Buffer.alloc(16);
+    iv.writeUInt32BE(n, 0);
+    const cipher = createCipheriv('aes-128-ctr', key, iv);
+    const size = Math.round(mib * 1024 * 1024);
+    // Each 64-byte line: `{"i":NNNNNNNN,"v":"<40 hex>"}` padded with a newline.
+    const lines = Math.ceil(size / 64);
+    const stream = cipher.update(Buffer.alloc(lines * 20));
+    const body = Buffer.alloc(lines * 64);
+    for (let i = 0; i < lines; i += 1) {
+      const line = `{"i":${String(i).padStart(8, '0')},"v":"${stream.toString('hex', i * 20, i * 20 + 20)}"}`;
+      body.write(line.padEnd(63, ' '), i * 64, 'latin1');
+      body[i * 64 + 63] = 0x0a;
+    }
+    out.set(`exports/export-${String(n).padStart(3, '0')}.jsonl`, body.subarray(0, size));
+  }
+  return out;
 }
 
 /** sampleInstanceObjects makes one object per API plus three per five APIs; find the API count for N. */
@@ -77,9 +132,12 @@ function apisFor(objects: number): number {
   return apis;
 }
 
-/** Objects to change: `percent` of them, spread evenly over the sorted keys. */
-function changeSet(keys: readonly string[], percent: number): string[] {
-  const count = Math.max(1, Math.round((keys.length * percent) / 100));
+/**
+ * Objects to change: `percent` of all of them, spread evenly over the sorted keys of the
+ * documents (`keys`); large objects stay as they are.
+ */
+function changeSet(keys: readonly string[], total: number, percent: number): string[] {
+  const count = Math.max(1, Math.round((total * percent) / 100));
   const step = keys.length / count;
   return Array.from({ length: count }, (_, i) => keys[Math.floor(i * step)] as string);
 }
@@ -116,6 +174,7 @@ interface Bench {
   restoreInto: string;
   current: Map<string, Buffer>;
   changed: string[];
+  peers: Options['peers'];
 }
 
 function bucketOf(bench: Bench, region: string, kind: 'backup' | 'instanceStore'): string {
@@ -578,10 +637,12 @@ async function oneRun(bench: Bench, run: number): Promise<Row[]> {
   await resetLifeboatState(bench);
   // lifeboat's metadata cache (the Lambda's /tmp), fresh per run as restic's cache is.
   bench.childEnv.LIFEBOAT_CACHE_DIR = join(bench.scratch, `lifeboat-cache-${run}`);
-  await runTimed('restic', ['init', '-o', 's3.region=us-east-1'], {
-    env: resticEnv(bench, run),
-    scratch: bench.scratch,
-  });
+  const peers = bench.peers === 'all';
+  if (peers)
+    await runTimed('restic', ['init', '-o', 's3.region=us-east-1'], {
+      env: resticEnv(bench, run),
+      scratch: bench.scratch,
+    });
   const rows: Row[] = [];
   const note = (row: Row) => {
     rows.push(row);
@@ -590,17 +651,17 @@ async function oneRun(bench: Bench, run: number): Promise<Row[]> {
     );
   };
   note(await lifeboatSnapshot(bench, 'full'));
-  note(await awsSyncBackup(bench, 'full', run));
-  note(await resticBackup(bench, 'full', run));
+  if (peers) note(await awsSyncBackup(bench, 'full', run));
+  if (peers) note(await resticBackup(bench, 'full', run));
   // s3 sync compares sizes and modification times at one-second resolution.
   await new Promise((r) => setTimeout(r, 1100));
   await applyChange(bench, run);
   note(await lifeboatSnapshot(bench, 'incremental'));
-  note(await awsSyncBackup(bench, 'incremental', run));
-  note(await resticBackup(bench, 'incremental', run));
+  if (peers) note(await awsSyncBackup(bench, 'incremental', run));
+  if (peers) note(await resticBackup(bench, 'incremental', run));
   note(await lifeboatRestore(bench));
-  note(await awsSyncRestore(bench, run));
-  note(await resticRestore(bench, run));
+  if (peers) note(await awsSyncRestore(bench, run));
+  if (peers) note(await resticRestore(bench, run));
   return rows;
 }
 
@@ -658,8 +719,9 @@ async function main(): Promise<void> {
     console.log(`moto_server at ${moto.endpoint} (pid ${moto.pid}); scratch ${scratch}`);
     await provisionWorld(config);
     const apis = apisFor(options.objects);
-    const objects = sampleInstanceObjects({ apis, seed: 7 });
-    const keys = [...objects.keys()].sort();
+    const documents = sampleInstanceObjects({ apis, seed: 7 });
+    const keys = [...documents.keys()].sort();
+    const objects = new Map([...documents, ...largeObjects(options.large, options.largeMiB)]);
     const dataDir = join(scratch, 'data');
     for (const [key, body] of objects) {
       mkdirSync(dirname(join(dataDir, key)), { recursive: true });
@@ -667,7 +729,7 @@ async function main(): Promise<void> {
     }
     await seedInstance(instanceStore(config, instance.homeRegion), instance.id, objects);
     const bytesTotal = [...objects.values()].reduce((s, b) => s + b.length, 0);
-    const changed = changeSet(keys, options.changePercent);
+    const changed = changeSet(keys, objects.size, options.changePercent);
     console.log(
       `seeded ${instance.id} in ${instance.homeRegion}: ${objects.size} objects, ${(bytesTotal / 1024).toFixed(0)} KiB; ${changed.length} change per run`,
     );
@@ -686,6 +748,7 @@ async function main(): Promise<void> {
       restoreInto,
       current: new Map(objects),
       changed,
+      peers: options.peers,
     };
     const code = measuredCode(bundle);
     const awsStartMs = (await runTimed('aws', ['--version'], { env: childEnv, scratch })).ms;
@@ -698,7 +761,7 @@ async function main(): Promise<void> {
     const results = {
       benchmark: 'snapshot',
       generatedAt: startedAt.toISOString(),
-      command: `npm run bench:snapshot -- --objects ${options.objects} --change-percent ${options.changePercent} --runs ${options.runs}`,
+      command: `npm run bench:snapshot -- --objects ${options.objects} --change-percent ${options.changePercent} --runs ${options.runs}${options.large ? ` --large ${options.large} --large-mib ${options.largeMiB}` : ''}${options.peers === 'none' ? ' --peers none' : ''}`,
       totalSeconds: (performance.now() - t0) / 1000,
       machine: {
         ...machine(),
@@ -716,6 +779,9 @@ async function main(): Promise<void> {
         restoreInto,
         objects: objects.size,
         sampleApis: apis,
+        largeObjects: options.large,
+        largeObjectMiB: options.largeMiB,
+        peers: options.peers,
         bytesTotal,
         changePercent: options.changePercent,
         changedObjects: changed.length,
@@ -732,14 +798,14 @@ async function main(): Promise<void> {
       ratios: ratioList,
       runs,
     };
-    writeResultsFile(RESULTS_FILE, results);
+    writeResultsFile(options.results, results);
     console.log(
       `\n${objects.size} objects (${(bytesTotal / 1024).toFixed(0)} KiB), ${changed.length} changed, median of ${options.runs} run(s):\n`,
     );
     console.log(markdownTable(med));
     console.log(`\nlifeboat ÷ peer (below 1: lifeboat used less):\n`);
     console.log(markdownRatios(ratioList));
-    console.log(`\nwrote ${RESULTS_FILE} (${results.totalSeconds.toFixed(0)} s in all)`);
+    console.log(`\nwrote ${options.results} (${results.totalSeconds.toFixed(0)} s in all)`);
   } finally {
     await moto.stop();
     closeSync(logFd);

@@ -81,6 +81,27 @@ async function play(s: DrillSession, options: DrillOptions): Promise<void> {
 
   // A snapshot a little in the past, so the RPO of the drill is visible and non-zero.
   await world.snapshotAll(new Date(Date.now() - 5000));
+  // Each instance's scheduled restore test, into a scratch prefix nothing serves.
+  const tests = await world.restoreTests();
+  s.mark(
+    'restore test',
+    tests
+      .map(
+        ({ result: t }) =>
+          `${t.instanceId} ${t.passed ? 'passed' : `failed (${t.reason})`} from ${t.region}`,
+      )
+      .join('; ') || 'none scheduled',
+  );
+  s.hold(
+    'every scheduled restore test passed and left no scratch copy',
+    tests.length > 0 && tests.every((t) => t.result.passed && t.scratchLeft === 0),
+    tests
+      .map(
+        ({ result: t, scratchLeft }) =>
+          `${t.instanceId}: ${t.passed ? 'passed' : t.reason}, ${t.objects} objects, ${scratchLeft} left`,
+      )
+      .join('; '),
+  );
   await world.pump.drain();
   s.drainTimeline();
   for (const id of ids)

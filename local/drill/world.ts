@@ -8,6 +8,7 @@ import {
 import { buildFailbackHandler } from '../../functions/failback/handler.ts';
 import { buildPlanRecoveryHandler } from '../../functions/plan-recovery/handler.ts';
 import { buildProbeHandler, probeDepsFor } from '../../functions/probe/handler.ts';
+import { buildRestoreTestHandler } from '../../functions/restore-test/handler.ts';
 import { buildSnapshotHandler, snapshotDepsFor } from '../../functions/snapshot/handler.ts';
 import { s3ClientFor } from '../../shared/adapters/aws-clients.ts';
 import { Route53Dns } from '../../shared/adapters/route53-dns.ts';
@@ -18,11 +19,12 @@ import { DetailType, type FunctionName } from '../../shared/domain/events.ts';
 import type { RecoveryDeps } from '../../shared/domain/recovery/run-store.ts';
 import { dnsSpecFor } from '../../shared/domain/recovery/run-store.ts';
 import { activeActiveWeights, homeWeights } from '../../shared/domain/recovery/weights.ts';
+import { type RestoreTestResult, scratchIdFor } from '../../shared/domain/snapshot/restore-test.ts';
 import { LocalWorldError } from '../../shared/errors.ts';
 import { buildStepHandler } from '../../shared/runtime/recovery-handler.ts';
 import { EventPump } from '../event-pump.ts';
 import { InstanceRuntime } from '../instance-runtime.ts';
-import { localRules, provisionWorld } from '../provision.ts';
+import { localRules, localSchedules, provisionWorld } from '../provision.ts';
 import { RegionProxy } from '../tcp-proxy.ts';
 import { type DrillInstanceKind, drillKind, lateInstanceStore } from './kinds.ts';
 import { type DeliveredEvent, recordingDns, type WeightChange } from './timeline.ts';
@@ -141,7 +143,7 @@ export class DrillWorld {
         ...(critical
           ? { critical: true, activeRegions: [this.homeRegion, this.controlRegion] }
           : {}),
-        snapshot: { schedule: 'rate(1 day)' },
+        snapshot: { schedule: 'rate(1 day)', restoreTest: 'rate(7 days)' },
         dns: { hostedZoneId, recordName: `${id}.${zoneName}`, ttl: 5 },
         endpoints,
       });
@@ -274,6 +276,27 @@ export class DrillWorld {
       snapshotDepsFor(this.config, { LIFEBOAT_REGION: this.controlRegion }),
     );
     return handler({ action: 'snapshot', time: time.toISOString() }, context);
+  }
+
+  /**
+   * Fires every per-instance schedule once (the restore tests), as EventBridge would from each
+   * instance's home stack, and reports each result with what its scratch prefix still holds in
+   * every region afterwards (a passed test leaves nothing).
+   */
+  async restoreTests(): Promise<{ result: RestoreTestResult; scratchLeft: number }[]> {
+    const handler = buildRestoreTestHandler(() => this.config);
+    const out: { result: RestoreTestResult; scratchLeft: number }[] = [];
+    for (const schedule of localSchedules(this.config)) {
+      const result = (await handler(schedule.input, context)) as RestoreTestResult;
+      let scratchLeft = 0;
+      for (const region of this.regionNames) {
+        if (!this.proxies.get(region)?.isUp) continue;
+        const store = instanceStore(this.config, region);
+        scratchLeft += (await store.list(scratchIdFor(schedule.input.instanceId))).length;
+      }
+      out.push({ result, scratchLeft });
+    }
+    return out;
   }
 
   /** A real region outage: the region's S3 path closes and every instance endpoint in it stops answering. */

@@ -96,6 +96,13 @@ export const FUNCTIONS = {
     schedule: 'the shortest instances[].snapshot.schedule',
     emits: [DetailType.SnapshotCompleted, DetailType.SnapshotFailed],
   },
+  restoreTest: {
+    handler: 'functions/restore-test/handler.ts',
+    domain: 'shared/domain/snapshot/restore-test.ts',
+    short: 'restore-test',
+    schedule: "instances[].snapshot.restoreTest: one rule per instance, in its home region's stack",
+    emits: [DetailType.RestoreTestPassed, DetailType.RestoreTestFailed],
+  },
   probe: {
     handler: 'functions/probe/handler.ts',
     domain: 'shared/domain/detection/probe.ts',

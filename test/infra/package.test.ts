@@ -20,6 +20,7 @@ import { loadConfig, regionBuckets } from '../../shared/config/load.ts';
 import { type LifeboatConfig, rateToSeconds } from '../../shared/config/schema.ts';
 import { DetailType, EVENT_SOURCE, RecoveryEvent } from '../../shared/domain/events.ts';
 import { RECONCILE_POLICY } from '../../shared/domain/recovery/steps/reconcile.ts';
+import { SCRATCH_PREFIX } from '../../shared/domain/snapshot/restore-test.ts';
 import { alarmNameFor } from '../../shared/schemas/detection-events.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -1039,6 +1040,65 @@ describe('serverless package', () => {
           },
           { sid: 'ReadRunState', actions: ['s3:GetObject'], resources: control('/runs/*') },
           publish,
+        ]);
+      }
+    });
+
+    it('schedules restoreTest per tested instance in its home region only and lets it write only the scratch prefix', () => {
+      const tested = config.instances.filter((i) => i.snapshot.restoreTest);
+      expect(tested.length, 'the default config tests at least one instance').toBeGreaterThan(0);
+      expect(SCRATCH_PREFIX).toBe('_lifeboat-restore-test');
+      for (const [region, template] of templates()) {
+        const here = tested.filter((i) => i.homeRegion === region);
+        const rules = rulesTargeting(template, 'RestoreTestLambdaFunction');
+        expect(
+          rules.map(([, rule]) => ({
+            schedule: rule.ScheduleExpression,
+            input: JSON.parse(String((rule.Targets[0] as { Input?: string }).Input)),
+          })),
+          region,
+        ).toEqual(
+          here.map((i) => ({ schedule: i.snapshot.restoreTest, input: { instanceId: i.id } })),
+        );
+        const replicas = new Set(here.flatMap((i) => i.replicaRegions));
+        const tb = config.regions
+          .filter((r) => replicas.has(r.name))
+          .map((r) => regionBuckets(config, r));
+        const scratch = tb.length
+          ? [
+              {
+                sid: 'ListBackups',
+                actions: ['s3:ListBucket'],
+                resources: tb.map((b) => s3(b.backup)),
+                condition: { StringLike: { 's3:prefix': ['instances/*'] } },
+              },
+              {
+                sid: 'ReadBackups',
+                actions: ['s3:GetObject'],
+                resources: tb.map((b) => s3(b.backup, '/instances/*')),
+              },
+              {
+                sid: 'ListScratch',
+                actions: ['s3:ListBucket'],
+                resources: tb.map((b) => s3(b.instanceStore)),
+                condition: { StringLike: { 's3:prefix': [`${SCRATCH_PREFIX}/*`] } },
+              },
+              {
+                sid: 'WriteScratch',
+                actions: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+                resources: tb.map((b) => s3(b.instanceStore, `/${SCRATCH_PREFIX}/*`)),
+              },
+            ]
+          : [];
+        expect(statementSummary(template, 'RestoreTestRole'), region).toEqual([
+          logs('RestoreTest'),
+          ...scratch,
+          {
+            sid: 'RecordResult',
+            actions: ['s3:PutObject'],
+            resources: [`${att('ControlBucket.Arn')}/restore-tests/*`],
+          },
+          { ...publish, sid: 'PublishResults' },
         ]);
       }
     });

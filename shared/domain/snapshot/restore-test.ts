@@ -22,6 +22,27 @@ export function restoreTestKey(instanceId: string): string {
   return `restore-tests/${instanceId}.json`;
 }
 
+/** One instance's restore-test schedule: where its rule lives (its home region) and its rate. */
+export interface RestoreTestSchedule {
+  instanceId: string;
+  region: string;
+  rate: string;
+}
+
+/**
+ * The restore-test schedules of a config: one per instance with `snapshot.restoreTest`, in its
+ * home region (the stack, the local world and the simulator all fire these).
+ */
+export function restoreTestSchedules(
+  instances: readonly { id: string; homeRegion: string; snapshot: { restoreTest?: string } }[],
+): RestoreTestSchedule[] {
+  return instances.flatMap((i) =>
+    i.snapshot.restoreTest
+      ? [{ instanceId: i.id, region: i.homeRegion, rate: i.snapshot.restoreTest }]
+      : [],
+  );
+}
+
 /** Everything one restore test needs. */
 export interface RestoreTestInput {
   instanceId: string;

@@ -49,6 +49,8 @@ describe('the event catalog', () => {
     for (const type of [
       DetailType.SnapshotCompleted,
       DetailType.SnapshotFailed,
+      DetailType.RestoreTestPassed,
+      DetailType.RestoreTestFailed,
       DetailType.ZoneDegraded,
       DetailType.RecoveryCompleted,
       DetailType.RecoveryFailed,
