@@ -22,6 +22,16 @@ async function main(): Promise<void> {
     meter.attach(s3ClientFor({ region: region.name }), region.name);
   const startRssKiB = process.memoryUsage.rss() / 1024;
   meter.start();
+  const MiB = 1024 * 1024;
+  const memory = { rss: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
+  const sample = () => {
+    const m = process.memoryUsage();
+    memory.rss = Math.max(memory.rss, m.rss / MiB);
+    memory.heapUsed = Math.max(memory.heapUsed, m.heapUsed / MiB);
+    memory.external = Math.max(memory.external, m.external / MiB);
+    memory.arrayBuffers = Math.max(memory.arrayBuffers, m.arrayBuffers / MiB);
+  };
+  const sampler = setInterval(sample, 50);
   const t0 = performance.now();
   let result: unknown;
   if (request.mode === 'snapshot') {
@@ -41,7 +51,9 @@ async function main(): Promise<void> {
     });
   }
   const phaseMs = performance.now() - t0;
-  const report: PhaseReport = { phaseMs, startRssKiB, tally: meter.stop(), result };
+  clearInterval(sampler);
+  sample();
+  const report: PhaseReport = { phaseMs, startRssKiB, tally: meter.stop(), memory, result };
   // Pipes are asynchronous: exit only once the line is out.
   process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(report)}\n`, () => process.exit(0));
 }

@@ -12,6 +12,11 @@ export interface PhaseReport {
   /** RSS once modules are loaded and clients built, before the operation. */
   startRssKiB: number;
   tally: SdkTally;
+  /**
+   * Peaks of `process.memoryUsage()` sampled every 50 ms during the operation (MiB): where the
+   * RSS goes (V8 heap, or Buffers outside it).
+   */
+  memory?: { rss: number; heapUsed: number; external: number; arrayBuffers: number };
   result: unknown;
 }
 

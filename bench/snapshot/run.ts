@@ -307,6 +307,13 @@ function lifeboatDetail(run: TimedRun, report: PhaseReport): Row['detail'] {
     sdkAttempts: tally.attempts,
     sdkBytesUp: tally.bytesUp,
     sdkBytesDown: tally.bytesDown,
+    ...(report.memory
+      ? {
+          peakHeapUsedMiB: report.memory.heapUsed,
+          peakExternalMiB: report.memory.external,
+          peakArrayBuffersMiB: report.memory.arrayBuffers,
+        }
+      : {}),
   };
 }
 

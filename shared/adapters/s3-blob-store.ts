@@ -40,8 +40,25 @@ export class S3BlobStore extends S3Bucket implements BlobStore {
       const response = await this.client.send(
         new GetObjectCommand({ Bucket: this.bucket, Key: key }),
       );
-      return await response.Body?.transformToByteArray();
+      const length = response.ContentLength;
+      if (!response.Body || length === undefined)
+        return await response.Body?.transformToByteArray();
+      // Straight into one buffer of the announced length: collecting the pieces and then
+      // joining them held every pack twice during a restore.
+      const out = Buffer.allocUnsafe(length);
+      let at = 0;
+      for await (const piece of response.Body as AsyncIterable<Uint8Array>) {
+        if (at + piece.byteLength > length) break;
+        out.set(piece, at);
+        at += piece.byteLength;
+      }
+      if (at !== length)
+        throw new StorageUnavailableError(
+          `${this.location} ${key}: body ended at ${at} of ${length} bytes`,
+        );
+      return out;
     } catch (error) {
+      if (error instanceof StorageUnavailableError) throw error;
       if (isNotFound(error)) return undefined;
       throw toDomainError(error, this.location, key);
     }

@@ -8,6 +8,7 @@ import {
   NoStuckRun,
   NoWriteLost,
   RestoreMatchesSnapshot,
+  RestoreTestIsolated,
   SinglePrimary,
   TrafficLeavesFailedRegion,
 } from '../../sim/invariants.ts';
@@ -150,6 +151,53 @@ describe('RestoreMatchesSnapshot', () => {
 
   it('reports nothing when they match', () => {
     expect(checkTrace([restored('f'.repeat(64))], [new RestoreMatchesSnapshot()])).toEqual([]);
+  });
+});
+
+describe('RestoreTestIsolated', () => {
+  const scratchId = '_lifeboat-restore-test/shop';
+  const test = (fields: {
+    passed: boolean;
+    touched: string[];
+    scratchLeft: number;
+  }): TraceEntry => ({
+    kind: 'restore-test',
+    t: MIN,
+    instanceId: 'shop',
+    region: 'b',
+    scratchId,
+    ...fields,
+  });
+
+  it("reports a restore test that wrote into the instance's own objects", () => {
+    const violations = checkTrace(
+      [test({ passed: false, touched: ['shop', scratchId], scratchLeft: 0 })],
+      [new RestoreTestIsolated()],
+    );
+    expect(violations.map((v) => v.message)).toEqual([
+      `the restore test of shop wrote into shop, not only its scratch ${scratchId}`,
+    ]);
+  });
+
+  it('reports a passed restore test that left its scratch copy behind', () => {
+    expect(
+      checkTrace(
+        [test({ passed: true, touched: [scratchId], scratchLeft: 2 })],
+        [new RestoreTestIsolated()],
+      ),
+    ).toHaveLength(1);
+  });
+
+  it('reports nothing for a clean pass, or a failed test that could not clean up', () => {
+    expect(
+      checkTrace(
+        [
+          test({ passed: true, touched: [scratchId], scratchLeft: 0 }),
+          test({ passed: false, touched: [scratchId], scratchLeft: 3 }),
+        ],
+        [new RestoreTestIsolated()],
+      ),
+    ).toEqual([]);
   });
 });
 

@@ -78,6 +78,20 @@ describe('runSeed', () => {
     expect(result.trace.some((e) => e.kind === 'write' && e.accepted)).toBe(true);
   });
 
+  it("runs each instance's scheduled restore test into its scratch prefix and passes without faults", async () => {
+    const result = await runSeed(SEED, { keepTrace: true, scenario: outageAndReturn });
+    const tests = result.trace.filter((e) => e.kind === 'restore-test');
+    // Once 30 s in and once in the drain, for every instance (all have snapshot.restoreTest).
+    expect(tests.length).toBe(2 * new Set(tests.map((e) => e.instanceId)).size);
+    expect(tests.length).toBeGreaterThan(0);
+    for (const e of tests) {
+      if (e.kind !== 'restore-test') continue;
+      expect(e, e.instanceId).toMatchObject({ passed: true, scratchLeft: 0 });
+      expect(e.touched).toEqual([e.scratchId]);
+    }
+    expect(result.violations).toEqual([]);
+  });
+
   it('catches a Route 53 that acknowledges weight changes without applying them', async () => {
     const result = await runSeed(SEED, {
       keepTrace: true,

@@ -21,7 +21,7 @@ import {
  * stays flat as the instance grows: a larger instance is downloaded twice (verify, then write)
  * rather than held.
  */
-export const DEFAULT_PACK_CACHE_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_PACK_CACHE_BYTES = 16 * 1024 * 1024;
 /** Writes in flight during the write pass: at most this many objects and this many bytes. */
 const WRITE_BATCH = 8;
 const WRITE_BATCH_BYTES = 16 * 1024 * 1024;
@@ -173,7 +173,12 @@ async function scan(
 ): Promise<IntegrityProblem[]> {
   const problems = new ProblemList();
   for (const object of manifest.objects) {
-    const parts: Buffer[] = [];
+    // The body is hashed as its chunks come; it is only assembled when someone wants it, into
+    // one buffer of its size (not a list of chunks and then their concatenation).
+    const sha256 = createHash('sha256');
+    const md5 = createHash('md5');
+    const body = onObject ? Buffer.allocUnsafe(object.size) : undefined;
+    let filled = 0;
     let whole = true;
     for (const chunkId of object.chunks) {
       const location = manifest.chunks[chunkId];
@@ -190,13 +195,21 @@ async function scan(
         object.key,
         problems,
       );
-      if (raw) parts.push(raw);
-      else whole = false;
+      if (!raw) {
+        whole = false;
+        continue;
+      }
+      sha256.update(raw);
+      md5.update(raw);
+      if (body && filled + raw.length <= body.length) raw.copy(body, filled);
+      filled += raw.length;
     }
     if (!whole) continue;
-    const body = Buffer.concat(parts);
-    const md5 = createHash('md5').update(body).digest('hex');
-    if (body.length !== object.size || sha256Hex(body) !== object.sha256 || md5 !== object.md5) {
+    if (
+      filled !== object.size ||
+      sha256.digest('hex') !== object.sha256 ||
+      md5.digest('hex') !== object.md5
+    ) {
       problems.add(
         'corrupt-object',
         object.key,
@@ -205,7 +218,7 @@ async function scan(
       );
       continue;
     }
-    if (onObject) await onObject(object, body);
+    if (onObject && body) await onObject(object, body);
   }
   return problems.all;
 }

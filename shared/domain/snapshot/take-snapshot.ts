@@ -169,45 +169,51 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
   let bytesRead = 0;
   let objectsUnchanged = 0;
   const limit = pLimit(input.readConcurrency ?? 8);
+  // Objects of more than one chunk are read one at a time, beside the small ones: read together,
+  // their chunks would interleave in the packs, and a restore reading them object by object
+  // would fetch every pack several times (a 0.25 GiB instance downloaded 1.2 GB).
+  const largeLimit = pLimit(1);
   const read = await Promise.all(
     listing.map((entry) =>
-      limit(async (): Promise<ManifestObject | undefined> => {
-        const before = previousByKey.get(entry.key);
-        if (
-          before &&
-          isUnchanged(before, entry) &&
-          writers.every((w) => !w.live || w.holdsAll(before.chunks))
-        ) {
-          objectsUnchanged += 1;
-          return before;
-        }
-        let chunked: ChunkedObject;
-        try {
-          // A retried read starts the object over; chunks already offered are deduplicated.
-          chunked = await fromSource(input, () =>
-            chunkStream(
-              input.source.read(input.instanceId, entry.key),
-              async (chunk) => {
-                await Promise.all(writers.map((w) => w.offer(chunk)));
-              },
-              chunkSize,
-            ),
-          );
-        } catch (error) {
-          // Deleted between the listing and the read: it is not part of the config any more.
-          if (error instanceof ObjectMissingError) return undefined;
-          throw error;
-        }
-        bytesRead += chunked.size;
-        return {
-          key: entry.key,
-          size: chunked.size,
-          etag: entry.etag,
-          sha256: chunked.sha256,
-          md5: chunked.md5,
-          chunks: chunked.chunkIds,
-        };
-      }),
+      (entry.size > chunkSize ? largeLimit : limit)(
+        async (): Promise<ManifestObject | undefined> => {
+          const before = previousByKey.get(entry.key);
+          if (
+            before &&
+            isUnchanged(before, entry) &&
+            writers.every((w) => !w.live || w.holdsAll(before.chunks))
+          ) {
+            objectsUnchanged += 1;
+            return before;
+          }
+          let chunked: ChunkedObject;
+          try {
+            // A retried read starts the object over; chunks already offered are deduplicated.
+            chunked = await fromSource(input, () =>
+              chunkStream(
+                input.source.read(input.instanceId, entry.key),
+                async (chunk) => {
+                  await Promise.all(writers.map((w) => w.offer(chunk)));
+                },
+                chunkSize,
+              ),
+            );
+          } catch (error) {
+            // Deleted between the listing and the read: it is not part of the config any more.
+            if (error instanceof ObjectMissingError) return undefined;
+            throw error;
+          }
+          bytesRead += chunked.size;
+          return {
+            key: entry.key,
+            size: chunked.size,
+            etag: entry.etag,
+            sha256: chunked.sha256,
+            md5: chunked.md5,
+            chunks: chunked.chunkIds,
+          };
+        },
+      ),
     ),
   );
   await Promise.all(writers.map((w) => w.finish()));

@@ -105,6 +105,18 @@ describe('S3BlobStore', () => {
     });
   });
 
+  it('reads the body piece by piece into one buffer of the announced length when S3 sends ContentLength', async () => {
+    const bytes = Buffer.from('x'.repeat(1000));
+    s3.on(GetObjectCommand).resolves({ Body: s3Body(bytes, 64), ContentLength: 1000 });
+    expect(Buffer.from((await store().get('k')) ?? []).equals(bytes)).toBe(true);
+  });
+
+  it('raises StorageUnavailableError when the body ends before the announced length', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: s3Body(Buffer.from('short'), 2), ContentLength: 9 });
+    await expect(store().get('k')).rejects.toThrow(/k: body ended at 5 of 9 bytes/);
+    await expect(store().get('k')).rejects.toBeInstanceOf(StorageUnavailableError);
+  });
+
   it('returns undefined when get hits NoSuchKey', async () => {
     s3.on(GetObjectCommand).rejects(
       new NoSuchKey({

@@ -404,6 +404,43 @@ describe('takeSnapshot', () => {
       expect(call.bytes ?? 0).toBeLessThan(3 * MiB + 4096);
   });
 
+  it('reads large objects one at a time beside the small ones, so their chunks stay together in the packs', async () => {
+    const world = snapshotWorld({ pieceSize: 64 * 1024 });
+    const MiB = 1024 * 1024;
+    for (const n of [1, 2, 3])
+      world.source.seed(
+        INSTANCE,
+        `exports/big-${n}.bin`,
+        randomBytes(seededRandom(20 + n), 3 * MiB),
+      );
+    seedInstance(world.source, INSTANCE, { count: 6, size: 1000, seed: 23 });
+
+    const result = await world.take({ chunkSize: MiB, packSize: 2 * MiB });
+
+    expect(result.committed).toBe(true);
+    // The large objects' reads do not interleave: each is one run of pieces.
+    const large = world.source.pieces.map((p) => p.key).filter((k) => k.startsWith('exports/'));
+    expect(large.filter((k, i) => i === 0 || large[i - 1] !== k)).toEqual([
+      'exports/big-1.bin',
+      'exports/big-2.bin',
+      'exports/big-3.bin',
+    ]);
+    // So in a region's packs, written in order, each object's chunks follow one another.
+    const manifest = manifestIn(world.vault('us-east-1'), result.snapshotId);
+    const order = world
+      .vault('us-east-1')
+      .callsOf('put', PACKS)
+      .map((c) => c.key.replace(/.*\/(\w+)\.pack$/, '$1'));
+    const position = (id: string) => {
+      const at = manifest.chunks[id];
+      return order.indexOf(at?.pack ?? '') * 1e9 + (at?.offset ?? 0);
+    };
+    for (const object of manifest.objects.filter((o) => o.key.startsWith('exports/'))) {
+      const positions = object.chunks.map(position);
+      expect(positions, object.key).toEqual([...positions].sort((a, b) => a - b));
+    }
+  });
+
   it('stores a chunk once when two objects have the same content', async () => {
     const world = snapshotWorld();
     world.source.seed(INSTANCE, 'a.json', '{"same":true}');
