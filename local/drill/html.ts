@@ -50,7 +50,9 @@ export function renderHtml(report: DrillReport): string {
       escapeHtml(i.homeRegion),
       escapeHtml(i.recoveredTo ?? '—'),
       String(i.detectionSeconds ?? '—'),
-      String(i.rtoSeconds ?? '—'),
+      i.rtoOnAwsSeconds !== undefined
+        ? `${i.rtoSeconds ?? '—'} (on AWS ≈ ${i.rtoOnAwsSeconds})`
+        : String(i.rtoSeconds ?? '—'),
       String(i.rpoSeconds ?? '—'),
       String(i.writesDuringOutage),
       String(i.writesLostAfterFailback),

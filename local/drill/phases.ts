@@ -25,6 +25,7 @@ interface CompletedDetail {
   target?: string;
   metrics?: { shiftedAt?: string; rpoSeconds?: number };
   snapshot?: { configDigest?: string };
+  restoreOnAws?: { measuredSeconds: number; projectedSeconds: number };
 }
 
 const round = (x: number) => Math.round(x * 10) / 10;
@@ -179,6 +180,10 @@ async function checkRecovered(
   }
   const shiftedAt = completed?.metrics?.shiftedAt;
   const { outageAt } = s;
+  const rtoSeconds =
+    shiftedAt && outageAt ? round((Date.parse(shiftedAt) - outageAt.getTime()) / 1000) : null;
+  // moto's API Gateway is unpaced: on AWS the restore takes its projected time instead.
+  const paced = completed?.restoreOnAws;
   s.instancesOut.push({
     id,
     homeRegion: home,
@@ -187,8 +192,15 @@ async function checkRecovered(
       confirmed?.confirmedAt && outageAt
         ? round((Date.parse(confirmed.confirmedAt) - outageAt.getTime()) / 1000)
         : null,
-    rtoSeconds:
-      shiftedAt && outageAt ? round((Date.parse(shiftedAt) - outageAt.getTime()) / 1000) : null,
+    rtoSeconds,
+    ...(paced && rtoSeconds !== null
+      ? {
+          restoreOnAws: paced,
+          rtoOnAwsSeconds: round(
+            rtoSeconds + Math.max(0, paced.projectedSeconds - paced.measuredSeconds),
+          ),
+        }
+      : {}),
     rpoSeconds:
       completed?.metrics?.rpoSeconds !== undefined ? round(completed.metrics.rpoSeconds) : null,
     writesDuringOutage: writes.get(id)?.length ?? 0,

@@ -10,6 +10,12 @@ export interface InstanceOutcome {
   detectionSeconds: number | null;
   /** Fault injected → Route 53 weights shifted to the recovered region. */
   rtoSeconds: number | null;
+  /**
+   * For a kind whose restore AWS paces (API Gateway): the restore as measured against the
+   * emulator and at AWS's documented control-plane limits, and the RTO with the latter.
+   */
+  restoreOnAws?: { measuredSeconds: number; projectedSeconds: number };
+  rtoOnAwsSeconds?: number;
   /** Outage start − time of the snapshot restored. */
   rpoSeconds: number | null;
   writesDuringOutage: number;
@@ -63,7 +69,10 @@ export interface DrillReport {
     realWindowSeconds: number;
     recoverySeconds: number;
   };
-  /** The slowest RTO this run would have with Route 53's real 30 s × 3 detection window. */
+  /**
+   * The slowest RTO this run would have with Route 53's real 30 s × 3 detection window, and with
+   * API Gateway restores at AWS's control-plane limits (`rtoOnAwsSeconds`).
+   */
   estimatedRealRtoSeconds: number | null;
   instances: InstanceOutcome[];
   dns: Record<string, { before: Weights; afterRecovery: Weights; afterFailback: Weights }>;
@@ -94,7 +103,7 @@ export function summarize(report: DrillReport): string {
   ];
   for (const i of report.instances) {
     lines.push(
-      `  ${i.id}: ${i.homeRegion} → ${i.recoveredTo ?? 'stayed'}; detection ${fmt(i.detectionSeconds)}, RTO ${fmt(i.rtoSeconds)}, RPO ${fmt(i.rpoSeconds)}; writes during outage ${i.writesDuringOutage}, lost after failback ${i.writesLostAfterFailback}`,
+      `  ${i.id}: ${i.homeRegion} → ${i.recoveredTo ?? 'stayed'}; detection ${fmt(i.detectionSeconds)}, RTO ${fmt(i.rtoSeconds)}${i.rtoOnAwsSeconds !== undefined ? ` (on AWS ≈ ${i.rtoOnAwsSeconds}s: restore ${i.restoreOnAws?.projectedSeconds}s at its limits)` : ''}, RPO ${fmt(i.rpoSeconds)}; writes during outage ${i.writesDuringOutage}, lost after failback ${i.writesLostAfterFailback}`,
     );
     const d = report.dns[i.id];
     if (d) {

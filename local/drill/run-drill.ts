@@ -143,7 +143,10 @@ function report(s: DrillSession, options: DrillOptions): DrillReport {
   const recoveries = new Set(
     world.delivered.filter((e) => e.detailType === 'Recovery Planned').map((e) => e.detail.runId),
   ).size;
-  const rtos = instancesOut.map((o) => o.rtoSeconds).filter((x): x is number => x !== null);
+  // On AWS a paced restore (API Gateway) takes its projected time, not moto's.
+  const rtos = instancesOut
+    .map((o) => o.rtoOnAwsSeconds ?? o.rtoSeconds)
+    .filter((x): x is number => x !== null);
   const detection = instancesOut
     .map((o) => o.detectionSeconds)
     .filter((x): x is number => x !== null);

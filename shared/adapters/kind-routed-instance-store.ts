@@ -34,4 +34,12 @@ export class KindRoutedInstanceStore implements InstanceStore {
   async preflight(instanceId: string, key: string, body: Uint8Array): Promise<void> {
     await this.storeFor(instanceId).preflight?.(instanceId, key, body);
   }
+
+  pacedCalls(instanceId: string): ReadonlyMap<string, number> {
+    return this.storeFor(instanceId).pacedCalls?.(instanceId) ?? new Map();
+  }
+
+  secondsAtProviderLimits(instanceId: string, calls: ReadonlyMap<string, number>): number {
+    return this.storeFor(instanceId).secondsAtProviderLimits?.(instanceId, calls) ?? 0;
+  }
 }

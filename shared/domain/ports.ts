@@ -80,6 +80,14 @@ export interface InstanceStore {
    * mapping, a secret this region cannot open). Throwing stops the restore untouched.
    */
   preflight?(instanceId: string, key: string, body: Uint8Array): Promise<void>;
+  /**
+   * The calls made so far to a rate-limited control plane for this instance's kind (operation →
+   * count). Against an emulator a restore runs unpaced; these let its time at the provider's
+   * limits be projected. Absent: the store has no such limits.
+   */
+  pacedCalls?(instanceId: string): ReadonlyMap<string, number>;
+  /** How long `calls` take at the provider's documented limits (AWS's), in seconds. */
+  secondsAtProviderLimits?(instanceId: string, calls: ReadonlyMap<string, number>): number;
 }
 
 /** A stored document and the version it was read at. */

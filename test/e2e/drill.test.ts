@@ -92,6 +92,13 @@ describe('the drill', () => {
     // A new resource and method, a changed stage variable, a new key in a plan.
     expect(instance?.writesDuringOutage).toBe(3);
     expect(instance?.writesLostAfterFailback).toBe(0);
+    // moto is unpaced: the report projects the restore, and so the RTO, at AWS's limits.
+    expect(instance?.restoreOnAws?.projectedSeconds).toBeGreaterThan(
+      instance?.restoreOnAws?.measuredSeconds ?? Number.POSITIVE_INFINITY,
+    );
+    expect(instance?.rtoOnAwsSeconds).toBeGreaterThan(
+      instance?.rtoSeconds ?? Number.POSITIVE_INFINITY,
+    );
     expect(report.dns[instance?.id as string]?.afterFailback).toMatchObject({ 'us-east-1': 100 });
   });
 });

@@ -12,6 +12,7 @@ import {
   restoreRank,
   type UsagePlanDocument,
 } from '../../domain/apigateway/documents.ts';
+import { AWS_PACING, projectSeconds } from '../../domain/apigateway/pacing.ts';
 import { localizeReferences, type ReferenceTable } from '../../domain/apigateway/references.ts';
 import { type Keyring, sealedKeyId, unseal } from '../../domain/apigateway/sealing.ts';
 import { sealedCredentialKeyIds } from '../../domain/apigateway/static-credentials.ts';
@@ -97,6 +98,16 @@ export class ApiGatewayInstanceStore implements InstanceStore {
   /** Documents first, accounts-level members after the APIs they name (see documents.ts). */
   restoreRank(_instanceId: string, key: string): number {
     return restoreRank(key);
+  }
+
+  /** Every call this region's control plane has made (the plane is the account's, shared). */
+  pacedCalls(): ReadonlyMap<string, number> {
+    return new Map(this.plane.calls);
+  }
+
+  /** At AWS's documented API Gateway limits, whatever pace this plane keeps (none, on moto). */
+  secondsAtProviderLimits(_instanceId: string, calls: ReadonlyMap<string, number>): number {
+    return projectSeconds(calls, AWS_PACING);
   }
 
   /**

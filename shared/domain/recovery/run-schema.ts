@@ -40,6 +40,12 @@ const StoredRun = z.looseObject({
   recoveryRunId: z.string().optional(),
   canary: z.array(StoredWeights).optional(),
   rolledBack: z.boolean().optional(),
+  restoreOnAws: z
+    .looseObject({
+      measuredSeconds: z.number().nonnegative(),
+      projectedSeconds: z.number().nonnegative(),
+    })
+    .optional(),
   approval: z
     .looseObject({
       requestedAt: z.string().optional(),

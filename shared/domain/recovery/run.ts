@@ -57,6 +57,12 @@ export interface RecoveryRun {
   recoveryRunId?: string;
   canary?: Weights[];
   rolledBack?: boolean;
+  /**
+   * Recovery only, for a kind whose restore is paced by its provider (API Gateway): the restore's
+   * measured time and its time at the provider's documented control-plane limits. Against an
+   * emulator the restore ran unpaced; reports add the difference to project the RTO on AWS.
+   */
+  restoreOnAws?: { measuredSeconds: number; projectedSeconds: number };
   /** When an approval gate held the run: what was asked, who answered, how, and when. */
   approval?: ApprovalRecord;
   /**
@@ -101,6 +107,7 @@ export function runEventDetail(run: RecoveryRun) {
     kind: run.kind,
     instanceId: run.instanceId,
     ...(run.rolledBack ? { rolledBack: true } : {}),
+    ...(run.restoreOnAws ? { restoreOnAws: run.restoreOnAws } : {}),
     from: run.from,
     target: run.target,
     snapshot: run.snapshot,

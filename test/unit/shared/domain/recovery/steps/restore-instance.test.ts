@@ -52,4 +52,63 @@ describe('restore step', () => {
     expect(store.count('write') - writesBefore).toBe(12);
     expect(store.contents('petstore')).toEqual(w.store('us-east-1').contents('petstore'));
   });
+
+  it("records the restore's time at the provider's limits beside its measured time when the store's control plane is paced there", async () => {
+    const w = recoveryWorld();
+    await w.seed('petstore', 12);
+    await w.snapshot('petstore');
+    w.fail('us-east-1');
+    const event = w.outage('us-east-1');
+    const started = await startRecovery(w.deps, {
+      instance: w.instance(),
+      failedRegion: 'us-east-1',
+      claimant: 'delivery-a',
+      incident: { incidentId: event.incidentId, confirmedAt: event.confirmedAt },
+    });
+    if (started.outcome !== 'started') throw new Error(`test: ${started.outcome}`);
+    const { run } = started;
+    await runRecoveryStep(w.deps, run.runId, 'plan', run.claimSet);
+    // A store whose control plane AWS would pace at 2 writes/s (API Gateway's, in kind).
+    let writes = 100; // calls made before this restore: not its own
+    const stores = w.deps.instanceStore;
+    const paced = {
+      ...w.deps,
+      instanceStore: (region: string) => {
+        const store = stores(region);
+        return Object.assign(Object.create(store), {
+          write: async (id: string, key: string, body: Uint8Array) => {
+            writes += 1;
+            return store.write(id, key, body);
+          },
+          pacedCalls: () => new Map([['PutThing', writes]]),
+          secondsAtProviderLimits: (_id: string, calls: ReadonlyMap<string, number>) =>
+            (calls.get('PutThing') ?? 0) / 2,
+        });
+      },
+    };
+    const done = await runRecoveryStep(paced, run.runId, 'restore', run.claimSet);
+
+    expect(done.restoreOnAws?.projectedSeconds).toBe(6);
+    expect(done.restoreOnAws?.measuredSeconds).toBeGreaterThanOrEqual(0);
+  });
+
+  it('records nothing of the kind for a store with no paced control plane', async () => {
+    const w = recoveryWorld();
+    await w.seed('petstore', 3);
+    await w.snapshot('petstore');
+    w.fail('us-east-1');
+    const event = w.outage('us-east-1');
+    const started = await startRecovery(w.deps, {
+      instance: w.instance(),
+      failedRegion: 'us-east-1',
+      claimant: 'delivery-a',
+      incident: { incidentId: event.incidentId, confirmedAt: event.confirmedAt },
+    });
+    if (started.outcome !== 'started') throw new Error(`test: ${started.outcome}`);
+    const { run } = started;
+    await runRecoveryStep(w.deps, run.runId, 'plan', run.claimSet);
+    const done = await runRecoveryStep(w.deps, run.runId, 'restore', run.claimSet);
+    expect(done.steps.restore?.status).toBe('done');
+    expect(done.restoreOnAws).toBeUndefined();
+  });
 });
