@@ -100,6 +100,27 @@ ${instances}
 ${weights}
 <h2>Events</h2>
 ${events}
+${
+  report.practice
+    ? `<h2>Practice</h2>
+${table(
+  ['run', 'instance', 'region', 'passed', 'would-be RTO s', 'RPO s', 'DNS', 'home', 'copy'],
+  [
+    [
+      escapeHtml(report.practice.runId),
+      escapeHtml(report.practice.instanceId),
+      escapeHtml(report.practice.target ?? '—'),
+      report.practice.passed ? 'yes' : `no: ${escapeHtml(report.practice.reason ?? '')}`,
+      String(report.practice.rtoSeconds ?? '—'),
+      String(report.practice.rpoSeconds ?? '—'),
+      report.practice.dnsByteIdentical ? 'byte-identical' : 'CHANGED',
+      report.practice.homeByteIdentical ? 'byte-identical' : 'CHANGED',
+      report.practice.copyRemoved ? 'removed' : 'LEFT',
+    ],
+  ],
+)}`
+    : ''
+}
 <h2>Invariants</h2>
 ${invariants}`,
   );

@@ -1,4 +1,5 @@
 import type { Weights } from '../../shared/domain/recovery/ports.ts';
+import type { DrillPractice } from './practice.ts';
 import type { Band, Marker, TimeSource } from './timeline.ts';
 
 /** One instance's fate in a drill. Times are seconds; null when the phase never happened. */
@@ -83,6 +84,8 @@ export interface DrillReport {
   markers: ReportMarker[];
   invariants: Invariant[];
   timeline: TimelineEntry[];
+  /** The practice run played while home served (`lifeboat practice`, in the drill's world). */
+  practice?: DrillPractice;
 }
 
 const fmt = (x: number | null, unit = 's') => (x === null ? '—' : `${x}${unit}`);
@@ -112,6 +115,11 @@ export function summarize(report: DrillReport): string {
       lines.push(`    weights after failback: ${weights(d.afterFailback)}`);
     }
   }
+  const p = report.practice;
+  if (p)
+    lines.push(
+      `  practice ${p.runId}: ${p.instanceId} in ${p.target ?? '?'} ${p.passed ? 'passed' : `FAILED (${p.reason})`}; would-be RTO ${fmt(p.rtoSeconds ?? null)} before the DNS change, RPO ${fmt(p.rpoSeconds ?? null)}; DNS ${p.dnsByteIdentical ? 'byte-identical' : 'CHANGED'}, home ${p.homeByteIdentical ? 'byte-identical' : 'CHANGED'}, copy ${p.copyRemoved ? 'removed' : 'LEFT'}`,
+    );
   for (const inv of report.invariants)
     lines.push(`  ${inv.held ? 'ok  ' : 'FAIL'} ${inv.name}: ${inv.detail.split('\n')[0]}`);
   return lines.join('\n');

@@ -8,6 +8,7 @@ import {
   REAL_WINDOW_SECONDS,
   SCALED_WINDOW_SECONDS,
 } from './phases.ts';
+import { playPractice } from './practice.ts';
 import type { DrillReport } from './report.ts';
 import { DrillSession } from './session.ts';
 import { phaseBands } from './timeline.ts';
@@ -107,6 +108,8 @@ async function play(s: DrillSession, options: DrillOptions): Promise<void> {
   for (const id of ids)
     s.dns[id] = { before: await s.readWeights(id, 'before'), afterRecovery: {}, afterFailback: {} };
   await s.run(2000);
+  // One practice while home serves: it must leave DNS and home byte-identical.
+  s.practice = await playPractice(s, options.endpoint);
   const failures = () => world.pump.failures.length;
   const quietFailures = failures();
 
@@ -198,6 +201,7 @@ function report(s: DrillSession, options: DrillOptions): DrillReport {
     markers,
     invariants,
     timeline,
+    ...(s.practice ? { practice: s.practice } : {}),
   };
 }
 

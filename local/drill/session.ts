@@ -3,6 +3,7 @@ import { dnsSpecFor } from '../../shared/domain/recovery/dns-spec.ts';
 import type { Weights } from '../../shared/domain/recovery/ports.ts';
 import type { RecoveryRun } from '../../shared/domain/recovery/run.ts';
 import { loadRun } from '../../shared/domain/recovery/run-store.ts';
+import type { DrillPractice } from './practice.ts';
 import type { DrillReport, InstanceOutcome, Invariant, TimelineEntry } from './report.ts';
 import { ownTime } from './timeline.ts';
 import { DRILL_DETECTION, type DrillWorld } from './world.ts';
@@ -32,6 +33,8 @@ export class DrillSession {
   outageAt: Date | undefined;
   /** When the failed home region answered again. */
   homeBackAt: Date | undefined;
+  /** The practice run the drill played (practice.ts). */
+  practice: DrillPractice | undefined;
   private seen = 0;
 
   constructor(
