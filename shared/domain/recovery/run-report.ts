@@ -92,9 +92,16 @@ export function buildRunReport(run: RecoveryRun): RunReport {
   const weights: ReportWeights[] = [];
   if (run.weights)
     weights.push({ at: run.startedAt, label: 'before', weights: run.weights.before });
-  // The canary steps of a failback are recorded without their times: they fall within `shift`.
-  for (const [i, w] of (run.canary ?? []).entries())
-    weights.push({ label: `canary step ${i + 1} (during shift)`, weights: w });
+  // Each canary step at the time it took effect; runs recorded before those times were kept
+  // show their steps untimed (within `shift`).
+  for (const [i, w] of (run.canary ?? []).entries()) {
+    const at = run.canaryAt?.[i];
+    weights.push(
+      at
+        ? { at, label: `canary step ${i + 1}`, weights: w }
+        : { label: `canary step ${i + 1} (during shift)`, weights: w },
+    );
+  }
   if (run.weights && run.metrics?.shiftedAt)
     weights.push({ at: run.metrics.shiftedAt, label: 'after', weights: run.weights.after });
   else if (run.weights && shiftStep?.status === 'done' && shiftStep.at)
@@ -133,6 +140,15 @@ export function buildRunReport(run: RecoveryRun): RunReport {
         at: step.endedAt,
         kind: `${step.name} ${step.status}`,
         detail: `${step.attempts} attempt(s)${step.detail ? `: ${step.detail}` : ''}`,
+      });
+  for (const w of weights)
+    if (w.at && w.label.startsWith('canary step'))
+      timeline.push({
+        at: w.at,
+        kind: w.label,
+        detail: Object.entries(w.weights)
+          .map(([r, v]) => `${r}=${v}`)
+          .join(' '),
       });
   if (run.metrics?.shiftedAt)
     timeline.push({

@@ -56,6 +56,8 @@ export interface RecoveryRun {
   /** Failback only: the recovery it undoes, the canary steps applied, and whether it rolled back. */
   recoveryRunId?: string;
   canary?: Weights[];
+  /** When each canary step's weights took effect (same order as `canary`). */
+  canaryAt?: string[];
   rolledBack?: boolean;
   /**
    * Recovery only, for a kind whose restore is paced by its provider (API Gateway): the restore's

@@ -219,10 +219,13 @@ export async function canaryShift(
   // taking traffic (and so writes) that a rollback would strand.
   await awaitFenceSettled(instance, run.steps.restore?.at, deps.clock, deps.sleep);
   const history: Weights[] = [];
+  // When each step took effect, so the report shows every canary step on its time axis.
+  const times: string[] = [];
   for (const weights of plan) {
     if (!(await context.holds())) throw takenOver(run);
     await deps.dns.applyWeights(spec, weights);
     history.push(weights);
+    times.push(deps.clock.now().toISOString());
     for (let check = 0; check < policy.healthChecksPerStep; check += 1) {
       await deps.sleep((policy.stepSeconds * 1000) / policy.healthChecksPerStep);
       const health = await deps.instances.health(run.instanceId, home);
@@ -236,7 +239,15 @@ export async function canaryShift(
         throw new RunStepError(
           'shift',
           `home health regressed at ${describeWeights(weights)} (${health.error ?? 'unhealthy'}): rolled back to ${run.from}`,
-          { final: true, changes: { weights: { before, after: rollback }, rolledBack: true } },
+          {
+            final: true,
+            changes: {
+              weights: { before, after: rollback },
+              rolledBack: true,
+              canary: history,
+              canaryAt: times,
+            },
+          },
         );
       }
     }
@@ -246,7 +257,7 @@ export async function canaryShift(
   if (fenceIsAdvisory(instance)) await requireNoWritesSinceSnapshot(deps, run, spec, before);
   // All traffic is home and the recovered copy stays fenced: home is the one primary now.
   await deps.instances.unfence(run.instanceId, home);
-  return { weights: { before, after }, canary: history };
+  return { weights: { before, after }, canary: history, canaryAt: times };
 }
 
 /**

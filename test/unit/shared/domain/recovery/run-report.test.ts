@@ -188,6 +188,11 @@ describe('run reports of real runs', () => {
     const canary = report?.weights.filter((x) => x.label.startsWith('canary')) ?? [];
     expect(canary.length).toBeGreaterThan(0);
     expect(canary.map((c) => c.weights['us-east-1']).at(-1)).toBe(100);
+    // Each canary step at the time it took effect (the world waits stepSeconds between them).
+    expect(canary.map((c) => c.weights['us-east-1'])).toEqual([10, 50, 100]);
+    const times = canary.map((c) => Date.parse(c.at ?? ''));
+    expect(times.every((t, i) => i === 0 || t > (times[i - 1] as number))).toBe(true);
+    expect(report?.timeline.filter((e) => e.kind.startsWith('canary step'))).toHaveLength(3);
     expect((await latestRunReport(w.deps))?.runId).toBe(failback.runId);
   });
 
