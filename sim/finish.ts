@@ -45,6 +45,13 @@ export async function finishSeed(ctx: SeedContext, functions: SimFunctions): Pro
         contents[key] = sha256Hex(body);
     return { instanceId: instance.id, ...(region ? { region } : {}), contents };
   });
-  record({ kind: 'end', t: sched.now, runs: finalRuns, serving });
+  const snapshots = config.instances.flatMap((instance) =>
+    config.regions.flatMap((region) =>
+      world
+        .committedSnapshots(region.name, instance.id)
+        .map((s) => ({ instanceId: instance.id, region: region.name, ...s })),
+    ),
+  );
+  record({ kind: 'end', t: sched.now, runs: finalRuns, serving, snapshots });
   return silentlyStuck;
 }

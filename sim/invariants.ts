@@ -25,7 +25,8 @@ export type InvariantName =
   | 'no-stuck-run'
   | 'no-write-lost'
   | 'home-fenced-through-canary'
-  | 'restore-test-isolated';
+  | 'restore-test-isolated'
+  | 'committed-snapshot-whole';
 
 /** A checker: fed every entry in order. */
 export interface Checker {
@@ -467,6 +468,7 @@ export function allCheckers(): Checker[] {
     new NoWriteLost(),
     new HomeFencedThroughCanary(),
     new RestoreTestIsolated(),
+    new CommittedSnapshotWhole(),
   ];
 }
 
@@ -494,6 +496,25 @@ export class RestoreTestIsolated implements Checker {
         message: `the restore test of ${entry.instanceId} passed but left ${entry.scratchLeft} object(s) under ${entry.scratchId} in ${entry.region}`,
       });
     return out;
+  }
+}
+
+/**
+ * A snapshot is whole or invisible: at the end, every committed snapshot in every vault has its
+ * root, readable layers and every pack it lists, intact, whatever crashed between its writes.
+ */
+export class CommittedSnapshotWhole implements Checker {
+  readonly name = 'committed-snapshot-whole' as const;
+
+  observe(entry: TraceEntry): Violation[] {
+    if (entry.kind !== 'end') return [];
+    return (entry.snapshots ?? [])
+      .filter((s) => s.problem !== undefined)
+      .map((s) => ({
+        invariant: this.name,
+        t: entry.t,
+        message: `${s.instanceId} snapshot ${s.snapshotId} is committed in ${s.region} but unusable: ${s.problem}`,
+      }));
   }
 }
 

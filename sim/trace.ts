@@ -130,6 +130,8 @@ export interface EndEntry {
     operatorResume?: 'completed' | 'failed' | 'still-running' | 'error';
   }[];
   serving: { instanceId: string; region?: string; contents: Record<string, string> }[];
+  /** Every committed snapshot in every region's vault, with what makes it unusable, if anything. */
+  snapshots?: { instanceId: string; region: string; snapshotId: string; problem?: string }[];
 }
 
 /** A scheduled restore test ended (or its invocation died): what it touched and left. */

@@ -201,6 +201,45 @@ export class SimTruth {
     return configDigest(objects);
   }
 
+  /**
+   * Every committed snapshot of an instance in a region, read straight from the vault, with
+   * what makes it unusable: a root missing or undecodable, a layer unreadable, or a pack it
+   * lists absent or not hashing to its id. A crash between any two writes must leave none.
+   */
+  committedSnapshots(
+    region: string,
+    instanceId: string,
+  ): { snapshotId: string; problem?: string }[] {
+    const vault = this.vaults.get(region);
+    if (!vault) return [];
+    const commits = snapshotKeys.commitsPrefix(instanceId);
+    return [...vault.keys()]
+      .filter((key) => key.startsWith(commits) && key.endsWith('.json'))
+      .sort()
+      .map((key) => {
+        const snapshotId = key.slice(commits.length, -'.json'.length);
+        const root = vault.get(snapshotKeys.manifest(instanceId, snapshotId))?.body;
+        if (!root) return { snapshotId, problem: 'committed, but its root is absent' };
+        try {
+          const pack = (id: string) => vault.get(snapshotKeys.pack(instanceId, id))?.body;
+          objectsOfStored(root, pack);
+          const parsed = JSON.parse(root.toString('utf8')) as {
+            packs?: string[];
+            chunks?: Record<string, { pack: string }>;
+          };
+          const packs = parsed.packs ?? Object.values(parsed.chunks ?? {}).map((c) => c.pack);
+          for (const id of new Set(packs)) {
+            const body = pack(id);
+            if (!body) return { snapshotId, problem: `pack ${id} is absent` };
+            if (sha256Hex(body) !== id) return { snapshotId, problem: `pack ${id} is corrupt` };
+          }
+          return { snapshotId };
+        } catch (error) {
+          return { snapshotId, problem: (error as Error).message };
+        }
+      });
+  }
+
   /** The digest of the objects a stored snapshot lists, read straight from the vault. */
   manifestDigest(region: string, instanceId: string, snapshotId: string): string {
     const vault = this.vaults.get(region);

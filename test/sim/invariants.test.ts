@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  CommittedSnapshotWhole,
   checkTrace,
   FailbackKeepsWrites,
   HomeFencedThroughCanary,
@@ -198,6 +199,36 @@ describe('RestoreTestIsolated', () => {
         [new RestoreTestIsolated()],
       ),
     ).toEqual([]);
+  });
+});
+
+describe('CommittedSnapshotWhole', () => {
+  const end = (problem?: string): TraceEntry => ({
+    kind: 'end',
+    t: MIN,
+    runs: [],
+    serving: [],
+    snapshots: [
+      { instanceId: 'shop', region: 'a', snapshotId: '20261125T060000Z' },
+      {
+        instanceId: 'shop',
+        region: 'b',
+        snapshotId: '20261125T060000Z',
+        ...(problem ? { problem } : {}),
+      },
+    ],
+  });
+
+  it('reports a committed snapshot whose pack is gone, naming region and snapshot', () => {
+    expect(
+      checkTrace([end('pack abc is absent')], [new CommittedSnapshotWhole()]).map((v) => v.message),
+    ).toEqual([
+      'shop snapshot 20261125T060000Z is committed in b but unusable: pack abc is absent',
+    ]);
+  });
+
+  it('reports nothing when every committed snapshot is whole', () => {
+    expect(checkTrace([end()], [new CommittedSnapshotWhole()])).toEqual([]);
   });
 });
 

@@ -92,6 +92,27 @@ describe('runSeed', () => {
     expect(result.violations).toEqual([]);
   });
 
+  it('checks every committed snapshot at the end and catches a bucket that drops pack writes', async () => {
+    const clean = await runSeed(SEED, { keepTrace: true, scenario: outageAndReturn });
+    const end = clean.trace.find((e) => e.kind === 'end');
+    const snapshots = end?.kind === 'end' ? (end.snapshots ?? []) : [];
+    expect(snapshots.length).toBeGreaterThan(0);
+    expect(snapshots.filter((s) => s.problem)).toEqual([]);
+
+    const broken = await runSeed(SEED, {
+      scenario: outageAndReturn,
+      mutate: (world) => {
+        const put = world.vaultPut.bind(world);
+        // us-east-2 acknowledges every pack and stores none.
+        world.vaultPut = (region, key, body, options) =>
+          region === 'us-east-2' && key.endsWith('.pack')
+            ? undefined
+            : put(region, key, body, options);
+      },
+    });
+    expect(broken.violations.map((v) => v.invariant)).toContain('committed-snapshot-whole');
+  });
+
   it('catches a Route 53 that acknowledges weight changes without applying them', async () => {
     const result = await runSeed(SEED, {
       keepTrace: true,
