@@ -20,8 +20,9 @@ import { systemClock } from '../../shared/domain/ports.ts';
 import { readManifest } from '../../shared/domain/snapshot/catalog.ts';
 import { restoreSnapshot } from '../../shared/domain/snapshot/restore.ts';
 import { takeSnapshot } from '../../shared/domain/snapshot/take-snapshot.ts';
-import { createApiGatewayWorld, regionDigest, seedShop, shopId } from '../support/apigateway.ts';
-import type { TestWorld } from '../support/world.ts';
+import { regionDigest, seedShop, shopId } from '../support/apigateway.ts';
+import { createApiGatewayWorld } from '../worlds/apigateway.ts';
+import type { MotoWorld } from '../worlds/moto.ts';
 
 /**
  * A drifted target whose API key was made again with another value (a key rotated in the
@@ -30,7 +31,7 @@ import type { TestWorld } from '../support/world.ts';
  */
 
 const SNAPSHOT_ID = '20261202T010000Z';
-let world: TestWorld;
+let world: MotoWorld;
 let sample: ApiGatewaySample;
 
 beforeAll(async () => {

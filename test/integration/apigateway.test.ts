@@ -38,14 +38,14 @@ import { MissingRegionMappingError } from '../../shared/errors.ts';
 import {
   backupPlaintexts,
   clearForms,
-  createApiGatewayWorld,
   regionDigest,
   seedShop,
   shopId,
 } from '../support/apigateway.ts';
-import type { TestWorld } from '../support/world.ts';
+import { createApiGatewayWorld } from '../worlds/apigateway.ts';
+import type { MotoWorld } from '../worlds/moto.ts';
 
-let world: TestWorld;
+let world: MotoWorld;
 let sample: ApiGatewaySample;
 const SHOP = () => shopId(world);
 

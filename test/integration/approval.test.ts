@@ -16,13 +16,13 @@ import {
   type RecoveryRun,
 } from '../../shared/domain/recovery/run-store.ts';
 import { subscribe } from '../support/bus.ts';
+import { bucketVersions, recordSets } from '../support/world-state.ts';
 import {
   createRecoveryWorld,
   HERE,
   outageEvent,
   type RecoveryWorld,
-} from '../support/recovery-world.ts';
-import { bucketVersions, recordSets } from '../support/world-state.ts';
+} from '../worlds/moto-recovery.ts';
 
 let rw: RecoveryWorld;
 let config: LifeboatConfig;

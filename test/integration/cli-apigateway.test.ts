@@ -8,8 +8,9 @@ import { CreateHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { useLocalEndpoint } from '../../bin/commands/local.ts';
 import { apiGatewayPlane } from '../../shared/composition.ts';
-import { createApiGatewayWorld, regionDigest, seedShop, shopId } from '../support/apigateway.ts';
-import type { TestWorld } from '../support/world.ts';
+import { regionDigest, seedShop, shopId } from '../support/apigateway.ts';
+import { createApiGatewayWorld } from '../worlds/apigateway.ts';
+import type { MotoWorld } from '../worlds/moto.ts';
 
 /*
  * The existing verbs on an API Gateway instance, through the real command line in its own
@@ -17,7 +18,7 @@ import type { TestWorld } from '../support/world.ts';
  */
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-let world: TestWorld;
+let world: MotoWorld;
 let folder: string;
 let configFile: string;
 

@@ -4,15 +4,15 @@ import { dnsVerb } from '../../bin/commands/dns.ts';
 import { Route53Dns } from '../../shared/adapters/route53-dns.ts';
 import { parseConfig } from '../../shared/config/load.ts';
 import { dnsSpecFor } from '../../shared/domain/recovery/run-store.ts';
-import { createTestWorld, type TestWorld } from '../support/world.ts';
+import { createMotoWorld, type MotoWorld } from '../worlds/moto.ts';
 
-let world: TestWorld;
+let world: MotoWorld;
 afterEach(async () => {
   await world?.close();
 });
 
 async function setUp() {
-  world = await createTestWorld();
+  world = await createMotoWorld();
   const prefix = world.config.naming.bucketPrefix;
   const route53 = new Route53Client({ region: 'us-east-1', endpoint: world.endpoint });
   const zone = await route53.send(

@@ -11,7 +11,7 @@ import { systemClock } from '../../shared/domain/ports.ts';
 import { keys } from '../../shared/domain/snapshot/format.ts';
 import { takeSnapshot } from '../../shared/domain/snapshot/take-snapshot.ts';
 import { allKeys, putBytes } from '../support/s3.ts';
-import { createTestWorld, type TestWorld } from '../support/world.ts';
+import { createMotoWorld, type MotoWorld } from '../worlds/moto.ts';
 
 /**
  * The documented exit codes of the real command line (README "CLI"): 0 done, 1 the operation
@@ -23,7 +23,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const INSTANCE = 'petstore';
 const SNAPSHOT = '20261125T010000Z';
 
-let world: TestWorld;
+let world: MotoWorld;
 let folder: string;
 let configFile: string;
 
@@ -47,7 +47,7 @@ function lifeboat(...args: string[]): Promise<{ code: number; stdout: string; st
 }
 
 beforeAll(async () => {
-  world = await createTestWorld();
+  world = await createMotoWorld();
   folder = mkdtempSync(join(tmpdir(), 'lifeboat-exit-codes-'));
   configFile = join(folder, 'lifeboat.config.yml');
   // JSON is YAML: the parsed config, written back, loads to the same config.

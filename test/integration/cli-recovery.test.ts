@@ -16,7 +16,7 @@ import { startRecovery } from '../../shared/domain/recovery/recovery-run.ts';
 import { dnsSpecFor, loadRun, type RecoveryDeps } from '../../shared/domain/recovery/run-store.ts';
 import type { StatusReport } from '../../shared/domain/recovery/status.ts';
 import { UnknownInstanceError, UnknownRegionError, UsageError } from '../../shared/errors.ts';
-import { createRecoveryWorld, type RecoveryWorld } from '../support/recovery-world.ts';
+import { createRecoveryWorld, type RecoveryWorld } from '../worlds/moto-recovery.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 

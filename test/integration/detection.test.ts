@@ -15,21 +15,21 @@ import type { LifeboatConfig } from '../../shared/config/schema.ts';
 import { regionStateKey } from '../../shared/domain/detection/detect.ts';
 import { EventValidationError } from '../../shared/errors.ts';
 import { subscribe } from '../support/bus.ts';
-import { createTestWorld, type TestWorld } from '../support/world.ts';
+import { createMotoWorld, type MotoWorld } from '../worlds/moto.ts';
 
 const context = { functionName: 'detectOutage', awsRequestId: 'test' } as Context;
 const DETECTOR_REGION = 'us-west-2';
 const VANTAGES = ['us-east-2', 'us-west-2', 'eu-west-1'];
 const INTERVAL = 0.4;
 
-let world: TestWorld;
+let world: MotoWorld;
 let runtime: InstanceRuntime;
 let config: LifeboatConfig;
 let pump: EventPump;
 
 /** The test world, with petstore's us-east-1 endpoints pointing at a real runtime per zone. */
 beforeEach(async () => {
-  world = await createTestWorld();
+  world = await createMotoWorld();
   await seedInstance(
     instanceStore(world.config, 'us-east-1'),
     'petstore',

@@ -8,7 +8,7 @@ import { driveRecovery, startRecovery } from '../../shared/domain/recovery/recov
 import { respondToOutage, respondToRecovery } from '../../shared/domain/recovery/respond.ts';
 import { dnsSpecFor, loadRun } from '../../shared/domain/recovery/run-store.ts';
 import { RecordingEventBus } from '../fakes/event-bus.ts';
-import { createRecoveryWorld, HERE, type RecoveryWorld } from '../support/recovery-world.ts';
+import { createRecoveryWorld, HERE, type RecoveryWorld } from '../worlds/moto-recovery.ts';
 
 const context = { functionName: 'failback', awsRequestId: 'test' } as Context;
 let rw: RecoveryWorld;

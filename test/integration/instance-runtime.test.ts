@@ -12,12 +12,12 @@ import { instanceStore } from '../../shared/composition.ts';
 import type { InstanceStore } from '../../shared/domain/ports.ts';
 import { configDigest } from '../../shared/domain/snapshot/format.ts';
 import { readInstance } from '../support/s3.ts';
-import { createTestWorld, type TestWorld } from '../support/world.ts';
+import { createMotoWorld, type MotoWorld } from '../worlds/moto.ts';
 
 const REGION = 'us-east-1';
 const ZONES = ['us-east-1a', 'us-east-1b'];
 
-let world: TestWorld;
+let world: MotoWorld;
 let instanceId: string;
 let seeded: Map<string, Buffer>;
 let runtime: InstanceRuntime;
@@ -62,7 +62,7 @@ function rawRequest(url: string, method: string, path: string, body = '') {
 }
 
 beforeAll(async () => {
-  world = await createTestWorld();
+  world = await createMotoWorld();
 });
 
 afterAll(async () => {

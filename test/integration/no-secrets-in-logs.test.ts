@@ -29,7 +29,7 @@ import {
   HERE,
   outageEvent,
   type RecoveryWorld,
-} from '../support/recovery-world.ts';
+} from '../worlds/moto-recovery.ts';
 
 /**
  * Credentials shaped like the temporary ones Lambda hands a function (an ASIA key id, a

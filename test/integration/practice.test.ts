@@ -6,8 +6,8 @@ import { regionBuckets } from '../../shared/config/load.ts';
 import { reservedSlots } from '../../shared/domain/recovery/capacity.ts';
 import type { PracticeReport } from '../../shared/domain/recovery/practice.ts';
 import { readRunReport } from '../../shared/domain/recovery/run-report.ts';
-import { createRecoveryWorld, type RecoveryWorld } from '../support/recovery-world.ts';
 import { bucketVersions, recordSets } from '../support/world-state.ts';
+import { createRecoveryWorld, type RecoveryWorld } from '../worlds/moto-recovery.ts';
 
 let rw: RecoveryWorld;
 

@@ -18,7 +18,7 @@ import {
   HERE,
   outageEvent,
   type RecoveryWorld,
-} from '../support/recovery-world.ts';
+} from '../worlds/moto-recovery.ts';
 
 const context = { functionName: 'recovery', awsRequestId: 'test' } as Context;
 

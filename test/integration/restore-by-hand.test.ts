@@ -12,7 +12,7 @@ import { readManifest } from '../../shared/domain/snapshot/catalog.ts';
 import { encodeJson, FORMAT_V1, keys } from '../../shared/domain/snapshot/format.ts';
 import { type SnapshotResult, takeSnapshot } from '../../shared/domain/snapshot/take-snapshot.ts';
 import { getBytes, putBytes } from '../support/s3.ts';
-import { createTestWorld, type TestWorld } from '../support/world.ts';
+import { createMotoWorld, type MotoWorld } from '../worlds/moto.ts';
 
 const INSTANCE = 'petstore';
 const REGION = 'us-west-2';
@@ -20,7 +20,7 @@ const SCRIPT = 'docs/restore-by-hand.sh';
 /** Over 1 MiB and not a multiple of it: three chunks, the last one short. */
 const BIG_KEY = 'exports/big.bin';
 
-let world: TestWorld;
+let world: MotoWorld;
 let source: Map<string, Buffer>;
 let scratch: string;
 
@@ -103,7 +103,7 @@ function expectSameObjects(restored: Map<string, Buffer>, expected: Map<string, 
 }
 
 beforeEach(async () => {
-  world = await createTestWorld();
+  world = await createMotoWorld();
   scratch = await mkdtemp(join(tmpdir(), 'lifeboat-by-hand-'));
   source = sampleInstanceObjects({ apis: 30, seed: 7 });
   source.set(BIG_KEY, randomBytes(2 * 1024 * 1024 + 512 * 1024 + 7));

@@ -14,16 +14,16 @@ import { runRestoreTest, scratchIdFor } from '../../shared/domain/snapshot/resto
 import { takeSnapshot } from '../../shared/domain/snapshot/take-snapshot.ts';
 import { RecordingEventBus } from '../fakes/event-bus.ts';
 import { getBytes, putBytes } from '../support/s3.ts';
-import { createTestWorld, type TestWorld } from '../support/world.ts';
+import { createMotoWorld, type MotoWorld } from '../worlds/moto.ts';
 
 const INSTANCE = 'petstore';
 const REGION = 'us-west-2';
 
-let world: TestWorld;
+let world: MotoWorld;
 let snapshotId: string;
 
 beforeEach(async () => {
-  world = await createTestWorld();
+  world = await createMotoWorld();
   await seedInstance(
     instanceStore(world.config, 'us-east-1'),
     INSTANCE,

@@ -11,12 +11,12 @@ import { restoreSnapshot } from '../../shared/domain/snapshot/restore.ts';
 import { collectGarbage } from '../../shared/domain/snapshot/retention.ts';
 import { takeSnapshot } from '../../shared/domain/snapshot/take-snapshot.ts';
 import { putBytes, readInstance, regionClient } from '../support/s3.ts';
-import { createTestWorld, type TestWorld } from '../support/world.ts';
+import { createMotoWorld, type MotoWorld } from '../worlds/moto.ts';
 
 const INSTANCE = 'petstore';
 const HOME = 'us-east-1';
 
-let world: TestWorld;
+let world: MotoWorld;
 let seeded: Map<string, Buffer>;
 
 function replicas() {
@@ -41,7 +41,7 @@ async function snapshotAt(snapshotId: string, clock: Clock = systemClock) {
 }
 
 beforeEach(async () => {
-  world = await createTestWorld();
+  world = await createMotoWorld();
   seeded = sampleInstanceObjects({ apis: 20, seed: 5 });
   await seedInstance(instanceStore(world.config, HOME), INSTANCE, seeded);
 });

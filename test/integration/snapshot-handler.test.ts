@@ -14,14 +14,14 @@ import { instanceStore } from '../../shared/composition.ts';
 import { ConfigError, EventValidationError } from '../../shared/errors.ts';
 import { subscribe } from '../support/bus.ts';
 import { allKeys } from '../support/s3.ts';
-import { createTestWorld, type TestWorld } from '../support/world.ts';
+import { createMotoWorld, type MotoWorld } from '../worlds/moto.ts';
 
 const context = { functionName: 'snapshot', awsRequestId: 'test' } as Context;
 const scheduled = () => JSON.parse(readFileSync('events/schedule.json', 'utf8'));
-let world: TestWorld;
+let world: MotoWorld;
 
 beforeEach(async () => {
-  world = await createTestWorld();
+  world = await createMotoWorld();
   await seedInstance(
     instanceStore(world.config, 'us-east-1'),
     'petstore',

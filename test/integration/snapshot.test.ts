@@ -19,7 +19,7 @@ import {
   readInstance,
   regionClient,
 } from '../support/s3.ts';
-import { createTestWorld, type TestWorld } from '../support/world.ts';
+import { createMotoWorld, type MotoWorld } from '../worlds/moto.ts';
 
 const INSTANCE = 'petstore';
 
@@ -35,7 +35,7 @@ class MemoryCache implements MetadataCache {
 }
 const REPLICAS = ['us-east-1', 'us-east-2', 'us-west-2'];
 
-let world: TestWorld;
+let world: MotoWorld;
 let seeded: Map<string, Buffer>;
 
 async function snapshotAt(time: string): Promise<SnapshotResult> {
@@ -52,7 +52,7 @@ async function snapshotAt(time: string): Promise<SnapshotResult> {
 }
 
 beforeEach(async () => {
-  world = await createTestWorld();
+  world = await createMotoWorld();
   seeded = sampleInstanceObjects({ apis: 100, seed: 3 });
   await seedInstance(instanceStore(world.config, 'us-east-1'), INSTANCE, seeded);
 });

@@ -1,7 +1,7 @@
 import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { regionBuckets } from '../../shared/config/load.ts';
-import type { RecoveryWorld } from './recovery-world.ts';
+import type { RecoveryWorld } from '../worlds/moto-recovery.ts';
 
 /**
  * What a test compares byte for byte to prove something was left alone: every version and

@@ -27,8 +27,10 @@ import { readManifest } from '../../../shared/domain/snapshot/catalog.ts';
 import { restoreSnapshot } from '../../../shared/domain/snapshot/restore.ts';
 import { takeSnapshot } from '../../../shared/domain/snapshot/take-snapshot.ts';
 import { ApiGatewayCallError } from '../../../shared/errors.ts';
-import { CERTIFICATES, regionDigest } from '../../support/apigateway.ts';
-import { createFaultWorld, expectEveryCaseHit } from './fault-world.ts';
+import { regionDigest } from '../../support/apigateway.ts';
+import { CERTIFICATES } from '../../worlds/apigateway.ts';
+import { createFaultWorld } from '../../worlds/faults.ts';
+import { expectEveryCaseHit } from './fault-cases.ts';
 
 /**
  * Every API Gateway call of a restore of a small instance (one API with an authorizer, a model,

@@ -28,15 +28,9 @@ import {
 import { homeWeights } from '../../../shared/domain/recovery/weights.ts';
 import { runSnapshots } from '../../../shared/domain/snapshot/run.ts';
 import { readInstance } from '../../support/s3.ts';
-import {
-  createFaultWorld,
-  expectEveryCaseHit,
-  type FaultCase,
-  faultCases,
-  HERE,
-  planOf,
-  REGIONS,
-} from './fault-world.ts';
+import { createFaultWorld, HERE } from '../../worlds/faults.ts';
+import { REGIONS } from '../../worlds/regions.ts';
+import { expectEveryCaseHit, type FaultCase, faultCases, planOf } from './fault-cases.ts';
 
 /**
  * Every S3, Route 53 and EventBridge call of a recovery out of us-east-1 (claim, plan, restore,

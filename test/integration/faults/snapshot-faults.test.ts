@@ -9,7 +9,8 @@ import { listCommittedSnapshotIds, readManifest } from '../../../shared/domain/s
 import { keys, snapshotIdFor } from '../../../shared/domain/snapshot/format.ts';
 import { verifySnapshot } from '../../../shared/domain/snapshot/restore.ts';
 import { runSnapshots, type SnapshotRunSummary } from '../../../shared/domain/snapshot/run.ts';
-import { createFaultWorld, expectEveryCaseHit, faultCases, planOf } from './fault-world.ts';
+import { createFaultWorld } from '../../worlds/faults.ts';
+import { expectEveryCaseHit, faultCases, planOf } from './fault-cases.ts';
 
 /**
  * Every S3 and EventBridge call of a scheduled snapshot run (incremental, three replica

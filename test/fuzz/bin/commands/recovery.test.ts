@@ -12,7 +12,8 @@ import {
   UnknownRegionError,
   UsageError,
 } from '../../../../shared/errors.ts';
-import { REGIONS, recoveryWorld } from '../../../fakes/recovery/world.ts';
+import { recoveryWorld } from '../../../worlds/recovery.ts';
+import { REGIONS } from '../../../worlds/regions.ts';
 import { runs } from '../../support/harness.ts';
 
 /**

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { driveClaim } from '../../../../bin/cli/drive.ts';
 import { EXIT } from '../../../../bin/cli/exit-codes.ts';
 import type { RecoveryContext } from '../../../../bin/cli/recovery-io.ts';
-import { recoveryWorld } from '../../../fakes/recovery/world.ts';
+import { recoveryWorld } from '../../../worlds/recovery.ts';
 
 function context() {
   const world = recoveryWorld();

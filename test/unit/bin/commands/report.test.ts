@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { reportVerb } from '../../../../bin/commands/report.ts';
 import { UsageError } from '../../../../shared/errors.ts';
-import { recoveryWorld } from '../../../fakes/recovery/world.ts';
+import { recoveryWorld } from '../../../worlds/recovery.ts';
 
 async function recovered() {
   const w = recoveryWorld();

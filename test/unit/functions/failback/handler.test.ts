@@ -6,7 +6,7 @@ import { EventValidationError } from '../../../../shared/errors.ts';
 import { logger } from '../../../../shared/observability.ts';
 import { MINUTE } from '../../../fakes/clock.ts';
 import { lambdaContext } from '../../../fakes/lambda-context.ts';
-import { recoveryWorld } from '../../../fakes/recovery/world.ts';
+import { recoveryWorld } from '../../../worlds/recovery.ts';
 
 const sample = (name: string): Record<string, unknown> =>
   JSON.parse(

@@ -12,7 +12,7 @@ import {
 } from '../../../../../shared/domain/recovery/run-store.ts';
 import { CorruptStateError } from '../../../../../shared/errors.ts';
 import { InMemoryDocumentStore } from '../../../../fakes/detection/document-store.ts';
-import { recoveryWorld } from '../../../../fakes/recovery/world.ts';
+import { recoveryWorld } from '../../../../worlds/recovery.ts';
 import { runs, wrongTypeFor } from '../../../support/harness.ts';
 import { getAt, nodePaths, withReplaced } from '../../../support/json-paths.ts';
 

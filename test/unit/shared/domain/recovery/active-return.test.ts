@@ -6,7 +6,7 @@ import {
 } from '../../../../../shared/domain/recovery/active-return.ts';
 import type { Weights } from '../../../../../shared/domain/recovery/ports.ts';
 import { dnsSpecFor } from '../../../../../shared/domain/recovery/run-store.ts';
-import { recoveryWorld } from '../../../../fakes/recovery/world.ts';
+import { recoveryWorld } from '../../../../worlds/recovery.ts';
 
 const ACTIVE = ['us-east-1', 'us-east-2', 'us-west-2'] as const;
 

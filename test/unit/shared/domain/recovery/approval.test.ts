@@ -20,7 +20,7 @@ import {
 } from '../../../../../shared/domain/recovery/steps/reconcile.ts';
 import { ApprovalError, ConfigError } from '../../../../../shared/errors.ts';
 import { MINUTE } from '../../../../fakes/clock.ts';
-import { type InstanceSpec, recoveryWorld, worldConfig } from '../../../../fakes/recovery/world.ts';
+import { type InstanceSpec, recoveryWorld, worldConfig } from '../../../../worlds/recovery.ts';
 
 /** petstore requires approval; seeded and snapshotted, then us-east-1 fails 5 minutes later. */
 async function gatedWorld(recovery: InstanceSpec['recovery'] = { approval: 'required' }) {

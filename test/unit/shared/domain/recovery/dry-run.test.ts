@@ -3,7 +3,7 @@ import { planRegionFailure } from '../../../../../shared/domain/recovery/dry-run
 import { startRecovery } from '../../../../../shared/domain/recovery/recovery-run.ts';
 import { keys } from '../../../../../shared/domain/snapshot/format.ts';
 import { MINUTE } from '../../../../fakes/clock.ts';
-import { recoveryWorld } from '../../../../fakes/recovery/world.ts';
+import { recoveryWorld } from '../../../../worlds/recovery.ts';
 
 /** Every call the world's ports saw that could have written something. */
 function writes(world: ReturnType<typeof recoveryWorld>): number {

@@ -21,12 +21,12 @@ import { DnsChangeError, RunStepError } from '../../../../../shared/errors.ts';
 import { MINUTE } from '../../../../fakes/clock.ts';
 import { SimulatedCrash } from '../../../../fakes/detection/document-store.ts';
 import { digestOfStore, FencedWriteError } from '../../../../fakes/recovery/instance-control.ts';
+import { nextSeq } from '../../../../fakes/sequence.ts';
 import {
   type RecoveryWorld,
   recoveryWorld,
   type WorldOptions,
-} from '../../../../fakes/recovery/world.ts';
-import { nextSeq } from '../../../../fakes/sequence.ts';
+} from '../../../../worlds/recovery.ts';
 
 const FAILBACK_SET = ['eu-west-1', 'us-east-1', 'us-east-2'];
 const AWAY = { 'us-east-1': 0, 'us-east-2': 100, 'us-west-2': 0, 'eu-west-1': 0 };

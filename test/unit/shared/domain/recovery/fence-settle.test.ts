@@ -5,7 +5,7 @@ import {
   fenceIsAdvisory,
   fenceSettleMs,
 } from '../../../../../shared/domain/recovery/fence-settle.ts';
-import { worldConfig } from '../../../../fakes/recovery/world.ts';
+import { worldConfig } from '../../../../worlds/recovery.ts';
 
 const instanceOfKind = (kind: 'object-store' | 'apigateway', fenceSettleSeconds?: number) => {
   const instance = structuredClone(worldConfig().instances[0]);

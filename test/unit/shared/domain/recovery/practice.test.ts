@@ -21,7 +21,7 @@ import {
   type RecoveryWorld,
   recoveryWorld,
   type WorldOptions,
-} from '../../../../fakes/recovery/world.ts';
+} from '../../../../worlds/recovery.ts';
 
 const PRACTICE_ID = practiceIdFor('petstore');
 

@@ -35,7 +35,7 @@ import {
   type RecoveryWorld,
   recoveryWorld,
   type WorldOptions,
-} from '../../../../fakes/recovery/world.ts';
+} from '../../../../worlds/recovery.ts';
 
 const SET = ['eu-west-1', 'us-east-2', 'us-west-2'];
 

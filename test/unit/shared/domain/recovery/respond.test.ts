@@ -16,7 +16,7 @@ import {
   type InstanceSpec,
   type RecoveryWorld,
   recoveryWorld,
-} from '../../../../fakes/recovery/world.ts';
+} from '../../../../worlds/recovery.ts';
 
 const PETSTORE: InstanceSpec = { id: 'petstore' };
 const ORDERS: InstanceSpec = { id: 'orders', home: 'us-west-2' };

@@ -16,7 +16,7 @@ import {
 } from '../../../../../shared/domain/recovery/run-report.ts';
 import { InMemoryBlobStore } from '../../../../fakes/blob-store.ts';
 import { MINUTE } from '../../../../fakes/clock.ts';
-import { recoveryWorld } from '../../../../fakes/recovery/world.ts';
+import { recoveryWorld } from '../../../../worlds/recovery.ts';
 
 const T = (s: number) => new Date(Date.UTC(2026, 10, 25, 6, 0, s)).toISOString();
 

@@ -19,7 +19,7 @@ import {
 import { RunStepError, StorageUnavailableError } from '../../../../../shared/errors.ts';
 import { MINUTE } from '../../../../fakes/clock.ts';
 import { SimulatedCrash } from '../../../../fakes/detection/document-store.ts';
-import { type RecoveryWorld, recoveryWorld } from '../../../../fakes/recovery/world.ts';
+import { type RecoveryWorld, recoveryWorld } from '../../../../worlds/recovery.ts';
 
 const SET = ['eu-west-1', 'us-east-2', 'us-west-2'];
 const RUN = 'petstore-g1';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { regionStateKey } from '../../../../../shared/domain/detection/detect.ts';
 import { collectStatus } from '../../../../../shared/domain/recovery/status.ts';
 import { MINUTE } from '../../../../fakes/clock.ts';
-import { recoveryWorld } from '../../../../fakes/recovery/world.ts';
+import { recoveryWorld } from '../../../../worlds/recovery.ts';
 
 describe('collectStatus', () => {
   it('reports the recovered instance, its reservation, weights and snapshots after a recovery', async () => {

@@ -6,7 +6,7 @@ import {
   readDns,
   whereabouts,
 } from '../../../../../shared/domain/recovery/whereabouts.ts';
-import { recoveryWorld } from '../../../../fakes/recovery/world.ts';
+import { recoveryWorld } from '../../../../worlds/recovery.ts';
 
 describe('whereabouts', () => {
   it('places an instance at home when no generation was ever claimed', async () => {

@@ -9,7 +9,7 @@ import { SnapshotIntegrityError, SnapshotNotFoundError } from '../../../../../sh
 import { InMemoryBlobStore } from '../../../../fakes/blob-store.ts';
 import { HOUR } from '../../../../fakes/clock.ts';
 import { seedInstance } from '../../../../fakes/fixtures.ts';
-import { INSTANCE, snapshotWorld } from '../../../../fakes/world.ts';
+import { INSTANCE, snapshotWorld } from '../../../../worlds/snapshot.ts';
 
 async function integrityError(promise: Promise<unknown>): Promise<SnapshotIntegrityError> {
   const error = await promise.then(

@@ -7,8 +7,8 @@ import { SnapshotIntegrityError } from '../../../../../shared/errors.ts';
 import { HOUR } from '../../../../fakes/clock.ts';
 import { configDocument, seededRandom, seedInstance } from '../../../../fakes/fixtures.ts';
 import { InMemoryInstanceStore } from '../../../../fakes/instance-store.ts';
-import { INSTANCE, snapshotWorld } from '../../../../fakes/world.ts';
 import { layerIn, manifestIn, rootIn } from '../../../../support/stored-snapshot.ts';
+import { INSTANCE, snapshotWorld } from '../../../../worlds/snapshot.ts';
 
 async function integrityError(promise: Promise<unknown>): Promise<SnapshotIntegrityError> {
   const error = await promise.then(

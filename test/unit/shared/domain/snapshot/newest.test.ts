@@ -9,7 +9,7 @@ import {
 import { SnapshotIntegrityError } from '../../../../../shared/errors.ts';
 import { HOUR } from '../../../../fakes/clock.ts';
 import { seedInstance } from '../../../../fakes/fixtures.ts';
-import { INSTANCE, REGIONS, snapshotWorld } from '../../../../fakes/world.ts';
+import { INSTANCE, REPLICA_REGIONS, snapshotWorld } from '../../../../worlds/snapshot.ts';
 
 /** A world with two committed snapshots in every replica, an hour apart. */
 async function twoSnapshots() {
@@ -42,22 +42,22 @@ describe('newestCommittedId', () => {
   it('passes over an unreachable bucket when another holds a copy', async () => {
     const { world, newer } = await twoSnapshots();
     world.vault('us-east-1').unreachable = true;
-    const found = await newestCommittedId(world.vault, INSTANCE, [...REGIONS]);
+    const found = await newestCommittedId(world.vault, INSTANCE, [...REPLICA_REGIONS]);
     expect(found).toEqual({ snapshotId: newer.snapshotId, region: 'us-east-2' });
   });
 
   it('prefers a newer snapshot in a later region over an older one in the first', async () => {
     const { world, older, newer } = await twoSnapshots();
     await world.vault('us-east-1').delete([keys.commit(INSTANCE, newer.snapshotId)]);
-    const found = await newestCommittedId(world.vault, INSTANCE, [...REGIONS]);
+    const found = await newestCommittedId(world.vault, INSTANCE, [...REPLICA_REGIONS]);
     expect(older.snapshotId < newer.snapshotId).toBe(true);
     expect(found).toEqual({ snapshotId: newer.snapshotId, region: 'us-east-2' });
   });
 
   it('returns undefined when no bucket answers', async () => {
     const { world } = await twoSnapshots();
-    for (const region of REGIONS) world.vault(region).unreachable = true;
-    expect(await newestCommittedId(world.vault, INSTANCE, [...REGIONS])).toBeUndefined();
+    for (const region of REPLICA_REGIONS) world.vault(region).unreachable = true;
+    expect(await newestCommittedId(world.vault, INSTANCE, [...REPLICA_REGIONS])).toBeUndefined();
   });
 });
 
@@ -65,7 +65,7 @@ describe('lookupCommitted', () => {
   it('names a bucket that failed its listing apart from the ones that hold none', async () => {
     const world = snapshotWorld();
     world.vault('us-east-2').failOn('list', /commits\//);
-    const found = await lookupCommitted(world.vault, INSTANCE, [...REGIONS]);
+    const found = await lookupCommitted(world.vault, INSTANCE, [...REPLICA_REGIONS]);
     expect(found.best).toBeUndefined();
     expect(found.unanswered).toEqual([
       { region: 'us-east-2', reason: expect.stringMatching(/injected fault/) },
@@ -74,7 +74,7 @@ describe('lookupCommitted', () => {
 
   it('finds the newest id and names no bucket when every bucket answers', async () => {
     const { world, newer } = await twoSnapshots();
-    const found = await lookupCommitted(world.vault, INSTANCE, [...REGIONS]);
+    const found = await lookupCommitted(world.vault, INSTANCE, [...REPLICA_REGIONS]);
     expect(found).toEqual({
       best: { snapshotId: newer.snapshotId, region: 'us-east-1' },
       unanswered: [],
@@ -104,6 +104,6 @@ describe('newestSnapshot', () => {
 
   it('returns undefined when nothing is committed', async () => {
     const world = snapshotWorld();
-    expect(await newestSnapshot(world.vault, INSTANCE, [...REGIONS])).toBeUndefined();
+    expect(await newestSnapshot(world.vault, INSTANCE, [...REPLICA_REGIONS])).toBeUndefined();
   });
 });

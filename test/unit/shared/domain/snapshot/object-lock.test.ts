@@ -4,8 +4,8 @@ import { keys } from '../../../../../shared/domain/snapshot/format.ts';
 import { collectGarbage } from '../../../../../shared/domain/snapshot/retention.ts';
 import { DAY } from '../../../../fakes/clock.ts';
 import { configDocument, seededRandom, seedInstance } from '../../../../fakes/fixtures.ts';
-import { INSTANCE, snapshotWorld } from '../../../../fakes/world.ts';
 import { manifestIn, rootIn } from '../../../../support/stored-snapshot.ts';
+import { INSTANCE, snapshotWorld } from '../../../../worlds/snapshot.ts';
 
 const LOCK = { mode: 'COMPLIANCE' as const, days: 10 };
 const POLICY: RetentionPolicy = { last: 1, daily: 0, weekly: 0, gcGraceSeconds: 60 };

@@ -10,14 +10,14 @@ import { InMemoryBlobStore } from '../../../../fakes/blob-store.ts';
 import { RecordingEventBus } from '../../../../fakes/event-bus.ts';
 import { seedInstance } from '../../../../fakes/fixtures.ts';
 import { InMemoryInstanceStore } from '../../../../fakes/instance-store.ts';
-import { INSTANCE, REGIONS, snapshotWorld } from '../../../../fakes/world.ts';
+import { INSTANCE, REPLICA_REGIONS, snapshotWorld } from '../../../../worlds/snapshot.ts';
 
 async function setUp() {
   const world = snapshotWorld();
   seedInstance(world.source, INSTANCE, { count: 12, size: 400, seed: 1 });
   const snap = await world.take();
   const stores = new Map<string, InMemoryInstanceStore>(
-    REGIONS.map((r) => [r, new InMemoryInstanceStore({ region: r })]),
+    REPLICA_REGIONS.map((r) => [r, new InMemoryInstanceStore({ region: r })]),
   );
   const bus = new RecordingEventBus();
   const control = new InMemoryBlobStore();
@@ -41,7 +41,7 @@ describe('runRestoreTest', () => {
     expect(result).toMatchObject({
       instanceId: INSTANCE,
       snapshotId: snap.snapshotId,
-      region: REGIONS[1],
+      region: REPLICA_REGIONS[1],
       objects: 12,
       bytes: snap.bytesTotal,
       passed: true,
@@ -50,11 +50,11 @@ describe('runRestoreTest', () => {
     expect(bus.details(DetailType.RestoreTestPassed)).toEqual([
       expect.objectContaining({
         snapshotId: snap.snapshotId,
-        region: REGIONS[1],
+        region: REPLICA_REGIONS[1],
         bytes: snap.bytesTotal,
       }),
     ]);
-    const store = stores.get(REGIONS[1] as string) as InMemoryInstanceStore;
+    const store = stores.get(REPLICA_REGIONS[1] as string) as InMemoryInstanceStore;
     expect(store.contents(scratchIdFor(INSTANCE)).size).toBe(0);
     // Written to the scratch prefix, never to the instance itself.
     expect(store.contents(INSTANCE).size).toBe(0);
@@ -63,15 +63,15 @@ describe('runRestoreTest', () => {
 
   it('fails naming the corrupt pack, publishes Restore Test Failed and leaves nothing when a pack is damaged', async () => {
     const { world, stores, bus, test } = await setUp();
-    const vault = world.vault(REGIONS[2] as string);
+    const vault = world.vault(REPLICA_REGIONS[2] as string);
     for (const pack of vault.keys(keys.packsPrefix(INSTANCE))) vault.corrupt(pack);
     const result = await test(2);
     expect(result.passed).toBe(false);
     expect(result.reason).toMatch(/corrupt-pack/);
     expect(bus.details(DetailType.RestoreTestFailed)).toEqual([
-      expect.objectContaining({ region: REGIONS[2], reason: result.reason }),
+      expect.objectContaining({ region: REPLICA_REGIONS[2], reason: result.reason }),
     ]);
-    const store = stores.get(REGIONS[2] as string) as InMemoryInstanceStore;
+    const store = stores.get(REPLICA_REGIONS[2] as string) as InMemoryInstanceStore;
     expect(store.contents(scratchIdFor(INSTANCE)).size).toBe(0);
   });
 

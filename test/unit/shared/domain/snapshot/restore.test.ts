@@ -15,12 +15,12 @@ import {
   seedInstance,
 } from '../../../../fakes/fixtures.ts';
 import { InMemoryInstanceStore } from '../../../../fakes/instance-store.ts';
-import { INSTANCE, snapshotWorld } from '../../../../fakes/world.ts';
 import {
   metadataPacks,
   rewriteLayer,
   manifestIn as storedManifest,
 } from '../../../../support/stored-snapshot.ts';
+import { INSTANCE, snapshotWorld } from '../../../../worlds/snapshot.ts';
 
 function manifestIn(vault: InMemoryBlobStore, snapshotId: string): Manifest {
   return storedManifest(vault, INSTANCE, snapshotId);

@@ -13,8 +13,8 @@ import {
 import { DAY, HOUR, MINUTE } from '../../../../fakes/clock.ts';
 import { configDocument, seededRandom, seedInstance } from '../../../../fakes/fixtures.ts';
 import { InMemoryInstanceStore } from '../../../../fakes/instance-store.ts';
-import { INSTANCE, snapshotWorld } from '../../../../fakes/world.ts';
 import { manifestIn } from '../../../../support/stored-snapshot.ts';
+import { INSTANCE, snapshotWorld } from '../../../../worlds/snapshot.ts';
 
 const id = (iso: string) => snapshotIdFor(new Date(iso));
 const policy = (p: Partial<RetentionPolicy>): RetentionPolicy => ({

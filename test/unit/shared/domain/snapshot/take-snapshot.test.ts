@@ -18,8 +18,8 @@ import {
   seededRandom,
   seedInstance,
 } from '../../../../fakes/fixtures.ts';
-import { INSTANCE, REGIONS, snapshotWorld } from '../../../../fakes/world.ts';
 import { rootIn, manifestIn as storedManifest } from '../../../../support/stored-snapshot.ts';
+import { INSTANCE, REPLICA_REGIONS, snapshotWorld } from '../../../../worlds/snapshot.ts';
 
 const PACKS = /\/packs\//;
 const MANIFESTS = /\/snapshots\//;
@@ -45,7 +45,7 @@ describe('takeSnapshot', () => {
       snapshotId: '20261125T060000Z',
       committed: true,
       quorum: 2,
-      regionsCommitted: [...REGIONS],
+      regionsCommitted: [...REPLICA_REGIONS],
       regionsFailed: [],
       objectCount: 40,
       bytesTotal,
@@ -59,7 +59,7 @@ describe('takeSnapshot', () => {
     );
     expect(result.configDigest).toBe(expectedDigest);
 
-    for (const region of REGIONS) {
+    for (const region of REPLICA_REGIONS) {
       const vault = world.vault(region);
       const manifest = manifestIn(vault, result.snapshotId);
       expect(manifest).toMatchObject({
@@ -89,7 +89,7 @@ describe('takeSnapshot', () => {
       expect(marker).toMatchObject({
         snapshotId: result.snapshotId,
         configDigest: expectedDigest,
-        regions: [...REGIONS],
+        regions: [...REPLICA_REGIONS],
         quorum: 2,
       });
       expect(await listCommittedSnapshotIds(vault, INSTANCE)).toEqual([result.snapshotId]);
@@ -226,7 +226,7 @@ describe('takeSnapshot', () => {
 
     expect(result.committed).toBe(false);
     expect(result.regionsCommitted).toEqual([]);
-    expect(result.regionsFailed.map((f) => f.region)).toEqual([...REGIONS]);
+    expect(result.regionsFailed.map((f) => f.region)).toEqual([...REPLICA_REGIONS]);
     expect(result.regionsFailed[0]?.reason).toContain('quorum');
     for (const vault of world.vaults) expect(vault.keys(keys.commitsPrefix(INSTANCE))).toEqual([]);
     expect(await listCommittedSnapshotIds(world.vault('us-east-1'), INSTANCE)).toEqual([]);
@@ -264,7 +264,7 @@ describe('takeSnapshot', () => {
     world.clock.advance(HOUR);
     const second = await world.take();
 
-    expect(second.regionsCommitted).toEqual([...REGIONS]);
+    expect(second.regionsCommitted).toEqual([...REPLICA_REGIONS]);
     expect(world.vault('us-east-1').count('put', PACKS)).toBe(0);
     expect(world.vault('us-east-2').count('put', PACKS)).toBe(0);
     // One data pack, one metadata pack.
@@ -539,7 +539,7 @@ describe('takeSnapshot', () => {
       },
     });
     expect(result.committed).toBe(true);
-    expect(result.regionsCommitted).toEqual([...REGIONS]);
+    expect(result.regionsCommitted).toEqual([...REPLICA_REGIONS]);
     expect(sleeps).toHaveLength(2);
     const stored = manifestIn(world.vault('us-east-2'), result.snapshotId);
     const expected = [...world.source.contents(INSTANCE)].map(([key, body]) => [key, sha256(body)]);

@@ -22,7 +22,7 @@ import {
 } from '../../../../../../shared/domain/recovery/steps/reconcile.ts';
 import type { FailbackRequest } from '../../../../../../shared/schemas/recovery-events.ts';
 import { RecordingEventBus } from '../../../../../fakes/event-bus.ts';
-import { type RecoveryWorld, recoveryWorld } from '../../../../../fakes/recovery/world.ts';
+import { type RecoveryWorld, recoveryWorld } from '../../../../../worlds/recovery.ts';
 
 const SECOND = 1000;
 const CLAIM_SET = ['eu-west-1', 'us-east-2', 'us-west-2'];

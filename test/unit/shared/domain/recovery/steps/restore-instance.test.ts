@@ -4,7 +4,7 @@ import {
   startRecovery,
 } from '../../../../../../shared/domain/recovery/recovery-run.ts';
 import { MINUTE } from '../../../../../fakes/clock.ts';
-import { recoveryWorld } from '../../../../../fakes/recovery/world.ts';
+import { recoveryWorld } from '../../../../../worlds/recovery.ts';
 
 /**
  * A restore longer than one invocation (an API Gateway instance at AWS's control-plane pace):

@@ -1,27 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { Route53Client } from '@aws-sdk/client-route-53';
-import { expect, inject } from 'vitest';
-import { useLocalEndpoint } from '../../../bin/commands/local.ts';
-import {
-  type AwsService,
-  FAULT_KINDS,
-  type FaultKind,
-  type FaultPlan,
-  FaultProxy,
-  faultOnce,
-  faultPersistently,
-  type ProxiedCall,
-} from '../../../local/fault-proxy.ts';
-import { provisionWorld } from '../../../local/provision.ts';
-import { RegionProxy } from '../../../local/tcp-proxy.ts';
-import { eventBridgeClientFor, s3ClientFor } from '../../../shared/adapters/aws-clients.ts';
-import { Route53Dns } from '../../../shared/adapters/route53-dns.ts';
-import { recoveryDeps } from '../../../shared/composition.ts';
-import { parseConfig } from '../../../shared/config/load.ts';
-import type { LifeboatConfig } from '../../../shared/config/schema.ts';
-import type { RecoveryDeps } from '../../../shared/domain/recovery/run-store.ts';
+import { inject } from 'vitest';
+import { useLocalEndpoint } from '../../bin/commands/local.ts';
+import { FaultProxy } from '../../local/fault-proxy.ts';
+import { provisionWorld } from '../../local/provision.ts';
+import { RegionProxy } from '../../local/tcp-proxy.ts';
+import { eventBridgeClientFor, s3ClientFor } from '../../shared/adapters/aws-clients.ts';
+import { Route53Dns } from '../../shared/adapters/route53-dns.ts';
+import { recoveryDeps } from '../../shared/composition.ts';
+import { parseConfig } from '../../shared/config/load.ts';
+import type { LifeboatConfig } from '../../shared/config/schema.ts';
+import type { RecoveryDeps } from '../../shared/domain/recovery/run-store.ts';
+import { REGIONS, regionEntries } from './regions.ts';
 
-export const REGIONS = ['us-east-1', 'us-east-2', 'us-west-2', 'eu-west-1'] as const;
 /** Where the recovery functions run in these tests. */
 export const HERE = 'us-west-2';
 
@@ -30,13 +21,6 @@ export const HERE = 'us-west-2';
  * trips it on a real answer (its slowest calls here take tens of milliseconds).
  */
 export const REQUEST_TIMEOUT_MS = 500;
-
-const LOCATIONS: Record<string, { lat: number; lon: number }> = {
-  'us-east-1': { lat: 38.9, lon: -77.4 },
-  'us-east-2': { lat: 40.0, lon: -83.0 },
-  'us-west-2': { lat: 45.8, lon: -119.7 },
-  'eu-west-1': { lat: 53.3, lon: -6.3 },
-};
 
 /**
  * The world of the fault suite: every lifeboat call goes region proxy → fault proxy → moto, so
@@ -67,13 +51,7 @@ function rawConfig(prefix: string, instances: unknown[], endpointOf: (region: st
   return {
     version: 1,
     naming: { bucketPrefix: prefix, eventBusName: `${prefix}-bus` },
-    regions: REGIONS.map((name) => ({
-      name,
-      location: LOCATIONS[name],
-      capacity: 2,
-      zones: [`${name}a`, `${name}b`],
-      endpointUrl: endpointOf(name),
-    })),
+    regions: regionEntries({ endpointUrl: endpointOf }),
     failback: { canaryPercents: [10, 50, 100], stepSeconds: 0, healthChecksPerStep: 1 },
     instances,
   };
@@ -96,6 +74,7 @@ function shortenTimeouts(config: LifeboatConfig): void {
   }
 }
 
+/** Builds the fault suite's world on the shared moto_server: unique names, proxies up, a hosted zone. */
 export async function createFaultWorld(): Promise<FaultWorld> {
   const motoEndpoint = inject('motoEndpoint');
   useLocalEndpoint(motoEndpoint);
@@ -160,63 +139,4 @@ export async function createFaultWorld(): Promise<FaultWorld> {
       await proxy.stop();
     },
   };
-}
-
-/** One injected fault: which call of which service, how, and for how long. */
-export interface FaultCase {
-  service: AwsService;
-  index: number;
-  kind: FaultKind;
-  mode: 'once' | 'persistent';
-}
-
-export function planOf(c: FaultCase): FaultPlan {
-  return c.mode === 'once'
-    ? faultOnce(c.service, c.index, c.kind)
-    : faultPersistently(c.service, c.index, c.kind);
-}
-
-/** Every (kind, mode) pair; 5 kinds × 2 modes, so stepping through it by one covers all ten. */
-const PAIRS = FAULT_KINDS.flatMap((kind) =>
-  (['once', 'persistent'] as const).map((mode) => ({ kind, mode })),
-);
-
-/**
- * The cases to run for a clean run's call counts. `LIFEBOAT_FAULTS=full` runs the whole matrix
- * (every call × every kind × once and persistent). By default every call is broken once, the
- * (kind, mode) pairs stepping along the calls so each pair meets calls all along the run: the
- * full matrix takes over ten minutes of moto time, past what one `npm test` should spend.
- */
-export function faultCases(
-  counts: Record<AwsService, number>,
-  services: readonly AwsService[],
-  env: NodeJS.ProcessEnv = process.env,
-): FaultCase[] {
-  const full = env.LIFEBOAT_FAULTS === 'full';
-  const cases: FaultCase[] = [];
-  let position = 0;
-  for (const service of services) {
-    for (let index = 1; index <= counts[service]; index += 1) {
-      const pairs = full ? PAIRS : [PAIRS[position % PAIRS.length] as (typeof PAIRS)[number]];
-      position += 1;
-      for (const { kind, mode } of pairs) cases.push({ service, index, kind, mode });
-    }
-  }
-  return cases;
-}
-
-/**
- * Every case must have broken something, or it proved nothing. With LIFEBOAT_FAULT_REPORT set,
- * prints the clean run's calls and what each case hit (docs/fault-injection.md's counts).
- */
-export function expectEveryCaseHit(
-  clean: { counts: unknown; calls: readonly ProxiedCall[] },
-  hits: readonly { hit: string }[],
-): void {
-  expect(hits.filter((h) => h.hit === 'none')).toEqual([]);
-  if (!process.env.LIFEBOAT_FAULT_REPORT) return;
-  const calls = clean.calls.map(
-    (c) => `${c.service} ${c.operation} ${c.region} ${c.path.replace(/\?.*/, '')}`,
-  );
-  console.log(JSON.stringify({ counts: clean.counts, calls, hits }, null, 2));
 }

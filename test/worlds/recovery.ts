@@ -1,37 +1,23 @@
-import { parseConfig } from '../../../shared/config/load.ts';
-import type { InstanceConfig, LifeboatConfig } from '../../../shared/config/schema.ts';
-import { driveRecovery, startRecovery } from '../../../shared/domain/recovery/recovery-run.ts';
+import { parseConfig } from '../../shared/config/load.ts';
+import type { InstanceConfig, LifeboatConfig } from '../../shared/config/schema.ts';
+import { driveRecovery, startRecovery } from '../../shared/domain/recovery/recovery-run.ts';
 import {
   dnsSpecFor,
   type RecoveryDeps,
   type RecoveryRun,
-} from '../../../shared/domain/recovery/run-store.ts';
-import { activeActiveWeights, homeWeights } from '../../../shared/domain/recovery/weights.ts';
-import { snapshotIdFor } from '../../../shared/domain/snapshot/format.ts';
-import {
-  type SnapshotResult,
-  takeSnapshot,
-} from '../../../shared/domain/snapshot/take-snapshot.ts';
-import type { OutageConfirmed, RegionRecovered } from '../../../shared/schemas/recovery-events.ts';
-import { FakeClock, MINUTE } from '../clock.ts';
-import { RecordingEventBus } from '../event-bus.ts';
-import { replicaSet, seedInstance } from '../fixtures.ts';
-import { InMemoryInstanceStore } from '../instance-store.ts';
-import { ControlBucket } from './control-bucket.ts';
-import { FakeDns } from './dns.ts';
-import { FakeInstanceControl } from './instance-control.ts';
-
-/** The regions of every recovery test world. From us-east-1, us-east-2 is nearest, then us-west-2. */
-export const REGIONS = ['us-east-1', 'us-east-2', 'us-west-2', 'eu-west-1'] as const;
-/** One of the world's regions. */
-export type Region = (typeof REGIONS)[number];
-
-const LOCATIONS: Record<Region, { lat: number; lon: number }> = {
-  'us-east-1': { lat: 38.9, lon: -77.4 },
-  'us-east-2': { lat: 40.0, lon: -83.0 },
-  'us-west-2': { lat: 45.8, lon: -119.7 },
-  'eu-west-1': { lat: 53.3, lon: -6.3 },
-};
+} from '../../shared/domain/recovery/run-store.ts';
+import { activeActiveWeights, homeWeights } from '../../shared/domain/recovery/weights.ts';
+import { snapshotIdFor } from '../../shared/domain/snapshot/format.ts';
+import { type SnapshotResult, takeSnapshot } from '../../shared/domain/snapshot/take-snapshot.ts';
+import type { OutageConfirmed, RegionRecovered } from '../../shared/schemas/recovery-events.ts';
+import { FakeClock, MINUTE } from '../fakes/clock.ts';
+import { RecordingEventBus } from '../fakes/event-bus.ts';
+import { replicaSet, seedInstance } from '../fakes/fixtures.ts';
+import { InMemoryInstanceStore } from '../fakes/instance-store.ts';
+import { ControlBucket } from '../fakes/recovery/control-bucket.ts';
+import { FakeDns } from '../fakes/recovery/dns.ts';
+import { FakeInstanceControl } from '../fakes/recovery/instance-control.ts';
+import { REGIONS, type Region, regionEntries } from './regions.ts';
 
 /** An instance of the world, with defaults for everything a test does not care about. */
 export interface InstanceSpec {
@@ -71,12 +57,7 @@ export function worldConfig(options: WorldOptions = {}): LifeboatConfig {
   return parseConfig(
     {
       version: 1,
-      regions: REGIONS.map((name) => ({
-        name,
-        location: LOCATIONS[name],
-        capacity: options.capacity?.[name] ?? 4,
-        zones: [`${name}a`, `${name}b`],
-      })),
+      regions: regionEntries({ capacity: (name) => options.capacity?.[name] ?? 4 }),
       failback: {
         canaryPercents: [10, 50, 100],
         stepSeconds: 30,

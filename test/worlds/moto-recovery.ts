@@ -9,14 +9,15 @@ import { systemClock } from '../../shared/domain/ports.ts';
 import { dnsSpecFor, type RecoveryDeps } from '../../shared/domain/recovery/run-store.ts';
 import { activeActiveWeights, homeWeights } from '../../shared/domain/recovery/weights.ts';
 import { runSnapshots } from '../../shared/domain/snapshot/run.ts';
-import { createTestWorld, TEST_REGIONS, type TestWorld } from './world.ts';
+import { createMotoWorld, type MotoWorld } from './moto.ts';
+import { REGIONS } from './regions.ts';
 
 /** Where the recovery functions run in these tests. */
 export const HERE = 'us-west-2';
 
 /** A multi-region world with a real instance runtime per (instance, region) and DNS pre-created. */
 export interface RecoveryWorld {
-  world: TestWorld;
+  world: MotoWorld;
   config: LifeboatConfig;
   deps: RecoveryDeps;
   route53: Route53Client;
@@ -41,7 +42,7 @@ export interface RecoveryWorldOptions {
  * us-west-2), seeded, snapshotted five minutes ago, with its weighted records pre-created.
  */
 export async function createRecoveryWorld(options: RecoveryWorldOptions): Promise<RecoveryWorld> {
-  const world = await createTestWorld();
+  const world = await createMotoWorld();
   const prefix = world.config.naming.bucketPrefix;
   const route53 = new Route53Client({ region: 'us-east-1', endpoint: world.endpoint });
   const zone = await route53.send(
@@ -54,7 +55,7 @@ export async function createRecoveryWorld(options: RecoveryWorldOptions): Promis
   raw.instances = [];
   for (const id of options.instances) {
     const endpoints: Record<string, { url: string }> = {};
-    for (const region of TEST_REGIONS) {
+    for (const region of REGIONS) {
       const runtime = new InstanceRuntime({
         instanceId: id,
         region,
