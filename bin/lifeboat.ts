@@ -28,6 +28,11 @@ async function main(argv: string[]): Promise<number> {
   return code;
 }
 
+// A verb is done when it returns. Whatever it left running must not keep the process alive: a
+// drill whose world is torn down while one of its invocations still retries (a failback that
+// did not finish in the drill's time) would otherwise hang the command for minutes. The exit
+// waits for stdout and stderr to drain, so a piped report is never cut short.
 main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 });
