@@ -122,6 +122,14 @@ function statementsFor(doc, role) {
       return [write, openRing, readRing, writeFences];
     case 'failback':
       return [write, makeRing, storeRing, writeFences];
+    // A practice copy is restored, fenced and removed: its fence mark goes with it.
+    case 'practice':
+      return [
+        write,
+        openRing,
+        readRing,
+        { ...writeFences, Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'] },
+      ];
     case 'shiftTraffic':
       return [read, openRing, readRing, writeFences];
     case 'verifyInstance':
@@ -217,6 +225,7 @@ module.exports = {
   secretsKeyResources,
   apiGatewayPolicySnapshot: policy('snapshot'),
   apiGatewayPolicyRestoreInstance: policy('restoreInstance'),
+  apiGatewayPolicyPractice: policy('practice'),
   apiGatewayPolicyFailback: policy('failback'),
   apiGatewayPolicyShiftTraffic: policy('shiftTraffic'),
   apiGatewayPolicyVerifyInstance: policy('verifyInstance'),

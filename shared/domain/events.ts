@@ -103,6 +103,13 @@ export const FUNCTIONS = {
     schedule: "instances[].snapshot.restoreTest: one rule per instance, in its home region's stack",
     emits: [DetailType.RestoreTestPassed, DetailType.RestoreTestFailed],
   },
+  practice: {
+    handler: 'functions/practice/handler.ts',
+    domain: 'shared/domain/recovery/practice.ts',
+    short: 'practice',
+    schedule: "instances[].practice.schedule: one rule per instance, in its home region's stack",
+    emits: [DetailType.PracticeCompleted, DetailType.PracticeFailed],
+  },
   probe: {
     handler: 'functions/probe/handler.ts',
     domain: 'shared/domain/detection/probe.ts',

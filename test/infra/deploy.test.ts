@@ -321,9 +321,9 @@ describe('the deployed stack', () => {
         for (const fn of rule.functions) routed.add(fn);
       }
     }
-    // The event-triggered ones; probe, snapshot, restoreTest and reconcile run on schedules.
+    // The event-triggered ones; probe, snapshot, restoreTest, practice and reconcile run on schedules.
     const expected = Object.keys(FUNCTIONS).filter(
-      (fn) => !['probe', 'snapshot', 'restoreTest', 'reconcile'].includes(fn),
+      (fn) => !['probe', 'snapshot', 'restoreTest', 'practice', 'reconcile'].includes(fn),
     );
     expect([...routed].sort()).toEqual(expected.sort());
   });

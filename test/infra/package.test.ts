@@ -1103,6 +1103,98 @@ describe('serverless package', () => {
       }
     });
 
+    it("schedules practice per practised instance in its home region only, never granting DNS changes or an instance's own objects", () => {
+      const practised = config.instances.filter((i) => i.practice);
+      expect(
+        practised.length,
+        'the default config practises at least one instance',
+      ).toBeGreaterThan(0);
+      for (const [region, template] of templates()) {
+        const here = practised.filter((i) => i.homeRegion === region);
+        const rules = rulesTargeting(template, 'PracticeLambdaFunction');
+        expect(
+          rules.map(([, rule]) => ({
+            schedule: rule.ScheduleExpression,
+            input: JSON.parse(String((rule.Targets[0] as { Input?: string }).Input)),
+          })),
+          region,
+        ).toEqual(
+          here.map((i) => ({ schedule: i.practice?.schedule, input: { instanceId: i.id } })),
+        );
+        const others = config.regions
+          .filter((r) => r.name !== region)
+          .map((r) => regionBuckets(config, r));
+        const backups = config.regions
+          .filter((r) => here.some((i) => i.replicaRegions.includes(r.name)))
+          .map((r) => regionBuckets(config, r).backup);
+        const prefixes = here.map((i) => `${i.id}--practice`);
+        const work = here.length
+          ? [
+              {
+                sid: 'ListControlBuckets',
+                actions: ['s3:ListBucket'],
+                resources: others.map((b) => s3(b.control)),
+              },
+              {
+                sid: 'ReserveCapacity',
+                actions: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+                resources: others.map((b) => s3(b.control, '/capacity/*')),
+              },
+              {
+                sid: 'WriteReports',
+                actions: ['s3:GetObject', 's3:PutObject'],
+                resources: others.map((b) => s3(b.control, '/reports/*')),
+              },
+              {
+                sid: 'ListBackups',
+                actions: ['s3:ListBucket'],
+                resources: backups.map((b) => s3(b)),
+                condition: { StringLike: { 's3:prefix': ['instances/*'] } },
+              },
+              {
+                sid: 'ReadBackups',
+                actions: ['s3:GetObject'],
+                resources: backups.map((b) => s3(b, '/instances/*')),
+              },
+              {
+                sid: 'ListPracticeCopies',
+                actions: ['s3:ListBucket'],
+                resources: others.map((b) => s3(b.instanceStore)),
+                condition: { StringLike: { 's3:prefix': prefixes.map((p) => `${p}/*`) } },
+              },
+              {
+                sid: 'WritePracticeCopies',
+                actions: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+                resources: others.flatMap((b) =>
+                  prefixes.map((p) => s3(b.instanceStore, `/${p}/*`)),
+                ),
+              },
+              {
+                sid: 'ReadDns',
+                actions: ['route53:ListResourceRecordSets'],
+                resources: [
+                  ...new Set(here.map((i) => `arn:aws:route53:::hostedzone/${i.dns.hostedZoneId}`)),
+                ],
+              },
+            ]
+          : [];
+        expect(statementSummary(template, 'PracticeRole'), region).toEqual([
+          logs('Practice'),
+          {
+            sid: 'ReadDetectorStates',
+            actions: ['s3:GetObject'],
+            resources: [`${att('ControlBucket.Arn')}/detector/*`],
+          },
+          ...work,
+          { ...publish, sid: 'PublishResults' },
+        ]);
+        // Never an instance's own objects, never its home region's store.
+        for (const st of statementSummary(template, 'PracticeRole'))
+          for (const resource of st.resources.filter((r) => r.includes('-store-')))
+            expect(resource, `${region} ${st.sid}`).not.toContain(`-store-${region}`);
+      }
+    });
+
     it("gives every step longer than its function's three attempts before reconcile nudges it", () => {
       // Lambda retries an async invocation twice, 1 then 2 minutes apart: a stall limit shorter
       // than that could nudge a step while a retry of it still runs.
@@ -1180,7 +1272,21 @@ describe('serverless package', () => {
           )
           .map(([roleId]) => roleId)
           .sort();
-        expect(withDns, region).toEqual(['FailbackRole', 'PlanRecoveryRole', 'ShiftTrafficRole']);
+        // The practice of an instance homed here reads its records (to show they never moved).
+        const practisesHere = config.instances.some((i) => i.practice && i.homeRegion === region);
+        expect(withDns, region).toEqual(
+          [
+            'FailbackRole',
+            'PlanRecoveryRole',
+            ...(practisesHere ? ['PracticeRole'] : []),
+            'ShiftTrafficRole',
+          ].sort(),
+        );
+        const practiceDns = statementSummary(template, 'PracticeRole').filter((st) =>
+          st.actions.some((a) => a.startsWith('route53:')),
+        );
+        for (const st of practiceDns)
+          expect(st.actions, `${region} PracticeRole`).toEqual(['route53:ListResourceRecordSets']);
       }
     });
 
