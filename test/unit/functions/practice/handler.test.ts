@@ -18,7 +18,7 @@ import {
 import { EventValidationError, UnknownInstanceError } from '../../../../shared/errors.ts';
 import { MINUTE } from '../../../fakes/clock.ts';
 import { lambdaContext } from '../../../fakes/lambda-context.ts';
-import { recoveryWorld, worldConfig } from '../../../fakes/recovery/world.ts';
+import { recoveryWorld, worldConfig } from '../../../worlds/recovery.ts';
 
 /** The test world's config with petstore practised weekly. */
 function practisedConfig() {
