@@ -13,6 +13,7 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import pLimit, { type LimitFunction } from 'p-limit';
 
 /** A Lambda-style handler: takes the EventBridge event exactly as Lambda would pass it. */
 export type EventHandler = (event: unknown) => Promise<unknown>;
@@ -23,6 +24,22 @@ interface Subscription {
   bus: string;
   queueUrl: string;
   handler: EventHandler;
+  /** At most this many invocations of the function run at once (its concurrency limit). */
+  limit: LimitFunction;
+  retries: number;
+}
+
+/** How the pump invokes functions, as Lambda's asynchronous invocation does. */
+export interface PumpOptions {
+  /**
+   * Invocations of one function that may run at once when its subscription names no limit:
+   * each event is its own invocation, as on Lambda. Default 1: one event after another.
+   */
+  concurrency?: number;
+  /** Retries of an invocation that threw, as Lambda's async invoke does (default 0). */
+  retries?: number;
+  /** Wait before retry n: `retryDelayMs × n` (Lambda waits 1 then 2 minutes; default 0). */
+  retryDelayMs?: number;
 }
 
 /** moto's default account id, which it uses in every ARN it returns. */
@@ -55,13 +72,25 @@ export interface PumpFailure {
 export class EventPump {
   private readonly subscriptions: Subscription[] = [];
   readonly failures: PumpFailure[] = [];
+  /** Invocations that threw and were tried again (a Lambda retry), with what they threw. */
+  readonly retried: PumpFailure[] = [];
+  /** The most invocations that ran at once, per subscription. */
+  readonly peakConcurrency = new Map<string, number>();
+  private readonly inflight = new Set<Promise<void>>();
+  private readonly running = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private ticking: Promise<void> | undefined;
 
   constructor(
     private readonly endpoint: string,
     private readonly prefix: string,
+    private readonly options: PumpOptions = {},
   ) {}
+
+  /** Invocations started and not finished yet. */
+  get inFlight(): number {
+    return this.inflight.size;
+  }
 
   private events(region: string) {
     return new EventBridgeClient({ region, endpoint: this.endpoint });
@@ -78,6 +107,10 @@ export class EventPump {
     bus: string;
     pattern: object;
     handler: EventHandler;
+    /** This function's concurrency limit (default: the pump's `concurrency`). */
+    concurrency?: number;
+    /** Retries of a failed invocation (default: the pump's `retries`). */
+    retries?: number;
   }): Promise<void> {
     const name = `${this.prefix}-${input.name}`.slice(0, 64);
     const sqs = this.sqs(input.region);
@@ -107,13 +140,18 @@ export class EventPump {
       bus: input.bus,
       queueUrl,
       handler: input.handler,
+      limit: pLimit(Math.max(1, input.concurrency ?? this.options.concurrency ?? 1)),
+      retries: input.retries ?? this.options.retries ?? 0,
     });
   }
 
   /**
-   * One pass over every queue: receive, invoke in arrival order, delete. Returns how many
-   * events were delivered. A handler that throws is recorded and its message deleted, as an
-   * EventBridge target with retries exhausted would drop it into a DLQ.
+   * One pass over every queue: receive, start one invocation per event (each function's
+   * concurrency limit queues the rest, as Lambda throttles), delete. Returns how many events
+   * were taken; their invocations may still run (see `drain`). A handler that throws is tried
+   * again `retries` times, then recorded, as an EventBridge target with retries exhausted
+   * would drop it into a DLQ. With a concurrency of 1, events run one after another in arrival
+   * order and the pass waits for them (the pump's behaviour before invocations overlapped).
    */
   async pumpOnce(): Promise<number> {
     let delivered = 0;
@@ -131,11 +169,9 @@ export class EventPump {
         if (messages.length === 0) break;
         for (const message of messages) {
           const event = withLambdaEnvelope(JSON.parse(message.Body ?? 'null'));
-          try {
-            await sub.handler(event);
-          } catch (error) {
-            this.failures.push({ subscription: sub.name, error, event });
-          }
+          const invocation = sub.limit(() => this.invoke(sub, event));
+          this.track(invocation);
+          if (sub.limit.concurrency === 1) await invocation;
           delivered += 1;
         }
         await sqs.send(
@@ -149,13 +185,55 @@ export class EventPump {
     return delivered;
   }
 
-  /** Pumps until a pass delivers nothing (events can trigger further events). */
-  async drain(maxPasses = 50): Promise<number> {
+  /** One invocation, with Lambda's retries of a handler that threw. */
+  private async invoke(sub: Subscription, event: unknown): Promise<void> {
+    const now = (this.running.get(sub.name) ?? 0) + 1;
+    this.running.set(sub.name, now);
+    this.peakConcurrency.set(sub.name, Math.max(now, this.peakConcurrency.get(sub.name) ?? 0));
+    const retries = sub.retries;
+    try {
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          await sub.handler(event);
+          return;
+        } catch (error) {
+          if (attempt >= retries) {
+            this.failures.push({ subscription: sub.name, error, event });
+            return;
+          }
+          this.retried.push({ subscription: sub.name, error, event });
+          const delay = (this.options.retryDelayMs ?? 0) * (attempt + 1);
+          if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+        }
+      }
+    } finally {
+      this.running.set(sub.name, (this.running.get(sub.name) ?? 1) - 1);
+    }
+  }
+
+  private track(invocation: Promise<void>): void {
+    const tracked = invocation.finally(() => this.inflight.delete(tracked));
+    this.inflight.add(tracked);
+  }
+
+  /** Waits until every invocation started so far has finished. */
+  async settled(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.all([...this.inflight]);
+  }
+
+  /**
+   * Pumps until no event is waiting and no invocation runs (events can trigger further
+   * events). Between passes it waits for the next invocation to finish, so overlapping
+   * invocations are picked up as soon as what they publish arrives.
+   */
+  async drain(maxPasses = 1000): Promise<number> {
     let total = 0;
     for (let pass = 0; pass < maxPasses; pass += 1) {
       const delivered = await this.pumpOnce();
       total += delivered;
-      if (delivered === 0) break;
+      if (delivered > 0) continue;
+      if (this.inflight.size === 0) break;
+      await Promise.race([...this.inflight]);
     }
     return total;
   }
@@ -163,7 +241,7 @@ export class EventPump {
   /** Pumps in the background every `intervalMs` until `stop()`. */
   start(intervalMs = 100): void {
     const tick = () => {
-      this.running = this.pumpOnce()
+      this.ticking = this.pumpOnce()
         .then(() => undefined)
         .catch((error) => {
           this.failures.push({ subscription: '(pump)', error, event: undefined });
@@ -179,7 +257,8 @@ export class EventPump {
     const timer = this.timer;
     this.timer = undefined;
     if (timer) clearTimeout(timer);
-    await this.running;
+    await this.ticking;
+    await this.settled();
   }
 
   /** Removes every rule and queue it created. */

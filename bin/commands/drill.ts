@@ -5,6 +5,7 @@ import { DRILL_KINDS, type DrillInstanceKind } from '../../local/drill/kinds.ts'
 import { summarize, timelineText } from '../../local/drill/report.ts';
 import { runDrill, SCENARIOS, type Scenario } from '../../local/drill/run-drill.ts';
 import { startMoto } from '../../local/moto.ts';
+import { parseConfig } from '../../shared/config/load.ts';
 import type { LifeboatConfig } from '../../shared/config/schema.ts';
 import { UsageError } from '../../shared/errors.ts';
 import { wholeNumber } from '../cli/args.ts';
@@ -16,6 +17,7 @@ export interface DrillVerbOptions {
   scenario?: string;
   regions?: string;
   instances?: string;
+  capacity?: string;
   seed?: string;
   'instance-kind'?: string;
   report?: string;
@@ -62,8 +64,21 @@ export async function drillCommand(
     options.instances,
     scenario === 'multi' ? 3 : 1,
     1,
-    50,
+    200,
   );
+  const capacity =
+    options.capacity === undefined
+      ? undefined
+      : wholeNumber('capacity', options.capacity, 0, 1, 10_000);
+  // Every region's room, as bench/drill sets it: the embedded regions hold 10 recovered
+  // instances between them, so `--instances 50` needs `--capacity 50`.
+  const world =
+    capacity === undefined
+      ? config
+      : parseConfig(
+          { ...config, regions: config.regions.map((r) => ({ ...r, capacity })) },
+          `the config, every region's capacity ${capacity} (--capacity)`,
+        );
   const seed = wholeNumber('seed', options.seed, 1, 0, 2 ** 31 - 1);
   const instanceKind = (options['instance-kind'] ?? 'object-store') as DrillInstanceKind;
   if (!DRILL_KINDS.includes(instanceKind)) {
@@ -78,10 +93,10 @@ export async function drillCommand(
   const endpoint = external ?? (moto?.endpoint as string);
   useLocalEndpoint(endpoint);
   console.log(
-    `lifeboat drill: ${scenario}, ${regions} regions, ${instances} ${instanceKind} instance(s), seed ${seed}, AWS at ${endpoint}${external ? ' (kept for inspection)' : ''}`,
+    `lifeboat drill: ${scenario}, ${regions} regions, ${instances} ${instanceKind} instance(s)${capacity === undefined ? '' : `, capacity ${capacity} per region`}, seed ${seed}, AWS at ${endpoint}${external ? ' (kept for inspection)' : ''}`,
   );
   try {
-    const report = await runDrill(config, {
+    const report = await runDrill(world, {
       scenario,
       regions,
       instances,
@@ -112,7 +127,11 @@ export const drill: Verb = {
   options: [
     { flags: '--scenario <scenario>', description: 'what to break (default: region-outage)' },
     { flags: '--regions <n>', description: 'regions of the world (default: 4, at least 3)' },
-    { flags: '--instances <n>', description: 'instances (default: 1; multi: 3)' },
+    { flags: '--instances <n>', description: 'instances, up to 200 (default: 1; multi: 3)' },
+    {
+      flags: '--capacity <n>',
+      description: "every region's capacity in instance slots (default: the config's)",
+    },
     { flags: '--seed <n>', description: 'seed of the fault timing (default: 1)' },
     {
       flags: '--instance-kind <kind>',

@@ -130,13 +130,25 @@ async function play(s: DrillSession, options: DrillOptions): Promise<void> {
         kind: drillKind(options.instanceKind ?? 'object-store'),
       });
   }
+  // As on Lambda, an invocation that threw is retried (serverless.yml's maximumRetryAttempts);
+  // a function failed when every attempt did. The retries are named all the same.
+  const retried = world.pump.retried.length;
   s.hold(
     'no function failed',
     failures() === quietFailures && failures() === 0,
-    world.pump.failures
-      .map((f) => `${f.subscription}: ${(f.error as Error).message}`)
-      .slice(0, 3)
-      .join('; ') || 'none',
+    `${
+      world.pump.failures
+        .map((f) => `${f.subscription}: ${(f.error as Error).message}`)
+        .slice(0, 3)
+        .join('; ') || 'none'
+    }; ${retried} invocation(s) retried${
+      retried > 0
+        ? ` (${world.pump.retried
+            .slice(0, 2)
+            .map((f) => `${f.subscription}: ${(f.error as Error).message}`)
+            .join('; ')})`
+        : ''
+    }`,
   );
 }
 

@@ -24,6 +24,7 @@ import { LocalWorldError } from '../../shared/errors.ts';
 import { buildStepHandler } from '../../shared/runtime/recovery-handler.ts';
 import { EventPump } from '../event-pump.ts';
 import { InstanceRuntime } from '../instance-runtime.ts';
+import { functionInvocation } from '../lambda-concurrency.ts';
 import { localRules, localSchedules, provisionWorld } from '../provision.ts';
 import { RegionProxy } from '../tcp-proxy.ts';
 import { type DrillInstanceKind, drillKind, lateInstanceStore } from './kinds.ts';
@@ -55,6 +56,8 @@ export interface DrillWorldOptions {
   seed: number;
   /** What the instances are (default: the object-store reference instance). */
   instanceKind?: DrillInstanceKind;
+  /** Overrides every function's concurrency (default: as serverless.yml deploys it). */
+  concurrency?: number;
 }
 
 /**
@@ -199,7 +202,10 @@ export class DrillWorld {
     const env = { LIFEBOAT_REGION: this.controlRegion };
     const detector = buildDetectOutageHandler(() => detectorDepsFor(this.config, env));
     const getDeps = () => this.recovery;
-    this.pump = new EventPump(this.options.endpoint, this.config.naming.bucketPrefix);
+    // Lambda retries an async invocation after 1 and 2 minutes; the drill runs 60× faster.
+    this.pump = new EventPump(this.options.endpoint, this.config.naming.bucketPrefix, {
+      retryDelayMs: 1000,
+    });
     const bus = this.config.naming.eventBusName;
     const built = {
       detectOutage: detector,
@@ -218,7 +224,16 @@ export class DrillWorld {
     for (const rule of localRules(this.config)) {
       const handler = handlers[rule.fn];
       if (!handler) throw new LocalWorldError(`the drill world has no handler for ${rule.fn}`);
-      await this.pump.subscribe({ ...rule, region: this.controlRegion, handler });
+      // Each event is its own invocation, as on Lambda: steps of different instances overlap,
+      // up to the function's concurrency as deployed, and a failed one is retried as deployed.
+      const deployed = functionInvocation(rule.fn);
+      await this.pump.subscribe({
+        ...rule,
+        region: this.controlRegion,
+        handler,
+        concurrency: this.options.concurrency ?? deployed.concurrency,
+        retries: deployed.retries,
+      });
     }
     await this.pump.subscribe({
       name: 'recorder',

@@ -25,11 +25,11 @@ afterAll(() => fw.close());
 const full = process.env.LIFEBOAT_FAULTS === 'full';
 /**
  * Calls broken per step. A clean failback makes ~150 calls and each case costs a recovery and
- * a failback (3–5 s here), so CI breaks 5 calls per step, spread evenly over the step (first
+ * a failback (3–5 s here), so CI breaks 3 calls per step, spread evenly over the step (first
  * and last included). `LIFEBOAT_FAULT_PER_STEP=all` breaks every call once (the kinds stepping
  * along); `LIFEBOAT_FAULTS=full` breaks every call with every kind, once and persistently.
  */
-const perStepSetting = process.env.LIFEBOAT_FAULT_PER_STEP ?? '5';
+const perStepSetting = process.env.LIFEBOAT_FAULT_PER_STEP ?? '3';
 const perStep = perStepSetting === 'all' ? Number.POSITIVE_INFINITY : Number(perStepSetting);
 if (!(perStep >= 1))
   throw new Error(

@@ -22,7 +22,9 @@ describe('drillCommand arguments', () => {
   it.each([
     [{ scenario: 'meteor' }, '--scenario'],
     [{ instances: '0' }, '--instances'],
-    [{ instances: '51' }, '--instances'],
+    [{ instances: '201' }, '--instances'],
+    [{ capacity: '0' }, '--capacity'],
+    [{ capacity: 'lots' }, '--capacity'],
     [{ regions: 'two' }, '--regions'],
     [{ seed: '-1' }, '--seed'],
   ])('refuses %j by naming the option', async (options, option) => {
