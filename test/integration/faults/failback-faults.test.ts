@@ -6,7 +6,7 @@ import {
   type Prepared,
   type StepFault,
   stepCases,
-} from './failback-world.ts';
+} from '../../worlds/failback-faults.ts';
 
 /**
  * Every S3, Route 53 and EventBridge call of a failback (claim, fence, final snapshot, restore

@@ -7,7 +7,7 @@ import {
   type Prepared,
   RECOVERY_LABELS,
   type StepFault,
-} from './failback-world.ts';
+} from '../../worlds/failback-faults.ts';
 
 /**
  * Two faults at once, across the recovery and the failback: a recovery out of us-east-1, writes

@@ -1,22 +1,22 @@
 import { createHash } from 'node:crypto';
 import { expect } from 'vitest';
-import type { FaultKind, FaultPlan, ProxiedCall } from '../../../local/fault-proxy.ts';
-import { InstanceRuntime } from '../../../local/instance-runtime.ts';
-import { sampleInstanceObjects, seedInstance } from '../../../local/sample-instance.ts';
-import { Route53Dns } from '../../../shared/adapters/route53-dns.ts';
+import type { FaultKind, FaultPlan, ProxiedCall } from '../../local/fault-proxy.ts';
+import { InstanceRuntime } from '../../local/instance-runtime.ts';
+import { sampleInstanceObjects, seedInstance } from '../../local/sample-instance.ts';
+import { Route53Dns } from '../../shared/adapters/route53-dns.ts';
 import {
   backupVault,
   controlDocuments,
   controlStore,
   instanceStore,
   snapshotJob,
-} from '../../../shared/composition.ts';
-import type { InstanceConfig, LifeboatConfig } from '../../../shared/config/schema.ts';
-import { regionStateKey } from '../../../shared/domain/detection/detect.ts';
-import { systemClock } from '../../../shared/domain/ports.ts';
-import { reservedSlots } from '../../../shared/domain/recovery/capacity.ts';
-import { FAILBACK_TABLE, startFailback } from '../../../shared/domain/recovery/failback-run.ts';
-import { RECOVERY_TABLE, startRecovery } from '../../../shared/domain/recovery/recovery-run.ts';
+} from '../../shared/composition.ts';
+import type { InstanceConfig, LifeboatConfig } from '../../shared/config/schema.ts';
+import { regionStateKey } from '../../shared/domain/detection/detect.ts';
+import { systemClock } from '../../shared/domain/ports.ts';
+import { reservedSlots } from '../../shared/domain/recovery/capacity.ts';
+import { FAILBACK_TABLE, startFailback } from '../../shared/domain/recovery/failback-run.ts';
+import { RECOVERY_TABLE, startRecovery } from '../../shared/domain/recovery/recovery-run.ts';
 import {
   dnsSpecFor,
   driveRun,
@@ -24,15 +24,16 @@ import {
   loadRun,
   type RecoveryDeps,
   type RecoveryRun,
-} from '../../../shared/domain/recovery/run-store.ts';
-import type { StepTable } from '../../../shared/domain/recovery/step-engine.ts';
-import { homeWeights } from '../../../shared/domain/recovery/weights.ts';
-import { listCommittedSnapshotIds } from '../../../shared/domain/snapshot/catalog.ts';
-import { configDigest } from '../../../shared/domain/snapshot/format.ts';
-import { verifySnapshot } from '../../../shared/domain/snapshot/restore.ts';
-import { runSnapshots } from '../../../shared/domain/snapshot/run.ts';
-import { readInstance } from '../../support/s3.ts';
-import { createFaultWorld, type FaultWorld, HERE, REGIONS } from './fault-world.ts';
+} from '../../shared/domain/recovery/run-store.ts';
+import type { StepTable } from '../../shared/domain/recovery/step-engine.ts';
+import { homeWeights } from '../../shared/domain/recovery/weights.ts';
+import { listCommittedSnapshotIds } from '../../shared/domain/snapshot/catalog.ts';
+import { configDigest } from '../../shared/domain/snapshot/format.ts';
+import { verifySnapshot } from '../../shared/domain/snapshot/restore.ts';
+import { runSnapshots } from '../../shared/domain/snapshot/run.ts';
+import { readInstance } from '../support/s3.ts';
+import { createFaultWorld, type FaultWorld, HERE } from './faults.ts';
+import { REGIONS } from './regions.ts';
 
 /**
  * The world of the failback and pair fault suites: a recovery out of us-east-1 (run clean, or
