@@ -75,8 +75,8 @@ function parseOptions(): Options {
   const instances = String(values.instances)
     .split(',')
     .map((s) => Number(s.trim()));
-  if (instances.some((n) => !Number.isInteger(n) || n < 1 || n > 50))
-    throw new Error('--instances: a comma-separated list of whole numbers from 1 to 50');
+  if (instances.some((n) => !Number.isInteger(n) || n < 1 || n > 200))
+    throw new Error('--instances: a comma-separated list of whole numbers from 1 to 200');
   const runs = Number(values.runs);
   const seed = Number(values.seed);
   const capacity = Number(values.capacity);
