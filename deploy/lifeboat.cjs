@@ -26,6 +26,7 @@ const {
   route53Arn,
 } = deployConfig;
 const { detectionResources } = require('./detection.cjs');
+const { notificationResources, notifyPattern } = require('./notifications.cjs');
 
 /** shared/domain/snapshot/restore-test.ts SCRATCH_PREFIX: where restore tests put their copy. */
 const RESTORE_TEST_SCRATCH = '_lifeboat-restore-test';
@@ -576,4 +577,15 @@ module.exports = {
    *   default bus forwarding those alarms' state changes to every other region's lifeboat bus.
    */
   detectionResources,
+
+  /** The notify function's trigger: every notified event of the catalog (NOTIFIED_EVENTS). */
+  async notifyPattern() {
+    return notifyPattern();
+  },
+
+  /**
+   * The notification topic with its key and subscriptions, the notify role and dead-letter
+   * queue, the alarms and the dashboard (deploy/notifications.cjs).
+   */
+  notificationResources,
 };

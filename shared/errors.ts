@@ -430,3 +430,11 @@ export class PracticeError extends LifeboatError {
     this.name = 'PracticeError';
   }
 }
+
+/** The notification topic refused a message, or none is configured for this function. */
+export class NotificationError extends LifeboatError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'NotificationError';
+  }
+}

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { detect, type RegionDetection } from '../../shared/domain/detection/detect.ts';
 import type { Signal } from '../../shared/domain/detection/region-health.ts';
 import { DetailType } from '../../shared/domain/events.ts';
-import { detectionPoints } from '../../shared/domain/metrics.ts';
+import { detectionPoints, observationPoints } from '../../shared/domain/metrics.ts';
 import { logger } from '../../shared/observability.ts';
 import { type DetectorDeps, defaultDetectorDeps } from '../../shared/runtime/function-deps.ts';
 import { eventHandler } from '../../shared/runtime/handler.ts';
@@ -24,6 +24,11 @@ export async function detectOutage(
   deps: DetectorDeps = defaultDetectorDeps(),
 ): Promise<{ regions: RegionDetection[] }> {
   if (signals.length === 0) return { regions: [] };
+  // Which vantages are heard here: the "vantage silent" alarm of this region's stack.
+  const vantages = signals.flatMap((s) =>
+    s.kind === 'observation' ? [s.observation.vantage] : [],
+  );
+  if (vantages.length > 0) deps.metrics?.record(observationPoints(vantages, deps.region));
   const regions = await detect({
     signals,
     regions: deps.config.regions.map((r) => r.name),

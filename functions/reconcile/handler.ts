@@ -1,11 +1,12 @@
-import {
-  type ReconcileDeps,
-  type SweepReport,
-  sweepRuns,
-} from '../../shared/domain/recovery/steps/reconcile.ts';
+import { runStalledPoints, snapshotAgePoints } from '../../shared/domain/metrics.ts';
+import { type SweepReport, sweepRuns } from '../../shared/domain/recovery/steps/reconcile.ts';
+import { type SnapshotAge, snapshotAges } from '../../shared/domain/snapshot/freshness.ts';
 import { EventPublishError } from '../../shared/errors.ts';
 import { logger } from '../../shared/observability.ts';
-import { defaultReconcileDeps } from '../../shared/runtime/function-deps.ts';
+import {
+  defaultReconcileDeps,
+  type ReconcileFunctionDeps,
+} from '../../shared/runtime/function-deps.ts';
 import { eventHandler } from '../../shared/runtime/handler.ts';
 import { parseEvent } from '../../shared/schemas/parse.ts';
 import { ScheduledEventSchema } from '../../shared/schemas/snapshot-trigger.ts';
@@ -22,10 +23,32 @@ export function parseReconcileTick(event: unknown): ReconcileTick {
   return { time: new Date(parseEvent(ScheduledEventSchema, event, 'schedule').time) };
 }
 
-/** Sweeps the recorded runs: nudges stalled ones, reports those nudging did not move. */
-export async function reconcile(tick: ReconcileTick, deps: ReconcileDeps): Promise<SweepReport> {
+/** What one tick did: the sweep, and the snapshot ages it measured. */
+export interface ReconcileReport extends SweepReport {
+  snapshotAges: SnapshotAge[];
+}
+
+/**
+ * Sweeps the recorded runs: nudges stalled ones, reports those nudging did not move. Then
+ * measures each instance's newest committed snapshot, so the RPO alarm has a datapoint every
+ * tick even when snapshots stop.
+ */
+export async function reconcile(
+  tick: ReconcileTick,
+  deps: ReconcileFunctionDeps,
+): Promise<ReconcileReport> {
   // The tick's own time, not the clock: a late invocation still decides for its window.
   const report = await sweepRuns(deps, tick.time);
+  const ages = deps.freshness
+    ? await snapshotAges(deps.freshness.targets, deps.freshness.vault, tick.time)
+    : [];
+  deps.metrics?.record([
+    ...report.verdicts.flatMap((v) =>
+      v.action === 'report' ? runStalledPoints(stalledRunOf(v.event.detail), deps.here) : [],
+    ),
+    ...snapshotAgePoints(ages, deps.here),
+  ]);
+  for (const age of ages.filter((a) => a.breached)) logger.error('RPO breached', { ...age });
   for (const { region, reason } of report.unreachable)
     logger.warn('control bucket unreachable', { region, reason });
   for (const verdict of report.verdicts) {
@@ -47,11 +70,23 @@ export async function reconcile(tick: ReconcileTick, deps: ReconcileDeps): Promi
       report.unpublished.map((u) => `${u.runId}: ${u.reason}`).join('; '),
     );
   }
-  return report;
+  return { ...report, snapshotAges: ages };
+}
+
+/** The instance and kind a stalled report is about (its event carries the run's fields). */
+function stalledRunOf(event: unknown): { instanceId: string; kind: string } {
+  const detail = (typeof event === 'object' && event !== null ? event : {}) as Record<
+    string,
+    unknown
+  >;
+  return {
+    instanceId: typeof detail.instanceId === 'string' ? detail.instanceId : 'unknown',
+    kind: typeof detail.kind === 'string' ? detail.kind : 'unknown',
+  };
 }
 
 /** The middy-wrapped function, with its dependencies supplied per invocation. */
-export function buildReconcileHandler(getDeps: () => ReconcileDeps) {
+export function buildReconcileHandler(getDeps: () => ReconcileFunctionDeps) {
   return eventHandler(parseReconcileTick, (tick) => reconcile(tick, getDeps()));
 }
 

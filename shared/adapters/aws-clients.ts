@@ -1,6 +1,7 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
 
 /** Where a region's API calls go: AWS itself, or a local endpoint (moto, a per-region proxy). */
 export interface RegionEndpoint {
@@ -88,6 +89,28 @@ export function kmsClientFor(
       ...(endpoint ? { endpoint } : {}),
     });
     kmsClients.set(cacheKey, client);
+  }
+  return client;
+}
+
+const snsClients = new Map<string, SNSClient>();
+
+/** The SNS client of a region, built once (the notify function publishes with it). */
+export function snsClientFor(
+  target: RegionEndpoint,
+  env: NodeJS.ProcessEnv = process.env,
+): SNSClient {
+  const endpoint = target.endpointUrl ?? env.AWS_ENDPOINT_URL_SNS ?? env.AWS_ENDPOINT_URL;
+  const cacheKey = `${target.region}|${endpoint ?? ''}`;
+  let client = snsClients.get(cacheKey);
+  if (!client) {
+    client = new SNSClient({
+      region: target.region,
+      maxAttempts: 3,
+      requestHandler,
+      ...(endpoint ? { endpoint } : {}),
+    });
+    snsClients.set(cacheKey, client);
   }
   return client;
 }

@@ -21,11 +21,30 @@ export class EmfMetrics implements MetricsSink {
 
   record(points: readonly Datapoint[]): void {
     for (const point of points) {
-      const single = this.metrics.singleMetric();
-      for (const [name, value] of Object.entries(point.dimensions))
-        single.addDimension(name, value);
-      // A single metric publishes as soon as its metric is added.
-      single.addMetric(point.name, MetricUnit[point.unit], point.value);
+      this.publish(point.name, point.unit, point.value, point.dimensions);
+      // Each further dimension set is a line of its own: Powertools warns when two sets of
+      // one document share a key, though the values agree.
+      for (const names of point.alsoBy ?? []) {
+        const subset = Object.fromEntries(
+          names.flatMap((n) => {
+            const value = point.dimensions[n];
+            return value === undefined ? [] : [[n, value]];
+          }),
+        );
+        this.publish(point.name, point.unit, point.value, subset);
+      }
     }
+  }
+
+  private publish(
+    name: string,
+    unit: Datapoint['unit'],
+    value: number,
+    dimensions: Record<string, string>,
+  ): void {
+    const single = this.metrics.singleMetric();
+    for (const [key, dimension] of Object.entries(dimensions)) single.addDimension(key, dimension);
+    // A single metric publishes as soon as its metric is added.
+    single.addMetric(name, MetricUnit[unit], value);
   }
 }

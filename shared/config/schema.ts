@@ -217,6 +217,51 @@ const FailbackSchema = z.strictObject({
   healthChecksPerStep: z.int().min(1).max(100).default(3),
 });
 
+/** The protocols a notification subscription can use. */
+export const NOTIFICATION_PROTOCOLS = ['email', 'https', 'sqs', 'lambda'] as const;
+
+const arnOf = (service: string, resource: string, example: string) =>
+  z
+    .string()
+    .regex(
+      new RegExp(`^arn:aws[a-z-]*:${service}:[a-z]{2}(-[a-z]+)+-\\d:\\d{12}:${resource}$`),
+      `must be ${service === 'sqs' ? 'an SQS queue' : 'a Lambda function'} ARN, e.g. ${example}`,
+    );
+
+/** One subscriber of every region's notification topic. */
+const SubscriptionSchema = z.discriminatedUnion(
+  'protocol',
+  [
+    z.strictObject({
+      protocol: z.literal('email'),
+      endpoint: z.email({ error: 'must be an email address' }),
+    }),
+    z.strictObject({
+      protocol: z.literal('https'),
+      endpoint: z.url({ protocol: /^https$/, error: 'must be an https:// URL' }),
+    }),
+    z.strictObject({
+      protocol: z.literal('sqs'),
+      endpoint: arnOf('sqs', '[A-Za-z0-9_-]{1,80}', 'arn:aws:sqs:us-east-1:123456789012:alerts'),
+    }),
+    z.strictObject({
+      protocol: z.literal('lambda'),
+      endpoint: arnOf(
+        'lambda',
+        'function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]+)?',
+        'arn:aws:lambda:us-east-1:123456789012:function:pager',
+      ),
+    }),
+  ],
+  { error: `must be one of ${NOTIFICATION_PROTOCOLS.join(', ')}` },
+);
+
+/** Who is told about outages, recoveries, failbacks, failed snapshots and alarms (docs/operations.md). */
+const NotificationsSchema = z.strictObject({
+  /** Subscribed to the topic of every region's stack. */
+  subscriptions: z.array(SubscriptionSchema).default([]),
+});
+
 /** The whole config file. */
 export const ConfigSchema = z
   .strictObject({
@@ -232,6 +277,7 @@ export const ConfigSchema = z
     regions: z.array(RegionSchema).min(1),
     detection: DetectionSchema.prefault({}),
     failback: FailbackSchema.prefault({}),
+    notifications: NotificationsSchema.prefault({}),
     instances: z.array(InstanceSchema),
   })
   .superRefine((config, ctx) => {
@@ -389,3 +435,5 @@ export type InstanceConfig = LifeboatConfig['instances'][number];
 export type DetectionPolicy = LifeboatConfig['detection'];
 /** Retention policy of one instance's snapshots. */
 export type RetentionPolicy = InstanceConfig['snapshot']['retention'];
+/** One subscriber of the notification topics. */
+export type NotificationSubscription = LifeboatConfig['notifications']['subscriptions'][number];

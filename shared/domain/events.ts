@@ -182,6 +182,13 @@ export const FUNCTIONS = {
       DetailType.FailbackFailed,
     ],
   },
+  notify: {
+    handler: 'functions/notify/handler.ts',
+    domain: 'shared/domain/notifications/format.ts',
+    short: 'notify',
+    // It publishes to the region's SNS topic, never on the bus.
+    emits: [],
+  },
 } as const satisfies Record<string, FunctionEntry>;
 
 /** A function of the stack, by its serverless.yml name. */
@@ -299,6 +306,36 @@ export const ROUTES: readonly Route[] = [
     pattern: lifeboat(DetailType.FailbackRequested),
   },
 ];
+
+/**
+ * The events a person is told about (shared/domain/notifications/format.ts formats each one).
+ * Kept out of ROUTES, which is the flow between functions: a notification drives nothing.
+ */
+export const NOTIFIED_EVENTS: readonly LifeboatDetailType[] = [
+  DetailType.RegionOutageConfirmed,
+  DetailType.ZoneDegraded,
+  DetailType.RecoveryAwaitingApproval,
+  DetailType.RecoveryPlanned,
+  DetailType.RecoveryCompleted,
+  DetailType.RecoveryFailed,
+  DetailType.FailbackCompleted,
+  DetailType.FailbackFailed,
+  DetailType.SnapshotFailed,
+  DetailType.RestoreTestFailed,
+];
+
+/**
+ * The notify function's rule: every notified event on the region's lifeboat bus, published to
+ * the region's SNS topic. EventBridge's SNS target cannot set a subject (its targets take no
+ * SNS parameters), so a small function publishes what the domain formats.
+ */
+export const NOTIFY_ROUTE: Route = {
+  rule: 'notify',
+  fn: 'notify',
+  bus: 'lifeboat',
+  regions: 'own',
+  pattern: { source: [EVENT_SOURCE], 'detail-type': [...NOTIFIED_EVENTS] },
+};
 
 /** The routes on the lifeboat bus that carry lifeboat's own events, by function. */
 export function lifeboatRoutes(): Route[] {

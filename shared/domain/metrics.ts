@@ -15,6 +15,11 @@ export interface Datapoint {
   unit: MetricUnit;
   value: number;
   dimensions: Record<string, string>;
+  /**
+   * More dimension sets the same value is also published under, each a subset of
+   * `dimensions`' names: `[['region']]` lets one alarm per region watch every instance.
+   */
+  alsoBy?: readonly (readonly string[])[];
 }
 
 /** Where datapoints go (EMF in Lambda; a list in tests). */
@@ -37,7 +42,12 @@ export const Metric = {
   StepDuration: 'StepDuration',
   ProbeLatency: 'ProbeLatency',
   ProbeFailures: 'ProbeFailures',
+  RunsStalled: 'RunsStalled',
+  ObservationsReceived: 'ObservationsReceived',
 } as const;
+
+/** The alarms' region-wide view: one alarm per region's stack, whatever the instance. */
+const BY_REGION = [['region']] as const;
 
 /** A run that began: one RunsStarted. */
 export function runStartedPoints(
@@ -63,6 +73,8 @@ export function runEndedPoints(report: RunReport, region: string): Datapoint[] {
       unit: 'Count',
       value: 1,
       dimensions: dims,
+      // The "Recovery or Failback Failed" alarm watches the region-wide count.
+      ...(report.status === 'failed' ? { alsoBy: BY_REGION } : {}),
     },
   ];
   if (report.rtoSeconds !== undefined)
@@ -163,4 +175,58 @@ export function detectionPoints(outage: {
       dimensions: { region: outage.region },
     },
   ];
+}
+
+/** A run the sweeper reported stalled (shared/domain/recovery/steps/reconcile.ts): one RunsStalled. */
+export function runStalledPoints(
+  run: { instanceId: string; kind: string },
+  region: string,
+): Datapoint[] {
+  return [
+    {
+      name: Metric.RunsStalled,
+      unit: 'Count',
+      value: 1,
+      dimensions: { instance: run.instanceId, region, kind: run.kind },
+      alsoBy: BY_REGION,
+    },
+  ];
+}
+
+/**
+ * The age of each instance's newest committed snapshot as measured in `region`; an instance
+ * with none publishes nothing, so its RPO alarm sees missing data, which it counts as breached.
+ */
+export function snapshotAgePoints(
+  ages: readonly { instanceId: string; ageSeconds?: number }[],
+  region: string,
+): Datapoint[] {
+  return ages.flatMap((a) =>
+    a.ageSeconds === undefined
+      ? []
+      : [
+          {
+            name: Metric.NewestSnapshotAge,
+            unit: 'Seconds' as const,
+            value: Math.max(0, Math.round(a.ageSeconds)),
+            dimensions: { instance: a.instanceId, region },
+          },
+        ],
+  );
+}
+
+/**
+ * Observations that reached the detector in `region`, per vantage: a vantage that stops
+ * probing (its region down, its probe broken) shows as missing data, which the "vantage
+ * silent" alarm counts as breached.
+ */
+export function observationPoints(vantages: readonly string[], region: string): Datapoint[] {
+  const counts = new Map<string, number>();
+  for (const v of vantages) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return [...counts].map(([vantage, count]) => ({
+    name: Metric.ObservationsReceived,
+    unit: 'Count' as const,
+    value: count,
+    dimensions: { vantage, region },
+  }));
 }

@@ -1,16 +1,33 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { snsClientFor } from '../adapters/aws-clients.ts';
 import { EmfMetrics } from '../adapters/emf-metrics.ts';
 import { HttpHealthProbe } from '../adapters/http-health-probe.ts';
-import { controlDocuments, eventBus, recoveryDeps, snapshotJob } from '../composition.ts';
+import { SnsNotifier } from '../adapters/sns-notifier.ts';
+import {
+  backupVault,
+  controlDocuments,
+  eventBus,
+  recoveryDeps,
+  snapshotJob,
+} from '../composition.ts';
 import { findInstance } from '../config/load.ts';
-import type { LifeboatConfig } from '../config/schema.ts';
+import { type LifeboatConfig, rateToSeconds } from '../config/schema.ts';
 import type { HealthProbe } from '../domain/detection/probe.ts';
 import { type DetectorSettings, detectorSettings } from '../domain/detection/region-health.ts';
 import type { MetricsSink } from '../domain/metrics.ts';
-import { type Clock, type DocumentStore, type EventBus, systemClock } from '../domain/ports.ts';
+import type { Notifier } from '../domain/notifications/notify.ts';
+import {
+  type BlobStore,
+  type Clock,
+  type DocumentStore,
+  type EventBus,
+  systemClock,
+} from '../domain/ports.ts';
 import type { RecoveryDeps } from '../domain/recovery/ports.ts';
 import type { ReconcileDeps } from '../domain/recovery/steps/reconcile.ts';
+import type { FreshnessTarget } from '../domain/snapshot/freshness.ts';
 import type { SnapshotJob } from '../domain/snapshot/run.ts';
+import { NotificationError } from '../errors.ts';
 import { cachedDeps, runtimeRegion } from './deps.ts';
 
 /**
@@ -86,14 +103,61 @@ export function snapshotDepsFor(config: LifeboatConfig, env = process.env): Snap
   };
 }
 
-/** Real adapters for reconcile: every region's control bucket, and this region's bus. */
-export function reconcileDepsFor(config: LifeboatConfig, env = process.env): ReconcileDeps {
+/** The reconcile function's ports: the sweep's, and what it measures besides. */
+export interface ReconcileFunctionDeps extends ReconcileDeps {
+  /** Where RunsStalled and NewestSnapshotAge go (EMF in Lambda); absent: none. */
+  metrics?: MetricsSink;
+  /** The instances whose newest committed snapshot it measures, and their backup buckets. */
+  freshness?: {
+    targets: readonly FreshnessTarget[];
+    vault(region: string): Pick<BlobStore, 'list'>;
+  };
+}
+
+/**
+ * Real adapters for reconcile: every region's control bucket, this region's bus, and every
+ * instance's backup buckets (only their commit markers are listed).
+ */
+export function reconcileDepsFor(config: LifeboatConfig, env = process.env): ReconcileFunctionDeps {
   const here = runtimeRegion(config, env);
   return {
     regions: config.regions.map((r) => r.name),
     here,
     documents: (region) => controlDocuments(config, region),
     bus: eventBus(config, here),
+    freshness: {
+      targets: config.instances.map((i) => ({
+        instanceId: i.id,
+        replicaRegions: i.replicaRegions,
+        scheduleSeconds: rateToSeconds(i.snapshot.schedule),
+      })),
+      vault: (region) => backupVault(config, region),
+    },
+  };
+}
+
+/** The notify function's port: the region's SNS topic. */
+export interface NotifyDeps {
+  region: string;
+  notifier: Notifier;
+}
+
+/**
+ * Real adapters for notify: the topic the stack passes in LIFEBOAT_NOTIFICATION_TOPIC (its ARN),
+ * in the region the function runs in.
+ */
+export function notifyDepsFor(config: LifeboatConfig, env = process.env): NotifyDeps {
+  const region = runtimeRegion(config, env);
+  const topicArn = env.LIFEBOAT_NOTIFICATION_TOPIC;
+  if (!topicArn) {
+    throw new NotificationError(
+      'LIFEBOAT_NOTIFICATION_TOPIC is not set: the stack sets it to the notification topic ARN',
+    );
+  }
+  const endpointUrl = config.regions.find((r) => r.name === region)?.endpointUrl;
+  return {
+    region,
+    notifier: new SnsNotifier(snsClientFor({ region, endpointUrl }, env), topicArn),
   };
 }
 
@@ -109,9 +173,16 @@ export const defaultProbeDeps = inLambda(probeDepsFor);
 /** See defaultDetectorDeps. */
 export const defaultSnapshotDeps = inLambda(snapshotDepsFor);
 /** See defaultDetectorDeps. */
-export const defaultReconcileDeps = cachedDeps(reconcileDepsFor);
+export const defaultReconcileDeps = cachedDeps(
+  (config, env): ReconcileFunctionDeps => ({
+    ...reconcileDepsFor(config, env),
+    metrics: new EmfMetrics(),
+  }),
+);
 /** The recovery chain's ports (planRecovery, the three steps, failback). */
 // Metrics (EMF on stdout) only in Lambda: the CLI's and the local world's output stay clean.
 export const defaultRecoveryDeps = inLambda(
   (config, env): RecoveryDeps => recoveryDeps(config, runtimeRegion(config, env)),
 );
+/** See defaultDetectorDeps. */
+export const defaultNotifyDeps = cachedDeps(notifyDepsFor);

@@ -1,0 +1,587 @@
+'use strict';
+
+/**
+ * Notifications, alarms and the dashboard of one region's stack:
+ *
+ * - one SNS topic encrypted with its own KMS key, and a subscription per
+ *   `notifications.subscriptions` entry of the config;
+ * - the notify function's role and the dead-letter queue of its rule (events EventBridge could
+ *   not hand over) and of its asynchronous invocations (publishes that failed three times);
+ * - CloudWatch alarms wired to the topic: the RPO breach of every instance, a failed run, a
+ *   stalled run, a silent probe vantage, dead letters;
+ * - a dashboard of lifeboat's metrics (shared/domain/metrics.ts).
+ *
+ * The notify rule itself is in serverless.yml (the function's eventBridge event, pattern
+ * `notifyPattern`): its events are the catalog's NOTIFIED_EVENTS.
+ */
+
+const crypto = require('node:crypto');
+const tsx = require('tsx/cjs/api');
+const {
+  catalog,
+  configuredRegion,
+  deployStage,
+  instances,
+  naming,
+  rateToSeconds,
+} = require('./config.cjs');
+
+const { Metric } = tsx.require('../shared/domain/metrics.ts', __filename);
+const { METRICS_NAMESPACE } = tsx.require('../shared/adapters/emf-metrics.ts', __filename);
+
+/** Powertools adds `service` (POWERTOOLS_SERVICE_NAME in serverless.yml) to every metric. */
+const SERVICE = 'lifeboat';
+const TAGS = [{ Key: 'app', Value: 'lifeboat' }];
+/** reconcile measures the snapshot ages on its schedule (serverless.yml, RECONCILE_POLICY). */
+const AGE_PERIOD_SECONDS = 300;
+/** Three silent periods in a row: a late datapoint never alarms on its own. */
+const SILENT_PERIODS = 3;
+
+const partition = { Ref: 'AWS::Partition' };
+const account = { Ref: 'AWS::AccountId' };
+const join = (...parts) => ({ 'Fn::Join': ['', parts] });
+
+/** `petstore` -> `Petstore`, `us-east-2` -> `UsEast2`: logical ids are alphanumeric. */
+function pascal(text) {
+  return String(text)
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((part) => part[0].toUpperCase() + part.slice(1))
+    .join('');
+}
+
+/** A stable id suffix: a changed list order never replaces a subscription. */
+function hashOf(text) {
+  return crypto.createHash('sha256').update(text).digest('hex').slice(0, 8);
+}
+
+/** The topic's name, the same in every region (topics are regional). */
+function topicName(doc) {
+  return `${naming(doc).bucketPrefix}-notifications`;
+}
+
+/** Every alarm this stack creates starts with this (the topic policy trusts only them). */
+function alarmPrefix(stage) {
+  return `lifeboat-${stage}-`;
+}
+
+function dimensions(values) {
+  return Object.entries({ service: SERVICE, ...values }).map(([Name, Value]) => ({ Name, Value }));
+}
+
+function alarm({
+  name,
+  description,
+  metric,
+  dims,
+  statistic,
+  period,
+  periods,
+  operator,
+  threshold,
+  missing,
+}) {
+  return {
+    Type: 'AWS::CloudWatch::Alarm',
+    Properties: {
+      AlarmName: name,
+      AlarmDescription: description,
+      Namespace: METRICS_NAMESPACE,
+      MetricName: metric,
+      Dimensions: dimensions(dims),
+      Statistic: statistic,
+      Period: period,
+      EvaluationPeriods: periods,
+      DatapointsToAlarm: periods,
+      ComparisonOperator: operator,
+      Threshold: threshold,
+      TreatMissingData: missing,
+      AlarmActions: [{ Ref: 'NotificationTopic' }],
+      OKActions: [{ Ref: 'NotificationTopic' }],
+      Tags: TAGS,
+    },
+  };
+}
+
+/** "2 days", "10 minutes": the schedule's limit as a person writes it. */
+function spoken(seconds) {
+  if (seconds % 86_400 === 0) return `${seconds / 86_400} day${seconds === 86_400 ? '' : 's'}`;
+  if (seconds % 3600 === 0) return `${seconds / 3600} hour${seconds === 3600 ? '' : 's'}`;
+  return `${Math.round(seconds / 60)} minutes`;
+}
+
+/** The alarms of one region's stack, by logical id. */
+function alarmsOf(doc, region, stage) {
+  const prefix = alarmPrefix(stage);
+  const resources = {};
+  for (const instance of instances(doc)) {
+    const limit = 2 * rateToSeconds(instance.snapshot.schedule);
+    resources[`RpoAlarm${pascal(instance.id)}`] = alarm({
+      name: `${prefix}rpo-${instance.id}`,
+      description:
+        `lifeboat RPO breached: ${instance.id}'s newest committed snapshot is older than ` +
+        `${spoken(limit)} (2 × ${instance.snapshot.schedule}), or nothing measured it for ` +
+        `${(SILENT_PERIODS * AGE_PERIOD_SECONDS) / 60} minutes. Check: lifeboat snapshots --instance ${instance.id}`,
+      metric: Metric.NewestSnapshotAge,
+      dims: { instance: instance.id, region },
+      statistic: 'Minimum',
+      period: AGE_PERIOD_SECONDS,
+      periods: SILENT_PERIODS,
+      operator: 'GreaterThanThreshold',
+      threshold: limit,
+      // No measure is no proof of a fresh snapshot: the sweeper stopped, or no snapshot exists.
+      missing: 'breaching',
+    });
+  }
+  resources.RunFailedAlarm = alarm({
+    name: `${prefix}run-failed`,
+    description: `lifeboat: a recovery or failback run failed in ${region}. Look: lifeboat status; lifeboat report --last`,
+    metric: Metric.RunsFailed,
+    dims: { region },
+    statistic: 'Sum',
+    period: 60,
+    periods: 1,
+    operator: 'GreaterThanOrEqualToThreshold',
+    threshold: 1,
+    missing: 'notBreaching',
+  });
+  resources.RunStalledAlarm = alarm({
+    name: `${prefix}run-stalled`,
+    description: `lifeboat: the sweeper in ${region} reported a run that recorded no progress. Look: lifeboat status; continue: lifeboat resume --run RUN_ID --approve`,
+    metric: Metric.RunsStalled,
+    dims: { region },
+    statistic: 'Sum',
+    period: AGE_PERIOD_SECONDS,
+    periods: 1,
+    operator: 'GreaterThanOrEqualToThreshold',
+    threshold: 1,
+    missing: 'notBreaching',
+  });
+  for (const vantage of doc.regions.map((r) => r.name)) {
+    resources[`VantageSilentAlarm${pascal(vantage)}`] = alarm({
+      name: `${prefix}vantage-silent-${vantage}`,
+      description:
+        `lifeboat: no probe observation from vantage ${vantage} reached the detector in ${region} ` +
+        `for ${SILENT_PERIODS} minutes (its region is down, or its probe function fails)`,
+      metric: Metric.ObservationsReceived,
+      dims: { vantage, region },
+      statistic: 'Sum',
+      period: 60,
+      periods: SILENT_PERIODS,
+      operator: 'LessThanThreshold',
+      threshold: 1,
+      missing: 'breaching',
+    });
+  }
+  resources.NotifyDeadLettersAlarm = {
+    Type: 'AWS::CloudWatch::Alarm',
+    Properties: {
+      AlarmName: `${prefix}notify-dead-letters`,
+      AlarmDescription: `lifeboat: notifications in ${region} could not be delivered; they wait in the notify dead-letter queue`,
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [
+        { Name: 'QueueName', Value: { 'Fn::GetAtt': ['NotifyDeadLetterQueue', 'QueueName'] } },
+      ],
+      Statistic: 'Maximum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: 'NotificationTopic' }],
+      Tags: TAGS,
+    },
+  };
+  return resources;
+}
+
+/** A dashboard widget of metrics: explicit ones, or a SEARCH over every instance. */
+function metricWidget(
+  title,
+  metrics,
+  { x, y, width = 12, height = 6, stat = 'Maximum', region, annotations } = {},
+) {
+  return {
+    type: 'metric',
+    x,
+    y,
+    width,
+    height,
+    properties: {
+      title,
+      region,
+      view: 'timeSeries',
+      stat,
+      period: 300,
+      metrics,
+      ...(annotations ? { annotations } : {}),
+    },
+  };
+}
+
+/** A SEARCH expression over lifeboat's metrics with these dimension names. */
+function search(metric, dims, stat, id) {
+  const schema = [METRICS_NAMESPACE, 'service', ...dims].join(',');
+  return [
+    { expression: `SEARCH('{${schema}} MetricName="${metric}"', '${stat}', 300)`, id, label: '' },
+  ];
+}
+
+function dashboardBody(doc, region, stage, alarmIds) {
+  const ids = instances(doc).map((i) => i.id);
+  const row = (n) => n * 6;
+  const widgets = [
+    {
+      type: 'text',
+      x: 0,
+      y: 0,
+      width: 24,
+      height: 2,
+      properties: {
+        markdown: `# lifeboat ${stage} in ${region}\nSnapshots, detection, runs and probes of this region's stack (docs/operations.md). Alarms go to the ${topicName(doc)} topic.`,
+      },
+    },
+    {
+      type: 'alarm',
+      x: 0,
+      y: 2,
+      width: 24,
+      height: 3,
+      properties: {
+        title: 'Alarms',
+        // Fn::Sub fills these in (DashboardBody below).
+        alarms: alarmIds.map(
+          (name) => `arn:\${AWS::Partition}:cloudwatch:${region}:\${AWS::AccountId}:alarm:${name}`,
+        ),
+      },
+    },
+    metricWidget(
+      'Newest committed snapshot age (s); the RPO alarm fires above 2 × schedule',
+      ids.map((id) => [
+        METRICS_NAMESPACE,
+        Metric.NewestSnapshotAge,
+        'service',
+        SERVICE,
+        'instance',
+        id,
+        'region',
+        region,
+      ]),
+      {
+        x: 0,
+        y: 5,
+        region,
+        annotations: {
+          horizontal: instances(doc).map((i) => ({
+            label: `${i.id} RPO limit`,
+            value: 2 * rateToSeconds(i.snapshot.schedule),
+          })),
+        },
+      },
+    ),
+    metricWidget(
+      'Snapshot duration (ms) and bytes uploaded',
+      [
+        ...search(Metric.SnapshotDuration, ['instance', 'region'], 'Maximum', 'duration'),
+        ...search(Metric.SnapshotBytesUploaded, ['instance', 'region'], 'Sum', 'bytes'),
+      ],
+      { x: 12, y: 5, region },
+    ),
+    metricWidget(
+      'Runs started, completed, failed and stalled',
+      [
+        ...search(Metric.RunsStarted, ['instance', 'region', 'kind'], 'Sum', 'started'),
+        ...search(Metric.RunsCompleted, ['instance', 'region', 'kind'], 'Sum', 'completed'),
+        ...search(Metric.RunsFailed, ['instance', 'region', 'kind'], 'Sum', 'failed'),
+        ...search(Metric.RunsStalled, ['instance', 'region', 'kind'], 'Sum', 'stalled'),
+      ],
+      { x: 0, y: 5 + row(1), region, stat: 'Sum' },
+    ),
+    metricWidget(
+      'RTO and RPO per run (s)',
+      [
+        ...search(Metric.Rto, ['instance', 'region', 'kind'], 'Maximum', 'rto'),
+        ...search(Metric.Rpo, ['instance', 'region', 'kind'], 'Maximum', 'rpo'),
+      ],
+      { x: 12, y: 5 + row(1), region },
+    ),
+    metricWidget(
+      'Step durations (s)',
+      search(Metric.StepDuration, ['instance', 'region', 'kind', 'step'], 'Maximum', 'steps'),
+      { x: 0, y: 5 + row(2), region },
+    ),
+    metricWidget(
+      'Detection time: fault start to confirmation (s)',
+      search(Metric.DetectionTime, ['region'], 'Maximum', 'detection'),
+      { x: 12, y: 5 + row(2), region },
+    ),
+    metricWidget(
+      'Probe latency (ms) per vantage and target',
+      search(Metric.ProbeLatency, ['instance', 'region', 'vantage'], 'Average', 'latency'),
+      { x: 0, y: 5 + row(3), region, stat: 'Average' },
+    ),
+    metricWidget(
+      'Probe failures per vantage and target',
+      search(Metric.ProbeFailures, ['instance', 'region', 'vantage'], 'Sum', 'failures'),
+      { x: 12, y: 5 + row(3), region, stat: 'Sum' },
+    ),
+    metricWidget(
+      `Observations reaching the detector in ${region}, per vantage (0: vantage silent)`,
+      doc.regions.map((r) => [
+        METRICS_NAMESPACE,
+        Metric.ObservationsReceived,
+        'service',
+        SERVICE,
+        'vantage',
+        r.name,
+        'region',
+        region,
+      ]),
+      { x: 0, y: 5 + row(4), region, stat: 'Sum' },
+    ),
+    metricWidget(
+      'Notifications waiting in the dead-letter queue',
+      [
+        [
+          'AWS/SQS',
+          'ApproximateNumberOfMessagesVisible',
+          'QueueName',
+          `lifeboat-${stage}-notify-dlq`,
+        ],
+      ],
+      { x: 12, y: 5 + row(4), region },
+    ),
+  ];
+  return JSON.stringify({ widgets });
+}
+
+/** The roles' and policies' way of naming the topic's alarms: `lifeboat-<stage>-*`. */
+function alarmArnPattern(region, stage) {
+  return join(
+    'arn:',
+    partition,
+    `:cloudwatch:${region}:`,
+    account,
+    `:alarm:${alarmPrefix(stage)}*`,
+  );
+}
+
+/** The notify rule's ARN (serverless.yml names it `lifeboat-<stage>-notify`, on the lifeboat bus). */
+function notifyRuleArn(doc, region, stage) {
+  return join(
+    'arn:',
+    partition,
+    `:events:${region}:`,
+    account,
+    `:rule/${naming(doc).eventBusName}/lifeboat-${stage}-notify`,
+  );
+}
+
+/** The resources of notifications, alarms and the dashboard (see the top of this file). */
+async function notificationResources(ctx) {
+  const { doc, region } = await configuredRegion(ctx);
+  const stage = await deployStage(ctx);
+  const here = region.name;
+  const alarms = alarmsOf(doc, here, stage);
+  const subscriptions = {};
+  for (const s of doc.notifications.subscriptions) {
+    subscriptions[
+      `NotificationSubscription${pascal(s.protocol)}${hashOf(`${s.protocol}:${s.endpoint}`)}`
+    ] = {
+      Type: 'AWS::SNS::Subscription',
+      Properties: {
+        TopicArn: { Ref: 'NotificationTopic' },
+        Protocol: s.protocol,
+        Endpoint: s.endpoint,
+      },
+    };
+  }
+  return {
+    Resources: {
+      NotificationKey: {
+        Type: 'AWS::KMS::Key',
+        Properties: {
+          Description: `lifeboat notifications (${stage}, ${here}): encrypts the notification topic`,
+          EnableKeyRotation: true,
+          // moto's CloudFormation requires an explicit key policy (deploy/apigateway.cjs).
+          KeyPolicy: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Sid: 'AccountAdministers',
+                Effect: 'Allow',
+                Principal: { AWS: join('arn:', partition, ':iam::', account, ':root') },
+                Action: 'kms:*',
+                Resource: '*',
+              },
+              // Alarm actions publish to the encrypted topic as CloudWatch: it needs a data key.
+              {
+                Sid: 'CloudWatchAlarmsPublish',
+                Effect: 'Allow',
+                Principal: { Service: 'cloudwatch.amazonaws.com' },
+                Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+                Resource: '*',
+                Condition: { StringEquals: { 'aws:SourceAccount': account } },
+              },
+            ],
+          },
+          Tags: TAGS,
+        },
+      },
+      NotificationTopic: {
+        Type: 'AWS::SNS::Topic',
+        Properties: {
+          TopicName: topicName(doc),
+          DisplayName: 'lifeboat',
+          KmsMasterKeyId: { Ref: 'NotificationKey' },
+          Tags: TAGS,
+        },
+      },
+      // The notify function publishes through its role; CloudWatch only for this stack's alarms.
+      NotificationTopicPolicy: {
+        Type: 'AWS::SNS::TopicPolicy',
+        Properties: {
+          Topics: [{ Ref: 'NotificationTopic' }],
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Sid: 'LifeboatAlarmsPublish',
+                Effect: 'Allow',
+                Principal: { Service: 'cloudwatch.amazonaws.com' },
+                Action: 'sns:Publish',
+                Resource: { Ref: 'NotificationTopic' },
+                Condition: {
+                  ArnLike: { 'aws:SourceArn': alarmArnPattern(here, stage) },
+                  StringEquals: { 'aws:SourceAccount': account },
+                },
+              },
+            ],
+          },
+        },
+      },
+      ...subscriptions,
+      // What could not be notified: events EventBridge could not hand to the function, and
+      // invocations whose publish failed three times. Kept 14 days, SQS-managed encryption.
+      NotifyDeadLetterQueue: {
+        Type: 'AWS::SQS::Queue',
+        Properties: {
+          QueueName: `lifeboat-${stage}-notify-dlq`,
+          SqsManagedSseEnabled: true,
+          MessageRetentionPeriod: 1_209_600,
+          Tags: TAGS,
+        },
+      },
+      NotifyDeadLetterQueuePolicy: {
+        Type: 'AWS::SQS::QueuePolicy',
+        Properties: {
+          Queues: [{ Ref: 'NotifyDeadLetterQueue' }],
+          PolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Sid: 'NotifyRuleDeadLetters',
+                Effect: 'Allow',
+                Principal: { Service: 'events.amazonaws.com' },
+                Action: 'sqs:SendMessage',
+                Resource: { 'Fn::GetAtt': ['NotifyDeadLetterQueue', 'Arn'] },
+                Condition: { ArnEquals: { 'aws:SourceArn': notifyRuleArn(doc, here, stage) } },
+              },
+              {
+                Sid: 'DenyInsecureTransport',
+                Effect: 'Deny',
+                Principal: '*',
+                Action: 'sqs:*',
+                Resource: { 'Fn::GetAtt': ['NotifyDeadLetterQueue', 'Arn'] },
+                Condition: { Bool: { 'aws:SecureTransport': false } },
+              },
+            ],
+          },
+        },
+      },
+      NotifyRole: {
+        Type: 'AWS::IAM::Role',
+        Properties: {
+          Description: `lifeboat notify function (${stage}, ${here})`,
+          AssumeRolePolicyDocument: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Effect: 'Allow',
+                Principal: { Service: 'lambda.amazonaws.com' },
+                Action: 'sts:AssumeRole',
+              },
+            ],
+          },
+          Policies: [
+            {
+              PolicyName: 'notify',
+              PolicyDocument: {
+                Version: '2012-10-17',
+                Statement: [
+                  {
+                    Sid: 'WriteOwnLogs',
+                    Effect: 'Allow',
+                    Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+                    Resource: { 'Fn::GetAtt': ['NotifyLogGroup', 'Arn'] },
+                  },
+                  {
+                    Sid: 'PublishNotifications',
+                    Effect: 'Allow',
+                    Action: 'sns:Publish',
+                    Resource: { Ref: 'NotificationTopic' },
+                  },
+                  // Publishing to an encrypted topic takes a data key from the topic's key.
+                  {
+                    Sid: 'EncryptNotifications',
+                    Effect: 'Allow',
+                    Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+                    Resource: { 'Fn::GetAtt': ['NotificationKey', 'Arn'] },
+                  },
+                  // Lambda's on-failure destination: a publish that failed every attempt.
+                  {
+                    Sid: 'DeadLetters',
+                    Effect: 'Allow',
+                    Action: 'sqs:SendMessage',
+                    Resource: { 'Fn::GetAtt': ['NotifyDeadLetterQueue', 'Arn'] },
+                  },
+                ],
+              },
+            },
+          ],
+          Tags: TAGS,
+        },
+      },
+      ...alarms,
+      Dashboard: {
+        Type: 'AWS::CloudWatch::Dashboard',
+        Properties: {
+          DashboardName: `lifeboat-${stage}-${here}`,
+          DashboardBody: {
+            'Fn::Sub': dashboardBody(
+              doc,
+              here,
+              stage,
+              Object.values(alarms).map((a) => a.Properties.AlarmName),
+            ),
+          },
+        },
+      },
+    },
+    Outputs: {
+      NotificationTopicArn: {
+        Description:
+          "lifeboat's notification topic in this region: subscribe to it for outages, recoveries and alarms",
+        Value: { Ref: 'NotificationTopic' },
+      },
+    },
+  };
+}
+
+/** The notify rule's pattern: every event of the catalog's NOTIFIED_EVENTS on the lifeboat bus. */
+function notifyPattern() {
+  return structuredClone(catalog.NOTIFY_ROUTE.pattern);
+}
+
+module.exports = { notificationResources, notifyPattern, topicName };
