@@ -27,6 +27,10 @@ const {
 } = require('./config.cjs');
 
 const { Metric } = tsx.require('../shared/domain/metrics.ts', __filename);
+const { notificationTopicName } = tsx.require(
+  '../shared/domain/notifications/notify.ts',
+  __filename,
+);
 const { METRICS_NAMESPACE } = tsx.require('../shared/adapters/emf-metrics.ts', __filename);
 
 /** Powertools adds `service` (POWERTOOLS_SERVICE_NAME in serverless.yml) to every metric. */
@@ -55,9 +59,9 @@ function hashOf(text) {
   return crypto.createHash('sha256').update(text).digest('hex').slice(0, 8);
 }
 
-/** The topic's name, the same in every region (topics are regional). */
+/** The topic's name, the same in every region (topics are regional); the local world's too. */
 function topicName(doc) {
-  return `${naming(doc).bucketPrefix}-notifications`;
+  return notificationTopicName(naming(doc));
 }
 
 /** Every alarm this stack creates starts with this (the topic policy trusts only them). */

@@ -7,11 +7,28 @@ import {
   PutBucketVersioningCommand,
   PutPublicAccessBlockCommand,
 } from '@aws-sdk/client-s3';
-import { eventBridgeClientFor, kmsClientFor, s3ClientFor } from '../shared/adapters/aws-clients.ts';
+import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import {
+  eventBridgeClientFor,
+  kmsClientFor,
+  s3ClientFor,
+  snsClientFor,
+  sqsClientFor,
+} from '../shared/adapters/aws-clients.ts';
 import { secretsKeyAlias } from '../shared/composition.ts';
 import { regionBuckets } from '../shared/config/load.ts';
 import type { LifeboatConfig } from '../shared/config/schema.ts';
-import { type EventPattern, type FunctionName, ROUTES } from '../shared/domain/events.ts';
+import {
+  type EventPattern,
+  type FunctionName,
+  NOTIFY_ROUTE,
+  ROUTES,
+} from '../shared/domain/events.ts';
+import {
+  localNotificationQueueName,
+  notificationTopicName,
+} from '../shared/domain/notifications/notify.ts';
 import { restoreTestSchedules } from '../shared/domain/snapshot/restore-test.ts';
 
 /** What provisioning created, region by region. */
@@ -19,6 +36,10 @@ export interface ProvisionedRegion {
   region: string;
   buckets: string[];
   eventBus: string;
+  /** The region's notification topic (the notify function publishes there). */
+  notificationTopicArn: string;
+  /** The local world's SQS subscription of that topic: what a person would have been sent. */
+  notificationQueueUrl: string;
 }
 
 /**
@@ -79,7 +100,13 @@ export async function provisionWorld(config: LifeboatConfig): Promise<Provisione
         if (!(error instanceof ResourceAlreadyExistsException)) throw error;
       }
       await ensureSecretsKey(config, target);
-      return { region: region.name, buckets, eventBus: config.naming.eventBusName };
+      const notifications = await ensureNotifications(config, target);
+      return {
+        region: region.name,
+        buckets,
+        eventBus: config.naming.eventBusName,
+        ...notifications,
+      };
     }),
   );
 }
@@ -109,6 +136,45 @@ async function ensureSecretsKey(
   );
 }
 
+/**
+ * The region's notification topic, as each region's stack creates it (deploy/notifications.cjs),
+ * with one SQS queue subscribed to it in place of a person: it holds the SNS envelopes (subject
+ * and message) a subscriber would get. Both calls are idempotent in SNS and SQS.
+ */
+async function ensureNotifications(
+  config: LifeboatConfig,
+  target: { region: string; endpointUrl?: string },
+): Promise<{ notificationTopicArn: string; notificationQueueUrl: string }> {
+  const sns = snsClientFor(target);
+  const sqs = sqsClientFor(target);
+  const topic = await sns.send(
+    new CreateTopicCommand({
+      Name: notificationTopicName(config.naming),
+      Attributes: { DisplayName: 'lifeboat', KmsMasterKeyId: 'alias/aws/sns' },
+    }),
+  );
+  const queue = await sqs.send(
+    new CreateQueueCommand({ QueueName: localNotificationQueueName(config.naming) }),
+  );
+  const attributes = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queue.QueueUrl as string,
+      AttributeNames: ['QueueArn'],
+    }),
+  );
+  await sns.send(
+    new SubscribeCommand({
+      TopicArn: topic.TopicArn as string,
+      Protocol: 'sqs',
+      Endpoint: attributes.Attributes?.QueueArn as string,
+    }),
+  );
+  return {
+    notificationTopicArn: topic.TopicArn as string,
+    notificationQueueUrl: queue.QueueUrl as string,
+  };
+}
+
 /** One EventBridge rule of the local world: a catalog route on a bus of the control region. */
 export interface LocalRule {
   /** The catalog's rule name: also the name of the queue the pump drains. */
@@ -121,10 +187,11 @@ export interface LocalRule {
 
 /**
  * The rules the local world subscribes its functions with: every route of the event catalog,
- * on the bus the stack puts it on (the deploy test checks the stack routes the same way).
+ * and the notify function's, on the bus the stack puts it on (the deploy test checks the stack
+ * routes the same way).
  */
 export function localRules(config: LifeboatConfig): LocalRule[] {
-  return ROUTES.map((route) => ({
+  return [...ROUTES, NOTIFY_ROUTE].map((route) => ({
     name: route.rule,
     fn: route.fn,
     bus: route.bus === 'lifeboat' ? config.naming.eventBusName : 'default',

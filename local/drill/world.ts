@@ -6,6 +6,7 @@ import {
   detectorDepsFor,
 } from '../../functions/detect-outage/handler.ts';
 import { buildFailbackHandler } from '../../functions/failback/handler.ts';
+import { buildNotifyHandler, notifyDepsFor } from '../../functions/notify/handler.ts';
 import { buildPlanRecoveryHandler } from '../../functions/plan-recovery/handler.ts';
 import { buildProbeHandler, probeDepsFor } from '../../functions/probe/handler.ts';
 import { buildRestoreTestHandler } from '../../functions/restore-test/handler.ts';
@@ -25,7 +26,12 @@ import { buildStepHandler } from '../../shared/runtime/recovery-handler.ts';
 import { EventPump } from '../event-pump.ts';
 import { InstanceRuntime } from '../instance-runtime.ts';
 import { functionInvocation } from '../lambda-concurrency.ts';
-import { localRules, localSchedules, provisionWorld } from '../provision.ts';
+import {
+  localRules,
+  localSchedules,
+  type ProvisionedRegion,
+  provisionWorld,
+} from '../provision.ts';
 import { RegionProxy } from '../tcp-proxy.ts';
 import { type DrillInstanceKind, drillKind, lateInstanceStore } from './kinds.ts';
 import { type DeliveredEvent, recordingDns, type WeightChange } from './timeline.ts';
@@ -78,6 +84,8 @@ export class DrillWorld {
   /** The region where lifeboat's functions run in this drill (never the failed one). */
   controlRegion = '';
   homeRegion = '';
+  /** The control region's notification topic and the queue subscribed to it (local/provision.ts). */
+  notifications?: Pick<ProvisionedRegion, 'notificationTopicArn' | 'notificationQueueUrl'>;
 
   constructor(private readonly options: DrillWorldOptions) {}
 
@@ -160,7 +168,8 @@ export class DrillWorld {
       },
       'drill world',
     );
-    await provisionWorld(this.config);
+    const provisioned = await provisionWorld(this.config);
+    this.notifications = provisioned.find((r) => r.region === this.controlRegion);
     for (const instance of this.config.instances) {
       await kind.seed(this.config, instance, this.options.seed);
       await this.runtime(instance.id, instance.homeRegion).reload();
@@ -214,6 +223,13 @@ export class DrillWorld {
       verifyInstance: buildStepHandler('verifyInstance', getDeps),
       shiftTraffic: buildStepHandler('shiftTraffic', getDeps),
       failback: buildFailbackHandler(getDeps),
+      // People are told through the control region's topic, as its stack would tell them.
+      notify: buildNotifyHandler(() =>
+        notifyDepsFor(this.config, {
+          ...env,
+          LIFEBOAT_NOTIFICATION_TOPIC: this.notifications?.notificationTopicArn,
+        }),
+      ),
     };
     // The functions EventBridge invokes; the scheduled ones (probe, snapshot, reconcile) the
     // drill runs itself.

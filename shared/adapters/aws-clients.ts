@@ -2,6 +2,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
 
 /** Where a region's API calls go: AWS itself, or a local endpoint (moto, a per-region proxy). */
 export interface RegionEndpoint {
@@ -111,6 +112,28 @@ export function snsClientFor(
       ...(endpoint ? { endpoint } : {}),
     });
     snsClients.set(cacheKey, client);
+  }
+  return client;
+}
+
+const sqsClients = new Map<string, SQSClient>();
+
+/** The SQS client of a region, built once (the local world's notification subscriber). */
+export function sqsClientFor(
+  target: RegionEndpoint,
+  env: NodeJS.ProcessEnv = process.env,
+): SQSClient {
+  const endpoint = target.endpointUrl ?? env.AWS_ENDPOINT_URL_SQS ?? env.AWS_ENDPOINT_URL;
+  const cacheKey = `${target.region}|${endpoint ?? ''}`;
+  let client = sqsClients.get(cacheKey);
+  if (!client) {
+    client = new SQSClient({
+      region: target.region,
+      maxAttempts: 3,
+      requestHandler,
+      ...(endpoint ? { endpoint } : {}),
+    });
+    sqsClients.set(cacheKey, client);
   }
   return client;
 }

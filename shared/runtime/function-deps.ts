@@ -157,7 +157,7 @@ export function notifyDepsFor(config: LifeboatConfig, env = process.env): Notify
   const endpointUrl = config.regions.find((r) => r.name === region)?.endpointUrl;
   return {
     region,
-    notifier: new SnsNotifier(snsClientFor({ region, endpointUrl }, env), topicArn),
+    notifier: new SnsNotifier(snsClientFor({ region, endpointUrl }), topicArn),
   };
 }
 

@@ -11,3 +11,13 @@ export async function notify(event: NotifiedEvent, notifier: Notifier): Promise<
   await notifier.publish(notification);
   return notification;
 }
+
+/** The notification topic's name in every region (topics are regional): `<bucketPrefix>-notifications`. */
+export function notificationTopicName(naming: { bucketPrefix: string }): string {
+  return `${naming.bucketPrefix}-notifications`;
+}
+
+/** The local world's own subscriber of each region's topic: an SQS queue (local/provision.ts). */
+export function localNotificationQueueName(naming: { bucketPrefix: string }): string {
+  return `${naming.bucketPrefix}-notifications-local`;
+}
