@@ -339,6 +339,12 @@ module.exports = {
     return allBuckets(doc).map((b) => s3Arn(b.store, '/*'));
   },
 
+  /** Every region's backup bucket, for s3:ListBucket (reconcile lists the commit markers). */
+  async backupBucketArns(ctx) {
+    const { doc } = await loadConfig(ctx);
+    return allBuckets(doc).map((b) => s3Arn(b.backup));
+  },
+
   /** Objects of every region's backup bucket: snapshots go to replica regions anywhere. */
   async backupObjectArns(ctx) {
     const { doc } = await loadConfig(ctx);

@@ -18,7 +18,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { loadConfig, regionBuckets } from '../../shared/config/load.ts';
 import { type LifeboatConfig, rateToSeconds } from '../../shared/config/schema.ts';
-import { DetailType, EVENT_SOURCE, RecoveryEvent } from '../../shared/domain/events.ts';
+import {
+  DetailType,
+  EVENT_SOURCE,
+  NOTIFIED_EVENTS,
+  RecoveryEvent,
+} from '../../shared/domain/events.ts';
 import { RECONCILE_POLICY } from '../../shared/domain/recovery/steps/reconcile.ts';
 import { SCRATCH_PREFIX } from '../../shared/domain/snapshot/restore-test.ts';
 import { alarmNameFor } from '../../shared/schemas/detection-events.ts';
@@ -1039,6 +1044,13 @@ describe('serverless package', () => {
             condition: { StringLike: { 's3:prefix': ['runs/*'] } },
           },
           { sid: 'ReadRunState', actions: ['s3:GetObject'], resources: control('/runs/*') },
+          // The RPO measure: commit marker listings only (their keys are the snapshot times).
+          {
+            sid: 'ListCommitMarkers',
+            actions: ['s3:ListBucket'],
+            resources: backup(),
+            condition: { StringLike: { 's3:prefix': ['instances/*/commits/*'] } },
+          },
           publish,
         ]);
       }
@@ -1602,6 +1614,254 @@ describe('serverless package', () => {
     PACKAGE_TIMEOUT_MS,
   );
 
+  describe('notifications, alarms and the dashboard', () => {
+    const stage = 'dev';
+    const alarmsOf = (template: Template) =>
+      ofType(template, 'AWS::CloudWatch::Alarm').filter(
+        ([, alarm]) => !String(propertiesOf(alarm).AlarmName).startsWith(ALARM_PREFIX),
+      );
+    const dims = (alarm: Resource) =>
+      Object.fromEntries(
+        (propertiesOf(alarm).Dimensions as { Name: string; Value: unknown }[]).map((d) => [
+          d.Name,
+          d.Value,
+        ]),
+      );
+
+    it('creates one topic encrypted with its own key in every region when packaged', () => {
+      for (const [region, template] of templates()) {
+        const topics = ofType(template, 'AWS::SNS::Topic');
+        expect(
+          topics.map(([id]) => id),
+          region,
+        ).toEqual(['NotificationTopic']);
+        const topic = propertiesOf(topics[0]?.[1] as Resource);
+        expect(topic.TopicName, region).toBe(`${config.naming.bucketPrefix}-notifications`);
+        expect(referencedId(topic.KmsMasterKeyId), region).toBe('NotificationKey');
+        const key = template.Resources.NotificationKey as Resource;
+        expect(key.Type).toBe('AWS::KMS::Key');
+        expect(propertiesOf(key).EnableKeyRotation).toBe(true);
+        // CloudWatch publishes the alarms to the encrypted topic: the key lets it take data keys.
+        const keyStatements = (
+          propertiesOf(key).KeyPolicy as { Statement: (PolicyStatement & { Principal: unknown })[] }
+        ).Statement;
+        expect(keyStatements).toContainEqual(
+          expect.objectContaining({
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          }),
+        );
+        // The topic trusts CloudWatch for this stack's alarms only.
+        const policy = ofType(template, 'AWS::SNS::TopicPolicy')[0]?.[1] as Resource;
+        const [trust] = (propertiesOf(policy).PolicyDocument as { Statement: PolicyStatement[] })
+          .Statement;
+        expect(arnText(trust?.Condition?.ArnLike?.['aws:SourceArn'])).toBe(
+          `arn:aws:cloudwatch:${region}:\${AWS::AccountId}:alarm:lifeboat-${stage}-*`,
+        );
+        expect(template.Outputs?.NotificationTopicArn?.Value).toEqual({ Ref: 'NotificationTopic' });
+      }
+    });
+
+    it('creates an RPO-breach alarm for every instance at twice its schedule when packaged', () => {
+      for (const [region, template] of templates()) {
+        const rpo = alarmsOf(template).filter(
+          ([, a]) => propertiesOf(a).MetricName === 'NewestSnapshotAge',
+        );
+        expect(rpo.map(([, a]) => dims(a).instance).sort(), region).toEqual(
+          config.instances.map((i) => i.id).sort(),
+        );
+        for (const [id, a] of rpo) {
+          const instance = config.instances.find((i) => i.id === dims(a).instance);
+          const p = propertiesOf(a);
+          expect(p.Threshold, id).toBe(2 * rateToSeconds(instance?.snapshot.schedule ?? ''));
+          expect(p.ComparisonOperator, id).toBe('GreaterThanThreshold');
+          expect(p.Namespace, id).toBe('lifeboat');
+          // The dimensions Powertools writes: service, then the instance and this region.
+          expect(dims(a), id).toEqual({ service: 'lifeboat', instance: instance?.id, region });
+          // No measure (snapshots and the sweeper stopped) counts as a breach.
+          expect(p.TreatMissingData, id).toBe('breaching');
+          expect(p.AlarmName, id).toBe(`lifeboat-${stage}-rpo-${instance?.id}`);
+        }
+      }
+    });
+
+    it('wires the failed, stalled, vantage-silent and dead-letter alarms to the topic when packaged', () => {
+      for (const [region, template] of templates()) {
+        const alarms = alarmsOf(template);
+        const byMetric = (metric: string) =>
+          alarms.filter(([, a]) => propertiesOf(a).MetricName === metric).map(([, a]) => a);
+        expect(byMetric('RunsFailed').map(dims), region).toEqual([{ service: 'lifeboat', region }]);
+        expect(byMetric('RunsStalled').map(dims), region).toEqual([
+          { service: 'lifeboat', region },
+        ]);
+        expect(
+          byMetric('ObservationsReceived')
+            .map((a) => dims(a).vantage)
+            .sort(),
+          region,
+        ).toEqual([...regions].sort());
+        for (const a of byMetric('ObservationsReceived')) {
+          expect(dims(a).region).toBe(region);
+          expect(propertiesOf(a).TreatMissingData).toBe('breaching');
+        }
+        expect(byMetric('ApproximateNumberOfMessagesVisible').map(dims)).toEqual([
+          { QueueName: { 'Fn::GetAtt': ['NotifyDeadLetterQueue', 'QueueName'] } },
+        ]);
+        for (const [id, a] of alarms) {
+          expect(propertiesOf(a).AlarmActions, `${region} ${id}`).toEqual([
+            { Ref: 'NotificationTopic' },
+          ]);
+          // Never the detector's own alarms: those feed outage detection.
+          expect(String(propertiesOf(a).AlarmName)).toMatch(new RegExp(`^lifeboat-${stage}-`));
+        }
+        expect(alarms.length, region).toBe(config.instances.length + 3 + regions.length);
+      }
+    });
+
+    it('sends the notified events to notify with a dead-letter queue for the rule and the function', () => {
+      for (const [region, template] of templates()) {
+        const rules = rulesTargeting(template, 'NotifyLambdaFunction');
+        expect(rules.length, region).toBe(1);
+        const [, rule] = rules[0] as [string, RuleProperties];
+        expect(rule.Name).toBe(`lifeboat-${stage}-notify`);
+        expect(busOf(rule)).toBe('lifeboat');
+        expect(rule.EventPattern).toEqual({
+          source: [EVENT_SOURCE],
+          'detail-type': [...NOTIFIED_EVENTS],
+        });
+        const [target] = rule.Targets as (RuleTarget & { DeadLetterConfig?: { Arn: unknown } })[];
+        expect(referencedId(target?.DeadLetterConfig?.Arn), region).toBe('NotifyDeadLetterQueue');
+        const queue = propertiesOf(template.Resources.NotifyDeadLetterQueue as Resource);
+        expect(queue.SqsManagedSseEnabled, region).toBe(true);
+        const invoke = ofType(template, 'AWS::Lambda::EventInvokeConfig').find(
+          ([, c]) => referencedId(propertiesOf(c).FunctionName) === 'NotifyLambdaFunction',
+        )?.[1] as Resource;
+        expect(
+          referencedId(
+            (propertiesOf(invoke).DestinationConfig as { OnFailure: { Destination: unknown } })
+              .OnFailure.Destination,
+          ),
+        ).toBe('NotifyDeadLetterQueue');
+        // EventBridge may write this rule's dead letters, and nothing else may.
+        const queuePolicy = ofType(template, 'AWS::SQS::QueuePolicy')[0]?.[1] as Resource;
+        const [allow] = (
+          propertiesOf(queuePolicy).PolicyDocument as { Statement: PolicyStatement[] }
+        ).Statement;
+        expect(arnText(allow?.Condition?.ArnEquals?.['aws:SourceArn'])).toBe(
+          `arn:aws:events:${region}:\${AWS::AccountId}:rule/${config.naming.eventBusName}/lifeboat-${stage}-notify`,
+        );
+        const fn = propertiesOf(template.Resources.NotifyLambdaFunction as Resource);
+        expect(
+          (fn.Environment as { Variables: Record<string, unknown> }).Variables
+            .LIFEBOAT_NOTIFICATION_TOPIC,
+        ).toEqual({ Ref: 'NotificationTopic' });
+      }
+    });
+
+    it('lets notify only log, publish to the topic, use its key and write its dead letters', () => {
+      for (const [region, template] of templates()) {
+        expect(statementSummary(template, 'NotifyRole'), region).toEqual([
+          {
+            sid: 'WriteOwnLogs',
+            actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+            resources: [`\${NotifyLogGroup.Arn}`],
+          },
+          {
+            sid: 'PublishNotifications',
+            actions: ['sns:Publish'],
+            resources: [`\${NotificationTopic}`],
+          },
+          {
+            sid: 'EncryptNotifications',
+            actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+            resources: [`\${NotificationKey.Arn}`],
+          },
+          {
+            sid: 'DeadLetters',
+            actions: ['sqs:SendMessage'],
+            resources: [`\${NotifyDeadLetterQueue.Arn}`],
+          },
+        ]);
+      }
+    });
+
+    it('creates a dashboard of the snapshot ages, runs, RTO/RPO, steps, detection and probes', () => {
+      for (const [region, template] of templates()) {
+        const dashboards = ofType(template, 'AWS::CloudWatch::Dashboard');
+        expect(dashboards.length, region).toBe(1);
+        const body = propertiesOf(dashboards[0]?.[1] as Resource).DashboardBody as {
+          'Fn::Sub': string;
+        };
+        const text = body['Fn::Sub'];
+        for (const metric of [
+          'NewestSnapshotAge',
+          'SnapshotDuration',
+          'SnapshotBytesUploaded',
+          'RunsStarted',
+          'RunsFailed',
+          'RunsStalled',
+          'RTO',
+          'RPO',
+          'StepDuration',
+          'DetectionTime',
+          'ProbeLatency',
+          'ProbeFailures',
+          'ObservationsReceived',
+        ]) {
+          expect(text, `${region} dashboard ${metric}`).toContain(metric);
+        }
+        const widgets = (
+          JSON.parse(text) as { widgets: { type: string; properties: { alarms?: string[] } }[] }
+        ).widgets;
+        const alarmWidget = widgets.find((w) => w.type === 'alarm');
+        expect(alarmWidget?.properties.alarms?.length).toBe(alarmsOf(template).length);
+      }
+    });
+
+    it("subscribes each of the config's endpoints to the topic, and only those", async () => {
+      const file = writeConfig((raw) => {
+        raw.notifications = {
+          subscriptions: [
+            { protocol: 'email', endpoint: 'oncall@example.com' },
+            { protocol: 'https', endpoint: 'https://hooks.example.com/lifeboat' },
+            { protocol: 'sqs', endpoint: 'arn:aws:sqs:us-east-1:123456789012:alerts' },
+            {
+              protocol: 'lambda',
+              endpoint: 'arn:aws:lambda:us-east-1:123456789012:function:pager',
+            },
+          ],
+        };
+      });
+      const built = await (
+        deployModule as unknown as { notificationResources(ctx: DeployContext): Promise<Template> }
+      ).notificationResources(deployContext(file, 'eu-west-1'));
+      const subscriptions = ofType(built, 'AWS::SNS::Subscription').map(([, s]) => propertiesOf(s));
+      expect(subscriptions).toEqual([
+        {
+          TopicArn: { Ref: 'NotificationTopic' },
+          Protocol: 'email',
+          Endpoint: 'oncall@example.com',
+        },
+        {
+          TopicArn: { Ref: 'NotificationTopic' },
+          Protocol: 'https',
+          Endpoint: 'https://hooks.example.com/lifeboat',
+        },
+        {
+          TopicArn: { Ref: 'NotificationTopic' },
+          Protocol: 'sqs',
+          Endpoint: 'arn:aws:sqs:us-east-1:123456789012:alerts',
+        },
+        {
+          TopicArn: { Ref: 'NotificationTopic' },
+          Protocol: 'lambda',
+          Endpoint: 'arn:aws:lambda:us-east-1:123456789012:function:pager',
+        },
+      ]);
+      expect(ofType(expectPackaged(run), 'AWS::SNS::Subscription')).toEqual([]);
+    });
+  });
+
   describe('with an API Gateway instance in the config', () => {
     let apigw: PackageRun;
     beforeAll(() => {
@@ -1626,7 +1886,11 @@ describe('serverless package', () => {
     it('gives no role an API Gateway or KMS grant when the config has no apigateway instance', () => {
       const template = expectPackaged(run);
       for (const [id] of ofType(template, 'AWS::IAM::Role')) {
-        const actions = rolePolicyStatements(template, id).flatMap((s) => asArray(s.Action));
+        // The notify role's data keys come from the notification topic's own key (checked in
+        // "notifications, alarms and the dashboard"), not from the secrets key.
+        const actions = rolePolicyStatements(template, id)
+          .filter((s) => !(id === 'NotifyRole' && referencedId(s.Resource) === 'NotificationKey'))
+          .flatMap((s) => asArray(s.Action));
         expect(
           actions.filter((a) => /^(apigateway|kms):/.test(a)),
           id,

@@ -118,7 +118,7 @@ function regionOutage(event: NotifiedEvent): Parts {
     subject: `lifeboat: region ${region} is DOWN (confirmed${detection !== undefined ? ` in ${humanDuration(detection)}` : ''}${by ? ` by ${by}` : ''})`,
     lines: [
       `lifeboat confirmed an outage of ${region}.`,
-      `Outage started: ${or(clock(text(d.outageStartedAt)))}; confirmed: ${or(clock(text(d.confirmedAt)))}.`,
+      `Outage started: ${or(clock(text(d.outageStartedAt), event.time))}; confirmed: ${or(clock(text(d.confirmedAt), event.time))}.`,
       ...(vantages.length > 0 ? [`Vantages that saw it fail: ${vantages.join(', ')}.`] : []),
       `Every instance homed in ${region} is now recovered automatically (a "Recovery Planned" follows per instance, unless approval is required).`,
       'Follow it with: lifeboat status',
@@ -144,7 +144,7 @@ function awaitingApproval(event: NotifiedEvent): Parts {
   const r = runFacts(event.detail);
   const run = r.runId ?? 'RUN_ID';
   return {
-    subject: `lifeboat: APPROVE? ${r.instance} recovery ${r.from} → ${or(r.target)} is waiting`,
+    subject: `lifeboat: APPROVAL NEEDED for ${r.instance} recovery ${r.from} → ${or(r.target)}`,
     lines: [
       `The recovery of ${r.instance} out of ${r.from} is planned${r.target ? ` into ${r.target}` : ''} and waits for a person.`,
       ...(r.snapshotId

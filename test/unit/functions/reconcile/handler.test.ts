@@ -5,6 +5,7 @@ import {
   buildReconcileHandler,
   reconcileDepsFor,
 } from '../../../../functions/reconcile/handler.ts';
+import { EmfMetrics } from '../../../../shared/adapters/emf-metrics.ts';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../../../../shared/config/load.ts';
 import { RecoveryEvent } from '../../../../shared/domain/events.ts';
 import { type RecoveryRun, runKey } from '../../../../shared/domain/recovery/run-store.ts';
@@ -15,6 +16,8 @@ import {
 } from '../../../../shared/domain/recovery/steps/reconcile.ts';
 import { EventPublishError, EventValidationError } from '../../../../shared/errors.ts';
 import { logger } from '../../../../shared/observability.ts';
+import { InMemoryBlobStore } from '../../../fakes/blob-store.ts';
+import { emfLines } from '../../../fakes/emf.ts';
 import { RecordingEventBus } from '../../../fakes/event-bus.ts';
 import { lambdaContext } from '../../../fakes/lambda-context.ts';
 import { ControlBucket } from '../../../fakes/recovery/control-bucket.ts';
@@ -150,5 +153,88 @@ describe('reconcileDepsFor', () => {
     const deps = reconcileDepsFor(config, { LIFEBOAT_REGION: 'us-west-2' });
     expect(deps.here).toBe('us-west-2');
     expect(deps.regions).toEqual(config.regions.map((r) => r.name));
+  });
+
+  describe('metrics', () => {
+    /** The sample tick's backup buckets: petstore committed 3 h before it, api-02 never. */
+    async function withSnapshots() {
+      const faked = await fakeDeps(undefined);
+      const vault = new InMemoryBlobStore({ region: 'us-east-2' });
+      const taken = new Date(Date.parse(String(TICK.time)) - 3 * 3600 * 1000);
+      const id = taken
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d{3}/, '');
+      await vault.put(`instances/petstore/commits/${id}.json`, new Uint8Array([123, 125]));
+      const deps = {
+        ...faked.deps,
+        metrics: new EmfMetrics(),
+        freshness: {
+          targets: [
+            { instanceId: 'petstore', replicaRegions: ['us-east-2'], scheduleSeconds: 3600 },
+            { instanceId: 'api-02', replicaRegions: ['us-east-2'], scheduleSeconds: 86_400 },
+          ],
+          vault: () => vault,
+        },
+      };
+      return { ...faked, deps, getDeps: () => deps };
+    }
+
+    it("publishes each instance's newest committed snapshot age, measured in its own region, when it ticks", async () => {
+      const { getDeps } = await withSnapshots();
+      const docs = await emfLines(() => buildReconcileHandler(getDeps)(TICK, context));
+      const ages = docs.filter((d) => 'NewestSnapshotAge' in d);
+      // api-02 has no committed snapshot: no datapoint, which its RPO alarm counts as breached.
+      expect(ages).toEqual([
+        expect.objectContaining({
+          NewestSnapshotAge: 3 * 3600,
+          instance: 'petstore',
+          region: 'eu-west-1',
+          service: 'lifeboat',
+        }),
+      ]);
+      const aws = (ages[0] as { _aws: { CloudWatchMetrics: { Dimensions: string[][] }[] } })._aws;
+      expect(aws.CloudWatchMetrics[0]?.Dimensions).toEqual([['service', 'instance', 'region']]);
+    });
+
+    it('reports the RPO breach in its result when the newest snapshot is older than two schedules', async () => {
+      const { getDeps } = await withSnapshots();
+      const report = (await buildReconcileHandler(getDeps)(TICK, context)) as {
+        snapshotAges: { instanceId: string; breached: boolean; limitSeconds: number }[];
+      };
+      expect(report.snapshotAges).toEqual([
+        expect.objectContaining({ instanceId: 'petstore', breached: true, limitSeconds: 7200 }),
+        expect.objectContaining({ instanceId: 'api-02', breached: true, limitSeconds: 172_800 }),
+      ]);
+    });
+
+    it('counts a stalled run per instance and for the whole region when it reports one', async () => {
+      // One sweep period past the limit, the claim set's first region reports it early.
+      const faked = await fakeDeps(stalledRun(RESTORE_LIMIT + RECONCILE_POLICY.sweepEverySeconds));
+      const deps = { ...faked.deps, metrics: new EmfMetrics() };
+      let report: SweepReport | undefined;
+      const docs = await emfLines(async () => {
+        report = (await buildReconcileHandler(() => deps)(TICK, context)) as SweepReport;
+      });
+      expect(report?.verdicts).toEqual([expect.objectContaining({ action: 'report' })]);
+      const stalledDocs = docs.filter((d) => 'RunsStalled' in d);
+      expect(stalledDocs).toEqual([
+        expect.objectContaining({
+          RunsStalled: 1,
+          instance: 'petstore',
+          kind: 'recovery',
+          region: 'eu-west-1',
+        }),
+        expect.objectContaining({ RunsStalled: 1, region: 'eu-west-1' }),
+      ]);
+      expect(stalledDocs[1]).not.toHaveProperty('instance');
+    });
+
+    it('publishes no stall when it only nudges a run', async () => {
+      const faked = await fakeDeps(stalledRun(RESTORE_LIMIT));
+      const deps = { ...faked.deps, metrics: new EmfMetrics() };
+      const docs = await emfLines(() => buildReconcileHandler(() => deps)(TICK, context));
+      expect(docs.filter((d) => 'RunsStalled' in d)).toEqual([]);
+    });
   });
 });
