@@ -40,4 +40,26 @@ describe('EmfMetrics', () => {
     );
     expect(aws.CloudWatchMetrics[0]?.Metrics).toEqual([{ Name: 'RTO', Unit: 'Seconds' }]);
   });
+
+  it('publishes the value again under each further dimension set when a datapoint asks for one', async () => {
+    const docs = await emfLines(() =>
+      new EmfMetrics().record([
+        {
+          name: 'RunsFailed',
+          unit: 'Count',
+          value: 1,
+          dimensions: { instance: 'petstore', region: 'us-east-2', kind: 'recovery' },
+          alsoBy: [['region']],
+        },
+      ]),
+    );
+    const sets = docs.map(
+      (d) =>
+        (d._aws as { CloudWatchMetrics: { Dimensions: string[][] }[] }).CloudWatchMetrics[0]
+          ?.Dimensions,
+    );
+    expect(sets).toEqual([[['service', 'instance', 'region', 'kind']], [['service', 'region']]]);
+    expect(docs[1]).toMatchObject({ RunsFailed: 1, region: 'us-east-2' });
+    expect(docs[1]).not.toHaveProperty('instance');
+  });
 });

@@ -47,3 +47,63 @@ describe('ConfigSchema', () => {
     expect(ConfigSchema.safeParse({ version: 1, regions: [], instances: [] }).success).toBe(false);
   });
 });
+
+describe('notifications', () => {
+  const base = {
+    version: 1,
+    regions: [{ name: 'us-east-1', location: { lat: 0, lon: 0 }, capacity: 1, zones: ['a'] }],
+    instances: [],
+  };
+  const problem = (subscriptions: unknown[]) => {
+    const result = ConfigSchema.safeParse({ ...base, notifications: { subscriptions } });
+    expect(result.success).toBe(false);
+    const issue = result.error?.issues[0];
+    return { path: issue?.path.join('.'), message: issue?.message };
+  };
+
+  it('defaults to no subscription when the config has no notifications block', () => {
+    expect(ConfigSchema.parse(base).notifications).toEqual({ subscriptions: [] });
+  });
+
+  it('accepts email, https, SQS and Lambda subscribers when each endpoint fits its protocol', () => {
+    const subscriptions = [
+      { protocol: 'email', endpoint: 'oncall@example.com' },
+      { protocol: 'https', endpoint: 'https://hooks.example.com/lifeboat' },
+      { protocol: 'sqs', endpoint: 'arn:aws:sqs:eu-west-1:123456789012:alerts' },
+      { protocol: 'lambda', endpoint: 'arn:aws:lambda:us-east-1:123456789012:function:pager:live' },
+    ];
+    expect(
+      ConfigSchema.parse({ ...base, notifications: { subscriptions } }).notifications.subscriptions,
+    ).toEqual(subscriptions);
+  });
+
+  it('names the protocol field and the four protocols when the protocol is unknown', () => {
+    expect(problem([{ protocol: 'sms', endpoint: '+15550100' }])).toEqual({
+      path: 'notifications.subscriptions.0.protocol',
+      message: 'must be one of email, https, sqs, lambda',
+    });
+  });
+
+  it('names the endpoint field when an endpoint does not fit its protocol', () => {
+    expect(problem([{ protocol: 'email', endpoint: 'oncall' }])).toEqual({
+      path: 'notifications.subscriptions.0.endpoint',
+      message: 'must be an email address',
+    });
+    expect(problem([{ protocol: 'https', endpoint: 'http://hooks.example.com' }]).message).toBe(
+      'must be an https:// URL',
+    );
+    expect(
+      problem([{ protocol: 'sqs', endpoint: 'arn:aws:sns:us-east-1:123456789012:topic' }]).message,
+    ).toMatch(/^must be an SQS queue ARN/);
+    expect(
+      problem([{ protocol: 'lambda', endpoint: 'arn:aws:lambda:us-east-1:123456789012:pager' }])
+        .message,
+    ).toMatch(/^must be a Lambda function ARN/);
+  });
+
+  it('rejects a field a subscription does not have', () => {
+    expect(problem([{ protocol: 'email', endpoint: 'a@example.com', filter: 'x' }]).path).toBe(
+      'notifications.subscriptions.0',
+    );
+  });
+});

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { detectionPoints, probePoints, snapshotPoints } from '../../../../shared/domain/metrics.ts';
+import {
+  detectionPoints,
+  observationPoints,
+  probePoints,
+  runEndedPoints,
+  runStalledPoints,
+  snapshotAgePoints,
+  snapshotPoints,
+} from '../../../../shared/domain/metrics.ts';
+import type { RunReport } from '../../../../shared/domain/recovery/run-report.ts';
 
 describe('detectionPoints', () => {
   it('measures fault start to confirmation in seconds for the failed region', () => {
@@ -40,5 +49,64 @@ describe('snapshotPoints', () => {
       'SnapshotFailed',
     ]);
     expect(snapshotPoints({ instanceId: 'a', status: 'skipped' }, 'r1')).toEqual([]);
+  });
+});
+
+describe('runStalledPoints', () => {
+  it('counts the stall per instance and for the whole region when a run stalls', () => {
+    expect(runStalledPoints({ instanceId: 'a', kind: 'failback' }, 'r1')).toEqual([
+      {
+        name: 'RunsStalled',
+        unit: 'Count',
+        value: 1,
+        dimensions: { instance: 'a', region: 'r1', kind: 'failback' },
+        alsoBy: [['region']],
+      },
+    ]);
+  });
+});
+
+describe('runEndedPoints', () => {
+  it('adds the region-wide view to a failure only when a run fails', () => {
+    const report = { instanceId: 'a', kind: 'recovery', steps: [] } as unknown as RunReport;
+    const failed = runEndedPoints({ ...report, status: 'failed' } as RunReport, 'r1');
+    expect(failed[0]).toMatchObject({ name: 'RunsFailed', alsoBy: [['region']] });
+    const done = runEndedPoints({ ...report, status: 'completed' } as RunReport, 'r1');
+    expect(done[0]?.name).toBe('RunsCompleted');
+    expect(done[0]?.alsoBy).toBeUndefined();
+  });
+});
+
+describe('snapshotAgePoints', () => {
+  it('publishes whole seconds per instance and nothing for an instance without a snapshot', () => {
+    expect(
+      snapshotAgePoints([{ instanceId: 'a', ageSeconds: 90.6 }, { instanceId: 'b' }], 'r1'),
+    ).toEqual([
+      {
+        name: 'NewestSnapshotAge',
+        unit: 'Seconds',
+        value: 91,
+        dimensions: { instance: 'a', region: 'r1' },
+      },
+    ]);
+  });
+});
+
+describe('observationPoints', () => {
+  it('counts observations per vantage in the receiving region when several arrive', () => {
+    expect(observationPoints(['v1', 'v2', 'v1'], 'r1')).toEqual([
+      {
+        name: 'ObservationsReceived',
+        unit: 'Count',
+        value: 2,
+        dimensions: { vantage: 'v1', region: 'r1' },
+      },
+      {
+        name: 'ObservationsReceived',
+        unit: 'Count',
+        value: 1,
+        dimensions: { vantage: 'v2', region: 'r1' },
+      },
+    ]);
   });
 });
