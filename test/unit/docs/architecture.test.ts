@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { FUNCTIONS, ROUTES } from '../../../shared/domain/events.ts';
+import { FUNCTIONS, NOTIFY_ROUTE, ROUTES } from '../../../shared/domain/events.ts';
 
 const DOC = readFileSync(new URL('../../../docs/architecture.md', import.meta.url), 'utf8');
 
@@ -10,7 +10,7 @@ describe('docs/architecture.md', () => {
     const rows = DOC.split('\n')
       .filter((line) => /^\| `[a-z-]+` +\|/.test(line))
       .map((line) => line.replace(/ {2,}/g, ' '));
-    const expected = ROUTES.map((r) => {
+    const expected = [...ROUTES, NOTIFY_ROUTE].map((r) => {
       const f = FUNCTIONS[r.fn];
       const event = `${r.pattern.source.join(',')} / ${r.pattern['detail-type'].join(', ')}`;
       return `| \`${r.rule}\` | ${event} | ${r.bus} | ${r.regions} | \`${r.fn}\` | [${f.handler}](../${f.handler}) | [${f.domain}](../${f.domain}) |`;
