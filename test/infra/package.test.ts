@@ -1412,7 +1412,11 @@ describe('serverless package', () => {
     const pairs = endpointPairs(config);
     expect(pairs.length).toBeGreaterThan(0);
     const checks = ofType(template, 'AWS::Route53::HealthCheck');
-    const alarms = ofType(template, 'AWS::CloudWatch::Alarm');
+    // The health checks' alarms; the stack's own operational alarms (RPO, runs, vantages,
+    // dead letters) are checked in "notifications, alarms and the dashboard".
+    const alarms = ofType(template, 'AWS::CloudWatch::Alarm').filter(
+      ([, alarm]) => alarm.Properties?.Namespace === 'AWS/Route53',
+    );
     expect(checks).toHaveLength(2 * pairs.length);
     expect(alarms).toHaveLength(pairs.length);
     expect(alarms.map(([, alarm]) => alarm.Properties?.AlarmName).sort()).toEqual(
@@ -1870,7 +1874,12 @@ describe('serverless package', () => {
 
     it('creates the secrets key and its alias in every stack, whatever the config lists', () => {
       for (const template of [expectPackaged(run), expectPackaged(apigw)]) {
-        expect(ofType(template, 'AWS::KMS::Key').map(([id]) => id)).toEqual(['SecretsKey']);
+        // Besides the notification topic's own key (see "notifications, alarms and the dashboard").
+        expect(
+          ofType(template, 'AWS::KMS::Key')
+            .map(([id]) => id)
+            .filter((id) => id !== 'NotificationKey'),
+        ).toEqual(['SecretsKey']);
         expect(propertiesOf(template.Resources.SecretsKey as Resource).EnableKeyRotation).toBe(
           true,
         );
