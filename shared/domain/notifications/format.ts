@@ -140,6 +140,15 @@ function zoneDegraded(event: NotifiedEvent): Parts {
   };
 }
 
+/** What happens when nobody answers (recovery.approvalTimeout, shared/domain/recovery/approval.ts). */
+function timeoutLine(approval: Record<string, unknown>, reference?: string): string[] {
+  const at = clock(text(approval.timeoutAt), reference);
+  if (!at) return ['Nobody answering keeps it waiting.'];
+  return text(approval.onTimeout) === 'proceed'
+    ? [`If nobody answers by ${at}, it proceeds on its own.`]
+    : [`If nobody answers by ${at}, it keeps waiting.`];
+}
+
 function awaitingApproval(event: NotifiedEvent): Parts {
   const r = runFacts(event.detail);
   const run = r.runId ?? 'RUN_ID';
@@ -152,6 +161,7 @@ function awaitingApproval(event: NotifiedEvent): Parts {
             `Snapshot: ${r.snapshotId}${r.rpo !== undefined ? ` (RPO ${humanDuration(r.rpo)})` : ''}.`,
           ]
         : []),
+      ...timeoutLine(obj(event.detail.approval), event.time),
       `Continue it: lifeboat approve --run ${run}`,
       `End it:      lifeboat reject --run ${run}`,
     ],

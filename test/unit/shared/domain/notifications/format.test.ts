@@ -57,7 +57,14 @@ const SAMPLES: Record<string, NotifiedEvent> = {
     zone: 'us-east-1b',
     degradedSince: '2026-11-25T06:00:00.000Z',
   }),
-  [DetailType.RecoveryAwaitingApproval]: event(DetailType.RecoveryAwaitingApproval, run),
+  [DetailType.RecoveryAwaitingApproval]: event(DetailType.RecoveryAwaitingApproval, {
+    ...run,
+    approval: {
+      requestedAt: '2026-11-25T06:01:00.000Z',
+      timeoutAt: '2026-11-25T06:31:00.000Z',
+      onTimeout: 'proceed',
+    },
+  }),
   [DetailType.RecoveryPlanned]: event(DetailType.RecoveryPlanned, run),
   [DetailType.RecoveryCompleted]: event(DetailType.RecoveryCompleted, run),
   [DetailType.RecoveryFailed]: event(DetailType.RecoveryFailed, {
@@ -132,6 +139,7 @@ describe('formatNotification', () => {
     expect(n.subject).toBe('lifeboat: APPROVAL NEEDED for petstore recovery us-east-1 → us-east-2');
     expect(n.body).toContain('lifeboat approve --run petstore-g1');
     expect(n.body).toContain('lifeboat reject --run petstore-g1');
+    expect(n.body).toContain('If nobody answers by 06:31:00 UTC, it proceeds on its own.');
   });
 
   it("states the snapshot's age at the event's time when a recovery is planned", () => {
