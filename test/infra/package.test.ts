@@ -1466,7 +1466,12 @@ describe('serverless package', () => {
 
     for (const [region, other] of templates().filter(([r]) => r !== HEALTH_CHECK_REGION)) {
       expect(ofType(other, 'AWS::Route53::HealthCheck'), `${region} health checks`).toEqual([]);
-      expect(ofType(other, 'AWS::CloudWatch::Alarm'), `${region} alarms`).toEqual([]);
+      expect(
+        ofType(other, 'AWS::CloudWatch::Alarm').filter(
+          ([, alarm]) => alarm.Properties?.Namespace === 'AWS/Route53',
+        ),
+        `${region} health-check alarms`,
+      ).toEqual([]);
       expect(
         Object.keys(other.Outputs ?? {}).filter(
           (k) => k.startsWith('HealthCheck') || k.startsWith('ReadyCheck'),
