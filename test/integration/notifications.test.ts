@@ -8,7 +8,7 @@ import { snsClientFor, sqsClientFor } from '../../shared/adapters/aws-clients.ts
 import { eventBus } from '../../shared/composition.ts';
 import { DetailType } from '../../shared/domain/events.ts';
 import { lambdaContext } from '../fakes/lambda-context.ts';
-import { createTestWorld, type TestWorld } from '../support/world.ts';
+import { createMotoWorld, type MotoWorld } from '../worlds/moto.ts';
 
 /**
  * A notified event goes the way it goes in the stack: published on the region's lifeboat bus,
@@ -20,7 +20,7 @@ import { createTestWorld, type TestWorld } from '../support/world.ts';
 const REGION = 'us-east-2';
 const context = lambdaContext('lifeboat-test-notify', 256);
 
-let world: TestWorld;
+let world: MotoWorld;
 let pump: EventPump;
 let region: ProvisionedRegion;
 
@@ -45,8 +45,8 @@ async function delivered(): Promise<
 }
 
 beforeAll(async () => {
-  world = await createTestWorld();
-  // Provisioning is idempotent: this returns the topic and queue createTestWorld made.
+  world = await createMotoWorld();
+  // Provisioning is idempotent: this returns the topic and queue createMotoWorld made.
   const provisioned = await provisionWorld(world.config);
   region = provisioned.find((r) => r.region === REGION) as ProvisionedRegion;
   pump = new EventPump(world.endpoint, world.config.naming.bucketPrefix);
@@ -85,7 +85,7 @@ describe('notifications', () => {
       const subscriptions = await sns.send(
         new ListSubscriptionsByTopicCommand({ TopicArn: r.notificationTopicArn }),
       );
-      // Provisioned twice (createTestWorld, then above): SNS keeps one subscription per endpoint.
+      // Provisioned twice (createMotoWorld, then above): SNS keeps one subscription per endpoint.
       expect(
         subscriptions.Subscriptions?.filter((s) => s.Protocol === 'sqs').length,
         r.region,
