@@ -16,6 +16,7 @@ import {
   parseRegionRecovered,
 } from '../shared/schemas/recovery-events.ts';
 import type { EventDelivery } from './delivery.ts';
+import { busFor, portsFor } from './ports.ts';
 import type { SeedContext } from './seed-context.ts';
 import type { Invocation } from './world.ts';
 import { SimulatedCrash } from './world.ts';
@@ -48,13 +49,13 @@ export class SimFunctions {
 
   recoveryDeps(inv: Invocation): RecoveryDeps {
     const { world, config, clock, regions, sched } = this.ctx;
-    const ports = world.portsFor(inv);
+    const ports = portsFor(world, inv);
     return {
       config,
       region: inv.region,
       clock,
       ...ports,
-      bus: world.busFor(inv, this.delivery.deliver),
+      bus: busFor(world, inv, this.delivery.deliver),
       // As composition.recoveryDeps: the detector's view in this region decides what is unhealthy.
       unhealthyRegions: async () => {
         const store = ports.documents(inv.region);
@@ -83,8 +84,8 @@ export class SimFunctions {
       detect({
         signals: parseDetectorEvent(envelope, this.ctx.config),
         regions: this.ctx.regions,
-        store: this.ctx.world.portsFor(inv).documents(inv.region),
-        bus: this.ctx.world.busFor(inv, this.delivery.deliver),
+        store: portsFor(this.ctx.world, inv).documents(inv.region),
+        bus: busFor(this.ctx.world, inv, this.delivery.deliver),
         settings: this.ctx.settings,
         // The handler's jittered backoff, on the virtual clock.
         backoff: (attempt) =>
@@ -106,7 +107,7 @@ export class SimFunctions {
         jobs: ids.map((id) => this.snapshotJob(id, inv)),
         triggerTime: this.ctx.clock.now(),
         force,
-        bus: this.ctx.world.busFor(inv, this.delivery.deliver),
+        bus: busFor(this.ctx.world, inv, this.delivery.deliver),
         clock: this.ctx.clock,
       });
       // As the handler does: only unpublished events fail the invocation (Lambda retries it);
@@ -131,7 +132,7 @@ export class SimFunctions {
     const { config, world, clock, sched, record } = this.ctx;
     const instance = config.instances.find((i) => i.id === instanceId);
     if (!instance) throw new Error(`sim: no instance ${instanceId}`);
-    const ports = world.portsFor(inv);
+    const ports = portsFor(world, inv);
     const touched = new Set<string>();
     let region = '';
     let passed = false;
@@ -225,7 +226,7 @@ export class SimFunctions {
     const { config, world } = this.ctx;
     const instance = config.instances.find((i) => i.id === instanceId);
     if (!instance) throw new Error(`sim: no instance ${instanceId}`);
-    const ports = world.portsFor(inv);
+    const ports = portsFor(world, inv);
     return {
       instanceId,
       intervalSeconds: rateToSeconds(instance.snapshot.schedule),

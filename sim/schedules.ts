@@ -7,6 +7,7 @@ import type { Rng } from '../shared/random.ts';
 import type { EventDelivery } from './delivery.ts';
 import type { SimFunctions } from './functions.ts';
 import { trafficShare } from './invariants.ts';
+import { busFor, probeFrom } from './ports.ts';
 import { type SeedContext, START } from './seed-context.ts';
 
 /**
@@ -121,15 +122,13 @@ export function scheduleProbes(ctx: SeedContext, delivery: EventDelivery): void 
           const observations = await probeRound({
             vantage,
             targets,
-            probe: world.probeFrom(inv),
+            probe: probeFrom(world, inv),
             clock,
             timeoutMs: config.detection.probeTimeoutMs,
           });
-          await world
-            .busFor(inv, delivery.deliver)
-            .publish([
-              { detailType: DetailType.HealthObserved, detail: { vantage, observations } },
-            ]);
+          await busFor(world, inv, delivery.deliver).publish([
+            { detailType: DetailType.HealthObserved, detail: { vantage, observations } },
+          ]);
         } catch (error) {
           if (process.env.SIM_DEBUG) console.error('probe', (error as Error).message);
           // A lost round is not made up for (no retry on the probe schedule).

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { MemoryDns } from '../shared/adapters/memory/dns.ts';
+import { MemoryDocuments } from '../shared/adapters/memory/documents.ts';
 import type { LifeboatConfig } from '../shared/config/schema.ts';
 import type {
   ObjectEntry,
@@ -13,10 +15,9 @@ import type {
   Weights,
 } from '../shared/domain/recovery/ports.ts';
 import type { RecoveryRun } from '../shared/domain/recovery/run-store.ts';
-import { weightsProblem } from '../shared/domain/recovery/weights.ts';
 import { objectsOfStored } from '../shared/domain/snapshot/catalog.ts';
 import { configDigest, sha256Hex, keys as snapshotKeys } from '../shared/domain/snapshot/format.ts';
-import { AlreadyExistsError, InvalidWeightsError, WriteConflictError } from '../shared/errors.ts';
+import { AlreadyExistsError } from '../shared/errors.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { TraceEntry } from './trace.ts';
 
@@ -26,11 +27,6 @@ import type { TraceEntry } from './trace.ts';
  * vantage link is down. Every method here is the effect of one call, applied at once; the
  * gate in world.ts decides whether and when a call gets to apply it. Writes are traced.
  */
-
-interface StoredDoc {
-  json: string;
-  version: string;
-}
 
 interface RuntimeState {
   activated: boolean;
@@ -65,18 +61,17 @@ export class SimTruth {
    * long a writer takes to see it: a write sent to a copy fenced less than that long ago lands.
    */
   readonly advisoryFenceLagMs = new Map<string, number>();
-  readonly docs = new Map<string, Map<string, StoredDoc>>();
+  /** Each region's control bucket. */
+  readonly docs = new Map<string, MemoryDocuments>();
   readonly vaults = new Map<string, Map<string, { body: Buffer; lastModified: Date }>>();
   readonly stores = new Map<string, Map<string, Map<string, Buffer>>>();
-  readonly dnsRecords = new Map<string, Weights>();
+  /** Route 53's records, under the one weight rule. */
+  readonly dns = new MemoryDns();
   readonly runtime = new Map<string, RuntimeState>();
   /** The best run record written so far, per run id (what a reader taking the highest seq sees). */
   readonly runs = new Map<string, RecoveryRun>();
   /** A probed `/health` URL → the endpoint it belongs to. */
-  protected readonly endpointOf = new Map<
-    string,
-    { instanceId: string; region: string; zone: string }
-  >();
+  readonly endpointOf = new Map<string, { instanceId: string; region: string; zone: string }>();
   private versions = 0;
 
   constructor(
@@ -86,7 +81,7 @@ export class SimTruth {
   ) {
     this.regions = config.regions.map((r) => r.name);
     for (const region of this.regions) {
-      this.docs.set(region, new Map());
+      this.docs.set(region, this.newBucket());
       this.vaults.set(region, new Map());
       this.stores.set(region, new Map());
     }
@@ -109,26 +104,33 @@ export class SimTruth {
 
   // ---- control buckets (compare-and-swap documents) ----
 
+  /** The weights in effect per instance, straight from the records. */
+  get dnsRecords(): ReadonlyMap<string, Weights> {
+    return this.dns.records;
+  }
+
+  /** A control bucket whose versions count across every bucket of the seed. */
+  private newBucket(): MemoryDocuments {
+    return new MemoryDocuments(() => {
+      this.versions += 1;
+      return `"v${this.versions}"`;
+    });
+  }
+
   loadDoc(region: string, key: string): VersionedDocument | undefined {
-    const doc = this.bucket(region).get(key);
-    return doc ? { value: JSON.parse(doc.json), version: doc.version } : undefined;
+    return this.bucket(region).load(key);
   }
 
   listDocs(region: string, prefix: string): string[] {
-    return [...this.bucket(region).keys()].filter((key) => key.startsWith(prefix)).sort();
+    return this.bucket(region).list(prefix);
   }
 
-  protected bucket(region: string): Map<string, StoredDoc> {
-    return this.docs.get(region) as Map<string, StoredDoc>;
+  protected bucket(region: string): MemoryDocuments {
+    return this.docs.get(region) as MemoryDocuments;
   }
 
   saveDoc(region: string, key: string, value: unknown, expected: string | undefined) {
-    const bucket = this.bucket(region);
-    const current = bucket.get(key);
-    if (current?.version !== expected) throw new WriteConflictError(key);
-    this.versions += 1;
-    const version = `"v${this.versions}"`;
-    bucket.set(key, { json: JSON.stringify(value), version });
+    const version = this.bucket(region).save(key, value, expected);
     this.afterDocWrite(region, key, value);
     return version;
   }
@@ -267,16 +269,11 @@ export class SimTruth {
 
   /** Route 53 is global: the Route 53 "region" never goes down in the simulation. */
   readWeights(spec: DnsRecordSpec): Weights {
-    return { ...(this.dnsRecords.get(spec.instanceId) ?? {}) };
+    return this.dns.read(spec.instanceId);
   }
 
   applyWeights(spec: DnsRecordSpec, weights: Weights): DnsChangeResult {
-    const current = this.dnsRecords.get(spec.instanceId);
-    if (!current) throw new InvalidWeightsError(spec.instanceId, undefined, 'no records');
-    const problem = weightsProblem(weights, Object.keys(current));
-    if (problem) throw new InvalidWeightsError(spec.instanceId, problem.region, problem.detail);
-    const next = { ...current, ...weights };
-    this.dnsRecords.set(spec.instanceId, next);
+    this.dns.apply(spec.instanceId, weights);
     // What Route 53 now holds, read back: a change that did not take effect shows as none.
     this.record({
       kind: 'weights',
@@ -289,7 +286,7 @@ export class SimTruth {
 
   /** Pre-creates an instance's weighted records (lifeboat dns precreate). */
   createRecords(instanceId: string, weights: Weights): void {
-    this.dnsRecords.set(instanceId, { ...weights });
+    this.dns.create(instanceId, weights);
     this.record({ kind: 'weights', t: this.sched.now, instanceId, weights: { ...weights } });
   }
 
@@ -350,7 +347,7 @@ export class SimTruth {
 
   /** A region's data is gone (a destroyed region): stores, backups, control state, runtime. */
   destroy(region: string): void {
-    this.docs.set(region, new Map());
+    this.docs.set(region, this.newBucket());
     this.vaults.set(region, new Map());
     this.stores.set(region, new Map());
     for (const instance of this.config.instances) {

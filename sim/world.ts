@@ -1,14 +1,4 @@
 import type { LifeboatConfig } from '../shared/config/schema.ts';
-import type { HealthProbe, ProbeResponse } from '../shared/domain/detection/probe.ts';
-import type {
-  BlobStore,
-  DocumentStore,
-  EventBus,
-  InstanceStore,
-  LifeboatEvent,
-  PutOptions,
-} from '../shared/domain/ports.ts';
-import type { DnsRouting, InstanceControl } from '../shared/domain/recovery/ports.ts';
 import { DnsChangeError, EventPublishError, StorageUnavailableError } from '../shared/errors.ts';
 import type { Rng } from '../shared/random.ts';
 import type { Scheduler } from './scheduler.ts';
@@ -18,7 +8,7 @@ import { SimTruth } from './truth.ts';
 /**
  * The simulated AWS as the code under test meets it: the ground truth (truth.ts) behind one
  * gate. Code under test reaches it only through port objects bound to one invocation
- * (`portsFor`), and every port call passes the gate, which adds latency, injects the seeded
+ * (`portsFor`, sim/ports.ts), and every port call passes the gate, which adds latency, injects the seeded
  * faults, and can crash the invocation.
  */
 
@@ -84,7 +74,7 @@ export class SimWorld extends SimTruth {
   constructor(
     config: LifeboatConfig,
     sched: Scheduler,
-    private readonly rng: Rng,
+    readonly rng: Rng,
     readonly faults: FaultRates,
     record: (entry: TraceEntry) => void,
   ) {
@@ -195,188 +185,5 @@ export class SimWorld extends SimTruth {
     return new DnsChangeError('(sim)', what, 5, {
       cause: Object.assign(new Error(`Rate exceeded (${detail})`), { name: 'Throttling' }),
     });
-  }
-
-  // ---- ports bound to one invocation ----
-
-  /** The ports one invocation sees. */
-  portsFor(inv: Invocation) {
-    const mutates = { mutates: true };
-    const documents = (region: string): DocumentStore => ({
-      location: `sim://control (${region})`,
-      load: (key) => this.call(inv, 's3', region, `GET ${key}`, () => this.loadDoc(region, key)),
-      save: (key, value, expected) =>
-        this.call(
-          inv,
-          's3',
-          region,
-          `PUT ${key}`,
-          () => this.saveDoc(region, key, value, expected),
-          mutates,
-        ),
-      list: (prefix) =>
-        this.call(inv, 's3', region, `LIST ${prefix}`, () => this.listDocs(region, prefix)),
-    });
-    const deleteControlKey = (region: string, key: string) =>
-      this.call(inv, 's3', region, `DELETE ${key}`, () => this.deleteDoc(region, key), mutates);
-    const vault = (region: string): BlobStore => this.vaultPort(inv, region);
-    const instanceStore = (region: string): InstanceStore => this.storePort(inv, region);
-    const dns: DnsRouting = {
-      readWeights: (spec) =>
-        this.call(inv, 'route53', 'us-east-1', 'ListResourceRecordSets', () =>
-          this.readWeights(spec),
-        ),
-      applyWeights: (spec, weights) =>
-        this.call(
-          inv,
-          'route53',
-          'us-east-1',
-          'ChangeResourceRecordSets',
-          () => this.applyWeights(spec, weights),
-          mutates,
-        ),
-    };
-    const instances: InstanceControl = {
-      activate: (id, region) =>
-        this.call(
-          inv,
-          'runtime',
-          region,
-          `activate ${id}`,
-          () => this.activate(id, region),
-          mutates,
-        ),
-      health: async (id, region) => {
-        try {
-          return await this.call(inv, 'runtime', region, `health ${id}`, () =>
-            this.health(id, region),
-          );
-        } catch (error) {
-          if (error instanceof SimulatedCrash) throw error;
-          return { ok: false, error: (error as Error).message };
-        }
-      },
-      fence: (id, region) => this.fenceCall(inv, id, region, true),
-      unfence: (id, region) => this.fenceCall(inv, id, region, false),
-    };
-    return { documents, deleteControlKey, vault, instanceStore, dns, instances };
-  }
-
-  private fenceCall(inv: Invocation, id: string, region: string, fenced: boolean) {
-    const what = `${fenced ? 'fence' : 'unfence'} ${id}`;
-    return this.call(inv, 'runtime', region, what, () => this.setFence(id, region, fenced), {
-      mutates: true,
-    });
-  }
-
-  private vaultPort(inv: Invocation, region: string): BlobStore {
-    const mutates = { mutates: true };
-    return {
-      location: `sim://backup (${region})`,
-      put: (key: string, body: Uint8Array, options: PutOptions = {}) =>
-        this.call(
-          inv,
-          's3',
-          region,
-          `PUT ${key}`,
-          () => this.vaultPut(region, key, body, options),
-          mutates,
-        ),
-      get: (key: string) =>
-        this.call(inv, 's3', region, `GET ${key}`, () => this.vaultGet(region, key)),
-      list: (prefix: string) =>
-        this.call(inv, 's3', region, `LIST ${prefix}`, () => this.vaultList(region, prefix)),
-      delete: (keys: readonly string[]) =>
-        this.call(
-          inv,
-          's3',
-          region,
-          `DELETE ${keys[0] ?? ''}`,
-          () => this.vaultDelete(region, keys),
-          mutates,
-        ),
-    };
-  }
-
-  private storePort(inv: Invocation, region: string): InstanceStore {
-    const world = this;
-    const mutates = { mutates: true };
-    return {
-      location: `sim://store (${region})`,
-      list: (id: string) =>
-        this.call(inv, 's3', region, `LIST ${id}/`, () => this.storeList(region, id)),
-      read(id: string, key: string): AsyncIterable<Uint8Array> {
-        return (async function* () {
-          const body = await world.call(inv, 's3', region, `GET ${id}/${key}`, () =>
-            world.objectsOf(region, id).get(key),
-          );
-          if (!body) throw new StorageUnavailableError(`${region} ${id}/${key}: NoSuchKey`);
-          yield new Uint8Array(body);
-        })();
-      },
-      write: (id: string, key: string, body: Uint8Array) =>
-        this.call(
-          inv,
-          's3',
-          region,
-          `PUT ${id}/${key}`,
-          () => this.storeWrite(region, id, key, body),
-          mutates,
-        ),
-      delete: (id: string, keys: readonly string[]) =>
-        this.call(
-          inv,
-          's3',
-          region,
-          `DELETE ${id}/${keys[0] ?? ''}`,
-          () => this.storeDelete(region, id, keys),
-          mutates,
-        ),
-    };
-  }
-
-  /** The HTTP health probe of a vantage region, answered from the ground truth. */
-  probeFrom(inv: Invocation): HealthProbe {
-    return {
-      check: async (url: string, timeoutMs: number): Promise<ProbeResponse> => {
-        const endpoint = this.endpointOf.get(url);
-        if (!endpoint) return { error: `no such endpoint ${url}`, latencyMs: 0 };
-        const { instanceId, region, zone } = endpoint;
-        const latencyMs = this.rng.int(5, 120);
-        if (
-          this.regionDown.has(region) ||
-          this.zoneDown.has(`${region}/${zone}`) ||
-          this.cut.has(`${inv.region}>${region}`)
-        ) {
-          await this.sched.sleep(timeoutMs);
-          return { error: `timeout after ${timeoutMs} ms`, latencyMs: timeoutMs };
-        }
-        await this.sched.sleep(latencyMs);
-        const state = this.rt(instanceId, region);
-        return {
-          status: 200,
-          body: {
-            instanceId,
-            region,
-            configDigest: state.activated ? (state.digest ?? null) : null,
-            fenced: state.fenced,
-          },
-          latencyMs,
-        };
-      },
-    };
-  }
-
-  /** An event bus bound to an invocation: publishing is a port call, delivery is `deliver`'s. */
-  busFor(
-    inv: Invocation,
-    deliver: (from: string, events: readonly LifeboatEvent[]) => void,
-  ): EventBus {
-    return {
-      publish: (events) =>
-        this.call(inv, 'events', inv.region, 'PutEvents', () => deliver(inv.region, events), {
-          mutates: true,
-        }),
-    };
   }
 }

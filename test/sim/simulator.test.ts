@@ -118,7 +118,7 @@ describe('runSeed', () => {
       keepTrace: true,
       scenario: outageAndReturn,
       mutate: (world) => {
-        const records = world.dnsRecords;
+        const records = world.dns.records;
         const created = new Set(records.keys());
         records.set = function set(key, value) {
           return created.has(key) ? this : Map.prototype.set.call(this, key, value);

@@ -1,3 +1,4 @@
+import { MemoryDocuments } from '../../../shared/adapters/memory/documents.ts';
 import type { DocumentStore, VersionedDocument } from '../../../shared/domain/ports.ts';
 import { WriteConflictError } from '../../../shared/errors.ts';
 
@@ -28,11 +29,6 @@ export type StoreHook = (call: {
   nth: number;
 }) => Promise<void> | void;
 
-interface Stored {
-  json: string;
-  version: string;
-}
-
 /**
  * The shared storage behind one or more clients. Documents are kept as JSON text (as in S3), so
  * a caller never shares objects with the store, and each write gets a new ETag-like version.
@@ -42,8 +38,11 @@ interface Stored {
 export class InMemoryDocumentStore implements DocumentStore {
   readonly location = 'memory://control-bucket (test)';
   readonly calls: StoreCall[] = [];
-  private readonly docs = new Map<string, Stored>();
   private writes = 0;
+  private readonly docs = new MemoryDocuments(() => {
+    this.writes += 1;
+    return `"etag-${this.writes}"`;
+  });
   private readonly counts = new Map<string, number>();
   /** The next N saves (any client) fail with `WriteConflictError` without writing. */
   conflictNextSaves = 0;
@@ -75,34 +74,26 @@ export class InMemoryDocumentStore implements DocumentStore {
 
   /** The stored value, parsed, or undefined. */
   peek(key: string): unknown {
-    const doc = this.docs.get(key);
-    return doc ? JSON.parse(doc.json) : undefined;
+    return this.docs.peek(key);
   }
 
   /** The stored JSON text, byte for byte. */
   raw(key: string): string | undefined {
-    return this.docs.get(key)?.json;
+    return this.docs.raw(key);
   }
 
   version(key: string): string | undefined {
-    return this.docs.get(key)?.version;
+    return this.docs.version(key);
   }
 
   /** Puts a document in place without any condition (seeding, corrupting). */
   seed(key: string, value: unknown): string {
-    return this.write(key, value);
+    return this.docs.put(key, value);
   }
 
   /** Number of successful writes so far. */
   get writeCount(): number {
     return this.writes;
-  }
-
-  private write(key: string, value: unknown): string {
-    this.writes += 1;
-    const version = `"etag-${this.writes}"`;
-    this.docs.set(key, { json: JSON.stringify(value), version });
-    return version;
   }
 
   private async enter(client: string, op: 'load' | 'save' | 'list', key: string): Promise<void> {
@@ -114,7 +105,7 @@ export class InMemoryDocumentStore implements DocumentStore {
 
   private async loadAs(client: string, key: string): Promise<VersionedDocument | undefined> {
     await this.enter(client, 'load', key);
-    const doc = this.docs.get(key);
+    const doc = this.docs.load(key);
     this.calls.push({
       client,
       op: 'load',
@@ -122,13 +113,13 @@ export class InMemoryDocumentStore implements DocumentStore {
       version: doc?.version,
       outcome: doc ? 'ok' : 'missing',
     });
-    return doc ? { value: JSON.parse(doc.json), version: doc.version } : undefined;
+    return doc;
   }
 
   private async listAs(client: string, prefix: string): Promise<string[]> {
     await this.enter(client, 'list', prefix);
     this.calls.push({ client, op: 'list', key: prefix, version: undefined, outcome: 'ok' });
-    return [...this.docs.keys()].filter((key) => key.startsWith(prefix)).sort();
+    return this.docs.list(prefix);
   }
 
   private async saveAs(
@@ -138,7 +129,6 @@ export class InMemoryDocumentStore implements DocumentStore {
     expectedVersion: string | undefined,
   ): Promise<string> {
     await this.enter(client, 'save', key);
-    const current = this.docs.get(key);
     const record = (outcome: StoreCall['outcome']) =>
       this.calls.push({ client, op: 'save', key, version: expectedVersion, outcome });
     if (this.conflictNextSaves > 0) {
@@ -146,11 +136,13 @@ export class InMemoryDocumentStore implements DocumentStore {
       record('conflict');
       throw new WriteConflictError(key);
     }
-    if (current?.version !== expectedVersion) {
+    let version: string;
+    try {
+      version = this.docs.save(key, value, expectedVersion);
+    } catch (error) {
       record('conflict');
-      throw new WriteConflictError(key);
+      throw error;
     }
-    const version = this.write(key, value);
     if (this.crashAfterNextSaves > 0) {
       this.crashAfterNextSaves -= 1;
       record('crash');

@@ -1,11 +1,11 @@
+import { MemoryDns } from '../../../shared/adapters/memory/dns.ts';
 import type {
   DnsChangeResult,
   DnsRecordSpec,
   DnsRouting,
   Weights,
 } from '../../../shared/domain/recovery/ports.ts';
-import { weightsProblem } from '../../../shared/domain/recovery/weights.ts';
-import { DnsChangeError, InvalidWeightsError } from '../../../shared/errors.ts';
+import { DnsChangeError } from '../../../shared/errors.ts';
 import { nextSeq } from '../sequence.ts';
 
 /** One weight change that took effect, in order, with its place in the global call order. */
@@ -31,7 +31,7 @@ export class FakeDns implements DnsRouting {
   failNextApplies = 0;
   dropNextApplies = 0;
   unreachable = false;
-  private readonly records = new Map<string, Weights>();
+  private readonly records = new MemoryDns();
 
   /** Pre-creates an instance's records with the given weights. */
   create(spec: DnsRecordSpec, weights: Weights): void {
@@ -39,12 +39,12 @@ export class FakeDns implements DnsRouting {
       if (!spec.targets[region])
         throw new Error(`test: ${spec.instanceId} has no endpoint in ${region}`);
     }
-    this.records.set(spec.instanceId, { ...weights });
+    this.records.create(spec.instanceId, weights);
   }
 
   /** The weights now in effect for an instance (no call recorded). */
   weightsOf(instanceId: string): Weights {
-    return { ...(this.records.get(instanceId) ?? {}) };
+    return this.records.read(instanceId);
   }
 
   /** Changes that took effect for one instance, oldest first. */
@@ -65,18 +65,13 @@ export class FakeDns implements DnsRouting {
       this.failNextApplies -= 1;
       throw this.failure(spec, 'ChangeResourceRecordSets');
     }
-    const current = this.records.get(spec.instanceId);
-    if (!current) {
-      throw new InvalidWeightsError(spec.instanceId, undefined, 'no records were pre-created');
-    }
-    const problem = weightsProblem(weights, Object.keys(current));
-    if (problem) throw new InvalidWeightsError(spec.instanceId, problem.region, problem.detail);
+    this.records.check(spec.instanceId, weights);
     const changeId = `C${this.applyCalls}`;
     if (this.dropNextApplies > 0) {
       this.dropNextApplies -= 1;
       return { changeId, attempts: 1, insync: true };
     }
-    this.records.set(spec.instanceId, { ...current, ...weights });
+    this.records.apply(spec.instanceId, weights);
     this.applied.push({ instanceId: spec.instanceId, weights: { ...weights }, seq: nextSeq() });
     return { changeId, attempts: 1, insync: true };
   }
