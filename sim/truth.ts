@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { MemoryDns } from '../shared/adapters/memory/dns.ts';
 import { MemoryDocuments } from '../shared/adapters/memory/documents.ts';
+import { type InstanceCopy, MemoryInstances } from '../shared/adapters/memory/instances.ts';
 import type { LifeboatConfig } from '../shared/config/schema.ts';
 import type {
   ObjectEntry,
@@ -28,10 +29,7 @@ import type { TraceEntry } from './trace.ts';
  * gate in world.ts decides whether and when a call gets to apply it. Writes are traced.
  */
 
-interface RuntimeState {
-  activated: boolean;
-  digest?: string;
-  fenced: boolean;
+interface RuntimeState extends InstanceCopy {
   /**
    * When a fence went up on this copy while it was serving (simulated ms). A copy fenced before
    * it served had no writer deploying to it, so only this fence can be outrun.
@@ -67,7 +65,11 @@ export class SimTruth {
   readonly stores = new Map<string, Map<string, Map<string, Buffer>>>();
   /** Route 53's records, under the one weight rule. */
   readonly dns = new MemoryDns();
-  readonly runtime = new Map<string, RuntimeState>();
+  /** The instances' copies, with what the advisory fence needs to know of each. */
+  readonly instances = new MemoryInstances<RuntimeState>(() => ({
+    activated: false,
+    fenced: false,
+  }));
   /** The best run record written so far, per run id (what a reader taking the highest seq sees). */
   readonly runs = new Map<string, RecoveryRun>();
   /** A probed `/health` URL → the endpoint it belongs to. */
@@ -293,20 +295,12 @@ export class SimTruth {
   // ---- instance runtimes ----
 
   rt(id: string, region: string): RuntimeState {
-    const key = `${id}/${region}`;
-    let state = this.runtime.get(key);
-    if (!state) {
-      state = { activated: false, fenced: false };
-      this.runtime.set(key, state);
-    }
-    return state;
+    return this.instances.copy(id, region);
   }
 
   /** The instance in `region` serves what its store holds now. */
   activate(id: string, region: string): void {
-    const state = this.rt(id, region);
-    state.activated = true;
-    state.digest = this.storeDigest(region, id);
+    this.instances.activate(id, region, this.storeDigest(region, id));
     this.traceRuntime(id, region);
   }
 
@@ -326,9 +320,8 @@ export class SimTruth {
   }
 
   setFence(id: string, region: string, fenced: boolean): void {
+    if (!this.instances.setFence(id, region, fenced)) return;
     const state = this.rt(id, region);
-    if (state.fenced === fenced) return;
-    state.fenced = fenced;
     state.fencedWhileServingAt = fenced && state.activated ? this.sched.now : undefined;
     this.traceRuntime(id, region);
   }
@@ -351,9 +344,8 @@ export class SimTruth {
     this.vaults.set(region, new Map());
     this.stores.set(region, new Map());
     for (const instance of this.config.instances) {
-      const state = this.runtime.get(`${instance.id}/${region}`);
-      if (state?.activated) {
-        this.runtime.set(`${instance.id}/${region}`, { activated: false, fenced: false });
+      if (this.instances.peek(instance.id, region)?.activated) {
+        this.instances.reset(instance.id, region);
         this.traceRuntime(instance.id, region);
       }
     }

@@ -1,3 +1,4 @@
+import { type InstanceCopy, MemoryInstances } from '../../../shared/adapters/memory/instances.ts';
 import type { InstanceControl, InstanceHealth } from '../../../shared/domain/recovery/ports.ts';
 import { configDigest, sha256Hex } from '../../../shared/domain/snapshot/format.ts';
 import type { InMemoryInstanceStore } from '../instance-store.ts';
@@ -55,15 +56,17 @@ export class FakeInstanceControl implements InstanceControl {
    * the owners' pipelines write to the control plane, which no fence can refuse).
    */
   fenceRefusesWrites = true;
-  private readonly served = new Map<string, string>();
-  private readonly fenced = new Set<string>();
+  private readonly copies = new MemoryInstances<InstanceCopy>(() => ({
+    activated: false,
+    fenced: false,
+  }));
   private readonly checks = new Map<string, number>();
 
   constructor(private readonly storeOf: (region: string) => InMemoryInstanceStore) {}
 
   async activate(instanceId: string, region: string): Promise<void> {
     this.enter('activate', instanceId, region);
-    this.served.set(at(instanceId, region), digestOfStore(this.storeOf(region), instanceId));
+    this.copies.activate(instanceId, region, digestOfStore(this.storeOf(region), instanceId));
   }
 
   async health(instanceId: string, region: string): Promise<InstanceHealth> {
@@ -71,27 +74,29 @@ export class FakeInstanceControl implements InstanceControl {
     const key = at(instanceId, region);
     const nth = (this.checks.get(key) ?? 0) + 1;
     this.checks.set(key, nth);
+    const copy = this.copies.peek(instanceId, region);
+    const served = copy?.activated === true;
     const base: InstanceHealth = this.down.has(region)
       ? { ok: false, error: 'connect ECONNREFUSED' }
       : {
-          ok: this.served.has(key),
+          ok: served,
           instanceId,
           region,
-          configDigest: this.served.get(key) ?? null,
-          fenced: this.fenced.has(key),
-          ...(this.served.has(key) ? {} : { error: 'not activated' }),
+          configDigest: (served ? copy.digest : undefined) ?? null,
+          fenced: copy?.fenced ?? false,
+          ...(served ? {} : { error: 'not activated' }),
         };
     return { ...base, ...(this.script?.({ instanceId, region, nth }) ?? {}) };
   }
 
   async fence(instanceId: string, region: string): Promise<void> {
     this.enter('fence', instanceId, region);
-    if (!this.ignoreFence) this.fenced.add(at(instanceId, region));
+    if (!this.ignoreFence) this.copies.setFence(instanceId, region, true);
   }
 
   async unfence(instanceId: string, region: string): Promise<void> {
     this.enter('unfence', instanceId, region);
-    this.fenced.delete(at(instanceId, region));
+    this.copies.setFence(instanceId, region, false);
   }
 
   /**
@@ -100,11 +105,11 @@ export class FakeInstanceControl implements InstanceControl {
    */
   async write(instanceId: string, region: string, key: string, body: string): Promise<void> {
     if (this.down.has(region)) throw new Error(`${instanceId} in ${region} does not answer`);
-    if (this.fenceRefusesWrites && this.fenced.has(at(instanceId, region)))
+    if (this.fenceRefusesWrites && this.isFenced(instanceId, region))
       throw new FencedWriteError(instanceId, region);
     const store = this.storeOf(region);
     store.seed(instanceId, key, body);
-    this.served.set(at(instanceId, region), digestOfStore(store, instanceId));
+    this.copies.activate(instanceId, region, digestOfStore(store, instanceId));
   }
 
   /** Health turns bad for `region` after `healthy` more good checks of it (any instance). */
@@ -119,12 +124,13 @@ export class FakeInstanceControl implements InstanceControl {
   }
 
   isFenced(instanceId: string, region: string): boolean {
-    return this.fenced.has(at(instanceId, region));
+    return this.copies.peek(instanceId, region)?.fenced ?? false;
   }
 
   /** The digest the instance serves, or undefined when it was never activated. */
   servedDigest(instanceId: string, region: string): string | undefined {
-    return this.served.get(at(instanceId, region));
+    const copy = this.copies.peek(instanceId, region);
+    return copy?.activated ? copy.digest : undefined;
   }
 
   callsOf(op: ControlOp, region?: string): ControlCall[] {
