@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  CommittedSnapshotWhole,
   checkTrace,
   FailbackKeepsWrites,
   HomeFencedThroughCanary,
@@ -8,8 +7,6 @@ import {
   NoRecoveryWithoutRegionOutage,
   NoStuckRun,
   NoWriteLost,
-  RestoreMatchesSnapshot,
-  RestoreTestIsolated,
   SinglePrimary,
   TrafficLeavesFailedRegion,
 } from '../../sim/invariants.ts';
@@ -132,103 +129,6 @@ describe('SinglePrimary', () => {
       { kind: 'weights', t: MIN, instanceId: 'shop', weights: { a: 50, b: 50, c: 0 } },
     ];
     expect(checkTrace(trace, [new SinglePrimary()])).toEqual([]);
-  });
-});
-
-describe('RestoreMatchesSnapshot', () => {
-  const restored = (storeDigest: string): TraceEntry => ({
-    kind: 'restored',
-    t: MIN,
-    runId: 'shop-g1',
-    region: 'b',
-    snapshotId: '20261125T060000Z',
-    storeDigest,
-    manifestDigest: 'f'.repeat(64),
-  });
-
-  it('reports a target whose config differs from the manifest', () => {
-    expect(checkTrace([restored('e'.repeat(64))], [new RestoreMatchesSnapshot()])).toHaveLength(1);
-  });
-
-  it('reports nothing when they match', () => {
-    expect(checkTrace([restored('f'.repeat(64))], [new RestoreMatchesSnapshot()])).toEqual([]);
-  });
-});
-
-describe('RestoreTestIsolated', () => {
-  const scratchId = '_lifeboat-restore-test/shop';
-  const test = (fields: {
-    passed: boolean;
-    touched: string[];
-    scratchLeft: number;
-  }): TraceEntry => ({
-    kind: 'restore-test',
-    t: MIN,
-    instanceId: 'shop',
-    region: 'b',
-    scratchId,
-    ...fields,
-  });
-
-  it("reports a restore test that wrote into the instance's own objects", () => {
-    const violations = checkTrace(
-      [test({ passed: false, touched: ['shop', scratchId], scratchLeft: 0 })],
-      [new RestoreTestIsolated()],
-    );
-    expect(violations.map((v) => v.message)).toEqual([
-      `the restore test of shop wrote into shop, not only its scratch ${scratchId}`,
-    ]);
-  });
-
-  it('reports a passed restore test that left its scratch copy behind', () => {
-    expect(
-      checkTrace(
-        [test({ passed: true, touched: [scratchId], scratchLeft: 2 })],
-        [new RestoreTestIsolated()],
-      ),
-    ).toHaveLength(1);
-  });
-
-  it('reports nothing for a clean pass, or a failed test that could not clean up', () => {
-    expect(
-      checkTrace(
-        [
-          test({ passed: true, touched: [scratchId], scratchLeft: 0 }),
-          test({ passed: false, touched: [scratchId], scratchLeft: 3 }),
-        ],
-        [new RestoreTestIsolated()],
-      ),
-    ).toEqual([]);
-  });
-});
-
-describe('CommittedSnapshotWhole', () => {
-  const end = (problem?: string): TraceEntry => ({
-    kind: 'end',
-    t: MIN,
-    runs: [],
-    serving: [],
-    snapshots: [
-      { instanceId: 'shop', region: 'a', snapshotId: '20261125T060000Z' },
-      {
-        instanceId: 'shop',
-        region: 'b',
-        snapshotId: '20261125T060000Z',
-        ...(problem ? { problem } : {}),
-      },
-    ],
-  });
-
-  it('reports a committed snapshot whose pack is gone, naming region and snapshot', () => {
-    expect(
-      checkTrace([end('pack abc is absent')], [new CommittedSnapshotWhole()]).map((v) => v.message),
-    ).toEqual([
-      'shop snapshot 20261125T060000Z is committed in b but unusable: pack abc is absent',
-    ]);
-  });
-
-  it('reports nothing when every committed snapshot is whole', () => {
-    expect(checkTrace([end()], [new CommittedSnapshotWhole()])).toEqual([]);
   });
 });
 
