@@ -15,6 +15,7 @@ import { KindRoutedInstanceControl } from './adapters/kind-routed-instance-contr
 import { KindRoutedInstanceStore } from './adapters/kind-routed-instance-store.ts';
 import {
   practiceKeyring,
+  practiceTags,
   practiceView,
   ReadOnlyDns,
   StoreReadbackControl,
@@ -278,10 +279,14 @@ export function practiceDeps(
     if (!store) {
       store =
         instance.kind === 'apigateway'
-          ? new ApiGatewayInstanceStore(
-              apiGatewayPlane(withPractice, region, configuredPacing(withPractice)),
-              () => instance.apigateway?.references ?? {},
-              practiceKeyring(secretsKeyring(withPractice, region), practiceId, instance.id),
+          ? practiceTags(
+              new ApiGatewayInstanceStore(
+                apiGatewayPlane(withPractice, region, configuredPacing(withPractice)),
+                () => instance.apigateway?.references ?? {},
+                practiceKeyring(secretsKeyring(withPractice, region), practiceId, instance.id),
+              ),
+              instance.id,
+              practiceId,
             )
           : objectInstanceStore(withPractice, region);
       stores.set(region, store);

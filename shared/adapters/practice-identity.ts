@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import { INSTANCE_TAG } from '../domain/apigateway/documents.ts';
 import type { DataKey, Keyring } from '../domain/apigateway/sealing.ts';
 import type { InstanceStore } from '../domain/ports.ts';
 import type {
@@ -95,4 +97,58 @@ export class StoreReadbackControl implements InstanceControl {
       return { ok: false, error: (error as Error).message };
     }
   }
+}
+
+/** Every `tags` map in a JSON value whose instance tag is `from`, given `to` instead. */
+function retag(value: unknown, from: string, to: string): unknown {
+  if (Array.isArray(value)) return value.map((v) => retag(v, from, to));
+  if (!value || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    const tags = v as Record<string, unknown> | null;
+    out[key] =
+      key === 'tags' && tags && typeof tags === 'object' && tags[INSTANCE_TAG] === from
+        ? { ...tags, [INSTANCE_TAG]: to }
+        : retag(v, from, to);
+  }
+  return out;
+}
+
+/** A canonical document with its instance tags moved from one instance to another. */
+function retagged(body: Uint8Array, from: string, to: string): Uint8Array {
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(body).toString('utf8'));
+  } catch {
+    return body;
+  }
+  return Buffer.from(canonicalize(retag(json, from, to)) as string, 'utf8');
+}
+
+/**
+ * An API Gateway store whose documents carry the practice id in their `lifeboat:instance` tags
+ * when written (an API is created with its document's tags, and a practice copy tagged as the
+ * real instance would be the real instance's), and the real id again when read (so the copy's
+ * digest is the snapshot's).
+ */
+export function practiceTags(
+  store: InstanceStore,
+  instanceId: string,
+  practiceId: string,
+): InstanceStore {
+  return {
+    location: store.location,
+    list: (id) => store.list(id),
+    read: async function* (id, key) {
+      const parts: Uint8Array[] = [];
+      for await (const part of store.read(id, key)) parts.push(part);
+      yield retagged(Buffer.concat(parts), practiceId, instanceId);
+    },
+    write: (id, key, body) => store.write(id, key, retagged(body, instanceId, practiceId)),
+    delete: (id, keys) => store.delete(id, keys),
+    restoreRank: (id, key) => store.restoreRank?.(id, key) ?? 0,
+    preflight: async (id, key, body) => {
+      await store.preflight?.(id, key, retagged(body, instanceId, practiceId));
+    },
+  };
 }

@@ -115,6 +115,7 @@ export async function runPractice(
   let reason: string | undefined;
   let verifiedAt: number | undefined;
   let reservation: { region: string; slots: number[] } | undefined;
+  let realBefore: string | undefined;
   const step = async (name: string, work: () => Promise<string | undefined>) => {
     const record = steps[name] as StepRecord;
     record.attempts += 1;
@@ -169,6 +170,9 @@ export async function runPractice(
     });
     const target = run.target as string;
     const snapshot = run.snapshot as NonNullable<RecoveryRun['snapshot']>;
+    // What the real instance has in the target (a standby, a copy from an earlier recovery):
+    // compared after the removal, so a practice that touched it fails loudly.
+    realBefore = describeListing(await deps.instanceStore(target).list(instance.id));
     let expected = snapshot.configDigest;
     await step('restore', async () => {
       const vault = deps.vault(snapshot.region);
@@ -205,6 +209,11 @@ export async function runPractice(
         leftovers = (await deps.instanceStore(target).list(deps.practiceId)).length;
         if (leftovers > 0)
           throw new Error(`${leftovers} object(s) of ${deps.practiceId} left in ${target}`);
+        if (realBefore !== undefined) {
+          const realAfter = describeListing(await deps.instanceStore(target).list(instance.id));
+          if (realAfter !== realBefore)
+            throw new Error(`the real ${instance.id} in ${target} changed during the practice`);
+        }
         return `${deps.practiceId} removed from ${target}`;
       });
     } catch {
@@ -267,6 +276,12 @@ export async function runPractice(
     .catch(() => undefined);
   return report;
 }
+
+const describeListing = (entries: readonly { key: string; etag: string; size: number }[]) =>
+  entries
+    .map((e) => `${e.key} ${e.etag} ${e.size}`)
+    .sort()
+    .join('\n');
 
 async function readWeightsOrNothing(
   deps: RecoveryDeps,
