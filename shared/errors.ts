@@ -438,3 +438,15 @@ export class NotificationError extends LifeboatError {
     this.name = 'NotificationError';
   }
 }
+
+/** The drill killed an invocation on purpose (its thread terminated mid-step): Lambda retries it. */
+export class InvocationKilledError extends LifeboatError {
+  constructor(
+    readonly fn: string,
+    readonly afterMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`invocation of ${fn} killed ${afterMs} ms into its step (a real crash)`, options);
+    this.name = 'InvocationKilledError';
+  }
+}

@@ -7,10 +7,18 @@ import { runDrill, SCENARIOS, type Scenario } from '../../local/drill/run-drill.
 import { startMoto } from '../../local/moto.ts';
 import { parseConfig } from '../../shared/config/load.ts';
 import type { LifeboatConfig } from '../../shared/config/schema.ts';
+import type { StepFunction } from '../../shared/domain/events.ts';
 import { UsageError } from '../../shared/errors.ts';
 import { wholeNumber } from '../cli/args.ts';
 import type { Verb } from '../cli/verb.ts';
 import { useLocalEndpoint } from './local.ts';
+
+/** The steps `--crash` can kill mid-step, and the function that runs each. */
+const CRASHABLE: Record<string, StepFunction> = {
+  restore: 'restoreInstance',
+  verify: 'verifyInstance',
+  shift: 'shiftTraffic',
+};
 
 /** Options of `lifeboat drill`, as parsed from the command line. */
 export interface DrillVerbOptions {
@@ -18,6 +26,7 @@ export interface DrillVerbOptions {
   regions?: string;
   instances?: string;
   capacity?: string;
+  crash?: string;
   seed?: string;
   'instance-kind'?: string;
   report?: string;
@@ -86,6 +95,11 @@ export async function drillCommand(
       `--instance-kind: expected one of ${DRILL_KINDS.join(', ')}, got "${options['instance-kind']}"`,
     );
   }
+  const crashFn = options.crash === undefined ? undefined : CRASHABLE[options.crash];
+  if (options.crash !== undefined && !crashFn)
+    throw new UsageError(
+      `--crash: expected one of ${Object.keys(CRASHABLE).join(', ')}, got "${options.crash}"`,
+    );
   writablePath('report', options.report);
   writablePath('html', options.html);
   const external = options.endpoint ?? process.env.AWS_ENDPOINT_URL;
@@ -103,6 +117,8 @@ export async function drillCommand(
       seed,
       endpoint,
       instanceKind,
+      // Killed 100 ms into its step: past its run read, inside the step's own work.
+      ...(crashFn ? { crash: { fn: crashFn, afterMs: 100 } } : {}),
       log: (line) => console.log(line),
     });
     console.log(`\n${summarize(report)}`);
@@ -128,6 +144,10 @@ export const drill: Verb = {
     { flags: '--scenario <scenario>', description: 'what to break (default: region-outage)' },
     { flags: '--regions <n>', description: 'regions of the world (default: 4, at least 3)' },
     { flags: '--instances <n>', description: 'instances, up to 200 (default: 1; multi: 3)' },
+    {
+      flags: '--crash <step>',
+      description: `kill the first invocation of a recovery step mid-step (a real crash; ${Object.keys(CRASHABLE).join(', ')})`,
+    },
     {
       flags: '--capacity <n>',
       description: "every region's capacity in instance slots (default: the config's)",

@@ -1,4 +1,6 @@
 import type { LifeboatConfig } from '../../shared/config/schema.ts';
+import { InvocationKilledError } from '../../shared/errors.ts';
+import type { CrashPlan } from './crash.ts';
 import { type DrillInstanceKind, drillKind } from './kinds.ts';
 import {
   checkNothingRecovered,
@@ -35,6 +37,8 @@ export interface DrillOptions {
   endpoint: string;
   /** What the instances are (default: the object-store reference instance). */
   instanceKind?: DrillInstanceKind;
+  /** A real crash: the first invocation of this step is killed mid-step (its thread ends). */
+  crash?: CrashPlan;
   /** Progress lines, as they happen. */
   log: (line: string) => void;
 }
@@ -53,6 +57,7 @@ export async function runDrill(
     instances: instanceCount,
     seed: options.seed,
     instanceKind: options.instanceKind,
+    ...(options.crash ? { crash: options.crash } : {}),
   });
   const s = new DrillSession(world, options.log);
   try {
@@ -129,6 +134,21 @@ async function play(s: DrillSession, options: DrillOptions): Promise<void> {
         seed: options.seed,
         kind: drillKind(options.instanceKind ?? 'object-store'),
       });
+  }
+  if (options.crash) {
+    // The killed invocation must have died mid-step and its retry must have taken the run on:
+    // "recovered exactly once" and the rest then say whether the run resumed cleanly.
+    const killed = world.crashes.find((c) => c.killed);
+    const retriedKill = world.pump.retried.some((r) => r.error instanceof InvocationKilledError);
+    s.hold(
+      `a ${options.crash.fn} invocation killed mid-step is retried (Lambda) and its run goes on`,
+      killed !== undefined && retriedKill,
+      killed
+        ? `killed ${killed.afterMs} ms into its step at ${killed.at.toISOString()}; retried: ${retriedKill}`
+        : world.crashes.length > 0
+          ? `the step finished within ${options.crash.afterMs} ms, before the kill`
+          : 'no such invocation ran',
+    );
   }
   // As on Lambda, an invocation that threw is retried (serverless.yml's maximumRetryAttempts);
   // a function failed when every attempt did. The retries are named all the same.

@@ -33,6 +33,7 @@ import {
   provisionWorld,
 } from '../provision.ts';
 import { RegionProxy } from '../tcp-proxy.ts';
+import { type CrashPlan, type CrashRecord, invokeAndKill } from './crash.ts';
 import { type DrillInstanceKind, drillKind, lateInstanceStore } from './kinds.ts';
 import { type DeliveredEvent, recordingDns, type WeightChange } from './timeline.ts';
 
@@ -64,6 +65,8 @@ export interface DrillWorldOptions {
   instanceKind?: DrillInstanceKind;
   /** Overrides every function's concurrency (default: as serverless.yml deploys it). */
   concurrency?: number;
+  /** A real crash: the first invocation of this step function is killed mid-step. */
+  crash?: CrashPlan;
 }
 
 /**
@@ -86,6 +89,8 @@ export class DrillWorld {
   homeRegion = '';
   /** The control region's notification topic and the queue subscribed to it (local/provision.ts). */
   notifications?: Pick<ProvisionedRegion, 'notificationTopicArn' | 'notificationQueueUrl'>;
+  /** The invocation the drill killed (see DrillWorldOptions.crash), once it ran. */
+  readonly crashes: CrashRecord[] = [];
 
   constructor(private readonly options: DrillWorldOptions) {}
 
@@ -237,6 +242,25 @@ export class DrillWorld {
       Object.fromEntries(
         Object.entries(built).map(([fn, handler]) => [fn, (e: unknown) => handler(e, context)]),
       );
+    const crash = this.options.crash;
+    if (crash) {
+      const inProcess = handlers[crash.fn];
+      let armed = true;
+      // The first invocation runs in a thread of its own and is killed mid-step; Lambda's
+      // retry (the pump's) then runs the step again, here, from what the run record says.
+      handlers[crash.fn] = async (event) => {
+        if (!armed || !inProcess) return inProcess?.(event);
+        armed = false;
+        const input = {
+          fn: crash.fn,
+          config: JSON.parse(JSON.stringify(this.config)),
+          controlRegion: this.controlRegion,
+          endpoint: this.options.endpoint,
+          event,
+        };
+        return invokeAndKill(input, crash.afterMs, (record) => this.crashes.push(record));
+      };
+    }
     for (const rule of localRules(this.config)) {
       const handler = handlers[rule.fn];
       if (!handler) throw new LocalWorldError(`the drill world has no handler for ${rule.fn}`);

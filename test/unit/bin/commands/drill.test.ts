@@ -25,6 +25,7 @@ describe('drillCommand arguments', () => {
     [{ instances: '201' }, '--instances'],
     [{ capacity: '0' }, '--capacity'],
     [{ capacity: 'lots' }, '--capacity'],
+    [{ crash: 'detect' }, '--crash'],
     [{ regions: 'two' }, '--regions'],
     [{ seed: '-1' }, '--seed'],
   ])('refuses %j by naming the option', async (options, option) => {
