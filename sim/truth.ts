@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { MemoryBlobs } from '../shared/adapters/memory/blobs.ts';
 import { MemoryDns } from '../shared/adapters/memory/dns.ts';
 import { MemoryDocuments } from '../shared/adapters/memory/documents.ts';
 import { type InstanceCopy, MemoryInstances } from '../shared/adapters/memory/instances.ts';
@@ -18,7 +19,6 @@ import type {
 import type { RecoveryRun } from '../shared/domain/recovery/run-store.ts';
 import { objectsOfStored } from '../shared/domain/snapshot/catalog.ts';
 import { configDigest, sha256Hex, keys as snapshotKeys } from '../shared/domain/snapshot/format.ts';
-import { AlreadyExistsError } from '../shared/errors.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { TraceEntry } from './trace.ts';
 
@@ -61,7 +61,8 @@ export class SimTruth {
   readonly advisoryFenceLagMs = new Map<string, number>();
   /** Each region's control bucket. */
   readonly docs = new Map<string, MemoryDocuments>();
-  readonly vaults = new Map<string, Map<string, { body: Buffer; lastModified: Date }>>();
+  /** Each region's backup bucket. */
+  readonly vaults = new Map<string, MemoryBlobs>();
   readonly stores = new Map<string, Map<string, Map<string, Buffer>>>();
   /** Route 53's records, under the one weight rule. */
   readonly dns = new MemoryDns();
@@ -84,7 +85,7 @@ export class SimTruth {
     this.regions = config.regions.map((r) => r.name);
     for (const region of this.regions) {
       this.docs.set(region, this.newBucket());
-      this.vaults.set(region, new Map());
+      this.vaults.set(region, new MemoryBlobs());
       this.stores.set(region, new Map());
     }
     for (const instance of config.instances) {
@@ -214,7 +215,7 @@ export class SimTruth {
     region: string,
     instanceId: string,
   ): { snapshotId: string; problem?: string }[] {
-    const vault = this.vaults.get(region);
+    const vault = this.vaults.get(region)?.objects;
     if (!vault) return [];
     const commits = snapshotKeys.commitsPrefix(instanceId);
     return [...vault.keys()]
@@ -246,7 +247,7 @@ export class SimTruth {
 
   /** The digest of the objects a stored snapshot lists, read straight from the vault. */
   manifestDigest(region: string, instanceId: string, snapshotId: string): string {
-    const vault = this.vaults.get(region);
+    const vault = this.vaults.get(region)?.objects;
     const stored = vault?.get(snapshotKeys.manifest(instanceId, snapshotId));
     if (!stored) return `no manifest ${snapshotId} in ${region}`;
     try {
@@ -341,7 +342,7 @@ export class SimTruth {
   /** A region's data is gone (a destroyed region): stores, backups, control state, runtime. */
   destroy(region: string): void {
     this.docs.set(region, this.newBucket());
-    this.vaults.set(region, new Map());
+    this.vaults.set(region, new MemoryBlobs());
     this.stores.set(region, new Map());
     for (const instance of this.config.instances) {
       if (this.instances.peek(instance.id, region)?.activated) {
@@ -408,32 +409,24 @@ export class SimTruth {
 
   // ---- backup buckets ----
 
-  private vault(region: string): Map<string, { body: Buffer; lastModified: Date }> {
-    return this.vaults.get(region) as Map<string, { body: Buffer; lastModified: Date }>;
+  private vault(region: string): MemoryBlobs {
+    return this.vaults.get(region) as MemoryBlobs;
   }
 
   vaultPut(region: string, key: string, body: Uint8Array, options: PutOptions): void {
-    if (options.ifNoneMatch && this.vault(region).has(key)) throw new AlreadyExistsError(key);
-    this.vault(region).set(key, {
-      body: Buffer.from(body),
-      lastModified: new Date(this.sched.now),
-    });
+    this.vault(region).put(key, body, options, new Date(this.sched.now));
   }
 
   vaultGet(region: string, key: string): Uint8Array | undefined {
-    const found = this.vault(region).get(key);
-    return found ? new Uint8Array(found.body) : undefined;
+    return this.vault(region).get(key);
   }
 
   vaultList(region: string, prefix: string): StoredBlob[] {
-    return [...this.vault(region)]
-      .filter(([key]) => key.startsWith(prefix))
-      .sort(byKey)
-      .map(([key, o]) => ({ key, size: o.body.length, lastModified: o.lastModified }));
+    return this.vault(region).list(prefix);
   }
 
   vaultDelete(region: string, keys: readonly string[]): void {
-    for (const key of keys) this.vault(region).delete(key);
+    this.vault(region).delete(keys);
   }
 
   // ---- instance stores ----

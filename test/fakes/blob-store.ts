@@ -1,3 +1,4 @@
+import { MemoryBlobs } from '../../shared/adapters/memory/blobs.ts';
 import type {
   BlobStore,
   Clock,
@@ -5,7 +6,7 @@ import type {
   RetainUntil,
   StoredBlob,
 } from '../../shared/domain/ports.ts';
-import { AlreadyExistsError, StorageUnavailableError } from '../../shared/errors.ts';
+import { StorageUnavailableError } from '../../shared/errors.ts';
 import { nextSeq } from './sequence.ts';
 
 /** The operations of the BlobStore port. */
@@ -21,14 +22,6 @@ export interface BlobCall {
   options?: PutOptions;
   bytes?: number;
   seq: number;
-}
-
-interface StoredObject {
-  body: Buffer;
-  lastModified: Date;
-  options: PutOptions;
-  /** Object Lock retention: set by the put, moved later by extendRetention. */
-  retain?: RetainUntil;
 }
 
 interface Fault {
@@ -47,7 +40,7 @@ export class InMemoryBlobStore implements BlobStore {
   readonly calls: BlobCall[] = [];
   /** When true every call fails as a network failure would. */
   unreachable = false;
-  private readonly objects = new Map<string, StoredObject>();
+  private readonly blobs = new MemoryBlobs();
   private readonly faults: Fault[] = [];
   private readonly clock: Clock;
 
@@ -58,24 +51,18 @@ export class InMemoryBlobStore implements BlobStore {
 
   async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<void> {
     this.enter({ op: 'put', key, options, bytes: body.byteLength });
-    if (options.ifNoneMatch && this.objects.has(key)) throw new AlreadyExistsError(key);
-    this.objects.set(key, {
-      body: Buffer.from(body),
-      lastModified: this.clock.now(),
-      options,
-      ...(options.retainUntil ? { retain: { ...options.retainUntil } } : {}),
-    });
+    this.blobs.put(key, body, options, this.clock.now());
   }
 
   async retention(key: string): Promise<RetainUntil | undefined> {
     this.enter({ op: 'retention', key });
-    return this.objects.get(key)?.retain;
+    return this.blobs.objects.get(key)?.retain;
   }
 
   /** As S3: retention can only move later; an absent object is an error. */
   async extendRetention(key: string, retain: RetainUntil): Promise<void> {
     this.enter({ op: 'extendRetention', key });
-    const found = this.objects.get(key);
+    const found = this.blobs.objects.get(key);
     if (!found) throw new StorageUnavailableError(`${this.location} ${key}: NoSuchKey`);
     if (found.retain && found.retain.until.getTime() > retain.until.getTime()) {
       throw new StorageUnavailableError(`${this.location} ${key}: retention cannot be shortened`);
@@ -85,26 +72,22 @@ export class InMemoryBlobStore implements BlobStore {
 
   /** The Object Lock retention an object has now (no call recorded). */
   retentionOf(key: string): RetainUntil | undefined {
-    return this.objects.get(key)?.retain;
+    return this.blobs.objects.get(key)?.retain;
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
     this.enter({ op: 'get', key });
-    const found = this.objects.get(key);
-    return found ? new Uint8Array(found.body) : undefined;
+    return this.blobs.get(key);
   }
 
   async list(prefix: string): Promise<StoredBlob[]> {
     this.enter({ op: 'list', key: prefix });
-    return this.keys(prefix).map((key) => {
-      const found = this.objects.get(key) as StoredObject;
-      return { key, size: found.body.length, lastModified: found.lastModified };
-    });
+    return this.blobs.list(prefix);
   }
 
   async delete(keys: readonly string[]): Promise<void> {
     this.enter({ op: 'delete', key: keys[0] ?? '', keys: [...keys] });
-    for (const key of keys) this.objects.delete(key);
+    this.blobs.delete(keys);
   }
 
   private enter(call: Omit<BlobCall, 'seq'>): void {
@@ -131,35 +114,35 @@ export class InMemoryBlobStore implements BlobStore {
 
   /** Stored keys under a prefix, sorted. */
   keys(prefix = ''): string[] {
-    return [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
+    return this.blobs.keys(prefix);
   }
 
   has(key: string): boolean {
-    return this.objects.has(key);
+    return this.blobs.objects.has(key);
   }
 
   /** A copy of a stored object's bytes; throws when absent so a test typo fails loudly. */
   bytes(key: string): Buffer {
-    const found = this.objects.get(key);
+    const found = this.blobs.objects.get(key);
     if (!found) throw new Error(`test: no object ${key} in ${this.location}`);
     return Buffer.from(found.body);
   }
 
   /** The options the object was last written with. */
   optionsOf(key: string): PutOptions | undefined {
-    return this.objects.get(key)?.options;
+    return this.blobs.objects.get(key)?.options;
   }
 
   /** Replaces an object's bytes in place (no call recorded, lastModified kept). */
   overwrite(key: string, body: Uint8Array): void {
-    const found = this.objects.get(key);
+    const found = this.blobs.objects.get(key);
     if (!found) throw new Error(`test: no object ${key} in ${this.location}`);
     found.body = Buffer.from(body);
   }
 
   /** Flips every bit of one byte of a stored object, as silent bit rot would. */
   corrupt(key: string, offset?: number): void {
-    const found = this.objects.get(key);
+    const found = this.blobs.objects.get(key);
     if (!found) throw new Error(`test: no object ${key} in ${this.location}`);
     const at = offset ?? Math.floor(found.body.length / 2);
     found.body[at] = (found.body[at] ?? 0) ^ 0xff;
@@ -167,17 +150,18 @@ export class InMemoryBlobStore implements BlobStore {
 
   /** Deletes an object behind the code's back. */
   remove(key: string): void {
-    if (!this.objects.delete(key)) throw new Error(`test: no object ${key} in ${this.location}`);
+    if (!this.blobs.objects.delete(key))
+      throw new Error(`test: no object ${key} in ${this.location}`);
   }
 
   setLastModified(key: string, at: Date): void {
-    const found = this.objects.get(key);
+    const found = this.blobs.objects.get(key);
     if (!found) throw new Error(`test: no object ${key} in ${this.location}`);
     found.lastModified = at;
   }
 
   lastModified(key: string): Date | undefined {
-    return this.objects.get(key)?.lastModified;
+    return this.blobs.objects.get(key)?.lastModified;
   }
 
   /** Calls of one kind, optionally only those whose key matches. */
