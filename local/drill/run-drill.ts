@@ -1,5 +1,6 @@
 import type { LifeboatConfig } from '../../shared/config/schema.ts';
 import { InvocationKilledError } from '../../shared/errors.ts';
+import { playActiveActive } from './active-active.ts';
 import type { CrashPlan } from './crash.ts';
 import { type DrillInstanceKind, drillKind } from './kinds.ts';
 import {
@@ -24,6 +25,7 @@ export const SCENARIOS = [
   'partition',
   'destroyed',
   'multi',
+  'active-active',
 ] as const;
 /** One scenario's name. */
 export type Scenario = (typeof SCENARIOS)[number];
@@ -57,6 +59,8 @@ export async function runDrill(
     instances: instanceCount,
     seed: options.seed,
     instanceKind: options.instanceKind,
+    // active-active: the first instance is critical, in its home and the control region.
+    ...(options.scenario === 'active-active' ? { critical: ['petstore'] } : {}),
     ...(options.crash ? { crash: options.crash } : {}),
   });
   const s = new DrillSession(world, options.log);
@@ -126,6 +130,9 @@ async function play(s: DrillSession, options: DrillOptions): Promise<void> {
     case 'flapping':
       await playFlapping(s, home);
       await checkNothingRecovered(s, ids, home);
+      break;
+    case 'active-active':
+      await playActiveActive(s, ids[0] as string, home);
       break;
     default:
       // region-outage, partition, destroyed, multi
