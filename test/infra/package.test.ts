@@ -1062,6 +1062,15 @@ describe('serverless package', () => {
       expect(SCRATCH_PREFIX).toBe('_lifeboat-restore-test');
       for (const [region, template] of templates()) {
         const here = tested.filter((i) => i.homeRegion === region);
+        expect(
+          propertiesOf(template.Resources.RestoreTestLambdaFunction as Resource),
+        ).toMatchObject({
+          Handler: 'functions/restore-test/handler.handler',
+          MemorySize: 512,
+          Timeout: 900,
+          // Big Buffers go back to the system when freed (docs/benchmarks.md, "Snapshot at scale").
+          Environment: { Variables: { MALLOC_MMAP_THRESHOLD_: '131072' } },
+        });
         const rules = rulesTargeting(template, 'RestoreTestLambdaFunction');
         expect(
           rules.map(([, rule]) => ({
