@@ -9,7 +9,7 @@ import { EventValidationError } from '../../../../shared/errors.ts';
 import { RecordingEventBus } from '../../../fakes/event-bus.ts';
 import { seedInstance } from '../../../fakes/fixtures.ts';
 import { InMemoryInstanceStore } from '../../../fakes/instance-store.ts';
-import { INSTANCE, snapshotWorld } from '../../../fakes/world.ts';
+import { INSTANCE, snapshotWorld } from '../../../worlds/snapshot.ts';
 
 const config = loadConfig(DEFAULT_CONFIG_PATH);
 /** The rule's input, as the sample event for `serverless invoke local -f restoreTest` has it. */
