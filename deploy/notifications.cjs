@@ -27,6 +27,8 @@ const {
 } = require('./config.cjs');
 
 const { Metric } = tsx.require('../shared/domain/metrics.ts', __filename);
+const { ALARM_NAMESPACE, METRIC_SERVICE, alarmDimensions, alarmPrefix, operationalAlarms } =
+  tsx.require('../shared/domain/notifications/alarms.ts', __filename);
 const { notificationTopicName } = tsx.require(
   '../shared/domain/notifications/notify.ts',
   __filename,
@@ -35,16 +37,18 @@ const { METRICS_NAMESPACE } = tsx.require('../shared/adapters/emf-metrics.ts', _
 const { dashboardBody, SERVICE } = require('./dashboard.cjs');
 
 const TAGS = [{ Key: 'app', Value: 'lifeboat' }];
-/** reconcile measures the snapshot ages on its schedule (serverless.yml, RECONCILE_POLICY). */
-const AGE_PERIOD_SECONDS = 300;
-/** Three silent periods in a row: a late datapoint never alarms on its own. */
-const SILENT_PERIODS = 3;
+const SERVICE = METRIC_SERVICE;
 
 const partition = { Ref: 'AWS::Partition' };
 const account = { Ref: 'AWS::AccountId' };
 const join = (...parts) => ({ 'Fn::Join': ['', parts] });
 
-/** `petstore` -> `Petstore`, `us-east-2` -> `UsEast2`: logical ids are alphanumeric. */
+/** A stable id suffix: a changed list order never replaces a subscription. */
+function hashOf(text) {
+  return crypto.createHash('sha256').update(text).digest('hex').slice(0, 8);
+}
+
+/** `email` -> `Email`: logical ids are alphanumeric. */
 function pascal(text) {
   return String(text)
     .split(/[^A-Za-z0-9]+/)
@@ -53,133 +57,54 @@ function pascal(text) {
     .join('');
 }
 
-/** A stable id suffix: a changed list order never replaces a subscription. */
-function hashOf(text) {
-  return crypto.createHash('sha256').update(text).digest('hex').slice(0, 8);
-}
-
 /** The topic's name, the same in every region (topics are regional); the local world's too. */
 function topicName(doc) {
   return notificationTopicName(naming(doc));
 }
 
-/** Every alarm this stack creates starts with this (the topic policy trusts only them). */
-function alarmPrefix(stage) {
-  return `lifeboat-${stage}-`;
-}
-
-function dimensions(values) {
-  return Object.entries({ service: SERVICE, ...values }).map(([Name, Value]) => ({ Name, Value }));
-}
-
-function alarm({
-  name,
-  description,
-  metric,
-  dims,
-  statistic,
-  period,
-  periods,
-  operator,
-  threshold,
-  missing,
-}) {
-  return {
-    Type: 'AWS::CloudWatch::Alarm',
-    Properties: {
-      AlarmName: name,
-      AlarmDescription: description,
-      Namespace: METRICS_NAMESPACE,
-      MetricName: metric,
-      Dimensions: dimensions(dims),
-      Statistic: statistic,
-      Period: period,
-      EvaluationPeriods: periods,
-      DatapointsToAlarm: periods,
-      ComparisonOperator: operator,
-      Threshold: threshold,
-      TreatMissingData: missing,
-      AlarmActions: [{ Ref: 'NotificationTopic' }],
-      OKActions: [{ Ref: 'NotificationTopic' }],
-      Tags: TAGS,
-    },
-  };
-}
-
-/** "2 days", "10 minutes": the schedule's limit as a person writes it. */
-function spoken(seconds) {
-  if (seconds % 86_400 === 0) return `${seconds / 86_400} day${seconds === 86_400 ? '' : 's'}`;
-  if (seconds % 3600 === 0) return `${seconds / 3600} hour${seconds === 3600 ? '' : 's'}`;
-  return `${Math.round(seconds / 60)} minutes`;
-}
-
-/** The alarms of one region's stack, by logical id. */
+/**
+ * The alarms of one region's stack, by logical id: the operational ones of
+ * shared/domain/notifications/alarms.ts (the local world creates the same in moto), and the
+ * notify dead-letter queue's.
+ */
 function alarmsOf(doc, region, stage) {
-  const prefix = alarmPrefix(stage);
   const resources = {};
-  for (const instance of instances(doc)) {
-    const limit = 2 * rateToSeconds(instance.snapshot.schedule);
-    resources[`RpoAlarm${pascal(instance.id)}`] = alarm({
-      name: `${prefix}rpo-${instance.id}`,
-      description:
-        `lifeboat RPO breached: ${instance.id}'s newest committed snapshot is older than ` +
-        `${spoken(limit)} (2 × ${instance.snapshot.schedule}), or nothing measured it for ` +
-        `${(SILENT_PERIODS * AGE_PERIOD_SECONDS) / 60} minutes. Check: lifeboat snapshots --instance ${instance.id}`,
-      metric: Metric.NewestSnapshotAge,
-      dims: { instance: instance.id, region },
-      statistic: 'Minimum',
-      period: AGE_PERIOD_SECONDS,
-      periods: SILENT_PERIODS,
-      operator: 'GreaterThanThreshold',
-      threshold: limit,
-      // No measure is no proof of a fresh snapshot: the sweeper stopped, or no snapshot exists.
-      missing: 'breaching',
-    });
-  }
-  resources.RunFailedAlarm = alarm({
-    name: `${prefix}run-failed`,
-    description: `lifeboat: a recovery or failback run failed in ${region}. Look: lifeboat status; lifeboat report --last`,
-    metric: Metric.RunsFailed,
-    dims: { region },
-    statistic: 'Sum',
-    period: 60,
-    periods: 1,
-    operator: 'GreaterThanOrEqualToThreshold',
-    threshold: 1,
-    missing: 'notBreaching',
+  const specs = operationalAlarms({
+    stage,
+    region,
+    regions: doc.regions.map((r) => r.name),
+    instances: instances(doc).map((i) => ({
+      id: i.id,
+      schedule: i.snapshot.schedule,
+      scheduleSeconds: rateToSeconds(i.snapshot.schedule),
+    })),
   });
-  resources.RunStalledAlarm = alarm({
-    name: `${prefix}run-stalled`,
-    description: `lifeboat: the sweeper in ${region} reported a run that recorded no progress. Look: lifeboat status; continue: lifeboat resume --run RUN_ID --approve`,
-    metric: Metric.RunsStalled,
-    dims: { region },
-    statistic: 'Sum',
-    period: AGE_PERIOD_SECONDS,
-    periods: 1,
-    operator: 'GreaterThanOrEqualToThreshold',
-    threshold: 1,
-    missing: 'notBreaching',
-  });
-  for (const vantage of doc.regions.map((r) => r.name)) {
-    resources[`VantageSilentAlarm${pascal(vantage)}`] = alarm({
-      name: `${prefix}vantage-silent-${vantage}`,
-      description:
-        `lifeboat: no probe observation from vantage ${vantage} reached the detector in ${region} ` +
-        `for ${SILENT_PERIODS} minutes (its region is down, or its probe function fails)`,
-      metric: Metric.ObservationsReceived,
-      dims: { vantage, region },
-      statistic: 'Sum',
-      period: 60,
-      periods: SILENT_PERIODS,
-      operator: 'LessThanThreshold',
-      threshold: 1,
-      missing: 'breaching',
-    });
+  for (const spec of specs) {
+    resources[spec.logicalId] = {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmName: spec.name,
+        AlarmDescription: spec.description,
+        Namespace: ALARM_NAMESPACE,
+        MetricName: spec.metric,
+        Dimensions: alarmDimensions(spec),
+        Statistic: spec.statistic,
+        Period: spec.periodSeconds,
+        EvaluationPeriods: spec.periods,
+        DatapointsToAlarm: spec.periods,
+        ComparisonOperator: spec.comparison,
+        Threshold: spec.threshold,
+        TreatMissingData: spec.missingData,
+        AlarmActions: [{ Ref: 'NotificationTopic' }],
+        OKActions: [{ Ref: 'NotificationTopic' }],
+        Tags: TAGS,
+      },
+    };
   }
   resources.NotifyDeadLettersAlarm = {
     Type: 'AWS::CloudWatch::Alarm',
     Properties: {
-      AlarmName: `${prefix}notify-dead-letters`,
+      AlarmName: `${alarmPrefix(stage)}notify-dead-letters`,
       AlarmDescription: `lifeboat: notifications in ${region} could not be delivered; they wait in the notify dead-letter queue`,
       Namespace: 'AWS/SQS',
       MetricName: 'ApproximateNumberOfMessagesVisible',

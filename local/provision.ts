@@ -1,3 +1,4 @@
+import { PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateEventBusCommand, ResourceAlreadyExistsException } from '@aws-sdk/client-eventbridge';
 import { CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand } from '@aws-sdk/client-kms';
 import {
@@ -10,6 +11,7 @@ import {
 import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import {
+  cloudWatchClientFor,
   eventBridgeClientFor,
   kmsClientFor,
   s3ClientFor,
@@ -18,13 +20,18 @@ import {
 } from '../shared/adapters/aws-clients.ts';
 import { secretsKeyAlias } from '../shared/composition.ts';
 import { regionBuckets } from '../shared/config/load.ts';
-import type { LifeboatConfig } from '../shared/config/schema.ts';
+import { type LifeboatConfig, rateToSeconds } from '../shared/config/schema.ts';
 import {
   type EventPattern,
   type FunctionName,
   NOTIFY_ROUTE,
   ROUTES,
 } from '../shared/domain/events.ts';
+import {
+  ALARM_NAMESPACE,
+  alarmDimensions,
+  operationalAlarms,
+} from '../shared/domain/notifications/alarms.ts';
 import {
   localNotificationQueueName,
   notificationTopicName,
@@ -101,6 +108,7 @@ export async function provisionWorld(config: LifeboatConfig): Promise<Provisione
       }
       await ensureSecretsKey(config, target);
       const notifications = await ensureNotifications(config, target);
+      await ensureAlarms(config, target, notifications.notificationTopicArn);
       return {
         region: region.name,
         buckets,
@@ -173,6 +181,57 @@ async function ensureNotifications(
     notificationTopicArn: topic.TopicArn as string,
     notificationQueueUrl: queue.QueueUrl as string,
   };
+}
+
+/**
+ * The stage a local world's alarms are named for: its bucket prefix, so that worlds sharing one
+ * moto_server (the test files) never replace each other's alarms.
+ */
+export function localAlarmStage(config: LifeboatConfig): string {
+  return config.naming.bucketPrefix;
+}
+
+/**
+ * The region's stack alarms on lifeboat's metrics (shared/domain/notifications/alarms.ts, the
+ * same list deploy/notifications.cjs deploys), wired to its topic. moto stores them but never
+ * evaluates them; PutMetricAlarm replaces an alarm of the same name, so this is idempotent.
+ */
+async function ensureAlarms(
+  config: LifeboatConfig,
+  target: { region: string; endpointUrl?: string },
+  topicArn: string,
+): Promise<void> {
+  const cloudwatch = cloudWatchClientFor(target);
+  const specs = operationalAlarms({
+    stage: localAlarmStage(config),
+    region: target.region,
+    regions: config.regions.map((r) => r.name),
+    instances: config.instances.map((i) => ({
+      id: i.id,
+      schedule: i.snapshot.schedule,
+      scheduleSeconds: rateToSeconds(i.snapshot.schedule),
+    })),
+  });
+  for (const spec of specs) {
+    await cloudwatch.send(
+      new PutMetricAlarmCommand({
+        AlarmName: spec.name,
+        AlarmDescription: spec.description,
+        Namespace: ALARM_NAMESPACE,
+        MetricName: spec.metric,
+        Dimensions: alarmDimensions(spec),
+        Statistic: spec.statistic,
+        Period: spec.periodSeconds,
+        EvaluationPeriods: spec.periods,
+        DatapointsToAlarm: spec.periods,
+        ComparisonOperator: spec.comparison,
+        Threshold: spec.threshold,
+        TreatMissingData: spec.missingData,
+        AlarmActions: [topicArn],
+        OKActions: [topicArn],
+      }),
+    );
+  }
 }
 
 /** One EventBridge rule of the local world: a catalog route on a bus of the control region. */

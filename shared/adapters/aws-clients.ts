@@ -1,3 +1,4 @@
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -134,6 +135,28 @@ export function sqsClientFor(
       ...(endpoint ? { endpoint } : {}),
     });
     sqsClients.set(cacheKey, client);
+  }
+  return client;
+}
+
+const cloudWatchClients = new Map<string, CloudWatchClient>();
+
+/** The CloudWatch client of a region, built once (the local world creates the stack's alarms). */
+export function cloudWatchClientFor(
+  target: RegionEndpoint,
+  env: NodeJS.ProcessEnv = process.env,
+): CloudWatchClient {
+  const endpoint = target.endpointUrl ?? env.AWS_ENDPOINT_URL_CLOUDWATCH ?? env.AWS_ENDPOINT_URL;
+  const cacheKey = `${target.region}|${endpoint ?? ''}`;
+  let client = cloudWatchClients.get(cacheKey);
+  if (!client) {
+    client = new CloudWatchClient({
+      region: target.region,
+      maxAttempts: 3,
+      requestHandler,
+      ...(endpoint ? { endpoint } : {}),
+    });
+    cloudWatchClients.set(cacheKey, client);
   }
   return client;
 }

@@ -1,11 +1,22 @@
+import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { GetTopicAttributesCommand, ListSubscriptionsByTopicCommand } from '@aws-sdk/client-sns';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildNotifyHandler, notifyDepsFor } from '../../functions/notify/handler.ts';
 import { EventPump } from '../../local/event-pump.ts';
-import { localRules, type ProvisionedRegion, provisionWorld } from '../../local/provision.ts';
-import { snsClientFor, sqsClientFor } from '../../shared/adapters/aws-clients.ts';
+import {
+  localAlarmStage,
+  localRules,
+  type ProvisionedRegion,
+  provisionWorld,
+} from '../../local/provision.ts';
+import {
+  cloudWatchClientFor,
+  snsClientFor,
+  sqsClientFor,
+} from '../../shared/adapters/aws-clients.ts';
 import { eventBus } from '../../shared/composition.ts';
+import { rateToSeconds } from '../../shared/config/schema.ts';
 import { DetailType } from '../../shared/domain/events.ts';
 import { lambdaContext } from '../fakes/lambda-context.ts';
 import { createMotoWorld, type MotoWorld } from '../worlds/moto.ts';
@@ -134,5 +145,35 @@ describe('notifications', () => {
     ]);
     expect(await pump.drain()).toBe(0);
     expect(await delivered()).toEqual([]);
+  });
+
+  it('has an RPO-breach alarm for every instance, wired to the topic, in every region', async () => {
+    const provisioned = await provisionWorld(world.config);
+    const stage = localAlarmStage(world.config);
+    for (const r of provisioned) {
+      const cloudwatch = cloudWatchClientFor({ region: r.region, endpointUrl: world.endpoint });
+      const listed = await cloudwatch.send(
+        new DescribeAlarmsCommand({ AlarmNamePrefix: `lifeboat-${stage}-` }),
+      );
+      const alarms = listed.MetricAlarms ?? [];
+      for (const instance of world.config.instances) {
+        const rpo = alarms.find((a) => a.AlarmName === `lifeboat-${stage}-rpo-${instance.id}`);
+        expect(rpo, `${r.region} ${instance.id}`).toBeDefined();
+        expect(rpo?.MetricName).toBe('NewestSnapshotAge');
+        expect(rpo?.Threshold).toBe(2 * rateToSeconds(instance.snapshot.schedule));
+        expect(rpo?.TreatMissingData).toBe('breaching');
+        expect(rpo?.AlarmActions).toEqual([r.notificationTopicArn]);
+        expect(Object.fromEntries((rpo?.Dimensions ?? []).map((d) => [d.Name, d.Value]))).toEqual({
+          service: 'lifeboat',
+          instance: instance.id,
+          region: r.region,
+        });
+      }
+      const names = alarms.map((a) => a.AlarmName);
+      expect(names).toContain(`lifeboat-${stage}-run-failed`);
+      expect(names).toContain(`lifeboat-${stage}-run-stalled`);
+      for (const vantage of world.config.regions.map((x) => x.name))
+        expect(names).toContain(`lifeboat-${stage}-vantage-silent-${vantage}`);
+    }
   });
 });
