@@ -26,18 +26,17 @@ const {
   rateToSeconds,
 } = require('./config.cjs');
 
-const { Metric } = tsx.require('../shared/domain/metrics.ts', __filename);
-const { ALARM_NAMESPACE, METRIC_SERVICE, alarmDimensions, alarmPrefix, operationalAlarms } =
-  tsx.require('../shared/domain/notifications/alarms.ts', __filename);
+const { ALARM_NAMESPACE, alarmDimensions, alarmPrefix, operationalAlarms } = tsx.require(
+  '../shared/domain/notifications/alarms.ts',
+  __filename,
+);
 const { notificationTopicName } = tsx.require(
   '../shared/domain/notifications/notify.ts',
   __filename,
 );
-const { METRICS_NAMESPACE } = tsx.require('../shared/adapters/emf-metrics.ts', __filename);
-const { dashboardBody, SERVICE } = require('./dashboard.cjs');
+const { dashboardBody } = require('./dashboard.cjs');
 
 const TAGS = [{ Key: 'app', Value: 'lifeboat' }];
-const SERVICE = METRIC_SERVICE;
 
 const partition = { Ref: 'AWS::Partition' };
 const account = { Ref: 'AWS::AccountId' };
