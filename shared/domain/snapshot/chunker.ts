@@ -41,7 +41,13 @@ export async function chunkStream(
   const emit = async (bytes: Buffer) => {
     const id = createHash('sha256').update(bytes).digest('hex');
     chunkIds.push(id);
-    await onChunk({ id, size: bytes.length, compressed: gzipSync(bytes) });
+    // zlib returns a view of its 16 KiB output buffer: an open pack of thousands of small
+    // chunks held that much per chunk (270 MiB of Buffers at 20,000 objects). A copy of its
+    // own size lets the output buffer go.
+    const zipped = gzipSync(bytes);
+    const compressed = Buffer.allocUnsafeSlow(zipped.length);
+    zipped.copy(compressed);
+    await onChunk({ id, size: bytes.length, compressed });
   };
 
   for await (const piece of body) {

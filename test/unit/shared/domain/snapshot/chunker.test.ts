@@ -179,4 +179,19 @@ describe('chunkStream', () => {
     );
     expect(gunzipSync((chunks[0] as Chunk).compressed).equals(view)).toBe(true);
   });
+
+  it('keeps each compressed chunk in memory of its own size when the chunks are small', async () => {
+    const chunks: Chunk[] = [];
+    await chunkStream(
+      (async function* () {
+        yield Buffer.from('{"small":"document"}');
+      })(),
+      (c) => {
+        chunks.push(c);
+      },
+    );
+    const compressed = chunks[0]?.compressed as Buffer;
+    expect(gunzipSync(compressed).toString()).toBe('{"small":"document"}');
+    expect(compressed.buffer.byteLength).toBe(compressed.length);
+  });
 });
