@@ -216,7 +216,17 @@ function route53Arn(resource) {
   return { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:route53:::${resource}`]] };
 }
 
+/** `petstore` -> `Petstore`, `us-east-2` -> `UsEast2`: logical ids are alphanumeric. */
+function pascal(text) {
+  return String(text)
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((part) => part[0].toUpperCase() + part.slice(1))
+    .join('');
+}
+
 module.exports = {
+  pascal,
   catalog,
   rateToSeconds,
   LifeboatDeployError,

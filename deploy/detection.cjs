@@ -14,6 +14,7 @@ const {
   instances,
   naming,
   patternOf,
+  pascal,
 } = require('./config.cjs');
 
 const { ALARM_PREFIX } = catalog;
@@ -32,15 +33,6 @@ const MAX_HEALTH_CHECKS = 140;
 /** Same name as shared/schemas/detection-events.ts alarmNameFor. */
 function alarmNameFor(instanceId, region) {
   return `${ALARM_PREFIX}${instanceId}-${region}`;
-}
-
-/** `us-east-2` -> `UsEast2`: logical ids are alphanumeric. */
-function pascal(text) {
-  return String(text)
-    .split(/[^A-Za-z0-9]+/)
-    .filter(Boolean)
-    .map((part) => part[0].toUpperCase() + part.slice(1))
-    .join('');
 }
 
 function chunk(list, size) {

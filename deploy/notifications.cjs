@@ -23,6 +23,7 @@ const {
   deployStage,
   instances,
   naming,
+  pascal,
   rateToSeconds,
 } = require('./config.cjs');
 
@@ -45,15 +46,6 @@ const join = (...parts) => ({ 'Fn::Join': ['', parts] });
 /** A stable id suffix: a changed list order never replaces a subscription. */
 function hashOf(text) {
   return crypto.createHash('sha256').update(text).digest('hex').slice(0, 8);
-}
-
-/** `email` -> `Email`: logical ids are alphanumeric. */
-function pascal(text) {
-  return String(text)
-    .split(/[^A-Za-z0-9]+/)
-    .filter(Boolean)
-    .map((part) => part[0].toUpperCase() + part.slice(1))
-    .join('');
 }
 
 /** The topic's name, the same in every region (topics are regional); the local world's too. */
