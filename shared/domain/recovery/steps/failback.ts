@@ -231,30 +231,27 @@ export async function canaryShift(
       const health = await deps.instances.health(run.instanceId, home);
       if (!health.ok) {
         if (!(await context.holds())) throw takenOver(run);
-        // Roll back: all traffic to the instance that was serving, which may take writes again.
-        // Home was fenced through the canary, so it holds no write the recovered copy lacks.
-        const rollback = failoverWeights(regions, run.from);
-        await deps.dns.applyWeights(spec, rollback);
-        await deps.instances.unfence(run.instanceId, run.from);
-        throw new RunStepError(
-          'shift',
+        await rollBack(
+          deps,
+          run,
+          spec,
           `home health regressed at ${describeWeights(weights)} (${health.error ?? 'unhealthy'}): rolled back to ${run.from}`,
-          {
-            final: true,
-            changes: {
-              weights: { before, after: rollback },
-              rolledBack: true,
-              canary: history,
-              canaryAt: times,
-            },
-          },
+          { before, history, times },
         );
       }
     }
   }
   const after = await deps.dns.readWeights(spec);
   if (!(await context.holds())) throw takenOver(run);
-  if (fenceIsAdvisory(instance)) await requireNoWritesSinceSnapshot(deps, run, spec, before);
+  if (fenceIsAdvisory(instance) && (await tookWritesSinceSnapshot(deps, run))) {
+    await rollBack(
+      deps,
+      run,
+      spec,
+      `the instance in ${run.from} took writes after its final snapshot, during the canary: rolled back to ${run.from}; resume to take a new final snapshot`,
+      { before, history, times },
+    );
+  }
   // All traffic is home and the recovered copy stays fenced: home is the one primary now.
   await deps.instances.unfence(run.instanceId, home);
   return { weights: { before, after }, canary: history, canaryAt: times };
@@ -264,27 +261,39 @@ export async function canaryShift(
  * The last guard of a kind whose fence writers may ignore: before home becomes the one primary,
  * the recovered copy must still hold exactly the final snapshot. If a write landed there after
  * catch-up's last look, unfencing home would leave that write behind on a copy nothing serves;
- * instead all traffic goes back to the recovered copy, which takes writes again, and a resume
- * takes a new final snapshot (undoFailedStep reopens the fenced steps).
+ * the canary rolls back instead, and a resume takes a new final snapshot (undoFailedStep
+ * reopens the fenced steps).
  */
-async function requireNoWritesSinceSnapshot(
+async function tookWritesSinceSnapshot(deps: RecoveryDeps, run: RecoveryRun): Promise<boolean> {
+  const recovered = await deps.instances.health(run.instanceId, run.from);
+  // Unreachable, it takes no write either; what it took before catch-up's look is home already.
+  if (typeof recovered.configDigest !== 'string') return false;
+  return recovered.configDigest !== run.snapshot?.configDigest;
+}
+
+/**
+ * Ends the canary: all traffic back to the instance that was serving, which takes writes again.
+ * Home was fenced through the canary, so it holds no write the recovered copy lacks.
+ */
+async function rollBack(
   deps: RecoveryDeps,
   run: RecoveryRun,
   spec: ReturnType<typeof dnsSpecFor>,
-  before: Weights,
-): Promise<void> {
-  const recovered = await deps.instances.health(run.instanceId, run.from);
-  // Unreachable, it takes no write either; what it took before catch-up's look is home already.
-  if (typeof recovered.configDigest !== 'string') return;
-  if (recovered.configDigest === run.snapshot?.configDigest) return;
+  reason: string,
+  canary: { before: Weights; history: Weights[]; times: string[] },
+): Promise<never> {
   const rollback = failoverWeights(Object.keys(spec.targets), run.from);
   await deps.dns.applyWeights(spec, rollback);
   await deps.instances.unfence(run.instanceId, run.from);
-  throw new RunStepError(
-    'shift',
-    `the instance in ${run.from} took writes after its final snapshot, during the canary: rolled back to ${run.from}; resume to take a new final snapshot`,
-    { final: true, changes: { weights: { before, after: rollback }, rolledBack: true } },
-  );
+  throw new RunStepError('shift', reason, {
+    final: true,
+    changes: {
+      weights: { before: canary.before, after: rollback },
+      rolledBack: true,
+      canary: canary.history,
+      canaryAt: canary.times,
+    },
+  });
 }
 
 const sameWeights = (a: Weights, b: Weights) =>

@@ -54,20 +54,7 @@ describe('restore step', () => {
   });
 
   it("records the restore's time at the provider's limits beside its measured time when the store's control plane is paced there", async () => {
-    const w = recoveryWorld();
-    await w.seed('petstore', 12);
-    await w.snapshot('petstore');
-    w.fail('us-east-1');
-    const event = w.outage('us-east-1');
-    const started = await startRecovery(w.deps, {
-      instance: w.instance(),
-      failedRegion: 'us-east-1',
-      claimant: 'delivery-a',
-      incident: { incidentId: event.incidentId, confirmedAt: event.confirmedAt },
-    });
-    if (started.outcome !== 'started') throw new Error(`test: ${started.outcome}`);
-    const { run } = started;
-    await runRecoveryStep(w.deps, run.runId, 'plan', run.claimSet);
+    const { w, run } = await plannedRecovery(12);
     // A store whose control plane AWS would pace at 2 writes/s (API Gateway's, in kind).
     let writes = 100; // calls made before this restore: not its own
     const stores = w.deps.instanceStore;
@@ -93,22 +80,28 @@ describe('restore step', () => {
   });
 
   it('records nothing of the kind for a store with no paced control plane', async () => {
-    const w = recoveryWorld();
-    await w.seed('petstore', 3);
-    await w.snapshot('petstore');
-    w.fail('us-east-1');
-    const event = w.outage('us-east-1');
-    const started = await startRecovery(w.deps, {
-      instance: w.instance(),
-      failedRegion: 'us-east-1',
-      claimant: 'delivery-a',
-      incident: { incidentId: event.incidentId, confirmedAt: event.confirmedAt },
-    });
-    if (started.outcome !== 'started') throw new Error(`test: ${started.outcome}`);
-    const { run } = started;
-    await runRecoveryStep(w.deps, run.runId, 'plan', run.claimSet);
+    const { w, run } = await plannedRecovery(3);
     const done = await runRecoveryStep(w.deps, run.runId, 'restore', run.claimSet);
     expect(done.steps.restore?.status).toBe('done');
     expect(done.restoreOnAws).toBeUndefined();
   });
 });
+
+/** petstore (`objects` objects, snapshotted) recovering out of a failed us-east-1, planned. */
+async function plannedRecovery(objects: number) {
+  const w = recoveryWorld();
+  await w.seed('petstore', objects);
+  await w.snapshot('petstore');
+  w.fail('us-east-1');
+  const event = w.outage('us-east-1');
+  const started = await startRecovery(w.deps, {
+    instance: w.instance(),
+    failedRegion: 'us-east-1',
+    claimant: 'delivery-a',
+    incident: { incidentId: event.incidentId, confirmedAt: event.confirmedAt },
+  });
+  if (started.outcome !== 'started') throw new Error(`test: ${started.outcome}`);
+  const { run } = started;
+  await runRecoveryStep(w.deps, run.runId, 'plan', run.claimSet);
+  return { w, run };
+}
