@@ -26,7 +26,7 @@ export const OPEN_BUGS: readonly OpenBug[] = [
     title:
       'bug 11 (docs/simulation.md): in a flapping region a recovery starts although no outage was confirmed; not diagnosed yet',
     invariant: 'no-recovery-without-region-outage',
-    seeds: [1005381, 1008397],
+    seeds: [531829, 1005381, 1008397],
   },
   {
     title:
