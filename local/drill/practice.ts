@@ -1,11 +1,11 @@
 import { ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
-import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { s3ClientFor } from '../../shared/adapters/aws-clients.ts';
 import { ReadOnlyDns } from '../../shared/adapters/practice-identity.ts';
 import { instanceStore, practiceDeps } from '../../shared/composition.ts';
 import { regionBuckets } from '../../shared/config/load.ts';
 import type { LifeboatConfig } from '../../shared/config/schema.ts';
 import { type PracticeReport, runPractice } from '../../shared/domain/recovery/practice.ts';
+import { bucketVersionLines } from '../bucket-versions.ts';
 import type { DrillSession } from './session.ts';
 
 /** What the drill's practice found, for its report. */
@@ -45,24 +45,7 @@ async function untouchable(
   if (region) {
     const s3 = s3ClientFor({ region: homeRegion, endpointUrl: endpoint });
     for (const bucket of Object.values(regionBuckets(config, region))) {
-      let keyMarker: string | undefined;
-      let versionMarker: string | undefined;
-      for (;;) {
-        const page = await s3.send(
-          new ListObjectVersionsCommand({
-            Bucket: bucket,
-            KeyMarker: keyMarker,
-            VersionIdMarker: versionMarker,
-          }),
-        );
-        for (const v of page.Versions ?? [])
-          home.push(`${bucket}/${v.Key}@${v.VersionId} ${v.ETag} ${v.Size}`);
-        for (const d of page.DeleteMarkers ?? [])
-          home.push(`${bucket}/${d.Key}@${d.VersionId} deleted`);
-        if (!page.IsTruncated) break;
-        keyMarker = page.NextKeyMarker;
-        versionMarker = page.NextVersionIdMarker;
-      }
+      home.push(...(await bucketVersionLines(s3, bucket)));
     }
   }
   const direct: LifeboatConfig = {

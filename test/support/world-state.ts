@@ -1,5 +1,6 @@
 import { ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
-import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
+import { bucketVersionLines } from '../../local/bucket-versions.ts';
 import { regionBuckets } from '../../shared/config/load.ts';
 import type { RecoveryWorld } from '../worlds/moto-recovery.ts';
 
@@ -24,24 +25,7 @@ export async function bucketVersions(
   const out: string[] = [];
   for (const name of which) {
     const bucket = buckets[name];
-    let keyMarker: string | undefined;
-    let versionMarker: string | undefined;
-    for (;;) {
-      const page = await s3.send(
-        new ListObjectVersionsCommand({
-          Bucket: bucket,
-          KeyMarker: keyMarker,
-          VersionIdMarker: versionMarker,
-        }),
-      );
-      for (const v of page.Versions ?? [])
-        out.push(`${bucket}/${v.Key}@${v.VersionId} ${v.ETag} ${v.Size}`);
-      for (const d of page.DeleteMarkers ?? [])
-        out.push(`${bucket}/${d.Key}@${d.VersionId} deleted`);
-      if (!page.IsTruncated) break;
-      keyMarker = page.NextKeyMarker;
-      versionMarker = page.NextVersionIdMarker;
-    }
+    out.push(...(await bucketVersionLines(s3, bucket)));
   }
   return out.sort();
 }
