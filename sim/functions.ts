@@ -1,3 +1,4 @@
+import { SimulatedCrash } from '../shared/adapters/memory/crash.ts';
 import { snapshotQuorum } from '../shared/config/load.ts';
 import { rateToSeconds } from '../shared/config/schema.ts';
 import { detect, regionStateKey } from '../shared/domain/detection/detect.ts';
@@ -19,7 +20,6 @@ import type { EventDelivery } from './delivery.ts';
 import { busFor, portsFor } from './ports.ts';
 import type { SeedContext } from './seed-context.ts';
 import type { Invocation } from './world.ts';
-import { SimulatedCrash } from './world.ts';
 
 /**
  * The functions of the simulation: the same domain calls the Lambda handlers make (the handlers

@@ -1,3 +1,4 @@
+import { SimulatedCrash } from '../shared/adapters/memory/crash.ts';
 import type { HealthProbe, ProbeResponse } from '../shared/domain/detection/probe.ts';
 import type {
   BlobStore,
@@ -9,7 +10,7 @@ import type {
 } from '../shared/domain/ports.ts';
 import type { DnsRouting, InstanceControl } from '../shared/domain/recovery/ports.ts';
 import { StorageUnavailableError } from '../shared/errors.ts';
-import { type Invocation, SimulatedCrash, type SimWorld } from './world.ts';
+import type { Invocation, SimWorld } from './world.ts';
 
 /**
  * The ports the code under test gets in the simulator, bound to one invocation: each call is

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { MemoryBlobs } from '../shared/adapters/memory/blobs.ts';
 import { MemoryDns } from '../shared/adapters/memory/dns.ts';
 import { MemoryDocuments } from '../shared/adapters/memory/documents.ts';
+import { MemoryInstanceStore } from '../shared/adapters/memory/instance-store.ts';
 import { type InstanceCopy, MemoryInstances } from '../shared/adapters/memory/instances.ts';
 import type { LifeboatConfig } from '../shared/config/schema.ts';
 import type {
@@ -41,7 +41,6 @@ interface RuntimeState extends InstanceCopy {
 
 const SLOT_KEY = /^capacity\/([^/]+)\/slot-(\d+)\.json$/;
 const RUN_KEY = /^runs\/(.+)\.json$/;
-const byKey = <T>([a]: [string, T], [b]: [string, T]) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** What the simulated AWS holds, and the effects of the calls that change it. */
 export class SimTruth {
@@ -63,7 +62,8 @@ export class SimTruth {
   readonly docs = new Map<string, MemoryDocuments>();
   /** Each region's backup bucket. */
   readonly vaults = new Map<string, MemoryBlobs>();
-  readonly stores = new Map<string, Map<string, Map<string, Buffer>>>();
+  /** Each region's instance stores. */
+  readonly stores = new Map<string, MemoryInstanceStore>();
   /** Route 53's records, under the one weight rule. */
   readonly dns = new MemoryDns();
   /** The instances' copies, with what the advisory fence needs to know of each. */
@@ -86,7 +86,7 @@ export class SimTruth {
     for (const region of this.regions) {
       this.docs.set(region, this.newBucket());
       this.vaults.set(region, new MemoryBlobs());
-      this.stores.set(region, new Map());
+      this.stores.set(region, new MemoryInstanceStore());
     }
     for (const instance of config.instances) {
       for (const [region, endpoint] of Object.entries(instance.endpoints)) {
@@ -200,9 +200,10 @@ export class SimTruth {
 
   /** The digest of what a region's store holds for an instance, straight from the truth. */
   storeDigest(region: string, instanceId: string): string {
-    const objects = [...(this.stores.get(region)?.get(instanceId) ?? new Map<string, Buffer>())]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([key, body]) => ({ key, sha256: sha256Hex(body) }));
+    const objects = [...this.store(region).contents(instanceId)].map(([key, body]) => ({
+      key,
+      sha256: sha256Hex(body),
+    }));
     return configDigest(objects);
   }
 
@@ -343,7 +344,7 @@ export class SimTruth {
   destroy(region: string): void {
     this.docs.set(region, this.newBucket());
     this.vaults.set(region, new MemoryBlobs());
-    this.stores.set(region, new Map());
+    this.stores.set(region, new MemoryInstanceStore());
     for (const instance of this.config.instances) {
       if (this.instances.peek(instance.id, region)?.activated) {
         this.instances.reset(instance.id, region);
@@ -397,14 +398,12 @@ export class SimTruth {
     return this.sched.now - since < lag && since - last < lag;
   }
 
+  private store(region: string): MemoryInstanceStore {
+    return this.stores.get(region) as MemoryInstanceStore;
+  }
+
   objectsOf(region: string, id: string): Map<string, Buffer> {
-    const stores = this.stores.get(region) as Map<string, Map<string, Buffer>>;
-    let objects = stores.get(id);
-    if (!objects) {
-      objects = new Map();
-      stores.set(id, objects);
-    }
-    return objects;
+    return this.store(region).objectsOf(id);
   }
 
   // ---- backup buckets ----
@@ -432,18 +431,14 @@ export class SimTruth {
   // ---- instance stores ----
 
   storeList(region: string, id: string): ObjectEntry[] {
-    return [...this.objectsOf(region, id)].sort(byKey).map(([key, body]) => ({
-      key,
-      etag: `"${createHash('md5').update(body).digest('hex')}"`,
-      size: body.length,
-    }));
+    return this.store(region).list(id);
   }
 
   storeWrite(region: string, id: string, key: string, body: Uint8Array): void {
-    this.objectsOf(region, id).set(key, Buffer.from(body));
+    this.store(region).write(id, key, body);
   }
 
   storeDelete(region: string, id: string, keys: readonly string[]): void {
-    for (const key of keys) this.objectsOf(region, id).delete(key);
+    this.store(region).delete(id, keys);
   }
 }

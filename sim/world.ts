@@ -1,3 +1,4 @@
+import { SimulatedCrash } from '../shared/adapters/memory/crash.ts';
 import type { LifeboatConfig } from '../shared/config/schema.ts';
 import { DnsChangeError, EventPublishError, StorageUnavailableError } from '../shared/errors.ts';
 import type { Rng } from '../shared/random.ts';
@@ -11,14 +12,6 @@ import { SimTruth } from './truth.ts';
  * (`portsFor`, sim/ports.ts), and every port call passes the gate, which adds latency, injects the seeded
  * faults, and can crash the invocation.
  */
-
-/** Thrown into the code under test to stand for its process dying (timeout, OOM, kill). */
-export class SimulatedCrash extends Error {
-  constructor(where: string) {
-    super(`simulated crash ${where}`);
-    this.name = 'SimulatedCrash';
-  }
-}
 
 /** Seeded fault rates, per port call. */
 export interface FaultRates {

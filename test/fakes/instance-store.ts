@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { MemoryInstanceStore } from '../../shared/adapters/memory/instance-store.ts';
 import type { InstanceStore, ObjectEntry } from '../../shared/domain/ports.ts';
 import { StorageUnavailableError } from '../../shared/errors.ts';
 import { nextSeq } from './sequence.ts';
@@ -35,7 +35,7 @@ export class InMemoryInstanceStore implements InstanceStore {
   unreachable = false;
   /** Size of the pieces `read` yields. */
   pieceSize: number;
-  private readonly data = new Map<string, Map<string, Buffer>>();
+  private readonly objects = new MemoryInstanceStore();
 
   constructor(options: { region?: string; pieceSize?: number } = {}) {
     this.location = `memory://store (${options.region ?? 'test-region-1'})`;
@@ -44,14 +44,12 @@ export class InMemoryInstanceStore implements InstanceStore {
 
   async list(instanceId: string): Promise<ObjectEntry[]> {
     this.enter({ op: 'list', instanceId, key: '' });
-    return [...this.objectsOf(instanceId)]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([key, body]) => ({ key, etag: etagOf(body), size: body.length }));
+    return this.objects.list(instanceId);
   }
 
   async *read(instanceId: string, key: string): AsyncIterable<Uint8Array> {
     this.enter({ op: 'read', instanceId, key });
-    const body = this.data.get(instanceId)?.get(key);
+    const body = this.objects.get(instanceId, key);
     if (!body)
       throw new StorageUnavailableError(`${this.location} ${instanceId}/${key}: NoSuchKey`);
     for (let at = 0; at < body.length; at += this.pieceSize) {
@@ -63,13 +61,12 @@ export class InMemoryInstanceStore implements InstanceStore {
 
   async write(instanceId: string, key: string, body: Uint8Array): Promise<void> {
     this.enter({ op: 'write', instanceId, key, bytes: body.byteLength });
-    this.objectsOf(instanceId).set(key, Buffer.from(body));
+    this.objects.write(instanceId, key, body);
   }
 
   async delete(instanceId: string, keys: readonly string[]): Promise<void> {
     this.enter({ op: 'delete', instanceId, key: keys[0] ?? '', keys: [...keys] });
-    const objects = this.objectsOf(instanceId);
-    for (const key of keys) objects.delete(key);
+    this.objects.delete(instanceId, keys);
   }
 
   private enter(call: Omit<InstanceCall, 'seq'>): void {
@@ -81,32 +78,19 @@ export class InMemoryInstanceStore implements InstanceStore {
     }
   }
 
-  private objectsOf(instanceId: string): Map<string, Buffer> {
-    let objects = this.data.get(instanceId);
-    if (!objects) {
-      objects = new Map();
-      this.data.set(instanceId, objects);
-    }
-    return objects;
-  }
-
   /** Puts an object in place without recording a call: test set-up. */
   seed(instanceId: string, key: string, body: Uint8Array | string): void {
-    this.objectsOf(instanceId).set(key, Buffer.from(body));
+    this.objects.write(instanceId, key, Buffer.from(body));
   }
 
   /** Removes an object without recording a call. */
   unseed(instanceId: string, key: string): void {
-    this.objectsOf(instanceId).delete(key);
+    this.objects.delete(instanceId, [key]);
   }
 
   /** Every object of an instance, key → copy of its bytes, in key order. */
   contents(instanceId: string): Map<string, Buffer> {
-    return new Map(
-      [...this.objectsOf(instanceId)]
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-        .map(([k, v]) => [k, Buffer.from(v)]),
-    );
+    return new Map([...this.objects.contents(instanceId)].map(([k, v]) => [k, Buffer.from(v)]));
   }
 
   callsOf(op: InstanceOp): InstanceCall[] {
@@ -126,9 +110,4 @@ export class InMemoryInstanceStore implements InstanceStore {
     this.calls.length = 0;
     this.pieces.length = 0;
   }
-}
-
-/** The ETag S3 gives a single-part upload: the body's MD5 in double quotes. */
-export function etagOf(body: Uint8Array): string {
-  return `"${createHash('md5').update(body).digest('hex')}"`;
 }

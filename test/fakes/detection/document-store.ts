@@ -1,14 +1,7 @@
+import { SimulatedCrash } from '../../../shared/adapters/memory/crash.ts';
 import { MemoryDocuments } from '../../../shared/adapters/memory/documents.ts';
 import type { DocumentStore, VersionedDocument } from '../../../shared/domain/ports.ts';
 import { WriteConflictError } from '../../../shared/errors.ts';
-
-/** Thrown by the fakes to stand for a process dying at that point (Lambda timeout, OOM). */
-export class SimulatedCrash extends Error {
-  constructor(where: string) {
-    super(`simulated crash ${where}`);
-    this.name = 'SimulatedCrash';
-  }
-}
 
 /** One call the store received, in order, with the client that made it. */
 export interface StoreCall {

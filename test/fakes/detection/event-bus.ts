@@ -1,5 +1,5 @@
+import { SimulatedCrash } from '../../../shared/adapters/memory/crash.ts';
 import type { EventBus, LifeboatEvent } from '../../../shared/domain/ports.ts';
-import { SimulatedCrash } from './document-store.ts';
 
 /**
  * An event bus that records every accepted event, in order. `crashBeforeNextPublishes` makes the

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { SimulatedCrash } from '../../../../../shared/adapters/memory/crash.ts';
 import {
   detect,
   MAX_CAS_ATTEMPTS,
@@ -11,11 +12,7 @@ import type {
 } from '../../../../../shared/domain/detection/region-health.ts';
 import type { DocumentStore } from '../../../../../shared/domain/ports.ts';
 import { ContentionError, CorruptStateError } from '../../../../../shared/errors.ts';
-import {
-  gate,
-  InMemoryDocumentStore,
-  SimulatedCrash,
-} from '../../../../fakes/detection/document-store.ts';
+import { gate, InMemoryDocumentStore } from '../../../../fakes/detection/document-store.ts';
 import { RecordingEventBus } from '../../../../fakes/detection/event-bus.ts';
 import { scenarioArbitrary } from '../../../../fakes/detection/generator.ts';
 import {

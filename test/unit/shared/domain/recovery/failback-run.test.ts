@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { SimulatedCrash } from '../../../../../shared/adapters/memory/crash.ts';
 import { FailbackEvent } from '../../../../../shared/domain/events.ts';
 import { reservedSlots } from '../../../../../shared/domain/recovery/capacity.ts';
 import {
@@ -19,7 +20,6 @@ import {
 } from '../../../../../shared/domain/recovery/run-store.ts';
 import { DnsChangeError, RunStepError } from '../../../../../shared/errors.ts';
 import { MINUTE } from '../../../../fakes/clock.ts';
-import { SimulatedCrash } from '../../../../fakes/detection/document-store.ts';
 import { digestOfStore, FencedWriteError } from '../../../../fakes/recovery/instance-control.ts';
 import { nextSeq } from '../../../../fakes/sequence.ts';
 import {

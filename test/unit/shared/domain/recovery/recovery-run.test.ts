@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { SimulatedCrash } from '../../../../../shared/adapters/memory/crash.ts';
 import { RecoveryEvent } from '../../../../../shared/domain/events.ts';
 import { reservedSlots } from '../../../../../shared/domain/recovery/capacity.ts';
 import {
@@ -28,7 +29,6 @@ import {
   StorageUnavailableError,
 } from '../../../../../shared/errors.ts';
 import { MINUTE, SECOND } from '../../../../fakes/clock.ts';
-import { SimulatedCrash } from '../../../../fakes/detection/document-store.ts';
 import { FencedWriteError } from '../../../../fakes/recovery/instance-control.ts';
 import {
   type InstanceSpec,

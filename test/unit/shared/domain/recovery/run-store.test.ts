@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { SimulatedCrash } from '../../../../../shared/adapters/memory/crash.ts';
 import { parseConfig } from '../../../../../shared/config/load.ts';
 import { claim } from '../../../../../shared/domain/recovery/claims.ts';
 import {
@@ -18,7 +19,6 @@ import {
 } from '../../../../../shared/domain/recovery/run-store.ts';
 import { RunStepError, StorageUnavailableError } from '../../../../../shared/errors.ts';
 import { MINUTE } from '../../../../fakes/clock.ts';
-import { SimulatedCrash } from '../../../../fakes/detection/document-store.ts';
 import { type RecoveryWorld, recoveryWorld } from '../../../../worlds/recovery.ts';
 
 const SET = ['eu-west-1', 'us-east-2', 'us-west-2'];
