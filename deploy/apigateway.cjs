@@ -13,6 +13,7 @@
  * every region (a restore unwraps the key ring with its target region's key) and no other key.
  */
 
+const { kmsKey } = require('./cfn.cjs');
 const { loadConfig, naming, allBuckets, instances, s3Arn } = require('./config.cjs');
 
 const READ = ['apigateway:GET'];
@@ -165,40 +166,11 @@ async function secretsKeyResources(ctx) {
   const { doc } = await loadConfig(ctx);
   return {
     Resources: {
-      SecretsKey: {
-        Type: 'AWS::KMS::Key',
-        Properties: {
-          Description: `lifeboat secrets (${naming(doc).bucketPrefix}): wraps the API Gateway kind's key rings`,
-          EnableKeyRotation: true,
-          // The account administers the key; IAM policies (the roles' OpenKeyRing/MakeKeyRing
-          // grants, scoped by alias) decide who uses it.
-          KeyPolicy: {
-            Version: '2012-10-17',
-            Statement: [
-              {
-                Sid: 'AccountAdministers',
-                Effect: 'Allow',
-                Principal: {
-                  AWS: {
-                    'Fn::Join': [
-                      '',
-                      [
-                        'arn:',
-                        { Ref: 'AWS::Partition' },
-                        ':iam::',
-                        { Ref: 'AWS::AccountId' },
-                        ':root',
-                      ],
-                    ],
-                  },
-                },
-                Action: 'kms:*',
-                Resource: '*',
-              },
-            ],
-          },
-        },
-      },
+      // The account administers the key; IAM policies (the roles' OpenKeyRing/MakeKeyRing
+      // grants, scoped by alias) decide who uses it.
+      SecretsKey: kmsKey(
+        `lifeboat secrets (${naming(doc).bucketPrefix}): wraps the API Gateway kind's key rings`,
+      ),
       SecretsKeyAlias: {
         Type: 'AWS::KMS::Alias',
         Properties: { AliasName: secretsAlias(doc), TargetKeyId: { Ref: 'SecretsKey' } },

@@ -6,6 +6,7 @@
  */
 
 const crypto = require('node:crypto');
+const { TAGS } = require('./cfn.cjs');
 const {
   catalog,
   LifeboatDeployError,
@@ -55,8 +56,6 @@ function eventBusArn(region, name) {
     ],
   };
 }
-
-const TAGS = [{ Key: 'app', Value: 'lifeboat' }];
 
 /**
  * Rules that forward `pattern` from one bus of this region to the lifeboat bus of each region

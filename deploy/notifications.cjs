@@ -17,17 +17,9 @@
 
 const crypto = require('node:crypto');
 const tsx = require('tsx/cjs/api');
-const {
-  catalog,
-  configuredRegion,
-  deployStage,
-  instances,
-  naming,
-  pascal,
-  rateToSeconds,
-} = require('./config.cjs');
+const { catalog, configuredRegion, deployStage, naming, pascal } = require('./config.cjs');
 
-const { ALARM_NAMESPACE, alarmDimensions, alarmPrefix, operationalAlarms } = tsx.require(
+const { alarmInputsOf, alarmPrefix, alarmProperties, operationalAlarms } = tsx.require(
   '../shared/domain/notifications/alarms.ts',
   __filename,
 );
@@ -35,13 +27,8 @@ const { notificationTopicName } = tsx.require(
   '../shared/domain/notifications/notify.ts',
   __filename,
 );
+const { TAGS, account, join, kmsKey, partition } = require('./cfn.cjs');
 const { dashboardBody } = require('./dashboard.cjs');
-
-const TAGS = [{ Key: 'app', Value: 'lifeboat' }];
-
-const partition = { Ref: 'AWS::Partition' };
-const account = { Ref: 'AWS::AccountId' };
-const join = (...parts) => ({ 'Fn::Join': ['', parts] });
 
 /** A stable id suffix: a changed list order never replaces a subscription. */
 function hashOf(text) {
@@ -60,36 +47,10 @@ function topicName(doc) {
  */
 function alarmsOf(doc, region, stage) {
   const resources = {};
-  const specs = operationalAlarms({
-    stage,
-    region,
-    regions: doc.regions.map((r) => r.name),
-    instances: instances(doc).map((i) => ({
-      id: i.id,
-      schedule: i.snapshot.schedule,
-      scheduleSeconds: rateToSeconds(i.snapshot.schedule),
-    })),
-  });
-  for (const spec of specs) {
+  for (const spec of operationalAlarms(alarmInputsOf(doc, stage, region))) {
     resources[spec.logicalId] = {
       Type: 'AWS::CloudWatch::Alarm',
-      Properties: {
-        AlarmName: spec.name,
-        AlarmDescription: spec.description,
-        Namespace: ALARM_NAMESPACE,
-        MetricName: spec.metric,
-        Dimensions: alarmDimensions(spec),
-        Statistic: spec.statistic,
-        Period: spec.periodSeconds,
-        EvaluationPeriods: spec.periods,
-        DatapointsToAlarm: spec.periods,
-        ComparisonOperator: spec.comparison,
-        Threshold: spec.threshold,
-        TreatMissingData: spec.missingData,
-        AlarmActions: [{ Ref: 'NotificationTopic' }],
-        OKActions: [{ Ref: 'NotificationTopic' }],
-        Tags: TAGS,
-      },
+      Properties: { ...alarmProperties(spec, { Ref: 'NotificationTopic' }), Tags: TAGS },
     };
   }
   resources.NotifyDeadLettersAlarm = {
@@ -158,37 +119,20 @@ async function notificationResources(ctx) {
   }
   return {
     Resources: {
-      NotificationKey: {
-        Type: 'AWS::KMS::Key',
-        Properties: {
-          Description: `lifeboat notifications (${stage}, ${here}): encrypts the notification topic`,
-          EnableKeyRotation: true,
-          // moto's CloudFormation requires an explicit key policy (deploy/apigateway.cjs).
-          KeyPolicy: {
-            Version: '2012-10-17',
-            Statement: [
-              {
-                Sid: 'AccountAdministers',
-                Effect: 'Allow',
-                Principal: { AWS: join('arn:', partition, ':iam::', account, ':root') },
-                Action: 'kms:*',
-                Resource: '*',
-              },
-              // Alarm actions publish to the encrypted topic as CloudWatch: it needs a data key.
-              {
-                Sid: 'CloudWatchAlarmsPublish',
-                Effect: 'Allow',
-                Principal: { Service: 'cloudwatch.amazonaws.com' },
-                Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-                Resource: '*',
-                Condition: { StringEquals: { 'aws:SourceAccount': account } },
-              },
-            ],
+      NotificationKey: kmsKey(
+        `lifeboat notifications (${stage}, ${here}): encrypts the notification topic`,
+        [
+          // Alarm actions publish to the encrypted topic as CloudWatch: it needs a data key.
+          {
+            Sid: 'CloudWatchAlarmsPublish',
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            Resource: '*',
+            Condition: { StringEquals: { 'aws:SourceAccount': account } },
           },
-          // No Tags: moto's CloudFormation hands them to its KMS tagger in the wrong shape
-          // (KeyError 'TagKey'), and the deploy test deploys this template into moto.
-        },
-      },
+        ],
+      ),
       NotificationTopic: {
         Type: 'AWS::SNS::Topic',
         Properties: {

@@ -20,7 +20,7 @@ import {
 } from '../shared/adapters/aws-clients.ts';
 import { secretsKeyAlias } from '../shared/composition.ts';
 import { regionBuckets } from '../shared/config/load.ts';
-import { type LifeboatConfig, rateToSeconds } from '../shared/config/schema.ts';
+import type { LifeboatConfig } from '../shared/config/schema.ts';
 import {
   type EventPattern,
   type FunctionName,
@@ -28,8 +28,8 @@ import {
   ROUTES,
 } from '../shared/domain/events.ts';
 import {
-  ALARM_NAMESPACE,
-  alarmDimensions,
+  alarmInputsOf,
+  alarmProperties,
   operationalAlarms,
 } from '../shared/domain/notifications/alarms.ts';
 import {
@@ -202,35 +202,9 @@ async function ensureAlarms(
   topicArn: string,
 ): Promise<void> {
   const cloudwatch = cloudWatchClientFor(target);
-  const specs = operationalAlarms({
-    stage: localAlarmStage(config),
-    region: target.region,
-    regions: config.regions.map((r) => r.name),
-    instances: config.instances.map((i) => ({
-      id: i.id,
-      schedule: i.snapshot.schedule,
-      scheduleSeconds: rateToSeconds(i.snapshot.schedule),
-    })),
-  });
-  for (const spec of specs) {
-    await cloudwatch.send(
-      new PutMetricAlarmCommand({
-        AlarmName: spec.name,
-        AlarmDescription: spec.description,
-        Namespace: ALARM_NAMESPACE,
-        MetricName: spec.metric,
-        Dimensions: alarmDimensions(spec),
-        Statistic: spec.statistic,
-        Period: spec.periodSeconds,
-        EvaluationPeriods: spec.periods,
-        DatapointsToAlarm: spec.periods,
-        ComparisonOperator: spec.comparison,
-        Threshold: spec.threshold,
-        TreatMissingData: spec.missingData,
-        AlarmActions: [topicArn],
-        OKActions: [topicArn],
-      }),
-    );
+  const inputs = alarmInputsOf(config, localAlarmStage(config), target.region);
+  for (const spec of operationalAlarms(inputs)) {
+    await cloudwatch.send(new PutMetricAlarmCommand(alarmProperties(spec, topicArn)));
   }
 }
 

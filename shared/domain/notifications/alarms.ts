@@ -1,3 +1,4 @@
+import { type LifeboatConfig, rateToSeconds } from '../../config/schema.ts';
 import { Metric } from '../metrics.ts';
 
 /**
@@ -146,4 +147,46 @@ export function alarmDimensions(spec: AlarmSpec): { Name: string; Value: string 
     Name,
     Value,
   }));
+}
+
+/** What the alarms of `region`'s stack depend on, read from the config (the stack's and the local world's). */
+export function alarmInputsOf(
+  config: Pick<LifeboatConfig, 'regions' | 'instances'>,
+  stage: string,
+  region: string,
+): AlarmInputs {
+  return {
+    stage,
+    region,
+    regions: config.regions.map((r) => r.name),
+    instances: config.instances.map((i) => ({
+      id: i.id,
+      schedule: i.snapshot.schedule,
+      scheduleSeconds: rateToSeconds(i.snapshot.schedule),
+    })),
+  };
+}
+
+/**
+ * An alarm as CloudWatch's PutMetricAlarm and CloudFormation's AWS::CloudWatch::Alarm both take
+ * it (they share the property names), telling `action` of both ALARM and OK: the local world
+ * passes the topic's ARN, the template a `Ref` to it.
+ */
+export function alarmProperties<A>(spec: AlarmSpec, action: A) {
+  return {
+    AlarmName: spec.name,
+    AlarmDescription: spec.description,
+    Namespace: ALARM_NAMESPACE,
+    MetricName: spec.metric,
+    Dimensions: alarmDimensions(spec),
+    Statistic: spec.statistic,
+    Period: spec.periodSeconds,
+    EvaluationPeriods: spec.periods,
+    DatapointsToAlarm: spec.periods,
+    ComparisonOperator: spec.comparison,
+    Threshold: spec.threshold,
+    TreatMissingData: spec.missingData,
+    AlarmActions: [action],
+    OKActions: [action],
+  };
 }
