@@ -62,31 +62,60 @@ export function samplesOf(
   return samples;
 }
 
+/**
+ * A vantage's current run: its first and last instants, and the longest stretch of it made of
+ * consecutive rounds (`steadySeconds`: no two samples of the stretch more than
+ * `maxRoundGapSeconds` apart). A silence up to staleSeconds does not break the run (a lost round
+ * is not a change of state), but it is not evidence of the run's state either.
+ */
+export interface Run {
+  start: string;
+  last: string;
+  steadySeconds: number;
+}
+
+/**
+ * The widest gap between two samples that still counts as consecutive rounds: a round and a
+ * half, so a probe's jitter passes and one lost round does not.
+ */
+export const maxRoundGapSeconds = (settings: DetectorSettings) => 1.5 * settings.intervalSeconds;
+
 /** The vantage's current run of samples that all satisfy `holds`, unbroken by a stale gap. */
 export function currentRun(
   samples: readonly Sample[],
   holds: (s: Sample) => boolean,
   settings: DetectorSettings,
-): { start: string; last: string } | undefined {
+): Run | undefined {
   const last = samples[samples.length - 1];
   if (!last || !holds(last)) return undefined;
   const staleMs = settings.staleSeconds * 1000;
+  const roundGapMs = maxRoundGapSeconds(settings) * 1000;
+  let steadyMs = 0;
+  let stretchEnd = last.t;
   let i = samples.length - 1;
   while (i > 0) {
     const previous = samples[i - 1] as Sample;
-    if (!holds(previous) || (samples[i] as Sample).t - previous.t > staleMs) break;
+    const gap = (samples[i] as Sample).t - previous.t;
+    if (!holds(previous) || gap > staleMs) break;
+    if (gap > roundGapMs) {
+      steadyMs = Math.max(steadyMs, stretchEnd - (samples[i] as Sample).t);
+      stretchEnd = previous.t;
+    }
     i -= 1;
   }
-  return { start: (samples[i] as Sample).at, last: last.at };
+  steadyMs = Math.max(steadyMs, stretchEnd - (samples[i] as Sample).t);
+  return { start: (samples[i] as Sample).at, last: last.at, steadySeconds: steadyMs / 1000 };
 }
 
 /**
  * A run counts for `seconds` when it started at least that long ago, its own probes span the
- * period less one interval (failureThreshold consecutive results, as Route 53 counts), and
- * the vantage is still being heard.
+ * period less one interval in consecutive rounds (failureThreshold consecutive results, as
+ * Route 53 counts), and the vantage is still being heard. A lost round inside the run does not
+ * count as a result: two dark rounds a minute apart with nothing heard between are two drops
+ * of a flapping region as much as one outage (docs/detection.md, "Lost rounds").
  */
 export function lasted(
-  run: { start: string; last: string } | undefined,
+  run: Run | undefined,
   seconds: number,
   now: string,
   settings: DetectorSettings,
@@ -94,7 +123,7 @@ export function lasted(
   if (!run || secondsBetween(run.last, now) > settings.staleSeconds) return false;
   return (
     secondsBetween(run.start, now) >= seconds &&
-    secondsBetween(run.start, run.last) >= seconds - settings.intervalSeconds
+    run.steadySeconds >= seconds - settings.intervalSeconds
   );
 }
 
@@ -102,8 +131,8 @@ export interface Vote {
   vantage: string;
   lastSeen: string;
   samples: Sample[];
-  downRun?: { start: string; last: string };
-  upRun?: { start: string; last: string };
+  downRun?: Run;
+  upRun?: Run;
 }
 
 export function votesAt(state: RegionHealth, now: string, settings: DetectorSettings): Vote[] {

@@ -42,13 +42,15 @@ export function samplesOf(
 
 /**
  * The vantage's current run of samples that are all `dark` (or all not dark), with no silence
- * longer than staleSeconds inside it: its first and last instants.
+ * longer than staleSeconds inside it: its first and last instants, and the longest stretch of
+ * it in consecutive rounds (samples at most 1.5 intervals apart; a lost round is no result).
  */
 export function currentRun(
   samples: readonly Sample[],
   dark: boolean,
   staleSeconds: number,
-): { start: number; last: number } | undefined {
+  intervalSeconds: number,
+): { start: number; last: number; steady: number } | undefined {
   const last = samples[samples.length - 1];
   if (!last || last.dark !== dark) return undefined;
   let i = samples.length - 1;
@@ -58,14 +60,24 @@ export function currentRun(
     if (prev.dark !== dark || cur.t - prev.t > staleSeconds) break;
     i -= 1;
   }
-  return { start: (samples[i] as Sample).t, last: last.t };
+  const run = samples.slice(i);
+  let steady = 0;
+  let from = 0;
+  for (let k = 1; k <= run.length; k += 1) {
+    const ends =
+      k === run.length || (run[k] as Sample).t - (run[k - 1] as Sample).t > 1.5 * intervalSeconds;
+    if (!ends) continue;
+    steady = Math.max(steady, (run[k - 1] as Sample).t - (run[from] as Sample).t);
+    from = k;
+  }
+  return { start: (samples[i] as Sample).t, last: last.t, steady };
 }
 
 /**
  * Whether the vantage, at `now`, is a fresh vote that has seen every endpoint failing
  * continuously for the window: the failing run started at least `windowSeconds` before now and
- * its failed probes themselves span the window less one interval (failureThreshold consecutive
- * failures, as Route 53 counts them).
+ * its failed probes in consecutive rounds span the window less one interval (failureThreshold
+ * consecutive failures, as Route 53 counts them).
  */
 export function failingForWindow(
   samples: readonly Sample[],
@@ -73,11 +85,11 @@ export function failingForWindow(
   detector: DetectorSettings,
   intervalSeconds: number,
 ): boolean {
-  const run = currentRun(samples, true, detector.staleSeconds);
+  const run = currentRun(samples, true, detector.staleSeconds, intervalSeconds);
   if (!run || now - run.last > detector.staleSeconds) return false;
   return (
     now - run.start >= detector.windowSeconds &&
-    run.last - run.start >= detector.windowSeconds - intervalSeconds
+    run.steady >= detector.windowSeconds - intervalSeconds
   );
 }
 
@@ -88,10 +100,10 @@ export function answeringForRecovery(
   detector: DetectorSettings,
   intervalSeconds: number,
 ): boolean {
-  const run = currentRun(samples, false, detector.staleSeconds);
+  const run = currentRun(samples, false, detector.staleSeconds, intervalSeconds);
   if (!run || now - run.last > detector.staleSeconds) return false;
   return (
     now - run.start >= detector.recoverySeconds &&
-    run.last - run.start >= detector.recoverySeconds - intervalSeconds
+    run.steady >= detector.recoverySeconds - intervalSeconds
   );
 }

@@ -613,6 +613,46 @@ describe('applySignal with stale or silent vantages', () => {
   });
 });
 
+describe('applySignal with lost rounds', () => {
+  // The simulator's detection numbers: 30 s rounds, a 60 s window, quorum 2 of 3 vantages.
+  const sim = settings({ quorum: 2, failureThreshold: 2, recoverySeconds: 60 }, 4);
+
+  // Simulator bug 11 (seeds 531829, 1005381, 1008397): a region flapping down at 0 and at 60,
+  // answering at 30. A's round at 30 was lost and B's arrived after 60, so to the detector both
+  // saw "dark at 0, dark at 60" with nothing between: a 60 s dark run made of two drops.
+  it('never confirms an outage when the answers between two drops of a flapping region are lost', () => {
+    const view: View = (v, _z, s) => (v === C ? true : s === 30 ? undefined : s % 60 !== 0);
+    const signals = [...probes({ from: 0, to: 90, view, vantages: THREE }), tick(60), tick(90)];
+    const { emitted, statuses } = replay(signals, sim);
+    expect(emitted).toEqual([]);
+    expect(statuses).not.toContain('outage');
+  });
+
+  it('confirms an outage one interval later when a round inside it is lost', () => {
+    // A and B see the region down from 0 on; A's round at 30 never arrives.
+    const view: View = (v, _z, s) => (v === C ? true : v === A && s === 30 ? undefined : false);
+    const whole = replay(
+      probes({ from: 0, to: 150, view: regionDown([A, B]), vantages: THREE }),
+      sim,
+    );
+    expect(timeline(whole.emitted)).toEqual(['Region Outage Confirmed@60']);
+    const lost = replay(probes({ from: 0, to: 150, view, vantages: THREE }), sim);
+    expect(timeline(lost.emitted)).toEqual(['Region Outage Confirmed@90']);
+  });
+
+  it('never reports Region Recovered when the rounds that would show a new drop are lost', () => {
+    // Down 0–89 (confirmed at 60); answering at 90 and 150 with the rounds at 120 lost (the
+    // region dropped again then): not a minute of consecutive answers until 180.
+    const view: View = (v, _z, s) =>
+      v === C ? false : s < 90 ? false : s === 120 ? undefined : true;
+    const signals = [...probes({ from: 0, to: 210, view, vantages: THREE }), tick(150)];
+    expect(timeline(replay(signals, sim).emitted)).toEqual([
+      'Region Outage Confirmed@60',
+      'Region Recovered@180',
+    ]);
+  });
+});
+
 describe('applySignal with a quorum that is not a majority', () => {
   const SIX = [
     'us-east-1',
