@@ -2,9 +2,11 @@ import { hostname, userInfo } from 'node:os';
 import { recoveryDeps } from '../../shared/composition.ts';
 import type { LifeboatConfig } from '../../shared/config/schema.ts';
 import type { RecoveryDeps } from '../../shared/domain/recovery/ports.ts';
+import type { RecoveryRun } from '../../shared/domain/recovery/run.ts';
 import { loadRun } from '../../shared/domain/recovery/run-store.ts';
 import { describeRunState } from '../../shared/domain/recovery/whereabouts.ts';
 import { LifeboatError, UsageError } from '../../shared/errors.ts';
+import { actingRegion } from './args.ts';
 import { EXIT } from './exit-codes.ts';
 
 /**
@@ -102,6 +104,30 @@ export async function operation(
   }
 }
 
+/** The run `runId` as the control buckets of every configured region that answers record it. */
+export function storedRun(ctx: RecoveryContext, runId: string): Promise<RecoveryRun | undefined> {
+  return loadRun(
+    ctx.deps,
+    runId,
+    ctx.config.regions.map((r) => r.name),
+  );
+}
+
+/**
+ * The context to act on a stored run from: `--from-region` (`fromRegion`) or the first region
+ * that is not `leaving` (the region a recovery leaves, which it never acts from); `probe` itself
+ * when that is where it already stands.
+ */
+export function contextForRun(
+  probe: RecoveryContext,
+  io: RecoveryVerbIo,
+  fromRegion: string | undefined,
+  leaving: string | undefined,
+): RecoveryContext {
+  const here = actingRegion(probe.config, fromRegion, leaving);
+  return here === probe.here ? probe : contextFor(probe.config, io, here);
+}
+
 /** The claimant of a run started by hand: `manual:<user>@<host>:<timestamp>`. */
 export function claimantFor(ctx: RecoveryContext): string {
   return `manual:${ctx.operator}:${ctx.deps.clock.now().toISOString()}`;
@@ -113,11 +139,7 @@ export async function describeOwner(
   runId: string,
   claimant?: string,
 ): Promise<string> {
-  const owner = await loadRun(
-    ctx.deps,
-    runId,
-    ctx.config.regions.map((r) => r.name),
-  );
+  const owner = await storedRun(ctx, runId);
   const who = claimant ?? owner?.claimant ?? 'unknown claimant';
   const state = owner
     ? `the ${owner.kind} ${describeRunState(owner)}`

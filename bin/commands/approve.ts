@@ -1,16 +1,15 @@
-import type { LifeboatConfig } from '../../shared/config/schema.ts';
 import { decideApproval, describeApproval } from '../../shared/domain/recovery/approval.ts';
-import { loadRun } from '../../shared/domain/recovery/run-store.ts';
 import { UsageError } from '../../shared/errors.ts';
 import { actingRegion, checkOptions, requiredRunId } from '../cli/args.ts';
 import { driveWithProgress, printRun } from '../cli/drive.ts';
 import { EXIT } from '../cli/exit-codes.ts';
 import {
   contextFor,
+  contextForRun,
   operation,
-  type RecoveryVerbIo,
-  type RecoveryVerbOptions,
+  type RecoveryVerb,
   refuse,
+  storedRun,
 } from '../cli/recovery-io.ts';
 import { OPTION, type Verb, type VerbOption } from '../cli/verb.ts';
 
@@ -40,26 +39,17 @@ export const APPROVAL_OPTIONS: readonly VerbOption[] = [
  * required` holds, then drives its remaining steps here (restore, verify, shift), as `resume`
  * does. Should this process die, the sweeper re-sends the restore's trigger.
  */
-export async function approveVerb(
-  config: LifeboatConfig,
-  options: RecoveryVerbOptions,
-  io: RecoveryVerbIo = {},
-): Promise<number> {
+export const approveVerb: RecoveryVerb = async (config, options, io = {}) => {
   checkOptions('approve', options, ['run', 'by', 'from-region']);
   const runId = requiredRunId('approve', options.run);
   const probe = contextFor(config, io, actingRegion(config, options['from-region']));
   const by = approver(options.by, probe.operator);
   return operation(probe, 'approve', async () => {
-    const stored = await loadRun(
-      probe.deps,
-      runId,
-      config.regions.map((r) => r.name),
-    );
+    const stored = await storedRun(probe, runId);
     if (!stored)
       return refuse(probe, 'approve', `no run "${runId}" in any reachable control bucket`);
     // A recovery acts from outside the region it leaves.
-    const here = actingRegion(config, options['from-region'], stored.from);
-    const ctx = here === probe.here ? probe : contextFor(config, io, here);
+    const ctx = contextForRun(probe, io, options['from-region'], stored.from);
     const { run } = await decideApproval(ctx.deps, runId, 'approved', by);
     ctx.out(`${runId}: ${describeApproval(run, ctx.deps.clock.now())}`);
     printRun(ctx.out, run, ctx.deps.clock.now());
@@ -67,7 +57,7 @@ export async function approveVerb(
     const code = await driveWithProgress(ctx, run);
     return code === EXIT.ok ? EXIT.ok : EXIT.failed;
   });
-}
+};
 
 /** The `approve` verb of the command line. */
 export const approve: Verb = {

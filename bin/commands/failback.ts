@@ -1,4 +1,4 @@
-import type { InstanceConfig, LifeboatConfig } from '../../shared/config/schema.ts';
+import type { InstanceConfig } from '../../shared/config/schema.ts';
 import { applyActiveReturn, planActiveReturn } from '../../shared/domain/recovery/active-return.ts';
 import { dnsSpecFor } from '../../shared/domain/recovery/dns-spec.ts';
 import { startFailback } from '../../shared/domain/recovery/failback-run.ts';
@@ -17,8 +17,7 @@ import {
   contextFor,
   operation,
   type RecoveryContext,
-  type RecoveryVerbIo,
-  type RecoveryVerbOptions,
+  type RecoveryVerb,
   refuse,
 } from '../cli/recovery-io.ts';
 import { OPTION, type Verb } from '../cli/verb.ts';
@@ -122,11 +121,7 @@ async function showFailbackPlan(
 }
 
 /** `lifeboat failback --instance ID [--approve]`: bring a recovered instance home by hand. */
-export async function failbackVerb(
-  config: LifeboatConfig,
-  options: RecoveryVerbOptions,
-  io: RecoveryVerbIo = {},
-): Promise<number> {
+export const failbackVerb: RecoveryVerb = async (config, options, io = {}) => {
   checkOptions('failback', options, ['instance', 'approve', 'from-region']);
   const instance = oneInstance(config, options.instance, 'failback');
   const here = actingRegion(config, options['from-region']);
@@ -172,7 +167,7 @@ export async function failbackVerb(
     }
     return driveClaim(ctx, 'failback', claimant, started);
   });
-}
+};
 
 /** The `failback` verb of the command line. */
 export const failback: Verb = {

@@ -1,4 +1,4 @@
-import type { InstanceConfig, LifeboatConfig } from '../../shared/config/schema.ts';
+import type { InstanceConfig } from '../../shared/config/schema.ts';
 import { dnsSpecFor } from '../../shared/domain/recovery/dns-spec.ts';
 import { type InstancePlan, planRegionFailure } from '../../shared/domain/recovery/dry-run.ts';
 import { startRecovery } from '../../shared/domain/recovery/recovery-run.ts';
@@ -12,8 +12,7 @@ import {
   contextFor,
   operation,
   type RecoveryContext,
-  type RecoveryVerbIo,
-  type RecoveryVerbOptions,
+  type RecoveryVerb,
   refuse,
 } from '../cli/recovery-io.ts';
 import { OPTION, type Verb } from '../cli/verb.ts';
@@ -31,11 +30,7 @@ async function drain(ctx: RecoveryContext, instance: InstanceConfig, plan: Insta
 }
 
 /** `lifeboat failover --instance ID --from R [--approve]`: a recovery started by hand. */
-export async function failoverVerb(
-  config: LifeboatConfig,
-  options: RecoveryVerbOptions,
-  io: RecoveryVerbIo = {},
-): Promise<number> {
+export const failoverVerb: RecoveryVerb = async (config, options, io = {}) => {
   checkOptions('failover', options, ['instance', 'from', 'approve', 'from-region']);
   const instance = oneInstance(config, options.instance, 'failover');
   const failed = requiredRegion(config, 'failover', 'from', options.from);
@@ -79,7 +74,7 @@ export async function failoverVerb(
     }
     return driveClaim(ctx, 'failover', claimant, started, { resumeHint: true });
   });
-}
+};
 
 /** The `failover` verb of the command line. */
 export const failover: Verb = {

@@ -1,13 +1,7 @@
-import type { LifeboatConfig } from '../../shared/config/schema.ts';
 import { planRegionFailure, type RegionFailurePlan } from '../../shared/domain/recovery/dry-run.ts';
 import { actingRegion, checkOptions, requiredRegion, someInstances } from '../cli/args.ts';
 import { EXIT } from '../cli/exit-codes.ts';
-import {
-  contextFor,
-  operation,
-  type RecoveryVerbIo,
-  type RecoveryVerbOptions,
-} from '../cli/recovery-io.ts';
+import { contextFor, operation, type RecoveryVerb } from '../cli/recovery-io.ts';
 import { formatAge, table, weightsLine } from '../cli/render.ts';
 import { OPTION, regionOption, type Verb } from '../cli/verb.ts';
 
@@ -63,11 +57,7 @@ export function printPlan(out: (line: string) => void, plan: RegionFailurePlan):
 }
 
 /** `lifeboat plan --region R [--instance ID]… [--json]`: a dry run of R failing now. */
-export async function planVerb(
-  config: LifeboatConfig,
-  options: RecoveryVerbOptions,
-  io: RecoveryVerbIo = {},
-): Promise<number> {
+export const planVerb: RecoveryVerb = async (config, options, io = {}) => {
   checkOptions('plan', options, ['region', 'instance', 'json', 'from-region']);
   const failed = requiredRegion(config, 'plan', 'region', options.region);
   const only = someInstances(config, options.instance);
@@ -80,7 +70,7 @@ export async function planVerb(
     // A plan that cannot place an instance is a readiness failure worth a non-zero exit.
     return plan.instances.some((p) => p.action === 'blocked') ? EXIT.failed : EXIT.ok;
   });
-}
+};
 
 /** The `plan` verb of the command line. */
 export const plan: Verb = {

@@ -1,13 +1,7 @@
-import type { LifeboatConfig } from '../../shared/config/schema.ts';
 import { decideApproval } from '../../shared/domain/recovery/approval.ts';
 import { actingRegion, checkOptions, requiredRunId } from '../cli/args.ts';
 import { EXIT } from '../cli/exit-codes.ts';
-import {
-  contextFor,
-  operation,
-  type RecoveryVerbIo,
-  type RecoveryVerbOptions,
-} from '../cli/recovery-io.ts';
+import { contextFor, operation, type RecoveryVerb } from '../cli/recovery-io.ts';
 import type { Verb } from '../cli/verb.ts';
 import { APPROVAL_OPTIONS, approver } from './approve.ts';
 
@@ -16,11 +10,7 @@ import { APPROVAL_OPTIONS, approver } from './approve.ts';
  * changed (no restore, no DNS change); the room it reserved is given back, and the run is
  * recorded failed at `approval` with who rejected it.
  */
-export async function rejectVerb(
-  config: LifeboatConfig,
-  options: RecoveryVerbOptions,
-  io: RecoveryVerbIo = {},
-): Promise<number> {
+export const rejectVerb: RecoveryVerb = async (config, options, io = {}) => {
   checkOptions('reject', options, ['run', 'by', 'from-region']);
   const runId = requiredRunId('reject', options.run);
   const ctx = contextFor(config, io, actingRegion(config, options['from-region']));
@@ -33,7 +23,7 @@ export async function rejectVerb(
     );
     return EXIT.ok;
   });
-}
+};
 
 /** The `reject` verb of the command line. */
 export const reject: Verb = {

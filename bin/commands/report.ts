@@ -1,5 +1,4 @@
 import { writeFileSync } from 'node:fs';
-import type { LifeboatConfig } from '../../shared/config/schema.ts';
 import { PRACTICE_RUN_ID } from '../../shared/domain/recovery/practice.ts';
 import {
   latestRunReport,
@@ -10,12 +9,7 @@ import {
 import { UsageError } from '../../shared/errors.ts';
 import { actingRegion, checkOptions, checkRunId } from '../cli/args.ts';
 import { EXIT } from '../cli/exit-codes.ts';
-import {
-  contextFor,
-  operation,
-  type RecoveryVerbIo,
-  type RecoveryVerbOptions,
-} from '../cli/recovery-io.ts';
+import { contextFor, operation, type RecoveryVerb } from '../cli/recovery-io.ts';
 import { OPTION, type Verb } from '../cli/verb.ts';
 
 const weightsText = (w: Record<string, number>) =>
@@ -45,11 +39,7 @@ export function reportText(report: RunReport): string[] {
 }
 
 /** `lifeboat report --run ID [--html FILE] [--json]` or `--last`: a run's report. */
-export async function reportVerb(
-  config: LifeboatConfig,
-  options: RecoveryVerbOptions,
-  io: RecoveryVerbIo = {},
-): Promise<number> {
+export const reportVerb: RecoveryVerb = async (config, options, io = {}) => {
   checkOptions('report', options, ['run', 'last', 'html', 'json', 'from-region']);
   const runId = options.run;
   if (runId !== undefined && options.last)
@@ -77,7 +67,7 @@ export async function reportVerb(
     }
     return EXIT.ok;
   });
-}
+};
 
 /** The `report` verb of the command line. */
 export const report: Verb = {

@@ -1,32 +1,27 @@
 import { findInstance, findRegion } from '../../shared/config/load.ts';
-import type { LifeboatConfig } from '../../shared/config/schema.ts';
-import { loadRun } from '../../shared/domain/recovery/run-store.ts';
 import { UsageError } from '../../shared/errors.ts';
 import { actingRegion, checkOptions, requiredRunId } from '../cli/args.ts';
 import { driveWithProgress, printRun, tableFor } from '../cli/drive.ts';
 import { EXIT } from '../cli/exit-codes.ts';
 import {
   contextFor,
+  contextForRun,
   operation,
-  type RecoveryVerbIo,
-  type RecoveryVerbOptions,
+  type RecoveryVerb,
   refuse,
+  storedRun,
 } from '../cli/recovery-io.ts';
 import { OPTION, type Verb } from '../cli/verb.ts';
 
 /** `lifeboat resume --run RUN_ID [--approve]`: show where a run stopped; continue it. */
-export async function resumeVerb(
-  config: LifeboatConfig,
-  options: RecoveryVerbOptions,
-  io: RecoveryVerbIo = {},
-): Promise<number> {
+export const resumeVerb: RecoveryVerb = async (config, options, io = {}) => {
   checkOptions('resume', options, ['run', 'approve', 'from-region']);
   const runId = requiredRunId('resume', options.run);
   if (options['from-region'] !== undefined) findRegion(config, options['from-region']);
   const regions = config.regions.map((r) => r.name);
   const probe = contextFor(config, io, actingRegion(config, options['from-region']));
   return operation(probe, 'resume', async () => {
-    const run = await loadRun(probe.deps, runId, regions);
+    const run = await storedRun(probe, runId);
     if (!run) {
       throw new UsageError(
         `--run: no run "${runId}" recorded in any reachable control bucket (${regions.join(', ')})`,
@@ -34,12 +29,12 @@ export async function resumeVerb(
     }
     findInstance(config, run.instanceId);
     // A recovery acts from outside the region it leaves; a failback from anywhere.
-    const here = actingRegion(
-      config,
+    const ctx = contextForRun(
+      probe,
+      io,
       options['from-region'],
       run.kind === 'recovery' ? run.from : undefined,
     );
-    const ctx = here === probe.here ? probe : contextFor(config, io, here);
     printRun(ctx.out, run, ctx.deps.clock.now());
     ctx.out('');
     if (run.status === 'completed') {
@@ -85,7 +80,7 @@ export async function resumeVerb(
     }
     return driveWithProgress(ctx, run);
   });
-}
+};
 
 /** The `resume` verb of the command line. */
 export const resume: Verb = {

@@ -1,14 +1,8 @@
-import type { LifeboatConfig } from '../../shared/config/schema.ts';
 import { collectStatus, type StatusReport } from '../../shared/domain/recovery/status.ts';
 import { describeWeights } from '../../shared/domain/recovery/weights.ts';
 import { actingRegion, checkOptions, someInstances } from '../cli/args.ts';
 import { EXIT } from '../cli/exit-codes.ts';
-import {
-  contextFor,
-  operation,
-  type RecoveryVerbIo,
-  type RecoveryVerbOptions,
-} from '../cli/recovery-io.ts';
+import { contextFor, operation, type RecoveryVerb } from '../cli/recovery-io.ts';
 import { formatAge, table } from '../cli/render.ts';
 import { OPTION, type Verb } from '../cli/verb.ts';
 
@@ -114,11 +108,7 @@ function printStatus(out: (line: string) => void, report: StatusReport): void {
 }
 
 /** `lifeboat status [--instance ID]… [--json]`: regions, capacity, runs, DNS and snapshots. */
-export async function statusVerb(
-  config: LifeboatConfig,
-  options: RecoveryVerbOptions,
-  io: RecoveryVerbIo = {},
-): Promise<number> {
+export const statusVerb: RecoveryVerb = async (config, options, io = {}) => {
   checkOptions('status', options, ['instance', 'json', 'from-region']);
   const only = someInstances(config, options.instance);
   const here = actingRegion(config, options['from-region']);
@@ -129,7 +119,7 @@ export async function statusVerb(
     else printStatus(ctx.out, report);
     return EXIT.ok;
   });
-}
+};
 
 /** The `status` verb of the command line. */
 export const status: Verb = {
