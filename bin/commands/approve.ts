@@ -1,16 +1,16 @@
+import type { LifeboatConfig } from '../../shared/config/schema.ts';
 import { decideApproval, describeApproval } from '../../shared/domain/recovery/approval.ts';
 import { UsageError } from '../../shared/errors.ts';
 import { actingRegion, checkOptions, requiredRunId } from '../cli/args.ts';
 import { driveWithProgress, printRun } from '../cli/drive.ts';
 import { EXIT } from '../cli/exit-codes.ts';
-import {
-  contextFor,
-  contextForRun,
-  operation,
-  type RecoveryVerb,
-  refuse,
-  storedRun,
+import type {
+  RecoveryContext,
+  RecoveryVerb,
+  RecoveryVerbIo,
+  RecoveryVerbOptions,
 } from '../cli/recovery-io.ts';
+import { contextFor, contextForRun, operation, refuse, storedRun } from '../cli/recovery-io.ts';
 import { OPTION, type Verb, type VerbOption } from '../cli/verb.ts';
 
 /** `--by NAME`: who answers, recorded in the run and its report (default: the caller). */
@@ -34,16 +34,26 @@ export const APPROVAL_OPTIONS: readonly VerbOption[] = [
   OPTION.fromRegion,
 ];
 
+/** What `approve` and `reject` start with: the run asked about, where to act from, who answers. */
+export function approvalRequest(
+  verb: 'approve' | 'reject',
+  config: LifeboatConfig,
+  options: RecoveryVerbOptions,
+  io: RecoveryVerbIo,
+): { runId: string; ctx: RecoveryContext; by: string } {
+  checkOptions(verb, options, ['run', 'by', 'from-region']);
+  const runId = requiredRunId(verb, options.run);
+  const ctx = contextFor(config, io, actingRegion(config, options['from-region']));
+  return { runId, ctx, by: approver(options.by, ctx.operator) };
+}
+
 /**
  * `lifeboat approve --run RUN_ID [--by NAME]`: approves a recovery that `recovery.approval:
  * required` holds, then drives its remaining steps here (restore, verify, shift), as `resume`
  * does. Should this process die, the sweeper re-sends the restore's trigger.
  */
 export const approveVerb: RecoveryVerb = async (config, options, io = {}) => {
-  checkOptions('approve', options, ['run', 'by', 'from-region']);
-  const runId = requiredRunId('approve', options.run);
-  const probe = contextFor(config, io, actingRegion(config, options['from-region']));
-  const by = approver(options.by, probe.operator);
+  const { runId, ctx: probe, by } = approvalRequest('approve', config, options, io);
   return operation(probe, 'approve', async () => {
     const stored = await storedRun(probe, runId);
     if (!stored)

@@ -12,14 +12,8 @@ import {
 import { actingRegion, checkOptions, oneInstance } from '../cli/args.ts';
 import { driveClaim } from '../cli/drive.ts';
 import { EXIT } from '../cli/exit-codes.ts';
-import {
-  claimantFor,
-  contextFor,
-  operation,
-  type RecoveryContext,
-  type RecoveryVerb,
-  refuse,
-} from '../cli/recovery-io.ts';
+import type { RecoveryContext, RecoveryVerb } from '../cli/recovery-io.ts';
+import { claimantFor, contextFor, operation, refuse } from '../cli/recovery-io.ts';
 import { OPTION, type Verb } from '../cli/verb.ts';
 
 /**

@@ -1,9 +1,8 @@
 import { decideApproval } from '../../shared/domain/recovery/approval.ts';
-import { actingRegion, checkOptions, requiredRunId } from '../cli/args.ts';
 import { EXIT } from '../cli/exit-codes.ts';
-import { contextFor, operation, type RecoveryVerb } from '../cli/recovery-io.ts';
+import { operation, type RecoveryVerb } from '../cli/recovery-io.ts';
 import type { Verb } from '../cli/verb.ts';
-import { APPROVAL_OPTIONS, approver } from './approve.ts';
+import { APPROVAL_OPTIONS, approvalRequest } from './approve.ts';
 
 /**
  * `lifeboat reject --run RUN_ID [--by NAME]`: ends a recovery that awaits approval. Nothing had
@@ -11,10 +10,7 @@ import { APPROVAL_OPTIONS, approver } from './approve.ts';
  * recorded failed at `approval` with who rejected it.
  */
 export const rejectVerb: RecoveryVerb = async (config, options, io = {}) => {
-  checkOptions('reject', options, ['run', 'by', 'from-region']);
-  const runId = requiredRunId('reject', options.run);
-  const ctx = contextFor(config, io, actingRegion(config, options['from-region']));
-  const by = approver(options.by, ctx.operator);
+  const { runId, ctx, by } = approvalRequest('reject', config, options, io);
   return operation(ctx, 'reject', async () => {
     const { run, released } = await decideApproval(ctx.deps, runId, 'rejected', by);
     ctx.out(`${runId}: rejected by ${by} at ${run.approval?.at}`);

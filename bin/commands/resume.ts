@@ -3,14 +3,8 @@ import { UsageError } from '../../shared/errors.ts';
 import { actingRegion, checkOptions, requiredRunId } from '../cli/args.ts';
 import { driveWithProgress, printRun, tableFor } from '../cli/drive.ts';
 import { EXIT } from '../cli/exit-codes.ts';
-import {
-  contextFor,
-  contextForRun,
-  operation,
-  type RecoveryVerb,
-  refuse,
-  storedRun,
-} from '../cli/recovery-io.ts';
+import type { RecoveryVerb } from '../cli/recovery-io.ts';
+import { contextFor, contextForRun, operation, refuse, storedRun } from '../cli/recovery-io.ts';
 import { OPTION, type Verb } from '../cli/verb.ts';
 
 /** `lifeboat resume --run RUN_ID [--approve]`: show where a run stopped; continue it. */
