@@ -5,19 +5,28 @@ import { firstProblem } from '../../validation.ts';
 import type { BlobStore, MetadataCache } from '../ports.ts';
 import {
   type ChunkLocation,
+  type Entries,
+  EntriesSchema,
   FORMAT,
   FORMAT_V1,
+  FORMAT_V2,
   idFromKey,
   isSnapshotId,
   keys,
   type Layer,
   type LayerRef,
+  type LayerRefV3,
   LayerSchema,
+  type Locations,
+  LocationsSchema,
   type Manifest,
   type ManifestObject,
   ManifestV1Schema,
+  type MemberRef,
   type Root,
   RootSchema,
+  type RootV2,
+  RootV2Schema,
   sha256Hex,
 } from './format.ts';
 
@@ -34,17 +43,50 @@ export async function listCommittedSnapshotIds(
     .reverse();
 }
 
-/** How to read a snapshot's metadata: an optional local cache of layers, by content address. */
-export interface ReadOptions {
-  cache?: MetadataCache;
+/**
+ * Metadata read once per run and shared by every region whose root names the same member id:
+ * a member is content-addressed and re-hashed when read, so one checked copy stands for all.
+ * A failed read is forgotten, so another region then reads its own copy.
+ */
+export class SharedReads {
+  private readonly members = new Map<string, Promise<unknown>>();
+  private readonly chains = new Map<string, Promise<AppliedEntries>>();
+
+  member<T>(id: string, read: () => Promise<T>): Promise<T> {
+    let hit = this.members.get(id) as Promise<T> | undefined;
+    if (!hit) {
+      hit = read();
+      this.members.set(id, hit);
+      hit.catch(() => this.members.delete(id));
+    }
+    return hit;
+  }
+
+  /** The applied entries of a chain of entries members, keyed by their ids in order. */
+  chain(ids: readonly string[], apply: () => Promise<AppliedEntries>): Promise<AppliedEntries> {
+    const key = ids.join(',');
+    let hit = this.chains.get(key);
+    if (!hit) {
+      hit = apply();
+      this.chains.set(key, hit);
+      hit.catch(() => this.chains.delete(key));
+    }
+    return hit;
+  }
 }
 
-/** A stored snapshot root, v1 manifest or v2 root, parsed and checked against its key. */
-export type StoredRoot = { format: typeof FORMAT_V1; manifest: Manifest } | Root;
+/** How to read a snapshot's metadata: a local cache by content address, and reads shared in a run. */
+export interface ReadOptions {
+  cache?: MetadataCache;
+  shared?: SharedReads;
+}
+
+/** A stored snapshot root: a v1 manifest, a v2 root or a v3 root, parsed and checked against its key. */
+export type StoredRoot = { format: typeof FORMAT_V1; manifest: Manifest } | RootV2 | Root;
 
 /**
- * Reads and validates what `snapshots/<id>.json` holds: a version-2 root, or a whole version-1
- * manifest. A malformed one is an integrity failure, named by key and field.
+ * Reads and validates what `snapshots/<id>.json` holds: a version-3 or version-2 root, or a
+ * whole version-1 manifest. A malformed one is an integrity failure, named by key and field.
  */
 export async function readRoot(
   vault: BlobStore,
@@ -62,14 +104,14 @@ export async function readRoot(
   }
   const format = (parsed as { format?: unknown } | null)?.format;
   // The format field decides the schema, so an old snapshot is read by the old rules.
-  const schema: z.ZodType<Root | z.infer<typeof ManifestV1Schema>> =
-    format === FORMAT_V1 ? ManifestV1Schema : RootSchema;
+  const schema: z.ZodType<Root | RootV2 | z.infer<typeof ManifestV1Schema>> =
+    format === FORMAT_V1 ? ManifestV1Schema : format === FORMAT_V2 ? RootV2Schema : RootSchema;
   const result = schema.safeParse(parsed);
   if (!result.success) {
     const { field, message } = firstProblem(result.error);
     const detail =
-      format !== FORMAT && format !== FORMAT_V1
-        ? `format: unknown snapshot format ${JSON.stringify(format)} (this reader knows ${FORMAT_V1} and ${FORMAT})`
+      format !== FORMAT && format !== FORMAT_V2 && format !== FORMAT_V1
+        ? `format: unknown snapshot format ${JSON.stringify(format)} (this reader knows ${FORMAT_V1}, ${FORMAT_V2} and ${FORMAT})`
         : field
           ? `${field}: ${message}`
           : message;
@@ -90,7 +132,7 @@ export async function readRoot(
     const packs = [...new Set(Object.values(v1.chunks).map((c) => c.pack))].sort();
     return { format: FORMAT_V1, manifest: { ...v1, packs } };
   }
-  return result.data as Root;
+  return result.data as Root | RootV2;
 }
 
 /** The packs a stored snapshot needs, from its root alone (no layer is read). */
@@ -98,19 +140,27 @@ export function packsOf(root: StoredRoot): string[] {
   return root.format === FORMAT_V1 ? root.manifest.packs : root.packs;
 }
 
+/** The config digest a stored root records, whatever its format. */
+export function digestOf(root: StoredRoot): string {
+  return root.format === FORMAT_V1 ? root.manifest.configDigest : root.configDigest;
+}
+
 /**
- * Reads one layer: from the cache when it holds the id, else from its pack. Its bytes must
- * gunzip to JSON whose SHA-256 is the layer id and which matches the layer schema.
+ * Reads one gzip member of a pack (a v2 layer, or a v3 entries or locations member): from the
+ * cache when it holds the id, else from its pack, whose bytes must hash to the pack id. The
+ * member must gunzip to `size` bytes whose SHA-256 is its id. `what` names it in errors.
  */
-export async function readLayer(
+async function readMemberBytes(
   vault: BlobStore,
   instanceId: string,
   snapshotId: string,
-  ref: LayerRef,
-  options: ReadOptions = {},
-): Promise<Layer> {
+  ref: MemberRef,
+  what: 'layer' | 'entries' | 'locations',
+  options: ReadOptions,
+): Promise<{ raw: Buffer; fail: (detail: string, cause?: unknown) => Error }> {
   const packKey = keys.pack(instanceId, ref.pack);
-  const name = `layer ${ref.id} in ${packKey}`;
+  const name = `${what} ${ref.id} in ${packKey}`;
+  const holds = what === 'layer' ? `metadata layer ${ref.id}` : `metadata ${what} ${ref.id}`;
   const fail = (detail: string, cause?: unknown) =>
     new SnapshotIntegrityError(
       instanceId,
@@ -127,7 +177,7 @@ export async function readLayer(
           kind: 'missing-pack',
           name: packKey,
           affectedObjects: [],
-          detail: `pack object is absent; it holds metadata layer ${ref.id}`,
+          detail: `pack object is absent; it holds ${holds}`,
         },
       ]);
     }
@@ -138,7 +188,7 @@ export async function readLayer(
           kind: 'corrupt-pack',
           name: packKey,
           affectedObjects: [],
-          detail: `pack bytes do not match the pack id; it holds metadata layer ${ref.id}`,
+          detail: `pack bytes do not match the pack id; it holds ${holds}`,
         },
       ]);
     }
@@ -153,18 +203,66 @@ export async function readLayer(
     }
     await options.cache?.put(ref.id, raw).catch(() => undefined);
   }
+  return { raw, fail };
+}
+
+async function readMember<T>(
+  vault: BlobStore,
+  instanceId: string,
+  snapshotId: string,
+  ref: MemberRef,
+  what: 'layer' | 'entries' | 'locations',
+  schema: z.ZodType<T>,
+  options: ReadOptions,
+): Promise<T> {
+  const { raw, fail } = await readMemberBytes(vault, instanceId, snapshotId, ref, what, options);
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw.toString('utf8'));
   } catch (cause) {
     throw fail('not JSON', cause);
   }
-  const result = LayerSchema.safeParse(parsed);
+  const result = schema.safeParse(parsed);
   if (!result.success) {
     const { field, message } = firstProblem(result.error);
     throw fail(field ? `${field}: ${message}` : message, result.error);
   }
   return result.data;
+}
+
+/** Reads one version-2 layer (cache first), checked by pack hash, layer hash and schema. */
+export function readLayer(
+  vault: BlobStore,
+  instanceId: string,
+  snapshotId: string,
+  ref: LayerRef,
+  options: ReadOptions = {},
+): Promise<Layer> {
+  return readMember(vault, instanceId, snapshotId, ref, 'layer', LayerSchema, options);
+}
+
+/** Reads one version-3 entries member, once per run for every region that names its id. */
+export function readEntries(
+  vault: BlobStore,
+  instanceId: string,
+  snapshotId: string,
+  ref: MemberRef,
+  options: ReadOptions = {},
+): Promise<Entries> {
+  const read = () =>
+    readMember(vault, instanceId, snapshotId, ref, 'entries', EntriesSchema, options);
+  return options.shared ? options.shared.member(ref.id, read) : read();
+}
+
+/** Reads one version-3 locations member (this bucket's; never shared between regions' ids by chance). */
+export function readLocations(
+  vault: BlobStore,
+  instanceId: string,
+  snapshotId: string,
+  ref: MemberRef,
+  options: ReadOptions = {},
+): Promise<Locations> {
+  return readMember(vault, instanceId, snapshotId, ref, 'locations', LocationsSchema, options);
 }
 
 /** A cache hit only counts when its bytes still hash to the id: the cache is never trusted. */
@@ -176,22 +274,29 @@ async function cached(cache: MetadataCache | undefined, id: string): Promise<Buf
   return sha256Hex(bytes) === id ? bytes : undefined;
 }
 
-/**
- * Applies layers in order: each removes its `deleted` keys, then adds or replaces its entries.
- * The result is every object sorted by key, with the chunk index its objects need.
- */
-export function applyLayers(layers: readonly Layer[]): {
-  objects: ManifestObject[];
-  chunks: Record<string, ChunkLocation>;
-} {
-  const byKey = new Map<string, ManifestObject>();
-  const locations = new Map<string, ChunkLocation>();
+function byKey(a: { key: string }, b: { key: string }): number {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+/** Applies entries in order: each removes its `deleted` keys, then adds or replaces its objects. */
+export function applyEntries(
+  layers: readonly { objects: readonly ManifestObject[]; deleted: readonly string[] }[],
+): ManifestObject[] {
+  const at = new Map<string, ManifestObject>();
   for (const layer of layers) {
-    for (const key of layer.deleted) byKey.delete(key);
-    for (const object of layer.objects) byKey.set(object.key, object);
-    for (const [id, location] of Object.entries(layer.chunks)) locations.set(id, location);
+    for (const key of layer.deleted) at.delete(key);
+    for (const object of layer.objects) at.set(object.key, object);
   }
-  const objects = [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return [...at.values()].sort(byKey);
+}
+
+/** The chunk index of `objects` from location maps in order (a later location wins). */
+export function indexOf(
+  objects: readonly ManifestObject[],
+  maps: readonly Record<string, ChunkLocation>[],
+): Record<string, ChunkLocation> {
+  const locations = new Map<string, ChunkLocation>();
+  for (const map of maps) for (const [id, location] of Object.entries(map)) locations.set(id, location);
   const chunks: Record<string, ChunkLocation> = {};
   for (const object of objects) {
     for (const id of object.chunks) {
@@ -199,7 +304,31 @@ export function applyLayers(layers: readonly Layer[]): {
       if (location) chunks[id] = location;
     }
   }
-  return { objects, chunks };
+  return chunks;
+}
+
+/**
+ * Applies version-2 layers in order: each removes its `deleted` keys, then adds or replaces its
+ * entries. The result is every object sorted by key, with the chunk index its objects need.
+ */
+export function applyLayers(layers: readonly Layer[]): {
+  objects: ManifestObject[];
+  chunks: Record<string, ChunkLocation>;
+} {
+  const objects = applyEntries(layers);
+  return { objects, chunks: indexOf(objects, layers.map((l) => l.chunks)) };
+}
+
+/** Applied entries of a chain, with the set of chunk ids its objects reference. */
+export interface AppliedEntries {
+  objects: ManifestObject[];
+  chunkIds: Set<string>;
+}
+
+function applied(objects: ManifestObject[]): AppliedEntries {
+  const chunkIds = new Set<string>();
+  for (const object of objects) for (const id of object.chunks) chunkIds.add(id);
+  return { objects, chunkIds };
 }
 
 /** A snapshot as stored: its root, and for version 2 the layers it is made of. */
@@ -209,22 +338,12 @@ export interface StoredSnapshot {
   layers: Layer[];
 }
 
-/**
- * Reads one snapshot, either format, with its layers: every layer is read (or taken from the
- * cache), checked by hash and applied.
- */
-export async function readSnapshot(
-  vault: BlobStore,
+function checkTotals(
   instanceId: string,
   snapshotId: string,
-  options: ReadOptions = {},
-): Promise<StoredSnapshot> {
-  const root = await readRoot(vault, instanceId, snapshotId);
-  if (root.format === FORMAT_V1) return { manifest: root.manifest, layers: [] };
-  const layers = await Promise.all(
-    root.layers.map((ref) => readLayer(vault, instanceId, snapshotId, ref, options)),
-  );
-  const { objects, chunks } = applyLayers(layers);
+  root: Root | RootV2,
+  objects: readonly ManifestObject[],
+): void {
   const bytes = objects.reduce((sum, o) => sum + o.size, 0);
   if (objects.length !== root.totals.objects || bytes !== root.totals.bytes) {
     throw badManifest(
@@ -234,10 +353,17 @@ export async function readSnapshot(
       `totals: the layers hold ${objects.length} objects of ${bytes} bytes, the root says ${root.totals.objects} of ${root.totals.bytes}`,
     );
   }
-  const manifest: Manifest = {
-    format: FORMAT,
-    instanceId,
-    snapshotId,
+}
+
+function manifestOf(
+  root: Root | RootV2,
+  objects: ManifestObject[],
+  chunks: Record<string, ChunkLocation>,
+): Manifest {
+  return {
+    format: root.format,
+    instanceId: root.instanceId,
+    snapshotId: root.snapshotId,
     createdAt: root.createdAt,
     sourceRegion: root.sourceRegion,
     region: root.region,
@@ -248,7 +374,115 @@ export async function readSnapshot(
     packs: root.packs,
     root,
   };
-  return { manifest, layers };
+}
+
+/** Every locations member of a version-3 chain, in root order. */
+export function readAllLocations(
+  vault: BlobStore,
+  instanceId: string,
+  snapshotId: string,
+  refs: readonly LayerRefV3[],
+  options: ReadOptions = {},
+): Promise<Locations[]> {
+  return Promise.all(
+    refs.map((ref) => readLocations(vault, instanceId, snapshotId, ref.locations, options)),
+  );
+}
+
+/**
+ * Reads one snapshot, any format, with all its metadata: every layer or member is read (or
+ * taken from the cache), checked by hash and applied.
+ */
+export async function readSnapshot(
+  vault: BlobStore,
+  instanceId: string,
+  snapshotId: string,
+  options: ReadOptions = {},
+): Promise<StoredSnapshot> {
+  const root = await readRoot(vault, instanceId, snapshotId);
+  if (root.format === FORMAT_V1) return { manifest: root.manifest, layers: [] };
+  if (root.format === FORMAT_V2) {
+    const layers = await Promise.all(
+      root.layers.map((ref) => readLayer(vault, instanceId, snapshotId, ref, options)),
+    );
+    const { objects, chunks } = applyLayers(layers);
+    checkTotals(instanceId, snapshotId, root, objects);
+    return { manifest: manifestOf(root, objects, chunks), layers };
+  }
+  const [entries, locations] = await Promise.all([
+    Promise.all(
+      root.layers.map((ref) => readEntries(vault, instanceId, snapshotId, ref.entries, options)),
+    ),
+    readAllLocations(vault, instanceId, snapshotId, root.layers, options),
+  ]);
+  const objects = applyEntries(entries);
+  checkTotals(instanceId, snapshotId, root, objects);
+  const chunks = indexOf(
+    objects,
+    locations.map((l) => l.chunks),
+  );
+  return { manifest: manifestOf(root, objects, chunks), layers: [] };
+}
+
+/**
+ * What a writer needs of a region's previous committed snapshot: its objects (for change
+ * detection and the layer plan), the chunks it holds, its packs and root. For version 3 only
+ * the roots and entries members are read, shared between regions that name the same ids;
+ * chunk locations are read only when a full or merged layer needs them (`readAllLocations`).
+ */
+export interface PreviousSnapshot {
+  snapshotId: string;
+  format: Manifest['format'];
+  packs: readonly string[];
+  root?: Root | RootV2;
+  objects: readonly ManifestObject[];
+  /** Chunk ids of `objects`: what the region holds. */
+  held: ReadonlySet<string>;
+  /** Version 3: the layers and their entries members, in root order. */
+  chain?: { refs: readonly LayerRefV3[]; entries: readonly Entries[] };
+  /** Versions 1 and 2: where each held chunk is (their metadata holds it anyway). */
+  locations?: Record<string, ChunkLocation>;
+}
+
+/** Reads a region's previous snapshot for a writer (see `PreviousSnapshot`). */
+export async function readPrevious(
+  vault: BlobStore,
+  instanceId: string,
+  snapshotId: string,
+  options: ReadOptions = {},
+): Promise<PreviousSnapshot> {
+  const root = await readRoot(vault, instanceId, snapshotId);
+  if (root.format !== FORMAT) {
+    const { manifest } =
+      root.format === FORMAT_V1
+        ? { manifest: root.manifest }
+        : await readSnapshot(vault, instanceId, snapshotId, options);
+    return {
+      snapshotId,
+      format: manifest.format,
+      packs: manifest.packs,
+      ...(manifest.root ? { root: manifest.root } : {}),
+      objects: manifest.objects,
+      held: new Set(Object.keys(manifest.chunks)),
+      locations: manifest.chunks,
+    };
+  }
+  const entries = await Promise.all(
+    root.layers.map((ref) => readEntries(vault, instanceId, snapshotId, ref.entries, options)),
+  );
+  const apply = async () => applied(applyEntries(entries));
+  const ids = root.layers.map((ref) => ref.entries.id);
+  const { objects, chunkIds } = await (options.shared ? options.shared.chain(ids, apply) : apply());
+  checkTotals(instanceId, snapshotId, root, objects);
+  return {
+    snapshotId,
+    format: FORMAT,
+    packs: root.packs,
+    root,
+    objects,
+    held: chunkIds,
+    chain: { refs: root.layers, entries },
+  };
 }
 
 /** Reads one snapshot, either format, as readers use it: every object and the chunk index. */
@@ -297,13 +531,17 @@ export function objectsOfStored(
 ): ManifestObject[] {
   const root = JSON.parse(Buffer.from(rootBytes).toString('utf8')) as
     | { format: typeof FORMAT_V1; objects: ManifestObject[] }
+    | RootV2
     | Root;
   if (root.format === FORMAT_V1) return root.objects;
-  const layers = root.layers.map((ref) => {
+  const cut = (ref: MemberRef): unknown => {
     const pack = packBytes(ref.pack);
-    if (!pack) throw new Error(`pack ${ref.pack} of layer ${ref.id} is absent`);
+    if (!pack) throw new Error(`pack ${ref.pack} of metadata ${ref.id} is absent`);
     const member = Buffer.from(pack).subarray(ref.offset, ref.offset + ref.length);
-    return LayerSchema.parse(JSON.parse(gunzipSync(member).toString('utf8')));
-  });
-  return applyLayers(layers).objects;
+    return JSON.parse(gunzipSync(member).toString('utf8'));
+  };
+  if (root.format === FORMAT_V2) {
+    return applyLayers(root.layers.map((ref) => LayerSchema.parse(cut(ref)))).objects;
+  }
+  return applyEntries(root.layers.map((ref) => EntriesSchema.parse(cut(ref.entries))));
 }

@@ -4,13 +4,19 @@ import { z } from 'zod';
 /**
  * The on-bucket snapshot format. docs/snapshot-format.md is the human description; keep the two
  * in step. Every key lives under `instances/<instanceId>/` of a backup bucket. Writers write
- * version 2; readers read both, so snapshots taken before version 2 stay restorable.
+ * version 3; readers read versions 1 to 3, so snapshots taken before version 3 stay restorable.
  */
-export const FORMAT = 'lifeboat-snapshot/2';
+export const FORMAT = 'lifeboat-snapshot/3';
+/** The second format: layers that hold entries and this region's chunk locations together. */
+export const FORMAT_V2 = 'lifeboat-snapshot/2';
 /** The first format: one manifest object listing every object and every chunk location. */
 export const FORMAT_V1 = 'lifeboat-snapshot/1';
 /** Version 2 metadata layers: the object entries of a snapshot, or the change to them. */
-export const LAYER_FORMAT = 'lifeboat-layer/2';
+export const LAYER_FORMAT_V2 = 'lifeboat-layer/2';
+/** Version 3, region-independent half of a layer: entries added or replaced, keys removed. */
+export const ENTRIES_FORMAT = 'lifeboat-entries/3';
+/** Version 3, per-region half of a layer: where this bucket holds chunks its layer needs. */
+export const LOCATIONS_FORMAT = 'lifeboat-locations/3';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** Snapshot ids sort lexically in time order: `20261125T193000Z`. */
@@ -136,31 +142,106 @@ export type LayerRef = z.infer<typeof LayerRefSchema>;
  * removed since the layer below. A snapshot's objects are its layers applied in order.
  */
 export const LayerSchema = z.strictObject({
-  format: z.literal(LAYER_FORMAT),
+  format: z.literal(LAYER_FORMAT_V2),
   objects: z.array(ManifestObjectSchema),
   chunks: z.record(z.string().regex(SHA256_HEX), ChunkLocationSchema),
   deleted: z.array(z.string().min(1)),
 });
 
-/** A parsed metadata layer. */
+/** A parsed version-2 metadata layer. */
 export type Layer = z.infer<typeof LayerSchema>;
+
+const RETAIN_UNTIL = z.record(z.string().regex(SHA256_HEX), z.iso.datetime()).optional();
 
 /**
  * The root of a version-2 snapshot: small, written whole for every snapshot. Object entries
  * live in content-addressed layers, so an unchanged layer is referenced, not rewritten.
  */
-export const RootSchema = z.strictObject({
-  format: z.literal(FORMAT),
+export const RootV2Schema = z.strictObject({
+  format: z.literal(FORMAT_V2),
   ...SNAPSHOT_FIELDS,
   /** Oldest first: the first is a full listing, each later one a change to it. */
   layers: z.array(LayerRefSchema).min(1),
   /** Every pack the snapshot needs (layers and chunks), sorted: what GC must keep. */
   packs: z.array(z.string().regex(SHA256_HEX)),
   /** With Object Lock: the retention date each pack is known to have (set or extended). */
-  retainUntil: z.record(z.string().regex(SHA256_HEX), z.iso.datetime()).optional(),
+  retainUntil: RETAIN_UNTIL,
 });
 
 /** A parsed version-2 root. */
+export type RootV2 = z.infer<typeof RootV2Schema>;
+
+/** Where one version-3 metadata member sits: a gzip member of a pack, named by its JSON's SHA-256. */
+const MemberRefSchema = z.strictObject({
+  id: z.string().regex(SHA256_HEX),
+  pack: z.string().regex(SHA256_HEX),
+  offset: z.int().min(0),
+  length: z.int().min(1),
+  size: z.int().min(0),
+});
+
+/** A reference to one version-3 metadata member (entries or locations). */
+export type MemberRef = z.infer<typeof MemberRefSchema>;
+
+/**
+ * One version-3 layer as the root references it: its entries member (the same in every region
+ * that wrote the same change), its locations member (this region's), and the packs it needs.
+ */
+const LayerRefV3Schema = z.strictObject({
+  entries: MemberRefSchema,
+  locations: MemberRefSchema,
+  /** Entries (`objects`) and removals (`deleted`) of the entries member, for compaction. */
+  objects: z.int().min(0),
+  deleted: z.int().min(0),
+  /** Sorted: the packs its locations name and the packs of its two members. */
+  packs: z.array(z.string().regex(SHA256_HEX)),
+});
+
+/** A reference to one version-3 layer from a snapshot root. */
+export type LayerRefV3 = z.infer<typeof LayerRefV3Schema>;
+
+/**
+ * The region-independent half of a version-3 layer: object entries added or replaced and keys
+ * removed since the layers below. Regions whose previous snapshot is the same write the same
+ * bytes, so a writer reads it once for all of them.
+ */
+export const EntriesSchema = z.strictObject({
+  format: z.literal(ENTRIES_FORMAT),
+  objects: z.array(ManifestObjectSchema),
+  deleted: z.array(z.string().min(1)),
+});
+
+/** A parsed entries member. */
+export type Entries = z.infer<typeof EntriesSchema>;
+
+/**
+ * The per-region half of a version-3 layer: the location in this bucket of each chunk its
+ * entries need that no layer below locates (every chunk, for a full layer).
+ */
+export const LocationsSchema = z.strictObject({
+  format: z.literal(LOCATIONS_FORMAT),
+  chunks: z.record(z.string().regex(SHA256_HEX), ChunkLocationSchema),
+});
+
+/** A parsed locations member. */
+export type Locations = z.infer<typeof LocationsSchema>;
+
+/**
+ * The root of a version-3 snapshot. Each layer is two content-addressed members, so a writer
+ * reads only what change detection needs (the entries) and a restore reads both.
+ */
+export const RootSchema = z.strictObject({
+  format: z.literal(FORMAT),
+  ...SNAPSHOT_FIELDS,
+  /** Oldest first: the first is a full listing, each later one a change to it. */
+  layers: z.array(LayerRefV3Schema).min(1),
+  /** The union of the layers' `packs`, sorted: what GC must keep. */
+  packs: z.array(z.string().regex(SHA256_HEX)),
+  /** With Object Lock: the retention date each pack is known to have (set or extended). */
+  retainUntil: RETAIN_UNTIL,
+});
+
+/** A parsed version-3 root. */
 export type Root = z.infer<typeof RootSchema>;
 
 /**
@@ -168,7 +249,7 @@ export type Root = z.infer<typeof RootSchema>;
  * chunk index of this bucket, and the packs it needs.
  */
 export interface Manifest {
-  format: typeof FORMAT | typeof FORMAT_V1;
+  format: typeof FORMAT | typeof FORMAT_V2 | typeof FORMAT_V1;
   instanceId: string;
   snapshotId: string;
   createdAt: string;
@@ -180,13 +261,13 @@ export interface Manifest {
   chunks: Record<string, ChunkLocation>;
   /** Every pack the stored snapshot needs, sorted. */
   packs: string[];
-  /** Version 2 only: the root as stored. */
-  root?: Root;
+  /** Versions 2 and 3: the root as stored. */
+  root?: Root | RootV2;
 }
 
 /** The commit marker: written once the snapshot is held by a quorum of regions. */
 export const CommitMarkerSchema = z.strictObject({
-  format: z.union([z.literal(FORMAT), z.literal(FORMAT_V1)]),
+  format: z.union([z.literal(FORMAT), z.literal(FORMAT_V2), z.literal(FORMAT_V1)]),
   snapshotId: z.string().regex(SNAPSHOT_ID),
   configDigest: z.string().regex(SHA256_HEX),
   committedAt: z.iso.datetime(),
@@ -210,9 +291,9 @@ export function configDigest(objects: readonly { key: string; sha256: string }[]
   return createHash('sha256').update(lines).digest('hex');
 }
 
-/** Compact JSON bytes of a layer: its SHA-256 is the layer id, then it is gzipped into a pack. */
-export function encodeLayer(layer: Layer): Buffer {
-  return Buffer.from(JSON.stringify(layer));
+/** Compact JSON bytes of a metadata member: its SHA-256 is its id, then it is gzipped into a pack. */
+export function encodeMember(member: Layer | Entries | Locations): Buffer {
+  return Buffer.from(JSON.stringify(member));
 }
 
 /** JSON bytes of a root, manifest or marker, as stored. */

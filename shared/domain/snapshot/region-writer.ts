@@ -1,9 +1,13 @@
 import { AlreadyExistsError, SnapshotIntegrityError, SnapshotNotFoundError } from '../../errors.ts';
 import type { PutOptions } from '../ports.ts';
-import { listCommittedSnapshotIds, readSnapshot } from './catalog.ts';
+import {
+  listCommittedSnapshotIds,
+  type PreviousSnapshot,
+  readPrevious,
+  type SharedReads,
+} from './catalog.ts';
 import type { Chunk } from './chunker.ts';
-import { type ChunkLocation, keys, type Manifest, type Root } from './format.ts';
-import type { PreviousLayers } from './layers.ts';
+import { type ChunkLocation, keys, type Root } from './format.ts';
 import { PackBuilder, type SealedPack } from './pack.ts';
 import type { ReplicaTarget, TakeSnapshotInput } from './take-snapshot.ts';
 
@@ -15,10 +19,11 @@ const MAX_PACK_UPLOADS_IN_FLIGHT = 2;
  */
 export class RegionWriter {
   failure: string | undefined;
-  /** Chunks the region's newest committed snapshot already references, with their packs. */
-  held = new Map<string, ChunkLocation>();
+  /** Chunks the region's newest committed snapshot already references (its packs hold them). */
+  held: ReadonlySet<string> = new Set();
   private readonly queued = new Set<string>();
-  private readonly written = new Map<string, ChunkLocation>();
+  /** Where this run put each chunk it uploaded to this region. */
+  readonly written = new Map<string, ChunkLocation>();
   private readonly builder: PackBuilder;
   private readonly inflight: Promise<unknown>[] = [];
   /** Packs this run uploaded, with the Object Lock date they were given (ISO; '' without). */
@@ -27,8 +32,7 @@ export class RegionWriter {
   bytesUploaded = 0;
   metadataBytes = 0;
   retentionExtended = 0;
-  previous: Manifest | undefined;
-  previousLayers: PreviousLayers | undefined;
+  previous: PreviousSnapshot | undefined;
   committedIds: string[] = [];
   root: Root | undefined;
 
@@ -53,7 +57,10 @@ export class RegionWriter {
     this.failure ??= error instanceof Error ? error.message : String(error);
   }
 
-  async loadPrevious(input: Pick<TakeSnapshotInput, 'committedIds' | 'cache'>): Promise<void> {
+  async loadPrevious(
+    input: Pick<TakeSnapshotInput, 'committedIds' | 'cache'>,
+    shared?: SharedReads,
+  ): Promise<void> {
     try {
       this.committedIds = [
         ...(input.committedIds?.get(this.region) ??
@@ -66,21 +73,17 @@ export class RegionWriter {
     const [newest] = this.committedIds;
     if (!newest) return;
     try {
-      const stored = await readSnapshot(this.target.vault, this.instanceId, newest, {
-        cache: input.cache,
+      this.previous = await readPrevious(this.target.vault, this.instanceId, newest, {
+        ...(input.cache ? { cache: input.cache } : {}),
+        ...(shared ? { shared } : {}),
       });
-      this.previous = stored.manifest;
-      if (stored.manifest.root) {
-        this.previousLayers = { refs: stored.manifest.root.layers, layers: stored.layers };
-      }
-      this.held = new Map(Object.entries(stored.manifest.chunks));
+      this.held = this.previous.held;
     } catch (error) {
       // An unreadable newest snapshot must not exclude the region for good: start it afresh
       // (every chunk and a full layer uploaded again) so this snapshot repairs the replica.
       if (error instanceof SnapshotIntegrityError || error instanceof SnapshotNotFoundError) {
         this.previous = undefined;
-        this.previousLayers = undefined;
-        this.held = new Map();
+        this.held = new Set();
         return;
       }
       this.fail(error);
@@ -135,9 +138,6 @@ export class RegionWriter {
     await Promise.all(this.inflight.splice(0));
   }
 
-  locate(chunkId: string): ChunkLocation | undefined {
-    return this.written.get(chunkId) ?? this.held.get(chunkId);
-  }
 }
 
 /** Conditional write; `existed` when the key was already taken, failure marks the region. */

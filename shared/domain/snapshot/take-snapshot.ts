@@ -8,7 +8,7 @@ import type {
   ObjectEntry,
   PutOptions,
 } from '../ports.ts';
-import { readRoot } from './catalog.ts';
+import { digestOf, type PreviousSnapshot, readRoot, SharedReads } from './catalog.ts';
 import { type ChunkedObject, chunkStream, DEFAULT_CHUNK_SIZE } from './chunker.ts';
 import {
   type CommitMarker,
@@ -16,7 +16,6 @@ import {
   encodeJson,
   FORMAT,
   keys,
-  type Manifest,
   type ManifestObject,
   type Root,
 } from './format.ts';
@@ -92,7 +91,12 @@ export interface SnapshotResult {
    * Per region that holds the snapshot: its root and the previous committed one, with the
    * commit markers listed, so retention needs to read neither again.
    */
-  written: { region: string; root: Root; previous?: Manifest; committedIds: string[] }[];
+  written: {
+    region: string;
+    root: Root;
+    previous?: { snapshotId: string; packs: readonly string[] };
+    committedIds: string[];
+  }[];
   /** True when every region already held this snapshot id (a retried trigger). */
   alreadyExisted: boolean;
   durationMs: number;
@@ -156,7 +160,10 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
         packPutOptions,
       ),
   );
-  await Promise.all(writers.map((w) => w.loadPrevious(input)));
+  // Regions whose previous snapshot is the same name the same entries members: each is read
+  // (and parsed) once for all of them.
+  const shared = new SharedReads();
+  await Promise.all(writers.map((w) => w.loadPrevious(input, shared)));
 
   const previous = newestManifest(writers.map((w) => w.previous));
   const previousByKey = new Map(previous?.objects.map((o) => [o.key, o]) ?? []);
@@ -250,9 +257,7 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
         // A retried trigger: the id is taken. Accept it only if it holds the same config.
         try {
           const stored = await readRoot(writer.target.vault, input.instanceId, input.snapshotId);
-          const storedDigest =
-            stored.format === FORMAT ? stored.configDigest : stored.manifest.configDigest;
-          if (storedDigest === digest) {
+          if (digestOf(stored) === digest) {
             existing += 1;
             if (stored.format === FORMAT) writer.root = stored;
           } else
@@ -318,7 +323,9 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
             {
               region: w.region,
               root: w.root,
-              ...(w.previous ? { previous: w.previous } : {}),
+              ...(w.previous
+                ? { previous: { snapshotId: w.previous.snapshotId, packs: w.previous.packs } }
+                : {}),
               committedIds: [...new Set([input.snapshotId, ...w.committedIds])].sort().reverse(),
             },
           ]
@@ -333,8 +340,10 @@ function isUnchanged(before: ManifestObject, entry: ObjectEntry): boolean {
   return before.etag === entry.etag && before.size === entry.size;
 }
 
-function newestManifest(candidates: readonly (Manifest | undefined)[]): Manifest | undefined {
-  let newest: Manifest | undefined;
+function newestManifest(
+  candidates: readonly (PreviousSnapshot | undefined)[],
+): PreviousSnapshot | undefined {
+  let newest: PreviousSnapshot | undefined;
   for (const m of candidates) if (m && (!newest || m.snapshotId > newest.snapshotId)) newest = m;
   return newest;
 }

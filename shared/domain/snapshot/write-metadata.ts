@@ -1,16 +1,23 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import pLimit from 'p-limit';
+import { readAllLocations } from './catalog.ts';
 import {
   type ChunkLocation,
+  EntriesSchema,
+  encodeMember,
   FORMAT,
   keys,
-  LayerSchema,
+  type LayerRefV3,
+  LOCATIONS_FORMAT,
+  type Locations,
+  LocationsSchema,
   type ManifestObject,
+  type MemberRef,
   type Root,
   RootSchema,
 } from './format.ts';
-import { planLayers } from './layers.ts';
+import { type LayerPlan, planLayers } from './layers.ts';
 import { PackBuilder } from './pack.ts';
 import type { RegionWriter } from './region-writer.ts';
 import type { TakeSnapshotInput } from './take-snapshot.ts';
@@ -32,10 +39,64 @@ export function packRetention(
   return { mode: rootRetention.mode, until: new Date(rootRetention.until.getTime() + extra) };
 }
 
+/** Packs one metadata member alone into a pack of its own and uploads it; undefined on failure. */
+async function uploadMember(
+  writer: RegionWriter,
+  input: SnapshotIdentity,
+  raw: Buffer,
+): Promise<MemberRef | undefined> {
+  const id = createHash('sha256').update(raw).digest('hex');
+  const builder = new PackBuilder();
+  builder.add({ id, size: raw.length, compressed: gzipSync(raw) });
+  const sealed = builder.seal();
+  if (!(await writer.upload(sealed, true))) return undefined;
+  const at = sealed.locations.get(id) as ChunkLocation;
+  await input.cache?.put(id, raw).catch(() => undefined);
+  return { id, pack: sealed.id, offset: at.offset, length: at.length, size: at.size };
+}
+
 /**
- * Writes a region's new layer (if any) in a metadata pack of its own, extends the retention of
- * the older packs the snapshot reuses, and returns the root to write; undefined when the
- * region failed.
+ * Where this region holds the chunks a new layer must locate. A change layer locates only the
+ * chunks this run uploaded: every other chunk of its entries is held, so a layer below locates
+ * it. A full layer locates every chunk, and a merged one every chunk the change layers it
+ * replaces located: those need the previous locations, read here (the only time a writer reads
+ * a locations member). Undefined when they cannot be read (the region then fails).
+ */
+async function knownLocations(
+  input: SnapshotIdentity,
+  writer: RegionWriter,
+  kind: LayerPlan['kind'],
+): Promise<Map<string, ChunkLocation> | undefined> {
+  const previous = writer.previous;
+  if (kind === 'change' || !previous) return writer.written;
+  const known = new Map<string, ChunkLocation>(Object.entries(previous.locations ?? {}));
+  if (previous.chain) {
+    // A merge keeps the full layer, whose locations stay in force: only the others are needed.
+    const refs = kind === 'merged' ? previous.chain.refs.slice(1) : previous.chain.refs;
+    try {
+      const members = await readAllLocations(
+        writer.target.vault,
+        input.instanceId,
+        previous.snapshotId,
+        refs,
+        input.cache ? { cache: input.cache } : {},
+      );
+      for (const member of members) {
+        for (const [id, location] of Object.entries(member.chunks)) known.set(id, location);
+      }
+    } catch (error) {
+      writer.fail(error);
+      return undefined;
+    }
+  }
+  for (const [id, location] of writer.written) known.set(id, location);
+  return known;
+}
+
+/**
+ * Writes a region's new layer (if any) as two metadata packs, its entries member and its
+ * locations member; extends the retention of the older packs the snapshot reuses; and returns
+ * the root to write. Undefined when the region failed.
  */
 export async function writeMetadata(
   input: SnapshotIdentity,
@@ -48,44 +109,48 @@ export async function writeMetadata(
     retainUntil: () => { mode: 'GOVERNANCE' | 'COMPLIANCE'; until: Date } | undefined;
   },
 ): Promise<Root | undefined> {
-  const index: Record<string, ChunkLocation> = {};
-  for (const object of objects) {
-    for (const id of object.chunks) {
-      const location = writer.locate(id);
-      if (!location) {
-        writer.fail(new Error(`chunk ${id} of ${object.key} has no pack in this region`));
-        return undefined;
-      }
-      index[id] = location;
-    }
-  }
-  const plan = planLayers(writer.previousLayers, objects, index);
-  const refs = [...plan.keep];
-  // Every pack the new root needs: its layers' packs and the packs of its objects' chunks.
-  // Entries an upper layer replaced may point into packs GC has since removed; readers never
-  // follow them (applying the layers drops them first).
-  const needed = new Set(Object.values(index).map((location) => location.pack));
+  const previous = writer.previous;
+  const plan = planLayers(
+    previous?.chain ? { ...previous.chain, objects: previous.objects } : undefined,
+    objects,
+  );
+  const refs: LayerRefV3[] = [...plan.keep];
+  let locations: Locations | undefined;
   if (plan.write) {
-    const raw = Buffer.from(JSON.stringify(plan.write));
-    const builder = new PackBuilder();
-    const id = createHash('sha256').update(raw).digest('hex');
-    builder.add({ id, size: raw.length, compressed: gzipSync(raw) });
-    const sealed = builder.seal();
-    if (!(await writer.upload(sealed, true))) return undefined;
-    const at = sealed.locations.get(id) as ChunkLocation;
+    const known = await knownLocations(input, writer, plan.kind);
+    if (!known) return undefined;
+    const chunks: Record<string, ChunkLocation> = {};
+    for (const object of plan.write.objects) {
+      for (const id of object.chunks) {
+        const location = known.get(id);
+        if (location) chunks[id] = location;
+        // Held and not located here: a layer kept below locates it (never so for a full layer).
+        else if (plan.kind === 'full' || !writer.held.has(id)) {
+          writer.fail(new Error(`chunk ${id} of ${object.key} has no pack in this region`));
+          return undefined;
+        }
+      }
+    }
+    locations = { format: LOCATIONS_FORMAT, chunks };
+    // The entries member first: it is the same in every region that wrote the same change.
+    const entries = await uploadMember(writer, input, encodeMember(plan.write));
+    if (!entries) return undefined;
+    const located = await uploadMember(writer, input, encodeMember(locations));
+    if (!located) return undefined;
+    const packs = new Set(Object.values(chunks).map((location) => location.pack));
+    packs.add(entries.pack).add(located.pack);
     refs.push({
-      id,
-      pack: sealed.id,
-      offset: at.offset,
-      length: at.length,
-      size: at.size,
+      entries,
+      locations: located,
       objects: plan.write.objects.length,
       deleted: plan.write.deleted.length,
+      packs: [...packs].sort(),
     });
-    await input.cache?.put(id, raw).catch(() => undefined);
   }
-  for (const ref of refs) needed.add(ref.pack);
-  const packs = [...needed].sort();
+  // Every pack the root needs: the union of its layers' packs. A layer's packs stay listed as
+  // long as the layer is in the chain, even once a later layer replaced all of its entries: a
+  // writer never reads the locations to find out (GC keeps a little more until the next merge).
+  const packs = [...new Set(refs.flatMap((ref) => ref.packs))].sort();
   const retain = meta.retainUntil();
   let retainUntil: Record<string, string> | undefined;
   if (retain) {
@@ -106,13 +171,11 @@ export async function writeMetadata(
     ...(retainUntil ? { retainUntil } : {}),
   };
   // Never commit what a reader would reject (e.g. a key the source listed oddly).
-  const checked = RootSchema.safeParse(root);
-  const layerChecked = plan.write ? LayerSchema.safeParse(plan.write) : undefined;
-  const issue = checked.success
-    ? layerChecked && !layerChecked.success
-      ? layerChecked.error.issues[0]
-      : undefined
-    : checked.error.issues[0];
+  const issue = [
+    RootSchema.safeParse(root),
+    ...(plan.write ? [EntriesSchema.safeParse(plan.write)] : []),
+    ...(locations ? [LocationsSchema.safeParse(locations)] : []),
+  ].find((result) => !result.success)?.error?.issues[0];
   if (issue) {
     writer.fail(
       new Error(`manifest would be unreadable: ${issue.path.join('.')}: ${issue.message}`),

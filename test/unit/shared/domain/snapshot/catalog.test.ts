@@ -75,12 +75,12 @@ describe('readManifest', () => {
     const vault = world.vault('us-east-1');
     const key = keys.manifest(INSTANCE, snapshotId);
     const root = JSON.parse(vault.bytes(key).toString());
-    root.layers[0].id = 'not-a-hash';
+    root.layers[0].entries.id = 'not-a-hash';
     vault.overwrite(key, encodeJson(root));
     const error = await integrityError(readManifest(vault, INSTANCE, snapshotId));
     expect(error.problems[0]?.kind).toBe('bad-manifest');
     expect(error.problems[0]?.name).toBe(key);
-    expect(error.problems[0]?.detail).toContain('layers[0].id');
+    expect(error.problems[0]?.detail).toContain('layers[0].entries.id');
   });
 
   it('reports a bad-manifest problem when the manifest names another snapshot', async () => {

@@ -28,7 +28,7 @@ describe('RegionWriter', () => {
 
     expect(w.packsUploaded).toBe(1);
     expect(vault.keys(PACKS)).toHaveLength(1);
-    const location = w.locate(a.id);
+    const location = w.written.get(a.id);
     expect(location?.size).toBe(5);
     expect(w.live).toBe(true);
   });
@@ -37,7 +37,7 @@ describe('RegionWriter', () => {
     const vault = new InMemoryBlobStore();
     const w = writer(vault);
     const a = chunk('a', 'first');
-    w.held.set(a.id, { pack: 'p'.repeat(64), offset: 0, length: 10, size: 5 });
+    w.held = new Set([a.id]);
 
     await w.offer(a);
     await w.finish();

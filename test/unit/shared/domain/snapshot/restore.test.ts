@@ -290,8 +290,8 @@ describe('restoreSnapshot', () => {
     seedInstance(world.source, INSTANCE, { count: 40, size: 2000, seed: 12 });
     await world.take({ packSize: 16 * 1024 });
     const vault = world.vault('us-east-1');
-    // Every pack but the one metadata pack (the snapshot's one full layer) holds data.
-    const packs = vault.keys(keys.packsPrefix(INSTANCE)).length - 1;
+    // Every pack but the two metadata packs (the full layer's entries and locations) holds data.
+    const packs = vault.keys(keys.packsPrefix(INSTANCE)).length - 2;
     expect(packs).toBeGreaterThan(2);
     vault.resetCalls();
     const target = new InMemoryInstanceStore();
@@ -299,8 +299,8 @@ describe('restoreSnapshot', () => {
     await restoreSnapshot({ vault, instanceId: INSTANCE, target, cacheBytes: 0 });
 
     expect(target.contents(INSTANCE)).toEqual(world.source.contents(INSTANCE));
-    // Verify pass and write pass each fetch every data pack; the layer is read once.
-    expect(vault.count('get', /\/packs\//)).toBe(2 * packs + 1);
+    // Verify pass and write pass each fetch every data pack; the layer's members are read once.
+    expect(vault.count('get', /\/packs\//)).toBe(2 * packs + 2);
   });
 
   it('downloads each pack once when the cache holds the whole snapshot', async () => {

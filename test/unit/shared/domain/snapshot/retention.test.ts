@@ -13,7 +13,7 @@ import {
 import { DAY, HOUR, MINUTE } from '../../../../fakes/clock.ts';
 import { configDocument, seededRandom, seedInstance } from '../../../../fakes/fixtures.ts';
 import { InMemoryInstanceStore } from '../../../../fakes/instance-store.ts';
-import { manifestIn } from '../../../../support/stored-snapshot.ts';
+import { manifestIn, metadataPacks } from '../../../../support/stored-snapshot.ts';
 import { INSTANCE, snapshotWorld } from '../../../../worlds/snapshot.ts';
 
 const id = (iso: string) => snapshotIdFor(new Date(iso));
@@ -263,7 +263,8 @@ describe('collectGarbage', () => {
   });
 
   it('deletes commit markers before manifests and manifests before packs when expiring', async () => {
-    const world = await history(4, 3);
+    // Ten days: the last snapshot merged the change layers, so the packs only they listed are free.
+    const world = await history(10, 3);
     const vault = world.vault('us-west-2');
     vault.resetCalls();
     await collectGarbage({
@@ -281,7 +282,8 @@ describe('collectGarbage', () => {
   });
 
   it('deletes nothing when dryRun is set', async () => {
-    const world = await history(6, 4);
+    // Ten days: the last snapshot merged the change layers, so the packs only they listed are free.
+    const world = await history(10, 4);
     const vault = world.vault('us-east-1');
     const before = vault.keys();
     vault.resetCalls();
@@ -293,25 +295,26 @@ describe('collectGarbage', () => {
       dryRun: true,
     });
     expect(report.dryRun).toBe(true);
-    expect(report.expiredSnapshots).toHaveLength(5);
+    expect(report.expiredSnapshots).toHaveLength(9);
     expect(report.packs.length).toBeGreaterThan(0);
     expect(vault.count('delete')).toBe(0);
     expect(vault.keys()).toEqual(before);
   });
 
   it('leaves unreferenced packs alone when they are younger than the grace period', async () => {
-    const world = await history(3, 5);
+    // Ten days: the last snapshot merged the change layers, so the packs only they listed are free.
+    const world = await history(10, 5);
     const vault = world.vault('us-east-1');
     // The clock sits one day after the last snapshot; roll it back to just after it.
     world.clock.advance(-DAY + 10 * MINUTE);
     const report = await collectGarbage({
       vault,
       instanceId: INSTANCE,
-      policy: policy({ last: 1, gcGraceSeconds: (2 * DAY) / 1000 }),
+      policy: policy({ last: 1, gcGraceSeconds: (10 * DAY) / 1000 }),
       clock: world.clock,
     });
-    expect(report.expiredSnapshots).toHaveLength(2);
-    // Packs of the two expired days are 1-2 days old: within the 2-day grace.
+    expect(report.expiredSnapshots).toHaveLength(9);
+    // Packs of the nine expired days are 1-9 days old: within the 10-day grace.
     expect(report.packs).toEqual([]);
     const shortGrace = await collectGarbage({
       vault,
@@ -332,10 +335,10 @@ describe('collectGarbage', () => {
     const inProgress = await world.take();
     expect(inProgress.committed).toBe(false);
     const manifest = manifestIn(vault, INSTANCE, inProgress.snapshotId);
-    // Its data packs and its metadata pack.
+    // Its data packs and its metadata packs (entries and locations).
     const ownPacks = new Set<string>([
       ...Object.values(manifest.chunks).map((c) => c.pack),
-      ...(manifest.root?.layers.map((l) => l.pack) ?? []),
+      ...metadataPacks(vault, INSTANCE, inProgress.snapshotId),
     ]);
 
     world.clock.advance(HOUR);

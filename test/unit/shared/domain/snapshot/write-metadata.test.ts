@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { BlobStore } from '../../../../../shared/domain/ports.ts';
-import { RootSchema, sha256Hex } from '../../../../../shared/domain/snapshot/format.ts';
+import { FORMAT_V2, RootSchema, sha256Hex } from '../../../../../shared/domain/snapshot/format.ts';
 import { RegionWriter } from '../../../../../shared/domain/snapshot/region-writer.ts';
 import {
   packRetention,
@@ -51,7 +51,7 @@ describe('packRetention', () => {
 });
 
 describe('writeMetadata', () => {
-  it('uploads one metadata pack and returns a readable root naming both packs when every chunk is located', async () => {
+  it('uploads an entries pack and a locations pack and returns a readable root naming all three packs when every chunk is located', async () => {
     const vault = new InMemoryBlobStore();
     const w = await writerHoldingTheChunk(vault);
 
@@ -60,10 +60,11 @@ describe('writeMetadata', () => {
     expect(root).toBeDefined();
     expect(RootSchema.safeParse(root).success).toBe(true);
     expect(root?.layers).toHaveLength(1);
-    expect(root?.packs).toHaveLength(2);
+    expect(root?.packs).toHaveLength(3);
+    expect(root?.layers[0]?.packs).toEqual(root?.packs);
     expect(root?.region).toBe('us-west-2');
     expect(root?.retainUntil).toBeUndefined();
-    expect(vault.keys('instances/orders/packs/')).toHaveLength(2);
+    expect(vault.keys('instances/orders/packs/')).toHaveLength(3);
     expect(w.packsUploaded).toBe(1);
     expect(w.metadataBytes).toBeGreaterThan(0);
   });
@@ -85,7 +86,7 @@ describe('writeMetadata', () => {
   it('fails the region when the vault cannot extend the lock of a pack it reuses', async () => {
     const vault = new InMemoryBlobStore();
     const id = OBJECT.chunks[0] as string;
-    const location = (await writerHoldingTheChunk(vault)).locate(id);
+    const location = (await writerHoldingTheChunk(vault)).written.get(id);
     // A vault without Object Lock support, holding the chunk from an older snapshot whose
     // pack's lock is not known to last as long as the new root's.
     const noLock: BlobStore = {
@@ -101,7 +102,18 @@ describe('writeMetadata', () => {
       1 << 20,
       () => ({}),
     );
-    if (location) w.held.set(id, location);
+    // The previous snapshot (format 2, so its locations are known) holds the chunk.
+    if (location) {
+      w.held = new Set([id]);
+      w.previous = {
+        snapshotId: '20261124T060000Z',
+        format: FORMAT_V2,
+        packs: [location.pack],
+        objects: [OBJECT],
+        held: w.held,
+        locations: { [id]: location },
+      };
+    }
     const until = new Date('2026-12-25T06:00:00Z');
 
     const root = await writeMetadata(
