@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Restores one lifeboat snapshot (format lifeboat-snapshot/2, or the older lifeboat-snapshot/1)
-# from a backup bucket into a local
+# Restores one lifeboat snapshot (format lifeboat-snapshot/3, or the older lifeboat-snapshot/2 and
+# lifeboat-snapshot/1) from a backup bucket into a local
 # directory, with nothing but the AWS CLI and standard Unix tools. It follows, step by step, the
 # section "Restore by hand with the AWS CLI and standard Unix tools" of docs/snapshot-format.md.
 #
@@ -29,9 +29,12 @@
 
 set -eu
 
-FORMAT='lifeboat-snapshot/2'
+FORMAT='lifeboat-snapshot/3'
+FORMAT_V2='lifeboat-snapshot/2'
 FORMAT_V1='lifeboat-snapshot/1'
-LAYER_FORMAT='lifeboat-layer/2'
+LAYER_FORMAT_V2='lifeboat-layer/2'
+ENTRIES_FORMAT='lifeboat-entries/3'
+LOCATIONS_FORMAT='lifeboat-locations/3'
 EMPTY_SHA256=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
 EMPTY_MD5=d41d8cd98f00b204e9800998ecf8427e
 
@@ -69,7 +72,8 @@ trap 'rm -rf "$work"' EXIT
 mkdir "$work/packs" "$work/chunks" "$work/staged" "$work/layers"
 cd "$work"
 # From here on, paths are relative to the scratch directory:
-#   commits.json  root.json  layers/<n>.json  manifest.json  packs/<packId>.pack
+#   commits.json  root.json  layers/<n>.json (format 3: also <n>.entries.json, <n>.locations.json)
+#   manifest.json  packs/<packId>.pack
 #   chunks/<chunkId>  staged/<key>
 #   problems      one line per integrity problem found; empty means all is well
 : >problems
@@ -101,65 +105,95 @@ else
 fi
 echo "snapshot $snapshot of $instance from s3://$bucket" >&2
 
-# --- Step 2: the root, and for format 2 its layers, applied into one manifest -----------------
+# --- Step 2: the root, and for formats 2 and 3 its layers, applied into one manifest ----------
 
 aws_cli s3 cp --only-show-errors "s3://$bucket/$prefix/snapshots/$snapshot.json" root.json ||
   die "cannot download s3://$bucket/$prefix/snapshots/$snapshot.json"
 
-if ! jq -e --arg f "$FORMAT" --arg f1 "$FORMAT_V1" --arg i "$instance" --arg s "$snapshot" '
-  (.format == $f or .format == $f1) and .instanceId == $i and .snapshotId == $s' root.json \
-  >/dev/null 2>&1; then
+if ! jq -e --arg f "$FORMAT" --arg f2 "$FORMAT_V2" --arg f1 "$FORMAT_V1" --arg i "$instance" \
+  --arg s "$snapshot" '
+  (.format == $f or .format == $f2 or .format == $f1) and .instanceId == $i and .snapshotId == $s' \
+  root.json >/dev/null 2>&1; then
   echo "bad-manifest $prefix/snapshots/$snapshot.json:" \
-    "not a $FORMAT (or $FORMAT_V1) snapshot of $instance $snapshot" >&2
+    "not a $FORMAT (or $FORMAT_V2, $FORMAT_V1) snapshot of $instance $snapshot" >&2
   exit 1
 fi
+root_format=$(jq -r .format root.json)
 
-if [ "$(jq -r .format root.json)" = "$FORMAT_V1" ]; then
+if [ "$root_format" = "$FORMAT_V1" ]; then
   # Format 1: the root is the whole manifest.
   cp root.json manifest.json
 else
-  # Format 2: the objects are in layers, each a gzip member in a pack, named by the SHA-256
-  # of its JSON. Get the packs holding them in one call, check each pack, cut and check each
-  # layer, then apply the layers in order: drop "deleted" keys, then add or replace "objects".
-  if ! jq -e '(.layers | type) == "array" and (.layers | length) > 0 and (.layers | all(
-      (.id | type) == "string" and (.id | test("^[0-9a-f]{64}$")) and
-      (.pack | type) == "string" and (.pack | test("^[0-9a-f]{64}$")) and
-      ([.offset, .length, .size] | all(type == "number" and . >= 0 and . == floor))))
+  # Formats 2 and 3: the objects are in layers. A format-2 layer is one gzip member in a pack;
+  # a format-3 layer is two, its entries (objects and deleted keys) and its locations (chunk
+  # index), each named by the SHA-256 of its JSON. Get the packs holding them in one call,
+  # check each pack, cut and check each member, then apply the layers in order: drop "deleted"
+  # keys, then add or replace "objects".
+  if ! jq -e --arg f3 "$FORMAT" '
+      def ref: (.id | type) == "string" and (.id | test("^[0-9a-f]{64}$")) and
+        (.pack | type) == "string" and (.pack | test("^[0-9a-f]{64}$")) and
+        ([.offset, .length, .size] | all(type == "number" and . >= 0 and . == floor));
+      .format as $f
+      | (.layers | type) == "array" and (.layers | length) > 0 and (.layers | all(
+          if $f == $f3 then (.entries | ref) and (.locations | ref) else ref end))
       and (.packs | type) == "array"' root.json >/dev/null 2>&1; then
     echo "bad-manifest $prefix/snapshots/$snapshot.json: malformed layers or packs" >&2
     exit 1
   fi
-  jq -r '[.layers[].pack] | unique[]' root.json >layer-packs.txt
+  # One line per member: <layer n> <kind> <id> <pack> <offset> <length>, kind being "layer"
+  # (format 2), or "entries" and "locations" (format 3).
+  if [ "$root_format" = "$FORMAT_V2" ]; then
+    jq -r '.layers | to_entries[]
+      | "\(.key) layer \(.value.id) \(.value.pack) \(.value.offset) \(.value.length)"' \
+      root.json >members.txt
+  else
+    jq -r '.layers | to_entries[] | .key as $n | .value | (.entries, .locations) as $m
+      | "\($n) \(if $m == .entries then "entries" else "locations" end) \($m.id) \($m.pack) \($m.offset) \($m.length)"' \
+      root.json >members.txt
+  fi
+  cut -d ' ' -f 4 members.txt | sort -u >layer-packs.txt
   includes=()
   while read -r pack; do includes+=(--include "$pack.pack"); done <layer-packs.txt
   aws_cli s3 cp --only-show-errors --recursive "s3://$bucket/$prefix/packs/" packs/ \
     --exclude '*' "${includes[@]}" ||
     die "cannot download the metadata packs from s3://$bucket/$prefix/packs/"
-  jq -r '.layers | to_entries[] | "\(.key) \(.value.id) \(.value.pack) \(.value.offset) \(.value.length)"' \
-    root.json >layers.txt
   layer_files=()
-  while read -r n id pack offset length; do
+  while read -r n kind id pack offset length; do
+    case $kind in
+    layer) file="layers/$n.json" want=$LAYER_FORMAT_V2 holds="metadata layer $id"
+      check='(.objects | type) == "array" and (.chunks | type) == "object" and (.deleted | type) == "array"' ;;
+    entries) file="layers/$n.entries.json" want=$ENTRIES_FORMAT holds="metadata entries $id"
+      check='(.objects | type) == "array" and (.deleted | type) == "array"' ;;
+    *) file="layers/$n.locations.json" want=$LOCATIONS_FORMAT holds="metadata locations $id"
+      check='(.chunks | type) == "object"' ;;
+    esac
     if [ ! -f "packs/$pack.pack" ]; then
-      echo "missing-pack $prefix/packs/$pack.pack: pack object is absent; it holds metadata layer $id" >>problems
+      echo "missing-pack $prefix/packs/$pack.pack: pack object is absent; it holds $holds" >>problems
     elif ! echo "$pack  packs/$pack.pack" | sha256sum -c --status; then
-      echo "corrupt-pack $prefix/packs/$pack.pack: pack bytes do not match the pack id; it holds metadata layer $id" >>problems
+      echo "corrupt-pack $prefix/packs/$pack.pack: pack bytes do not match the pack id; it holds $holds" >>problems
     elif ! tail -c "+$((offset + 1))" "packs/$pack.pack" | head -c "$length" |
-      gunzip -c >"layers/$n.json" 2>/dev/null; then
-      echo "bad-manifest layer $id in $prefix/packs/$pack.pack: does not decompress" >>problems
-    elif ! echo "$id  layers/$n.json" | sha256sum -c --status; then
-      echo "bad-manifest layer $id in $prefix/packs/$pack.pack: does not match its SHA-256" >>problems
-    elif ! jq -e --arg f "$LAYER_FORMAT" '.format == $f and (.objects | type) == "array"
-        and (.chunks | type) == "object" and (.deleted | type) == "array"' "layers/$n.json" \
-      >/dev/null 2>&1; then
-      echo "bad-manifest layer $id in $prefix/packs/$pack.pack: not a $LAYER_FORMAT layer" >>problems
+      gunzip -c >"$file" 2>/dev/null; then
+      echo "bad-manifest $kind $id in $prefix/packs/$pack.pack: does not decompress" >>problems
+    elif ! echo "$id  $file" | sha256sum -c --status; then
+      echo "bad-manifest $kind $id in $prefix/packs/$pack.pack: does not match its SHA-256" >>problems
+    elif ! jq -e --arg f "$want" ".format == \$f and $check" "$file" >/dev/null 2>&1; then
+      echo "bad-manifest $kind $id in $prefix/packs/$pack.pack: not a $want member" >>problems
     fi
-    layer_files+=("layers/$n.json")
-  done <layers.txt
+  done <members.txt
   if [ -s problems ]; then
     cat problems >&2
     echo "restore-by-hand: the snapshot's metadata cannot be read; nothing was written to $out" >&2
     exit 1
   fi
+  n_layers=$(jq '.layers | length' root.json)
+  for ((n = 0; n < n_layers; n++)); do
+    if [ "$root_format" = "$FORMAT" ]; then
+      # Format 3: a layer is its entries plus its locations.
+      jq -s '{objects: .[0].objects, deleted: .[0].deleted, chunks: .[1].chunks}' \
+        "layers/$n.entries.json" "layers/$n.locations.json" >"layers/$n.json"
+    fi
+    layer_files+=("layers/$n.json")
+  done
   # Later layers win. Only the chunks of the resulting objects are kept in the index.
   jq -s --slurpfile root root.json '
     (reduce .[] as $l ({objects: {}, chunks: {}};

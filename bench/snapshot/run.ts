@@ -302,9 +302,17 @@ async function runLifeboat(
   return { run, report: JSON.parse(line.slice(RESULT_PREFIX.length)) as PhaseReport };
 }
 
-function lifeboatDetail(run: TimedRun, report: PhaseReport): Row['detail'] {
+function lifeboatDetail(bench: Bench, run: TimedRun, report: PhaseReport): Row['detail'] {
   const { tally } = report;
+  // What the backup side read, per region (each region has one backup bucket).
+  const backupDown = Object.entries(tally.bytesDownByBucket ?? {})
+    .filter(([bucket]) => bench.buckets.get(bucket)?.kind === 'backup')
+    .map(([bucket, bytes]) => [bench.buckets.get(bucket)?.region ?? bucket, bytes] as const);
   return {
+    backupBytesRead: backupDown.reduce((sum, [, bytes]) => sum + bytes, 0),
+    ...Object.fromEntries(
+      backupDown.map(([region, bytes]) => [`backupBytesRead:${region}`, bytes]),
+    ),
     phaseMs: report.phaseMs,
     processMs: run.ms,
     startRssMiB: report.startRssKiB / 1024,
@@ -323,7 +331,11 @@ function lifeboatDetail(run: TimedRun, report: PhaseReport): Row['detail'] {
 }
 
 /** lifeboat's scheduled path (runSnapshots: snapshot, retention, event), as the Lambda runs it. */
-async function lifeboatSnapshot(bench: Bench, phase: 'full' | 'incremental'): Promise<Row> {
+async function lifeboatSnapshot(
+  bench: Bench,
+  phase: 'full' | 'incremental',
+  tool = 'lifeboat',
+): Promise<Row> {
   const { instance } = bench;
   const captured = await capture(bench, () =>
     runLifeboat(bench, {
@@ -351,7 +363,7 @@ async function lifeboatSnapshot(bench: Bench, phase: 'full' | 'incremental'): Pr
   }
   return toRow(
     bench,
-    { phase, tool: 'lifeboat', regions: instance.replicaRegions.length },
+    { phase, tool, regions: instance.replicaRegions.length },
     captured,
     run.maxRssKb / 1024,
     {
@@ -362,7 +374,7 @@ async function lifeboatSnapshot(bench: Bench, phase: 'full' | 'incremental'): Pr
       bytesRead: result.bytesRead,
       packBytesUploaded: result.bytesUploaded,
       packsUploaded: result.packsUploaded,
-      ...lifeboatDetail(run, report),
+      ...lifeboatDetail(bench, run, report),
     },
   );
 }
@@ -531,7 +543,7 @@ async function lifeboatRestore(bench: Bench): Promise<Row> {
     {
       snapshotId: result.snapshotId,
       objectsWritten: result.objectsWritten,
-      ...lifeboatDetail(run, report),
+      ...lifeboatDetail(bench, run, report),
     },
   );
 }
@@ -684,6 +696,13 @@ async function oneRun(bench: Bench, run: number): Promise<Row[]> {
   note(await lifeboatRestore(bench));
   if (peers) note(await awsSyncRestore(bench, run));
   if (peers) note(await resticRestore(bench, run));
+  // A cold start (a Lambda whose /tmp is new): the same change size again, on an empty
+  // metadata cache. Last, so the restores above restore the state every tool backed up.
+  await applyChange(bench, run + 1000);
+  const warm = bench.childEnv.LIFEBOAT_CACHE_DIR;
+  bench.childEnv.LIFEBOAT_CACHE_DIR = join(bench.scratch, `lifeboat-cache-${run}-cold`);
+  note(await lifeboatSnapshot(bench, 'incremental', 'lifeboat, cold cache'));
+  bench.childEnv.LIFEBOAT_CACHE_DIR = warm;
   return rows;
 }
 

@@ -10,10 +10,19 @@ export interface SdkTally {
   bytesUp: number;
   /** Response body bytes received (Content-Length of each response). */
   bytesDown: number;
+  /** The same, by bucket: what each backup bucket (one per region) served. */
+  bytesDownByBucket: Record<string, number>;
 }
 
 function emptyTally(): SdkTally {
-  return { commands: {}, attempts: 0, bytesUp: 0, bytesDown: 0 };
+  return { commands: {}, attempts: 0, bytesUp: 0, bytesDown: 0, bytesDownByBucket: {} };
+}
+
+/** The bucket of a request: the first path segment (path-style, as against moto) or host label. */
+function bucketOf(request: unknown): string {
+  const { path, hostname } = (request ?? {}) as { path?: string; hostname?: string };
+  const segment = path?.split('/')[1];
+  return segment || hostname?.split('.')[0] || 'unknown';
 }
 
 function contentLength(headers: unknown): number {
@@ -52,9 +61,10 @@ export class SdkMeter {
           (args.request as { headers?: unknown } | undefined)?.headers,
         );
         const result = await next(args);
-        tally.bytesDown += contentLength(
-          (result.response as { headers?: unknown } | undefined)?.headers,
-        );
+        const down = contentLength((result.response as { headers?: unknown } | undefined)?.headers);
+        tally.bytesDown += down;
+        const bucket = bucketOf(args.request);
+        tally.bytesDownByBucket[bucket] = (tally.bytesDownByBucket[bucket] ?? 0) + down;
         return result;
       },
       { step: 'deserialize', name: `bench-attempts-${label}` },

@@ -12,6 +12,7 @@ import { readManifest } from '../../shared/domain/snapshot/catalog.ts';
 import { encodeJson, FORMAT_V1, keys } from '../../shared/domain/snapshot/format.ts';
 import { type SnapshotResult, takeSnapshot } from '../../shared/domain/snapshot/take-snapshot.ts';
 import { getBytes, putBytes } from '../support/s3.ts';
+import { formatV2Of } from '../support/stored-snapshot.ts';
 import { createMotoWorld, type MotoWorld } from '../worlds/moto.ts';
 
 const INSTANCE = 'petstore';
@@ -236,11 +237,36 @@ describe('restore by hand', () => {
     expectSameObjects(await filesUnder(outDir), source);
   });
 
-  it('exits non-zero naming the layer and writes nothing when a metadata pack is corrupt', async () => {
+  it('restores a format-2 snapshot byte for byte when it was written before format 3', async () => {
+    const snap = await snapshotAt('20261125T010000Z');
+    const { root, pack } = formatV2Of(await manifestOf(snap.snapshotId));
+    await putBytes(world.config, REGION, 'backup', keys.pack(INSTANCE, pack.id), pack.body);
+    await putBytes(
+      world.config,
+      REGION,
+      'backup',
+      keys.manifest(INSTANCE, snap.snapshotId),
+      Buffer.from(encodeJson(root)),
+    );
+    const outDir = join(scratch, 'restored');
+
+    const run = await restoreByHand(outDir);
+
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain(`configDigest ${snap.configDigest}`);
+    expectSameObjects(await filesUnder(outDir), source);
+  });
+
+  it('exits non-zero naming the entries member and writes nothing when a metadata pack is corrupt', async () => {
     const snap = await snapshotAt('20261125T010000Z');
     const rootKey = keys.manifest(INSTANCE, snap.snapshotId);
     const root = JSON.parse((await getBytes(world.config, REGION, 'backup', rootKey)).toString());
-    const layer = root.layers[0] as { id: string; pack: string; offset: number; length: number };
+    const layer = root.layers[0].entries as {
+      id: string;
+      pack: string;
+      offset: number;
+      length: number;
+    };
     const packKey = keys.pack(INSTANCE, layer.pack);
     const pack = await getBytes(world.config, REGION, 'backup', packKey);
     const at = layer.offset + Math.floor(layer.length / 2);
@@ -252,7 +278,7 @@ describe('restore by hand', () => {
 
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`corrupt-pack ${packKey}`);
-    expect(run.stderr).toContain(`metadata layer ${layer.id}`);
+    expect(run.stderr).toContain(`metadata entries ${layer.id}`);
     expect(await filesUnder(outDir)).toEqual(new Map());
   });
 });

@@ -6,11 +6,12 @@ import { backupVault, instanceStore } from '../../shared/composition.ts';
 import { findRegion, regionBuckets } from '../../shared/config/load.ts';
 import { type Clock, systemClock } from '../../shared/domain/ports.ts';
 import { readManifest } from '../../shared/domain/snapshot/catalog.ts';
-import { encodeJson, FORMAT_V1, keys } from '../../shared/domain/snapshot/format.ts';
+import { encodeJson, FORMAT, FORMAT_V1, keys } from '../../shared/domain/snapshot/format.ts';
 import { restoreSnapshot } from '../../shared/domain/snapshot/restore.ts';
 import { collectGarbage } from '../../shared/domain/snapshot/retention.ts';
 import { takeSnapshot } from '../../shared/domain/snapshot/take-snapshot.ts';
 import { putBytes, readInstance, regionClient } from '../support/s3.ts';
+import { formatV2Of } from '../support/stored-snapshot.ts';
 import { createMotoWorld, type MotoWorld } from '../worlds/moto.ts';
 
 const INSTANCE = 'petstore';
@@ -78,6 +79,45 @@ describe('snapshot format against moto', () => {
     // The next snapshot reads the format-1 one as its previous: only a full layer, no re-read.
     const next = await snapshotAt('20261125T020000Z');
     expect(next.objectsUnchanged).toBe(seeded.size);
+  });
+
+  it('restores a format-2 snapshot written before format 3 and builds the next one on it', async () => {
+    const snap = await snapshotAt('20261125T010000Z');
+    const vault = backupVault(world.config, 'us-west-2');
+    const { root, pack } = formatV2Of(await readManifest(vault, INSTANCE, snap.snapshotId));
+    await putBytes(world.config, 'us-west-2', 'backup', keys.pack(INSTANCE, pack.id), pack.body);
+    await putBytes(
+      world.config,
+      'us-west-2',
+      'backup',
+      keys.manifest(INSTANCE, snap.snapshotId),
+      Buffer.from(encodeJson(root)),
+    );
+
+    const result = await restoreSnapshot({
+      vault,
+      instanceId: INSTANCE,
+      target: instanceStore(world.config, 'eu-west-1'),
+    });
+
+    expect(result.configDigest).toBe(snap.configDigest);
+    const restored = await readInstance(world.config, 'eu-west-1', INSTANCE);
+    expect([...restored.keys()].sort()).toEqual([...seeded.keys()].sort());
+    for (const [key, body] of seeded) expect(restored.get(key)?.equals(body), key).toBe(true);
+
+    // The next snapshot reads the format-2 one as its previous: it writes a full format-3
+    // layer there (locating every chunk from the format-2 layer) and re-reads no object.
+    const next = await snapshotAt('20261125T020000Z');
+    expect(next.objectsUnchanged).toBe(seeded.size);
+    const after = await readManifest(vault, INSTANCE, next.snapshotId);
+    expect(after.format).toBe(FORMAT);
+    expect(after.root?.layers).toHaveLength(1);
+    const again = await restoreSnapshot({
+      vault,
+      instanceId: INSTANCE,
+      target: instanceStore(world.config, 'eu-west-1'),
+    });
+    expect(again.configDigest).toBe(snap.configDigest);
   });
 
   it('keeps folder markers as empty objects and restores them, but never the instance marker', async () => {

@@ -104,7 +104,8 @@ describe('takeSnapshot against moto', () => {
     expect(result.objectsUnchanged).toBe(seeded.size - changed.length);
     // Only the changed objects are read back from the instance store.
     expect(counter.get('GetObjectCommand')).toBe(
-      changed.length + 2 /* previous root and the metadata pack of its one layer */,
+      changed.length +
+        2 /* previous root and the entries pack of its one layer: us-east-1 is the first replica */,
     );
     // One small pack per region carries the changed chunks.
     expect(result.packsUploaded).toBe(REPLICAS.length);
@@ -144,14 +145,15 @@ describe('takeSnapshot against moto', () => {
     expect(outcome?.status).toBe('committed');
     if (outcome?.status !== 'committed') return;
     // Commit markers listed once (the due check; the snapshot and GC reuse it), GC lists the
-    // roots and the packs; the previous root and its layer are read; GC reads no root (the
-    // run hands it both kept ones); four PUTs: data pack, metadata pack, root, marker; the
-    // policy (last: 1) expires the first snapshot: one delete for its marker, one for its root
-    // (its packs are still needed).
+    // roots and the packs; the previous root is read (its entries member is the same in every
+    // region, and read once, from us-east-1, the first replica); GC reads no root (the run
+    // hands it both kept ones); five PUTs: data pack, entries pack, locations pack, root,
+    // marker; the policy (last: 1) expires the first snapshot: one delete for its marker, one
+    // for its root (its packs are still needed).
     expect(Object.fromEntries(counter.counts)).toEqual({
       ListObjectsV2Command: 3,
-      GetObjectCommand: 2,
-      PutObjectCommand: 4,
+      GetObjectCommand: 1,
+      PutObjectCommand: 5,
       DeleteObjectsCommand: 2,
     });
     expect(outcome.gc.find((g) => g.region === 'us-west-2')).toMatchObject({

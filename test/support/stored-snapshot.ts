@@ -160,21 +160,15 @@ export function downgradeToV1(
 }
 
 /**
- * Rewrites a stored snapshot as a version-2 snapshot over the same data packs: one full layer
- * (entries and locations together) in a metadata pack of its own, as a writer of version 2
- * left it.
+ * What a version-2 writer would have stored for a snapshot (read as a manifest): one full
+ * layer (entries and locations together) in a metadata pack of its own, and a root over the
+ * same data packs.
  */
-export function downgradeToV2(
-  vault: InMemoryBlobStore,
-  instanceId: string,
-  snapshotId: string,
-): void {
-  const m = manifestIn(vault, instanceId, snapshotId);
+export function formatV2Of(m: Manifest): { root: RootV2; pack: { id: string; body: Buffer } } {
   const layer = { format: LAYER_FORMAT_V2, objects: m.objects, chunks: m.chunks, deleted: [] };
   const raw = Buffer.from(JSON.stringify(layer));
   const body = gzipSync(raw);
   const pack = sha(body);
-  void vault.put(keys.pack(instanceId, pack), body);
   const dataPacks = Object.values(m.chunks).map((c) => c.pack);
   const root: RootV2 = {
     format: FORMAT_V2,
@@ -198,9 +192,20 @@ export function downgradeToV2(
     ],
     packs: [...new Set([...dataPacks, pack])].sort(),
   };
+  return { root: RootV2Schema.parse(root), pack: { id: pack, body } };
+}
+
+/** Rewrites a stored snapshot as a version-2 snapshot over the same data packs (`formatV2Of`). */
+export function downgradeToV2(
+  vault: InMemoryBlobStore,
+  instanceId: string,
+  snapshotId: string,
+): void {
+  const { root, pack } = formatV2Of(manifestIn(vault, instanceId, snapshotId));
+  void vault.put(keys.pack(instanceId, pack.id), pack.body);
   vault.overwrite(
     keys.manifest(instanceId, snapshotId),
-    Buffer.from(`${JSON.stringify(RootV2Schema.parse(root), null, 1)}\n`),
+    Buffer.from(`${JSON.stringify(root, null, 1)}\n`),
   );
 }
 

@@ -296,7 +296,8 @@ export function indexOf(
   maps: readonly Record<string, ChunkLocation>[],
 ): Record<string, ChunkLocation> {
   const locations = new Map<string, ChunkLocation>();
-  for (const map of maps) for (const [id, location] of Object.entries(map)) locations.set(id, location);
+  for (const map of maps)
+    for (const [id, location] of Object.entries(map)) locations.set(id, location);
   const chunks: Record<string, ChunkLocation> = {};
   for (const object of objects) {
     for (const id of object.chunks) {
@@ -316,7 +317,13 @@ export function applyLayers(layers: readonly Layer[]): {
   chunks: Record<string, ChunkLocation>;
 } {
   const objects = applyEntries(layers);
-  return { objects, chunks: indexOf(objects, layers.map((l) => l.chunks)) };
+  return {
+    objects,
+    chunks: indexOf(
+      objects,
+      layers.map((l) => l.chunks),
+    ),
+  };
 }
 
 /** Applied entries of a chain, with the set of chunk ids its objects reference. */
@@ -398,8 +405,9 @@ export async function readSnapshot(
   instanceId: string,
   snapshotId: string,
   options: ReadOptions = {},
+  stored?: StoredRoot,
 ): Promise<StoredSnapshot> {
-  const root = await readRoot(vault, instanceId, snapshotId);
+  const root = stored ?? (await readRoot(vault, instanceId, snapshotId));
   if (root.format === FORMAT_V1) return { manifest: root.manifest, layers: [] };
   if (root.format === FORMAT_V2) {
     const layers = await Promise.all(
@@ -444,19 +452,24 @@ export interface PreviousSnapshot {
   locations?: Record<string, ChunkLocation>;
 }
 
-/** Reads a region's previous snapshot for a writer (see `PreviousSnapshot`). */
+/**
+ * Reads a region's previous snapshot for a writer (see `PreviousSnapshot`), from its root when
+ * the caller has read it. With a root given, the shared reads of its entries start before this
+ * function first waits, so callers in a given order claim shared members in that order.
+ */
 export async function readPrevious(
   vault: BlobStore,
   instanceId: string,
   snapshotId: string,
   options: ReadOptions = {},
+  stored?: StoredRoot,
 ): Promise<PreviousSnapshot> {
-  const root = await readRoot(vault, instanceId, snapshotId);
+  const root = stored ?? (await readRoot(vault, instanceId, snapshotId));
   if (root.format !== FORMAT) {
     const { manifest } =
       root.format === FORMAT_V1
         ? { manifest: root.manifest }
-        : await readSnapshot(vault, instanceId, snapshotId, options);
+        : await readSnapshot(vault, instanceId, snapshotId, options, root);
     return {
       snapshotId,
       format: manifest.format,

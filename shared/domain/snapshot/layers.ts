@@ -112,7 +112,11 @@ export function planLayers(
     step.changed.length +
     step.deleted.length;
   if (previous.refs.length < MAX_LAYERS && chained <= threshold) {
-    return { keep: [...previous.refs], write: entriesOf(step.changed, step.deleted), kind: 'change' };
+    return {
+      keep: [...previous.refs],
+      write: entriesOf(step.changed, step.deleted),
+      kind: 'change',
+    };
   }
   if (sinceBase.changed.length + sinceBase.deleted.length > threshold) return full();
   return {

@@ -4,10 +4,12 @@ import {
   listCommittedSnapshotIds,
   type PreviousSnapshot,
   readPrevious,
+  readRoot,
   type SharedReads,
+  type StoredRoot,
 } from './catalog.ts';
 import type { Chunk } from './chunker.ts';
-import { type ChunkLocation, keys, type Root } from './format.ts';
+import { type ChunkLocation, FORMAT_V1, keys, type Root } from './format.ts';
 import { PackBuilder, type SealedPack } from './pack.ts';
 import type { ReplicaTarget, TakeSnapshotInput } from './take-snapshot.ts';
 
@@ -33,6 +35,7 @@ export class RegionWriter {
   metadataBytes = 0;
   retentionExtended = 0;
   previous: PreviousSnapshot | undefined;
+  private previousRoot: StoredRoot | undefined;
   committedIds: string[] = [];
   root: Root | undefined;
 
@@ -57,10 +60,17 @@ export class RegionWriter {
     this.failure ??= error instanceof Error ? error.message : String(error);
   }
 
+  /** Reads the region's previous committed snapshot: its root, then its entries. */
   async loadPrevious(
     input: Pick<TakeSnapshotInput, 'committedIds' | 'cache'>,
     shared?: SharedReads,
   ): Promise<void> {
+    await this.loadRoot(input);
+    await this.loadFromRoot(input, shared);
+  }
+
+  /** The markers (unless the caller listed them) and the newest committed snapshot's root. */
+  async loadRoot(input: Pick<TakeSnapshotInput, 'committedIds'>): Promise<void> {
     try {
       this.committedIds = [
         ...(input.committedIds?.get(this.region) ??
@@ -73,21 +83,47 @@ export class RegionWriter {
     const [newest] = this.committedIds;
     if (!newest) return;
     try {
-      this.previous = await readPrevious(this.target.vault, this.instanceId, newest, {
-        ...(input.cache ? { cache: input.cache } : {}),
-        ...(shared ? { shared } : {}),
-      });
+      this.previousRoot = await readRoot(this.target.vault, this.instanceId, newest);
+    } catch (error) {
+      this.startAfresh(error);
+    }
+  }
+
+  /**
+   * The previous snapshot's entries (the whole metadata of an older format). Called for every
+   * region in replica order once all roots are read, so a member that several roots name is
+   * read from the first of them, deterministically.
+   */
+  async loadFromRoot(input: Pick<TakeSnapshotInput, 'cache'>, shared?: SharedReads): Promise<void> {
+    const root = this.previousRoot;
+    if (!this.live || !root) return;
+    try {
+      this.previous = await readPrevious(
+        this.target.vault,
+        this.instanceId,
+        root.format === FORMAT_V1 ? root.manifest.snapshotId : root.snapshotId,
+        { ...(input.cache ? { cache: input.cache } : {}), ...(shared ? { shared } : {}) },
+        root,
+      );
       this.held = this.previous.held;
     } catch (error) {
-      // An unreadable newest snapshot must not exclude the region for good: start it afresh
-      // (every chunk and a full layer uploaded again) so this snapshot repairs the replica.
-      if (error instanceof SnapshotIntegrityError || error instanceof SnapshotNotFoundError) {
-        this.previous = undefined;
-        this.held = new Set();
-        return;
-      }
-      this.fail(error);
+      this.startAfresh(error);
     }
+  }
+
+  /**
+   * An unreadable newest snapshot must not exclude the region for good: start it afresh (every
+   * chunk and a full layer uploaded again) so this snapshot repairs the replica. Any other
+   * error (the bucket unreachable) drops the region from the run.
+   */
+  private startAfresh(error: unknown): void {
+    if (error instanceof SnapshotIntegrityError || error instanceof SnapshotNotFoundError) {
+      this.previous = undefined;
+      this.previousRoot = undefined;
+      this.held = new Set();
+      return;
+    }
+    this.fail(error);
   }
 
   holdsAll(chunkIds: readonly string[]): boolean {
@@ -137,7 +173,6 @@ export class RegionWriter {
     await this.flush();
     await Promise.all(this.inflight.splice(0));
   }
-
 }
 
 /** Conditional write; `existed` when the key was already taken, failure marks the region. */

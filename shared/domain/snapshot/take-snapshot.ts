@@ -161,9 +161,10 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
       ),
   );
   // Regions whose previous snapshot is the same name the same entries members: each is read
-  // (and parsed) once for all of them.
+  // (and parsed) once for all of them, from the first region in replica order that names it.
   const shared = new SharedReads();
-  await Promise.all(writers.map((w) => w.loadPrevious(input, shared)));
+  await Promise.all(writers.map((w) => w.loadRoot(input)));
+  await Promise.all(writers.map((w) => w.loadFromRoot(input, shared)));
 
   const previous = newestManifest(writers.map((w) => w.previous));
   const previousByKey = new Map(previous?.objects.map((o) => [o.key, o]) ?? []);

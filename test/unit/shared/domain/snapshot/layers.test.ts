@@ -7,12 +7,7 @@ import { SnapshotIntegrityError } from '../../../../../shared/errors.ts';
 import { HOUR } from '../../../../fakes/clock.ts';
 import { configDocument, seededRandom, seedInstance } from '../../../../fakes/fixtures.ts';
 import { InMemoryInstanceStore } from '../../../../fakes/instance-store.ts';
-import {
-  layerIn,
-  locationsIn,
-  manifestIn,
-  rootIn,
-} from '../../../../support/stored-snapshot.ts';
+import { layerIn, locationsIn, manifestIn, rootIn } from '../../../../support/stored-snapshot.ts';
 import { INSTANCE, snapshotWorld } from '../../../../worlds/snapshot.ts';
 
 async function integrityError(promise: Promise<unknown>): Promise<SnapshotIntegrityError> {
@@ -119,7 +114,10 @@ describe('snapshot metadata layers', () => {
     vault.remove(keys.pack(INSTANCE, ref.entries.pack));
     const error = await integrityError(readManifest(vault, INSTANCE, first.snapshotId));
     expect(error.problems).toEqual([
-      expect.objectContaining({ kind: 'missing-pack', name: keys.pack(INSTANCE, ref.entries.pack) }),
+      expect.objectContaining({
+        kind: 'missing-pack',
+        name: keys.pack(INSTANCE, ref.entries.pack),
+      }),
     ]);
     expect(error.problems[0]?.detail).toContain(`metadata entries ${ref.entries.id}`);
   });
