@@ -105,7 +105,7 @@ describe('takeSnapshot against moto', () => {
     // Only the changed objects are read back from the instance store.
     expect(counter.get('GetObjectCommand')).toBe(
       changed.length +
-        2 /* previous root and the entries pack of its one layer: us-east-1 is the first replica */,
+        2 /* previous root and the entries pack of its one layer: us-east-1 is the source region */,
     );
     // One small pack per region carries the changed chunks.
     expect(result.packsUploaded).toBe(REPLICAS.length);
@@ -146,7 +146,7 @@ describe('takeSnapshot against moto', () => {
     if (outcome?.status !== 'committed') return;
     // Commit markers listed once (the due check; the snapshot and GC reuse it), GC lists the
     // roots and the packs; the previous root is read (its entries member is the same in every
-    // region, and read once, from us-east-1, the first replica); GC reads no root (the run
+    // region, and read once, from us-east-1, the source region); GC reads no root (the run
     // hands it both kept ones); five PUTs: data pack, entries pack, locations pack, root,
     // marker; the policy (last: 1) expires the first snapshot: one delete for its marker, one
     // for its root (its packs are still needed).

@@ -91,8 +91,8 @@ export class RegionWriter {
 
   /**
    * The previous snapshot's entries (the whole metadata of an older format). Called for every
-   * region in replica order once all roots are read, so a member that several roots name is
-   * read from the first of them, deterministically.
+   * region in a set order (the source region first) once all roots are read, so a member that
+   * several roots name is read from the first of them, deterministically.
    */
   async loadFromRoot(input: Pick<TakeSnapshotInput, 'cache'>, shared?: SharedReads): Promise<void> {
     const root = this.previousRoot;

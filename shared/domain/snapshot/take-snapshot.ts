@@ -161,10 +161,14 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
       ),
   );
   // Regions whose previous snapshot is the same name the same entries members: each is read
-  // (and parsed) once for all of them, from the first region in replica order that names it.
+  // (and parsed) once for all of them, from the first region that names it, the source
+  // region's bucket first (a read within the region, not across), then in replica order.
   const shared = new SharedReads();
   await Promise.all(writers.map((w) => w.loadRoot(input)));
-  await Promise.all(writers.map((w) => w.loadFromRoot(input, shared)));
+  const sourceFirst = [...writers].sort(
+    (a, b) => Number(b.region === input.sourceRegion) - Number(a.region === input.sourceRegion),
+  );
+  await Promise.all(sourceFirst.map((w) => w.loadFromRoot(input, shared)));
 
   const previous = newestManifest(writers.map((w) => w.previous));
   const previousByKey = new Map(previous?.objects.map((o) => [o.key, o]) ?? []);

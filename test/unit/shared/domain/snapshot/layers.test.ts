@@ -216,6 +216,19 @@ describe('snapshot metadata layers', () => {
     expect(target.contents(INSTANCE)).toEqual(world.source.contents(INSTANCE));
   });
 
+  it("reads a shared entries member from the source region's bucket when the source is not the first replica", async () => {
+    const { world, seeded, step } = await history(40, 14);
+    await step([seeded[5] as string]);
+    for (const vault of world.vaults) vault.resetCalls();
+    world.source.seed(INSTANCE, seeded[6] as string, '{"changed":true}');
+    world.clock.advance(HOUR);
+    const third = await world.take({ sourceRegion: 'us-west-2' });
+    expect(third.committed).toBe(true);
+    expect(world.vault('us-west-2').count('get', /\/packs\//)).toBe(2);
+    expect(world.vault('us-east-1').count('get', /\/packs\//)).toBe(0);
+    expect(world.vault('us-east-2').count('get', /\/packs\//)).toBe(0);
+  });
+
   it('reads the entries from another region when one region holds a different previous snapshot', async () => {
     const { world, seeded, step } = await history(40, 12);
     world.vault('us-west-2').unreachable = true;
