@@ -1,24 +1,84 @@
+import { readFileSync } from 'node:fs';
 import type { Server, Socket } from 'node:net';
 import { LocalWorldError } from '../shared/errors.ts';
 
 /**
- * Listens on `host:port` (port 0: any free one) and resolves with the port bound. A failure to
- * listen becomes a LocalWorldError that says `what` could not listen where.
+ * Listens on `host:port` and resolves with the port bound. Port 0 means any free port outside
+ * the kernel's ephemeral range (see `stablePortCandidates`). A failure to listen becomes a
+ * LocalWorldError that says `what` could not listen where.
  */
 export async function listenOn(
   server: Server,
   port: number,
   what: string,
   host = '127.0.0.1',
+  candidates: Iterable<number> = stablePortCandidates(),
+): Promise<number> {
+  if (port !== 0) return listenExactly(server, port, what, host);
+  let lastError: unknown;
+  for (const candidate of candidates) {
+    try {
+      return await listenExactly(server, candidate, what, host);
+    } catch (error) {
+      if (!isAddressInUse(error)) throw error;
+      lastError = error;
+    }
+  }
+  throw new LocalWorldError(`${what} found no free port on ${host}`, { cause: lastError });
+}
+
+async function listenExactly(
+  server: Server,
+  port: number,
+  what: string,
+  host: string,
 ): Promise<number> {
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (cause) =>
-      reject(new LocalWorldError(`${what} cannot listen on ${host}:${port}`, { cause })),
-    );
-    server.listen(port, host, () => resolve());
+    const onError = (cause: Error) =>
+      reject(new LocalWorldError(`${what} cannot listen on ${host}:${port}`, { cause }));
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
   });
   const address = server.address();
   return address && typeof address === 'object' ? address.port : port;
+}
+
+function isAddressInUse(error: unknown): boolean {
+  return (
+    error instanceof LocalWorldError &&
+    (error.cause as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE'
+  );
+}
+
+/**
+ * Random ports below the kernel's ephemeral range. Why not port 0: the local world takes a
+ * region or zone down by closing its listener and brings it back on the same port, and a port
+ * the kernel handed out is also what it hands to outgoing connections (every SDK call to moto
+ * takes one), so one of those can hold the port when the region returns (EADDRINUSE, seen in
+ * CI). Ports below the range are only ever taken by explicit listens.
+ */
+export function* stablePortCandidates(attempts = 64): Generator<number> {
+  const ephemeralStart = ephemeralRangeStart();
+  const low = Math.max(1024, Math.min(20_000, ephemeralStart - 4096));
+  for (let i = 0; i < attempts; i++) {
+    yield low + Math.floor(Math.random() * (ephemeralStart - low));
+  }
+}
+
+function ephemeralRangeStart(): number {
+  try {
+    const [start] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    if (start !== undefined && Number.isInteger(start) && start > 2048) return start;
+  } catch {
+    // Not Linux, or no procfs: use Linux's default range start.
+  }
+  return 32_768;
 }
 
 /**

@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LoopbackServer, listenOn } from '../../../local/listen.ts';
+import { LoopbackServer, listenOn, stablePortCandidates } from '../../../local/listen.ts';
 import { LocalWorldError } from '../../../shared/errors.ts';
 
 const open: LoopbackServer[] = [];
@@ -67,5 +68,42 @@ describe('listenOn', () => {
     await expect(listenOn(createServer(), taken.port, 'proxy us-east-1')).rejects.toThrow(
       `proxy us-east-1 cannot listen on 127.0.0.1:${taken.port}`,
     );
+  });
+
+  it('binds port 0 below the ephemeral range, so an outgoing connection cannot hold it', async () => {
+    const [ephemeralStart] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    const loopback = new LoopbackServer('test server');
+    open.push(loopback);
+
+    await loopback.listen(createServer(), 0);
+
+    expect(loopback.port).toBeGreaterThanOrEqual(1024);
+    expect(loopback.port).toBeLessThan(ephemeralStart ?? 32_768);
+  });
+
+  it('tries the next candidate when one is taken', async () => {
+    const taken = new LoopbackServer('taken');
+    open.push(taken);
+    await taken.listen(createServer(), 0);
+    const [free] = [...stablePortCandidates(50)].filter((port) => port !== taken.port);
+    const server = createServer();
+
+    const port = await listenOn(server, 0, 'second', '127.0.0.1', [taken.port, free ?? 0]);
+    await new Promise((resolve) => server.close(resolve));
+
+    expect(port).toBe(free);
+  });
+
+  it('says so when every candidate is taken', async () => {
+    const taken = new LoopbackServer('taken');
+    open.push(taken);
+    await taken.listen(createServer(), 0);
+
+    await expect(
+      listenOn(createServer(), 0, 'proxy us-east-1', '127.0.0.1', [taken.port, taken.port]),
+    ).rejects.toThrow('proxy us-east-1 found no free port on 127.0.0.1');
   });
 });
