@@ -13,20 +13,14 @@ export interface OpenBug {
   seeds: readonly number[];
 }
 
-// Bugs 9 (seeds 121 and 656) and 11 (531829, 1005381, 1008397) are fixed; their seeds are in
-// test/sim/regressions.test.ts. The entries below come from the off-CI batch 1,000,000..1,009,999 (docs/simulation.md, "Open bugs").
+// Bugs 9 (seeds 121 and 656), 11 (531829, 1005381, 1008397) and 12 (1004091) are fixed; their
+// seeds are in test/sim/regressions.test.ts. The entries below come from the off-CI batch 1,000,000..1,009,999 (docs/simulation.md, "Open bugs").
 export const OPEN_BUGS: readonly OpenBug[] = [
   {
     title:
       'bug 10 (docs/simulation.md): traffic has not left the failed region 360-381 s into the outage under heavy crash and S3/bus error rates; not diagnosed yet',
     invariant: 'traffic-leaves-failed-region',
     seeds: [1003368, 1004464, 1006512, 1007299, 1007987, 1009120, 1009194],
-  },
-  {
-    title:
-      'bug 12 (docs/simulation.md): two recoveries of a destroyed region count on the same capacity slot; not diagnosed yet',
-    invariant: 'no-double-booked-slot',
-    seeds: [1004091],
   },
 ];
 

@@ -20,6 +20,10 @@ const REGRESSIONS: { seed: number; bug: string }[] = [
     seed,
     bug: 'bug 11: a flapping region confirmed down from two drops a minute apart, the answer between them lost or late',
   })),
+  {
+    seed: 1004091,
+    bug: 'bug 12: two invocations of one plan raced for slots; the one that fell short gave back a slot the other counted',
+  },
 ];
 
 describe('simulator regressions', () => {

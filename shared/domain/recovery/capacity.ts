@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
 import { WriteConflictError } from '../../errors.ts';
-import type { DocumentStore } from '../ports.ts';
+import type { DocumentStore, VersionedDocument } from '../ports.ts';
 
 /** A slot held by a run in a region's control bucket. */
 export interface SlotRecord {
@@ -9,6 +10,8 @@ export interface SlotRecord {
   runId: string;
   instanceId: string;
   reservedAt: string;
+  /** The reservation call that last counted the slot (see `reserveSlots`). */
+  holder?: string;
 }
 
 /** What a reservation attempt got. */
@@ -24,11 +27,40 @@ const slotKey = (region: string, slot: number) =>
 const SLOT_READ_CONCURRENCY = 16;
 
 /**
- * Reserves `units` slots for a run in one region's control bucket, each slot a key written
- * with `If-None-Match: *`, so two recoveries can never hold the same slot. Slots below
- * `firstFreeSlot` belong to the instances homed in the region. Idempotent for one run: a
- * retry finds the slots it already holds. A run that cannot get all its units gives back
- * the ones it took, so a half reservation never blocks another run.
+ * What a slot key holds once a reservation that fell short gave it back: free for anyone, and
+ * taken by a compare-and-swap on its version. It is written, not deleted, so that the give-back
+ * itself can be conditional (see `reserveSlots`).
+ */
+interface FreedSlot {
+  region: string;
+  slot: number;
+  freedAt: string;
+}
+
+const isHeld = (value: unknown): value is SlotRecord =>
+  typeof (value as Partial<SlotRecord> | undefined)?.runId === 'string';
+
+/** Tries per slot: each lost race is followed by a fresh read, so a slot settles quickly. */
+const SLOT_TRIES = 4;
+
+/**
+ * Reserves `units` slots for a run in one region's control bucket. A free slot is taken with a
+ * conditional write (`If-None-Match: *`, or the version of a given-back slot), so two
+ * recoveries can never hold the same slot. Slots below `firstFreeSlot` belong to the instances
+ * homed in the region. Idempotent for one run: a retry finds the slots it already holds. A run
+ * that cannot get all its units gives back the ones it took, so a half reservation never
+ * blocks another run.
+ *
+ * Two invocations of one run can reserve at once (a duplicate delivery, a Lambda retry), and a
+ * slot names the run, not the invocation, so each counts the other's slots as its own. A call
+ * that falls short must then never give back a slot that the other, successful, call counts
+ * on (bug 12 of docs/simulation.md: it did, and another recovery took the slot while the run's
+ * reservation still named it). So counting a slot the run already holds rewrites it with this
+ * call's `holder` (compare-and-swap), and a call gives back only a slot it wrote itself, by a
+ * compare-and-swap on the version it wrote: once anyone else has counted the slot, that
+ * version is gone and the slot stays. The price: when both calls fall short, a slot that one
+ * wrote and the other counted stays held by the run (no other run can take it) until the run's
+ * release gives it back, or for good when the run never reserves it.
  */
 export async function reserveSlots(input: {
   store: DocumentStore;
@@ -39,39 +71,59 @@ export async function reserveSlots(input: {
   runId: string;
   instanceId: string;
   at: string;
-  release: (key: string) => Promise<void>;
+  /** Names this call in the slots it counts (default: a random id). */
+  holder?: string;
 }): Promise<Reservation> {
-  const held: number[] = [];
-  const free: number[] = [];
-  const taken = new Map(
-    (await reservedSlots(input.store, input.region, input.capacity)).map((r) => [r.slot, r]),
-  );
+  const { store, region } = input;
+  const holder = input.holder ?? randomUUID();
+  const states = await slotStates(store, region, input.capacity);
+  const counted: number[] = [];
+  const wrote: { slot: number; version: string }[] = [];
   for (let slot = input.firstFreeSlot; slot < input.capacity; slot += 1) {
-    const existing = taken.get(slot);
-    if (!existing) free.push(slot);
-    else if (existing.runId === input.runId) held.push(slot);
+    if (counted.length >= input.units) break;
+    const key = slotKey(region, slot);
+    let known = states.get(slot);
+    for (let attempt = 1; attempt <= SLOT_TRIES; attempt += 1) {
+      const value = known?.value;
+      // Another run's: try the next slot.
+      if (isHeld(value) && value.runId !== input.runId) break;
+      try {
+        if (isHeld(value)) {
+          // Already the run's (another invocation, or an earlier attempt): count it, and make
+          // its writer's give-back fail from now on.
+          await store.save(key, { ...value, holder }, known?.version);
+          counted.push(slot);
+        } else {
+          const record: SlotRecord = {
+            region,
+            slot,
+            runId: input.runId,
+            instanceId: input.instanceId,
+            reservedAt: input.at,
+            holder,
+          };
+          wrote.push({ slot, version: await store.save(key, record, known?.version) });
+          counted.push(slot);
+        }
+        break;
+      } catch (error) {
+        if (!(error instanceof WriteConflictError)) throw error;
+        known = await store.load(key);
+      }
+    }
   }
-  for (const slot of free) {
-    if (held.length >= input.units) break;
-    const record: SlotRecord = {
-      region: input.region,
-      slot,
-      runId: input.runId,
-      instanceId: input.instanceId,
-      reservedAt: input.at,
-    };
+  if (counted.length >= input.units)
+    return { ok: true, region, slots: counted.slice(0, input.units) };
+  for (const { slot, version } of wrote) {
+    const freed: FreedSlot = { region, slot, freedAt: input.at };
     try {
-      await input.store.save(slotKey(input.region, slot), record, undefined);
-      held.push(slot);
+      await store.save(slotKey(region, slot), freed, version);
     } catch (error) {
-      // Another run took this slot between our read and our write: try the next one.
+      // Counted by another invocation of the run since we wrote it: it is theirs to keep.
       if (!(error instanceof WriteConflictError)) throw error;
     }
   }
-  if (held.length >= input.units)
-    return { ok: true, region: input.region, slots: held.slice(0, input.units) };
-  for (const slot of held) await input.release(slotKey(input.region, slot));
-  return { ok: false, region: input.region, free: held.length, needed: input.units };
+  return { ok: false, region, free: counted.length, needed: input.units };
 }
 
 /** Gives a run's slots back (failback done, or a recovery abandoned). */
@@ -87,23 +139,36 @@ export async function releaseSlots(input: {
  * Slots currently reserved in a region, for planning and `status`: one listing of the region's
  * slot keys, then a read of each taken slot (in parallel), rather than a read of every possible
  * slot. At capacity 100 the one-read-per-slot scan cost the planner 400 sequential GETs per
- * instance (docs/benchmarks.md, "Drill").
+ * instance (docs/benchmarks.md, "Drill"). A slot given back (`FreedSlot`) is free.
  */
 export async function reservedSlots(
   store: DocumentStore,
   region: string,
   capacity: number,
 ): Promise<SlotRecord[]> {
-  const keys = (await store.list(slotPrefix(region))).filter((key) => {
-    const slot = slotOfKey(region, key);
-    return slot !== undefined && slot < capacity;
-  });
+  return [...(await slotStates(store, region, capacity)).values()]
+    .map((doc) => doc.value)
+    .filter(isHeld)
+    .sort((a, b) => a.slot - b.slot);
+}
+
+/** Every slot key of the region below `capacity`, read with its version (slot → document). */
+async function slotStates(
+  store: DocumentStore,
+  region: string,
+  capacity: number,
+): Promise<Map<number, VersionedDocument>> {
+  const slots = (await store.list(slotPrefix(region)))
+    .map((key) => ({ key, slot: slotOfKey(region, key) }))
+    .filter((k): k is { key: string; slot: number } => k.slot !== undefined && k.slot < capacity);
   const limit = pLimit(SLOT_READ_CONCURRENCY);
-  const records = await Promise.all(
-    keys.map((key) => limit(async () => (await store.load(key))?.value as SlotRecord | undefined)),
+  const docs = await Promise.all(
+    slots.map(({ key, slot }) => limit(async () => ({ slot, doc: await store.load(key) }))),
   );
   // A slot released between the listing and its read is simply free.
-  return records.filter((r): r is SlotRecord => r !== undefined).sort((a, b) => a.slot - b.slot);
+  return new Map(
+    docs.flatMap(({ slot, doc }) => (doc ? [[slot, doc] as [number, VersionedDocument]] : [])),
+  );
 }
 
 /** The slot number a key names, or undefined for a key that is not a slot of `region`. */

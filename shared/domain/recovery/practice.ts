@@ -151,7 +151,6 @@ export async function runPractice(
         runId,
         instanceId: deps.practiceId,
         at: deps.clock.now().toISOString(),
-        release: (key) => deps.deleteControlKey(target, key),
       });
       run.target = target;
       if (!reserved.ok)

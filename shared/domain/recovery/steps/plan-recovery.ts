@@ -8,7 +8,7 @@ import {
   replicaOrder,
 } from '../../snapshot/newest.ts';
 import { approvalRequest } from '../approval.ts';
-import { releaseSlots, reservedSlots, reserveSlots } from '../capacity.ts';
+import { reservedSlots, reserveSlots } from '../capacity.ts';
 import type { RecoveryDeps } from '../ports.ts';
 import { chooseTarget } from '../region-choice.ts';
 import { instanceOf, type RecoveryRun } from '../run.ts';
@@ -35,6 +35,10 @@ export async function plan(deps: RecoveryDeps, run: RecoveryRun): Promise<Partia
     if (!choice.ok) throw new RunStepError('plan', choice.reason);
     const region = deps.config.regions.find((r) => r.name === choice.region);
     if (!region) throw new RunStepError('plan', `region ${choice.region} vanished from the config`);
+    // The snapshot first: a plan that finds none has reserved nothing, so it never gives room
+    // back (a give-back after a successful reservation could free a slot that another
+    // invocation of this run counts on, bug 12 of docs/simulation.md).
+    const snapshot = await newestSnapshot(deps, instance, region.name, run.from);
     const reservation = await reserveSlots({
       store: deps.documents(region.name),
       region: region.name,
@@ -44,24 +48,11 @@ export async function plan(deps: RecoveryDeps, run: RecoveryRun): Promise<Partia
       runId: run.runId,
       instanceId: instance.id,
       at: deps.clock.now().toISOString(),
-      release: (key) => deps.deleteControlKey(region.name, key),
     });
     if (!reservation.ok) {
       // Taken by another recovery since we looked: the next candidate gets its chance.
       full.add(region.name);
       continue;
-    }
-    let snapshot: NewestSnapshot;
-    try {
-      snapshot = await newestSnapshot(deps, instance, region.name, run.from);
-    } catch (error) {
-      // Nothing to restore: give the room back rather than hold it for a run that cannot go on.
-      await releaseSlots({
-        region: region.name,
-        slots: reservation.slots,
-        release: (key) => deps.deleteControlKey(region.name, key),
-      });
-      throw error;
     }
     return {
       target: region.name,

@@ -16,7 +16,13 @@ const slotKey = (slot: number) => `capacity/${REGION}/slot-${String(slot).padSta
 
 function reserve(
   bucket: ControlBucket,
-  options: { runId: string; units: number; capacity?: number; firstFreeSlot?: number },
+  options: {
+    runId: string;
+    units: number;
+    capacity?: number;
+    firstFreeSlot?: number;
+    holder?: string;
+  },
 ): Promise<Reservation> {
   return reserveSlots({
     store: bucket,
@@ -27,7 +33,7 @@ function reserve(
     runId: options.runId,
     instanceId: `instance-of-${options.runId}`,
     at: AT,
-    release: (key) => bucket.delete(key),
+    holder: options.holder ?? `call-of-${options.runId}`,
   });
 }
 
@@ -52,6 +58,7 @@ describe('reserveSlots', () => {
       runId: 'petstore-g1',
       instanceId: 'instance-of-petstore-g1',
       reservedAt: AT,
+      holder: 'call-of-petstore-g1',
     } satisfies SlotRecord);
     expect(bucket.peek(slotKey(0))).toBeUndefined();
     expect(bucket.peek(slotKey(4))).toBeUndefined();
@@ -64,13 +71,26 @@ describe('reserveSlots', () => {
     expect(result).toEqual({ ok: true, region: REGION, slots: [1, 2] });
   });
 
-  it('returns the slots it already holds, writing nothing, when the same run retries', async () => {
+  it('returns the slots it already holds, taking no other slot, when the same run retries', async () => {
     const bucket = new ControlBucket(REGION);
     const first = await reserve(bucket, { runId: 'petstore-g1', units: 2, firstFreeSlot: 1 });
     const writes = bucket.inner.writeCount;
-    const again = await reserve(bucket, { runId: 'petstore-g1', units: 2, firstFreeSlot: 1 });
+    const again = await reserve(bucket, {
+      runId: 'petstore-g1',
+      units: 2,
+      firstFreeSlot: 1,
+      holder: 'retry',
+    });
     expect(again).toEqual(first);
-    expect(bucket.inner.writeCount).toBe(writes);
+    expect(await holders(bucket, 4)).toEqual(
+      new Map([
+        [1, 'petstore-g1'],
+        [2, 'petstore-g1'],
+      ]),
+    );
+    // One rewrite per slot it counts, naming the retry as the slot's holder (see below).
+    expect(bucket.inner.writeCount).toBe(writes + 2);
+    expect((bucket.peek(slotKey(1)) as SlotRecord).holder).toBe('retry');
   });
 
   it('completes a half-made reservation when the same run retries after a crash', async () => {
@@ -92,7 +112,10 @@ describe('reserveSlots', () => {
     const result = await reserve(bucket, { runId: 'petstore-g1', units: 3, firstFreeSlot: 1 });
     expect(result).toEqual({ ok: false, region: REGION, free: 2, needed: 3 });
     expect(await holders(bucket, 4)).toEqual(new Map([[1, 'orders-g1']]));
-    expect(bucket.deletes.map((d) => d.key)).toEqual([slotKey(2), slotKey(3)]);
+    // Given back by a conditional write, not a delete: free for the next run.
+    expect(bucket.peek(slotKey(2))).toEqual({ region: REGION, slot: 2, freedAt: AT });
+    const next = await reserve(bucket, { runId: 'payments-g1', units: 2, firstFreeSlot: 1 });
+    expect(next).toEqual({ ok: true, region: REGION, slots: [2, 3] });
   });
 
   it('fails without writing when every slot belongs to the home instances', async () => {
@@ -132,6 +155,78 @@ describe('reserveSlots', () => {
     );
   });
 
+  // Bug 12 of docs/simulation.md (seed 1004091): two invocations of petstore-g1 planned at once.
+  // The second saw slot 0 held by its run, lost slot 1 to the first, fell short, and gave slot
+  // 0 back: billing-g1 then took it while petstore-g1's reservation still named it.
+  it('counts a slot that another invocation of the same run took between its read and its write', async () => {
+    const bucket = new ControlBucket(REGION);
+    await reserve(bucket, { runId: 'petstore-g1', units: 1, holder: 'first' });
+    let raced = false;
+    bucket.inner.hook = async ({ op, key }) => {
+      if (op === 'save' && key === slotKey(1) && !raced) {
+        raced = true;
+        bucket.inner.seed(slotKey(1), {
+          region: REGION,
+          slot: 1,
+          runId: 'petstore-g1',
+          instanceId: 'instance-of-petstore-g1',
+          reservedAt: AT,
+          holder: 'first',
+        });
+      }
+    };
+    const result = await reserve(bucket, {
+      runId: 'petstore-g1',
+      units: 2,
+      capacity: 2,
+      holder: 'second',
+    });
+    expect(result).toEqual({ ok: true, region: REGION, slots: [0, 1] });
+    expect(await holders(bucket, 2)).toEqual(
+      new Map([
+        [0, 'petstore-g1'],
+        [1, 'petstore-g1'],
+      ]),
+    );
+  });
+
+  it('keeps a slot it wrote when another invocation of its run counted it before it fell short', async () => {
+    const bucket = new ControlBucket(REGION);
+    // Slots 1 and 2 belong to rivals. The first call writes slot 0 and falls short. Before its
+    // give-back, orders-g1 releases slot 2 and a second call of the same run counts slot 0
+    // and takes slot 2: it succeeds with [0, 2].
+    await reserve(bucket, { runId: 'rival-g1', units: 1, firstFreeSlot: 1 });
+    await reserve(bucket, { runId: 'orders-g1', units: 1, firstFreeSlot: 2 });
+    let savesOfSlot0 = 0;
+    let second: Reservation | undefined;
+    bucket.inner.hook = async ({ op, key }) => {
+      if (op !== 'save' || key !== slotKey(0) || ++savesOfSlot0 !== 2) return;
+      await bucket.delete(slotKey(2));
+      second = await reserve(bucket, {
+        runId: 'petstore-g1',
+        units: 2,
+        capacity: 3,
+        holder: 'second',
+      });
+    };
+    const first = await reserve(bucket, {
+      runId: 'petstore-g1',
+      units: 2,
+      capacity: 3,
+      holder: 'first',
+    });
+    expect(first).toEqual({ ok: false, region: REGION, free: 1, needed: 2 });
+    expect(second).toEqual({ ok: true, region: REGION, slots: [0, 2] });
+    // The first call's give-back of slot 0 lost to the second call's count: slot 0 stays.
+    expect(await holders(bucket, 3)).toEqual(
+      new Map([
+        [0, 'petstore-g1'],
+        [1, 'rival-g1'],
+        [2, 'petstore-g1'],
+      ]),
+    );
+  });
+
   it('fails loudly when the control bucket does not answer', async () => {
     const bucket = new ControlBucket(REGION);
     bucket.unreachable = true;
@@ -163,7 +258,6 @@ describe('reserveSlots', () => {
             runId: `run-${i}`,
             instanceId: `instance-${i}`,
             at: AT,
-            release: (key) => bucket.delete(key),
           }),
         );
         const results = await s.waitFor(Promise.all(runs));
@@ -197,6 +291,64 @@ describe('reserveSlots', () => {
     // The interleavings really made runs collide and turned some away.
     expect(conflicts).toBeGreaterThan(0);
     expect(refusals).toBeGreaterThan(0);
+  });
+});
+
+describe('reserveSlots with two invocations of one run', () => {
+  it('never frees a slot that a successful invocation counts on, in any interleaving', async () => {
+    const race = fc.record({
+      capacity: fc.integer({ min: 1, max: 6 }),
+      units: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 3 }),
+      twice: fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
+    });
+    let shared = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.scheduler(), race, async (s, { capacity, units, twice }) => {
+        const bucket = new ControlBucket(REGION);
+        bucket.inner.hook = ({ client, op, key }) =>
+          s.schedule(Promise.resolve(), `${client} ${op} ${key}`);
+        // Each run is reserved by one invocation, or by two at once (a duplicate delivery).
+        const calls = units.flatMap((u, i) =>
+          Array.from({ length: twice[i] ? 2 : 1 }, (_, copy) => ({ run: i, u, copy })),
+        );
+        const results = await s.waitFor(
+          Promise.all(
+            calls.map(({ run, u, copy }) =>
+              reserveSlots({
+                store: bucket.as(`run-${run}.${copy}`),
+                region: REGION,
+                capacity,
+                firstFreeSlot: 0,
+                units: u,
+                runId: `run-${run}`,
+                instanceId: `instance-${run}`,
+                at: AT,
+              }),
+            ),
+          ),
+        );
+        bucket.inner.hook = undefined;
+        const held = await holders(bucket, capacity);
+        for (const [n, result] of results.entries()) {
+          const run = `run-${(calls[n] as { run: number }).run}`;
+          if (!result.ok) continue;
+          expect(result.slots).toHaveLength((calls[n] as { u: number }).u);
+          // Every slot a successful invocation reports is still its run's.
+          for (const slot of result.slots) expect(held.get(slot), `slot ${slot}`).toBe(run);
+          if (results.some((r, m) => m !== n && r.ok && calls[m]?.run === calls[n]?.run))
+            shared += 1;
+        }
+        // A run reserved by one invocation that fell short holds nothing.
+        for (const [i] of units.entries()) {
+          const failed = results.find((r, n) => calls[n]?.run === i && !r.ok);
+          if (!twice[i] && failed)
+            expect([...held.values()].filter((r) => r === `run-${i}`)).toEqual([]);
+        }
+      }),
+      { numRuns: 300, seed: 29 },
+    );
+    // Both invocations of a run really succeeded together in some interleavings.
+    expect(shared).toBeGreaterThan(0);
   });
 });
 
