@@ -46,20 +46,22 @@ export async function listCommittedSnapshotIds(
 /**
  * Metadata read once per run and shared by every region whose root names the same member id:
  * a member is content-addressed and re-hashed when read, so one checked copy stands for all.
- * A failed read is forgotten, so another region then reads its own copy.
+ * When the first region's read fails, each other region reads its own copy instead.
  */
 export class SharedReads {
   private readonly members = new Map<string, Promise<unknown>>();
   private readonly chains = new Map<string, Promise<AppliedEntries>>();
 
   member<T>(id: string, read: () => Promise<T>): Promise<T> {
-    let hit = this.members.get(id) as Promise<T> | undefined;
-    if (!hit) {
-      hit = read();
-      this.members.set(id, hit);
-      hit.catch(() => this.members.delete(id));
-    }
-    return hit;
+    const hit = this.members.get(id) as Promise<T> | undefined;
+    // The first reader's failure is its own bucket's: every other region then reads its copy.
+    if (hit) return hit.catch(() => read());
+    const mine = read();
+    this.members.set(id, mine);
+    mine.catch(() => {
+      if (this.members.get(id) === mine) this.members.delete(id);
+    });
+    return mine;
   }
 
   /** The applied entries of a chain of entries members, keyed by their ids in order. */

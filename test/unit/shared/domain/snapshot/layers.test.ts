@@ -229,6 +229,21 @@ describe('snapshot metadata layers', () => {
     expect(world.vault('us-east-2').count('get', /\/packs\//)).toBe(0);
   });
 
+  it('reads its own copy of a shared entries member in each other region when the first region cannot serve it', async () => {
+    const { world, seeded, step } = await history(40, 15);
+    await step([seeded[5] as string]);
+    world.vault('us-east-1').failOn('get', /\/packs\//);
+    const third = await step([seeded[6] as string]);
+    expect(third.committed).toBe(true);
+    expect(third.regionsCommitted).toEqual(['us-east-2', 'us-west-2']);
+    expect(third.regionsFailed.map((f) => f.region)).toEqual(['us-east-1']);
+    for (const region of ['us-east-2', 'us-west-2']) {
+      const target = new InMemoryInstanceStore();
+      await restoreSnapshot({ vault: world.vault(region), instanceId: INSTANCE, target });
+      expect(target.contents(INSTANCE)).toEqual(world.source.contents(INSTANCE));
+    }
+  });
+
   it('reads the entries from another region when one region holds a different previous snapshot', async () => {
     const { world, seeded, step } = await history(40, 12);
     world.vault('us-west-2').unreachable = true;
