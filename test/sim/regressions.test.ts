@@ -16,6 +16,10 @@ const REGRESSIONS: { seed: number; bug: string }[] = [
     seed: 656,
     bug: 'bug 9: every snapshot before the outage failed on one source S3 error or a crash; the plan found none',
   },
+  ...[1004464, 1006512, 1007987, 1009120, 1009194].map((seed) => ({
+    seed,
+    bug: "bug 10: one S3 error on a replica's root or marker PUT left the only snapshot before the outage in the home region alone",
+  })),
   ...[531829, 1005381, 1008397].map((seed) => ({
     seed,
     bug: 'bug 11: a flapping region confirmed down from two drops a minute apart, the answer between them lost or late',

@@ -51,9 +51,10 @@ export interface TakeSnapshotInput {
    */
   committedIds?: ReadonlyMap<string, readonly string[]>;
   /**
-   * Waits between tries of a source read. When given, a source listing or object read that
-   * fails with StorageUnavailableError is tried again (SOURCE_ATTEMPTS in all); without it,
-   * the first such error fails the snapshot.
+   * Waits between tries of a source read or replica call. When given, a source listing or
+   * object read, or a call to a replica's bucket, that fails with StorageUnavailableError is
+   * tried again (SOURCE_ATTEMPTS in all); without it, the first such error fails the snapshot
+   * (source) or drops the replica.
    */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -154,7 +155,9 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
   const writers = input.replicas.map(
     (target) =>
       new RegionWriter(
-        target,
+        input.sleep
+          ? { region: target.region, vault: retrying(target.vault, input.sleep) }
+          : target,
         input.instanceId,
         input.packSize ?? DEFAULT_PACK_SIZE,
         packPutOptions,
@@ -338,6 +341,43 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
     ),
     alreadyExisted: existing > 0 && existing === holding.length,
     durationMs: input.clock.now().getTime() - started.getTime(),
+  };
+}
+
+/**
+ * A replica's backup bucket whose calls that fail with StorageUnavailableError are tried again
+ * in place (SOURCE_ATTEMPTS in all), as source reads are. A replica that fails is dropped from
+ * the snapshot, and one S3 error past the SDK's retries was enough: seeds of bug 10 of
+ * docs/simulation.md committed their only snapshot before the outage with its commit marker in
+ * the home region alone (the other replicas' root or marker PUT failed once), so no region
+ * that survived the outage held a snapshot to restore. Writes are safe to repeat: packs are
+ * content-addressed, and a root or marker whose reply was lost comes back as "already exists",
+ * which `writeOnce` accepts.
+ */
+function retrying(vault: BlobStore, sleep: (ms: number) => Promise<void>): BlobStore {
+  const again = async <T>(call: () => Promise<T>): Promise<T> => {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await call();
+      } catch (error) {
+        if (!(error instanceof StorageUnavailableError) || attempt >= SOURCE_ATTEMPTS) throw error;
+        await sleep(Math.min(5_000, 250 * 2 ** attempt));
+      }
+    }
+  };
+  const { retention, extendRetention } = vault;
+  return {
+    location: vault.location,
+    put: (key, body, options) => again(() => vault.put(key, body, options)),
+    get: (key) => again(() => vault.get(key)),
+    list: (prefix) => again(() => vault.list(prefix)),
+    delete: (keys) => again(() => vault.delete(keys)),
+    ...(retention ? { retention: (key) => again(() => retention.call(vault, key)) } : {}),
+    ...(extendRetention
+      ? {
+          extendRetention: (key, retain) => again(() => extendRetention.call(vault, key, retain)),
+        }
+      : {}),
   };
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { InstanceStore } from '../../../../../shared/domain/ports.ts';
+import type { InstanceStore, PutOptions } from '../../../../../shared/domain/ports.ts';
 import { listCommittedSnapshotIds } from '../../../../../shared/domain/snapshot/catalog.ts';
 import {
   CommitMarkerSchema,
@@ -563,6 +563,66 @@ describe('takeSnapshot', () => {
     expect(world.source.count('list')).toBe(4);
     expect(sleeps).toHaveLength(3);
     for (const vault of world.vaults) expect(vault.count('put')).toBe(0);
+  });
+
+  // Bug 10 of docs/simulation.md (seeds 1004464, 1006512, 1007987, 1009120, 1009194): one
+  // injected S3 error on a replica's root PUT and one on another's commit-marker PUT left the
+  // only snapshot before the outage committed in the home region alone.
+  it('keeps a replica whose root or commit marker PUT fails once with a storage error when given a sleep', async () => {
+    const world = snapshotWorld();
+    seedInstance(world.source, INSTANCE, { count: 3, size: 300, seed: 22 });
+    const failOnce = (region: string, pattern: RegExp) => {
+      const vault = world.vault(region);
+      let failures = 1;
+      return {
+        region,
+        vault: {
+          location: vault.location,
+          put: async (key: string, body: Uint8Array, options?: PutOptions) => {
+            if (pattern.test(key) && failures-- > 0)
+              throw new StorageUnavailableError(`PUT ${key}: injected error (SlowDown)`);
+            return vault.put(key, body, options);
+          },
+          get: (key: string) => vault.get(key),
+          list: (prefix: string) => vault.list(prefix),
+          delete: (keys: readonly string[]) => vault.delete(keys),
+        },
+      };
+    };
+    const replicas = [
+      { region: 'us-east-1', vault: world.vault('us-east-1') },
+      failOnce('us-east-2', /\/snapshots\//),
+      failOnce('us-west-2', /\/commits\//),
+    ];
+    const sleeps: number[] = [];
+    const result = await world.take({ replicas, sleep: async (ms) => void sleeps.push(ms) });
+    expect(result.regionsCommitted.sort()).toEqual([...REPLICA_REGIONS].sort());
+    expect(result.regionsFailed).toEqual([]);
+    expect(sleeps).toHaveLength(2);
+    for (const vault of world.vaults)
+      expect(
+        (await verifySnapshot({ vault, instanceId: INSTANCE, snapshotId: result.snapshotId })).ok,
+      ).toBe(true);
+    // Without a sleep (no retry) the same faults drop both replicas, as before.
+    const again = snapshotWorld();
+    seedInstance(again.source, INSTANCE, { count: 3, size: 300, seed: 22 });
+    again.vault('us-east-2').failOn('put', /\/snapshots\//);
+    again.vault('us-west-2').failOn('put', /\/commits\//);
+    const dropped = await again.take();
+    expect(dropped.regionsCommitted).toEqual(['us-east-1']);
+  });
+
+  it('drops a replica whose bucket fails four tries in a row when given a sleep', async () => {
+    const world = snapshotWorld();
+    seedInstance(world.source, INSTANCE, { count: 3, size: 300, seed: 23 });
+    world.vault('us-west-2').failOn('put', /\/commits\//);
+    const result = await world.take({ sleep: async () => undefined });
+    expect(result.committed).toBe(true);
+    expect(result.regionsCommitted.sort()).toEqual(['us-east-1', 'us-east-2']);
+    expect(result.regionsFailed.map((f) => f.region)).toEqual(['us-west-2']);
+    expect(
+      world.vault('us-west-2').calls.filter((c) => c.op === 'put' && c.key.includes('/commits/')),
+    ).toHaveLength(4);
   });
 
   it('reads one object at a time when readConcurrency is 1', async () => {
