@@ -33,6 +33,27 @@ describe('judge', () => {
     expect(verdict.failed).toEqual([3, 4]);
   });
 
+  it('counts a listed seed as known when it breaks only invariants its bug names', () => {
+    const lost = { invariant: 'no-write-lost' as const };
+    const bugs: OpenBug[] = [
+      {
+        title: 'lost write',
+        invariant: 'no-write-lost',
+        alsoBreaks: ['failback-keeps-writes'],
+        seeds: [7],
+      },
+    ];
+    const verdict = judge(
+      [
+        { seed: 7, violations: [writes, lost] },
+        { seed: 7, violations: [lost, traffic] },
+      ],
+      bugs,
+    );
+    expect(verdict.known.get('lost write')).toEqual([7]);
+    expect(verdict.failed).toEqual([7]);
+  });
+
   it('reports a listed seed that passes, so the list cannot outlive its bug', () => {
     const verdict = judge(
       [
