@@ -65,7 +65,7 @@ export function samplesOf(
 /**
  * A vantage's current run: its first and last instants, and the longest stretch of it made of
  * consecutive rounds (`steadySeconds`: no two samples of the stretch more than
- * `maxRoundGapSeconds` apart). A silence up to staleSeconds does not break the run (a lost round
+ * `maxRoundGapMs` apart). A silence up to staleSeconds does not break the run (a lost round
  * is not a change of state), but it is not evidence of the run's state either.
  */
 export interface Run {
@@ -76,9 +76,26 @@ export interface Run {
 
 /**
  * The widest gap between two samples that still counts as consecutive rounds: a round and a
- * half, so a probe's jitter passes and one lost round does not.
+ * half of the vantage's own cadence, so a probe's jitter passes and one lost round does not.
+ * The cadence is the configured interval, or the vantage's typical gap when its rounds take
+ * longer than that: a probe waits `interval - elapsed` before its next round, so rounds slower
+ * than the interval follow each other back to back (seen in the drill, where an API Gateway
+ * instance's checks take longer than its 0.5 s interval; on AWS, many targets or slow checks do
+ * the same). Judged against the nominal interval, every such round would look lost and no run
+ * would ever last the window. The typical gap is the lower quartile of the recent gaps, so up to
+ * three lost rounds in four cannot widen it.
  */
-export const maxRoundGapSeconds = (settings: DetectorSettings) => 1.5 * settings.intervalSeconds;
+export function maxRoundGapMs(samples: readonly Sample[], settings: DetectorSettings): number {
+  const intervalMs = settings.intervalSeconds * 1000;
+  const gaps: number[] = [];
+  for (let i = 1; i < samples.length; i += 1) {
+    gaps.push((samples[i] as Sample).t - (samples[i - 1] as Sample).t);
+  }
+  if (gaps.length < 4) return 1.5 * intervalMs;
+  gaps.sort((a, b) => a - b);
+  const typical = gaps[Math.floor(gaps.length / 4)] as number;
+  return 1.5 * Math.max(intervalMs, typical);
+}
 
 /** The vantage's current run of samples that all satisfy `holds`, unbroken by a stale gap. */
 export function currentRun(
@@ -89,7 +106,7 @@ export function currentRun(
   const last = samples[samples.length - 1];
   if (!last || !holds(last)) return undefined;
   const staleMs = settings.staleSeconds * 1000;
-  const roundGapMs = maxRoundGapSeconds(settings) * 1000;
+  const roundGapMs = maxRoundGapMs(samples, settings);
   let steadyMs = 0;
   let stretchEnd = last.t;
   let i = samples.length - 1;

@@ -43,7 +43,8 @@ export function samplesOf(
 /**
  * The vantage's current run of samples that are all `dark` (or all not dark), with no silence
  * longer than staleSeconds inside it: its first and last instants, and the longest stretch of
- * it in consecutive rounds (samples at most 1.5 intervals apart; a lost round is no result).
+ * it in consecutive rounds (samples at most 1.5 times the vantage's cadence apart; a lost round is
+ * no result).
  */
 export function currentRun(
   samples: readonly Sample[],
@@ -61,11 +62,18 @@ export function currentRun(
     i -= 1;
   }
   const run = samples.slice(i);
+  // The vantage's cadence: the interval, or the lower quartile of its gaps when its rounds are
+  // slower than that (docs/detection.md, "Lost rounds").
+  const gaps = samples.slice(1).map((sample, k) => sample.t - (samples[k] as Sample).t);
+  const cadence =
+    gaps.length < 4
+      ? intervalSeconds
+      : Math.max(intervalSeconds, gaps.sort((a, b) => a - b)[Math.floor(gaps.length / 4)] ?? 0);
   let steady = 0;
   let from = 0;
   for (let k = 1; k <= run.length; k += 1) {
     const ends =
-      k === run.length || (run[k] as Sample).t - (run[k - 1] as Sample).t > 1.5 * intervalSeconds;
+      k === run.length || (run[k] as Sample).t - (run[k - 1] as Sample).t > 1.5 * cadence;
     if (!ends) continue;
     steady = Math.max(steady, (run[k - 1] as Sample).t - (run[from] as Sample).t);
     from = k;

@@ -653,6 +653,22 @@ describe('applySignal with lost rounds', () => {
   });
 });
 
+describe('applySignal with rounds slower than the interval', () => {
+  // Rounds of 50 s against a 30 s interval: a probe whose checks outlast the interval starts the
+  // next round as soon as one ends, so its rounds come back to back, 50 s apart. None is lost.
+  const sim = settings({ quorum: 2, failureThreshold: 2, recoverySeconds: 60 }, 4);
+
+  it('confirms the outage and the return when every round takes longer than the interval', () => {
+    const view: View = (v, _z, s) => (v === C ? true : s < 300 ? false : true);
+    const signals = probes({ from: 0, to: 600, view, vantages: THREE, interval: 50 });
+
+    const events = timeline(replay(signals, sim).emitted);
+
+    // The cadence is learnt from four gaps (at 200 s); before that 50 s gaps read as lost rounds.
+    expect(events).toEqual(['Region Outage Confirmed@200', 'Region Recovered@400']);
+  });
+});
+
 describe('applySignal with a quorum that is not a majority', () => {
   const SIX = [
     'us-east-1',
