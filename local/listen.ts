@@ -17,8 +17,11 @@ export async function listenOn(
   if (port !== 0) return listenExactly(server, port, what, host);
   let lastError: unknown;
   for (const candidate of candidates) {
+    if (claimedPorts.has(candidate)) continue;
     try {
-      return await listenExactly(server, candidate, what, host);
+      const bound = await listenExactly(server, candidate, what, host);
+      claimedPorts.add(bound);
+      return bound;
     } catch (error) {
       if (!isAddressInUse(error)) throw error;
       lastError = error;
@@ -26,6 +29,13 @@ export async function listenOn(
   }
   throw new LocalWorldError(`${what} found no free port on ${host}`, { cause: lastError });
 }
+
+/**
+ * Every port this process has bound for a port-0 listen. A listener taken down keeps its claim,
+ * so a listener started meanwhile (a restored instance's, while the home region is down) never
+ * takes the port the region comes back on.
+ */
+const claimedPorts = new Set<number>();
 
 async function listenExactly(
   server: Server,

@@ -106,4 +106,20 @@ describe('listenOn', () => {
       listenOn(createServer(), 0, 'proxy us-east-1', '127.0.0.1', [taken.port, taken.port]),
     ).rejects.toThrow('proxy us-east-1 found no free port on 127.0.0.1');
   });
+
+  it('never hands a port to a new listener while the listener that had it is down', async () => {
+    const first = new LoopbackServer('zone us-east-1a');
+    await first.listen(createServer(), 0);
+    const held = first.port;
+    await first.close();
+    const server = createServer();
+
+    const port = await listenOn(server, 0, 'restored', '127.0.0.1', [held, held + 1, held - 1]);
+    await new Promise((resolve) => server.close(resolve));
+
+    expect(port).not.toBe(held);
+    await first.listen(createServer(), held);
+    open.push(first);
+    expect(first.port).toBe(held);
+  });
 });
