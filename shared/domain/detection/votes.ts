@@ -82,20 +82,24 @@ export interface Run {
  * than the interval follow each other back to back (seen in the drill, where an API Gateway
  * instance's checks take longer than its 0.5 s interval; on AWS, many targets or slow checks do
  * the same). Judged against the nominal interval, every such round would look lost and no run
- * would ever last the window. The typical gap is the lower quartile of the recent gaps, so up to
- * three lost rounds in four cannot widen it.
+ * would ever last the window. Rounds slow down exactly when a region fails (its checks time
+ * out), so the typical gap is the median of the last five gaps: it follows that within three
+ * rounds, and two lost rounds in five cannot widen it.
  */
 export function maxRoundGapMs(samples: readonly Sample[], settings: DetectorSettings): number {
   const intervalMs = settings.intervalSeconds * 1000;
   const gaps: number[] = [];
-  for (let i = 1; i < samples.length; i += 1) {
+  for (let i = Math.max(1, samples.length - RECENT_GAPS); i < samples.length; i += 1) {
     gaps.push((samples[i] as Sample).t - (samples[i - 1] as Sample).t);
   }
   if (gaps.length < 4) return 1.5 * intervalMs;
   gaps.sort((a, b) => a - b);
-  const typical = gaps[Math.floor(gaps.length / 4)] as number;
+  const typical = gaps[Math.floor(gaps.length / 2)] as number;
   return 1.5 * Math.max(intervalMs, typical);
 }
+
+/** How many of the latest gaps give the cadence: few enough to follow rounds that slow down. */
+const RECENT_GAPS = 5;
 
 /** The vantage's current run of samples that all satisfy `holds`, unbroken by a stale gap. */
 export function currentRun(

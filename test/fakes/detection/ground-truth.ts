@@ -62,13 +62,16 @@ export function currentRun(
     i -= 1;
   }
   const run = samples.slice(i);
-  // The vantage's cadence: the interval, or the lower quartile of its gaps when its rounds are
-  // slower than that (docs/detection.md, "Lost rounds").
-  const gaps = samples.slice(1).map((sample, k) => sample.t - (samples[k] as Sample).t);
+  // The vantage's cadence: the interval, or the median of its last five gaps when its rounds
+  // are slower than that (docs/detection.md, "Lost rounds").
+  const gaps = samples
+    .slice(1)
+    .map((sample, k) => sample.t - (samples[k] as Sample).t)
+    .slice(-5);
   const cadence =
     gaps.length < 4
       ? intervalSeconds
-      : Math.max(intervalSeconds, gaps.sort((a, b) => a - b)[Math.floor(gaps.length / 4)] ?? 0);
+      : Math.max(intervalSeconds, gaps.sort((a, b) => a - b)[Math.floor(gaps.length / 2)] ?? 0);
   let steady = 0;
   let from = 0;
   for (let k = 1; k <= run.length; k += 1) {
