@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { applyEntries, applyLayers, indexOf } from '../../shared/domain/snapshot/catalog.ts';
+import {
+  applyEntries,
+  applyLayers,
+  indexOf,
+  manifestOf,
+} from '../../shared/domain/snapshot/catalog.ts';
 import {
   type ChunkLocation,
   ENTRIES_FORMAT,
@@ -80,27 +85,6 @@ export function layerIn(
   };
 }
 
-function manifestFrom(
-  root: Root | RootV2,
-  objects: ManifestObject[],
-  chunks: Record<string, ChunkLocation>,
-): Manifest {
-  return {
-    format: root.format,
-    instanceId: root.instanceId,
-    snapshotId: root.snapshotId,
-    createdAt: root.createdAt,
-    sourceRegion: root.sourceRegion,
-    region: root.region,
-    configDigest: root.configDigest,
-    totals: root.totals,
-    objects,
-    chunks,
-    packs: root.packs,
-    root,
-  };
-}
-
 /**
  * A stored snapshot as readers see it (any format), read straight from the bucket without the
  * code under test: every object and the chunk index.
@@ -120,7 +104,7 @@ export function manifestIn(
     const { objects, chunks } = applyLayers(
       root.layers.map((ref) => LayerSchema.parse(cut(vault, instanceId, ref))),
     );
-    return manifestFrom(root, objects, chunks);
+    return manifestOf(root, objects, chunks);
   }
   const root = RootSchema.parse(stored);
   const objects = applyEntries(root.layers.map((ref) => entriesIn(vault, instanceId, ref)));
@@ -128,7 +112,7 @@ export function manifestIn(
     objects,
     root.layers.map((ref) => locationsIn(vault, instanceId, ref).chunks),
   );
-  return manifestFrom(root, objects, chunks);
+  return manifestOf(root, objects, chunks);
 }
 
 /**

@@ -364,7 +364,8 @@ function checkTotals(
   }
 }
 
-function manifestOf(
+/** The manifest readers see: the root's fields with the objects and chunks its layers result in. */
+export function manifestOf(
   root: Root | RootV2,
   objects: ManifestObject[],
   chunks: Record<string, ChunkLocation>,
