@@ -28,6 +28,14 @@ const REGRESSIONS: { seed: number; bug: string }[] = [
     seed: 1004091,
     bug: 'bug 12: two invocations of one plan raced for slots; the one that fell short gave back a slot the other counted',
   },
+  ...[1013832, 355].map((seed) => ({
+    seed,
+    bug: 'bug 10b: a crash between the commit-marker PUTs left a quorum of roots marked at home alone; reported committed, so ticks skipped it (1013832) and a failback recorded a final snapshot with no region (355)',
+  })),
+  {
+    seed: 1011288,
+    bug: 'bug 13: two resumes of a failed shift raced as home returned; one shifted, the other kept home, and home took writes the failback overwrote',
+  },
 ];
 
 describe('simulator regressions', () => {

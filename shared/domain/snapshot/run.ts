@@ -88,10 +88,23 @@ async function committedPerRegion(job: SnapshotJob): Promise<Map<string, string[
   return new Map(listed.filter((entry) => entry !== undefined));
 }
 
-function newestOf(committed: ReadonlyMap<string, readonly string[]>): string | undefined {
-  return [...committed.values()]
-    .map((ids) => ids[0])
-    .filter((id): id is string => id !== undefined)
+/**
+ * The newest snapshot whose commit marker a quorum of the listed regions holds. One marked in
+ * fewer (a crash or a failing bucket between the marker PUTs) is not done: counting it would
+ * let every later tick, and the Lambda retry of the crashed run, skip the instance while the
+ * only copy sits in one region, the one whose outage it is meant for (docs/simulation.md, bug
+ * 10b).
+ */
+function newestOf(
+  committed: ReadonlyMap<string, readonly string[]>,
+  quorum: number,
+): string | undefined {
+  const holders = new Map<string, number>();
+  for (const ids of committed.values())
+    for (const id of ids) holders.set(id, (holders.get(id) ?? 0) + 1);
+  return [...holders]
+    .filter(([, count]) => count >= quorum)
+    .map(([id]) => id)
     .sort()
     .at(-1);
 }
@@ -142,7 +155,7 @@ export async function runSnapshots(input: {
   };
   for (const job of input.jobs) {
     const committed = await committedPerRegion(job);
-    const last = newestOf(committed);
+    const last = newestOf(committed, job.quorum);
     if (!input.force && !isDue(last, job.intervalSeconds, input.triggerTime)) {
       outcomes.push({
         instanceId: job.instanceId,

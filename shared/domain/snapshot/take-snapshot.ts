@@ -70,7 +70,11 @@ export interface SnapshotResult {
   instanceId: string;
   snapshotId: string;
   configDigest: string;
-  /** A quorum of regions held the manifest, so commit markers were written. */
+  /**
+   * A quorum of regions holds the manifest and its commit marker. A marker that landed in fewer
+   * (a crash or a failing bucket between the marker PUTs) leaves the snapshot readable there but
+   * not committed: it is reported failed, and the next run takes a new one.
+   */
   committed: boolean;
   quorum: number;
   /** Regions that hold the manifest and its commit marker: where readers can use it. */
@@ -280,8 +284,7 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
   );
 
   const holding = writers.filter((w) => w.live);
-  const committed = holding.length >= input.quorum;
-  if (committed) {
+  if (holding.length >= input.quorum) {
     const marker: CommitMarker = {
       format: FORMAT,
       snapshotId: input.snapshotId,
@@ -310,8 +313,12 @@ export async function takeSnapshot(input: TakeSnapshotInput): Promise<SnapshotRe
     instanceId: input.instanceId,
     snapshotId: input.snapshotId,
     configDigest: digest,
-    // The decision made when the markers went out; `regionsCommitted` says where they landed.
-    committed,
+    // Where the markers landed, not where they went out: a marker PUT that failed (or a crash
+    // between them) can leave a quorum of roots with their markers in fewer regions, and
+    // callers must not count that as committed (docs/simulation.md, bug 10b: the only snapshot
+    // before the outage was marked at home alone and the next ticks took it as done; a failback
+    // recorded a final snapshot with no region to restore from).
+    committed: live.length >= input.quorum,
     quorum: input.quorum,
     regionsCommitted: live.map((w) => w.region),
     regionsFailed: writers

@@ -3,6 +3,7 @@ import { releaseSlots, reservedSlots } from '../capacity.ts';
 import { dnsSpecFor } from '../dns-spec.ts';
 import type { DnsRecordSpec, RecoveryDeps } from '../ports.ts';
 import { instanceOf, type RecoveryRun, secondsBetween } from '../run.ts';
+import type { StepContext } from '../step-engine.ts';
 import { describeWeights, failoverWeights, homeWeights } from '../weights.ts';
 
 /** What a shift does when the failed home answers again before traffic has moved. */
@@ -25,6 +26,13 @@ export function decideReturnedHome(digests: {
 }
 
 /**
+ * Thrown by a shift that another invocation took over: it stops without touching the weights or
+ * a fence again. The engine sees the run moved on and leaves it to the other invocation.
+ */
+const takenOver = (run: RecoveryRun) =>
+  new RunStepError('shift', `another invocation took over the shift of ${run.runId}`);
+
+/**
  * A shift that comes late (Route 53's control plane was down, an operator resumes a failed run)
  * may find the failed home serving again, taking client writes while its weight is still up.
  * Moving traffic to a copy of an older snapshot then drops those writes at failback
@@ -36,6 +44,7 @@ async function settleReturnedHome(
   target: string,
   snapshot: NonNullable<RecoveryRun['snapshot']>,
   spec: DnsRecordSpec,
+  context: StepContext,
 ): Promise<void> {
   const home = run.from;
   const first = await deps.instances.health(run.instanceId, home);
@@ -46,6 +55,9 @@ async function settleReturnedHome(
   // A home that serves no config (a destroyed region's standby) holds nothing to keep.
   if (typeof first.configDigest !== 'string') return;
 
+  // An invocation that took the run while this one waited for home's answer may have shifted:
+  // fencing its primary now would refuse the writes it takes.
+  if (!(await context.holds())) throw takenOver(run);
   // Fence home first, then the recovered copy too: neither may take a write between the
   // digest reads and acting on them, or the losing side could hold a write nobody carries over.
   await deps.instances.fence(run.instanceId, home);
@@ -66,6 +78,7 @@ async function settleReturnedHome(
           deps,
           run,
           spec,
+          context,
           digests.recovered === digests.snapshot
             ? `${target} took no write since snapshot ${snapshot.snapshotId}`
             : `${target} serves the same config as ${home}`,
@@ -80,8 +93,11 @@ async function settleReturnedHome(
   } catch (error) {
     if (error instanceof RunStepError && error.final) throw error;
     // Undecided (a call failed): home goes back to serving as it did until the step is retried;
-    // the recovered copy stays fenced, as it is until a shift completes.
-    await Promise.allSettled([deps.instances.unfence(run.instanceId, home)]);
+    // the recovered copy stays fenced, as it is until a shift completes. Only while this
+    // invocation still drives the run: one that took it since may have shifted with home
+    // fenced, and home serving again then would take writes the failback overwrites.
+    const holds = await context.holds().catch(() => false);
+    if (holds) await Promise.allSettled([deps.instances.unfence(run.instanceId, home)]);
     throw error;
   }
 }
@@ -107,9 +123,13 @@ async function keepHome(
   deps: RecoveryDeps,
   run: RecoveryRun,
   spec: DnsRecordSpec,
+  context: StepContext,
   why: string,
 ): Promise<never> {
   const home = run.from;
+  // Another invocation that took the run since may have shifted (home fenced, the recovered
+  // copy primary): putting traffic and writes back home now would split them (bug 13).
+  if (!(await context.holds())) throw takenOver(run);
   if (spec.targets[home]) {
     // An earlier attempt may have moved weights before its read-back failed.
     const atHome = homeWeights(Object.keys(spec.targets), home);
@@ -143,7 +163,11 @@ async function releaseOwnSlots(deps: RecoveryDeps, runId: string, region: string
   });
 }
 /** shift: move the weights to the target once a returned home has been settled. */
-export async function shift(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<RecoveryRun>> {
+export async function shift(
+  deps: RecoveryDeps,
+  run: RecoveryRun,
+  context: StepContext,
+): Promise<Partial<RecoveryRun>> {
   const instance = instanceOf(deps, run);
   const { target, snapshot } = run;
   if (!target || !snapshot) throw new RunStepError('shift', 'run has no plan');
@@ -162,7 +186,14 @@ export async function shift(deps: RecoveryDeps, run: RecoveryRun): Promise<Parti
       { final: true },
     );
   }
-  await settleReturnedHome(deps, run, target, snapshot, spec);
+  // Two invocations can run one shift at once (a duplicate delivery, a Lambda retry, two
+  // operator resumes), and home may return between their first health reads: one then shifts
+  // (home did not answer), the other keeps home (it answered). Whichever acts on its decision
+  // must be the only one (docs/simulation.md, bug 13), so the shift takes the run first and
+  // stops as soon as another invocation has taken it since.
+  if (!(await context.take())) throw takenOver(run);
+  await settleReturnedHome(deps, run, target, snapshot, spec, context);
+  if (!(await context.holds())) throw takenOver(run);
   const before = await deps.dns.readWeights(spec);
   const plan = failoverWeights(Object.keys(spec.targets), target);
   await deps.dns.applyWeights(spec, plan);
@@ -174,6 +205,7 @@ export async function shift(deps: RecoveryDeps, run: RecoveryRun): Promise<Parti
     );
   }
   // Traffic has officially moved: the recovered copy is the primary and takes writes.
+  if (!(await context.holds())) throw takenOver(run);
   await deps.instances.unfence(run.instanceId, target);
   const shiftedAt = deps.clock.now().toISOString();
   const { confirmedAt, outageStartedAt } = run.incident;

@@ -774,6 +774,40 @@ describe('shift when the failed home answers again', () => {
     });
   });
 
+  it('leaves a shift another invocation completed alone when home answers only to the later one (bug 13)', async () => {
+    const { w } = await outageWorld();
+    const run = await started(w);
+    await stepThrough(w, run, ['plan', 'restore', 'verify']);
+    w.dns.unreachable = true;
+    await rejection(runRecoveryStep(w.deps, run.runId, 'shift', run.claimSet));
+    w.dns.unreachable = false;
+    // Two resumes of the failed shift at once (a duplicate "Recovery Failed"). While the first
+    // waits for home's answer, the second finds home still down and shifts; then home returns,
+    // and the first one's health read finds it serving, unchanged since the snapshot.
+    const health = w.instances.health.bind(w.instances);
+    let second: Promise<RecoveryRun> | undefined;
+    w.instances.health = async (instanceId, region) => {
+      if (region === 'us-east-1' && !second) {
+        second = resumeShift(w, run);
+        expect(await second).toMatchObject({ status: 'completed' });
+        w.heal('us-east-1');
+      }
+      return health(instanceId, region);
+    };
+
+    const first = await resumeShift(w, run);
+
+    expect(first.status).toBe('completed');
+    // The first must not keep home behind the second's back: home would take writes that the
+    // failback then restores the recovered copy over.
+    expect(w.dns.weightsOf('petstore')).toEqual(AWAY);
+    expect(w.instances.isFenced('petstore', 'us-east-2')).toBe(false);
+    expect(
+      (await reservedSlots(w.bucket('us-east-2'), 'us-east-2', 4)).map((s) => s.runId),
+    ).toEqual(['petstore-g1']);
+    expect(w.instances.count('unfence', 'us-east-1')).toBe(0);
+  });
+
   it('shifts and leaves home fenced when only the recovered copy took writes', async () => {
     const { w, run } = await delayedShift();
     // lifeboat keeps the restored copy fenced until its shift; an operator unfenced it by hand,

@@ -129,6 +129,41 @@ describe('runSnapshots', () => {
     expect(bus.events).toHaveLength(1);
   });
 
+  // Bug 10b of docs/simulation.md (seed 1013832): the only snapshot before the outage was
+  // marked at home alone, and every later tick skipped the instance as "not due yet".
+  it('snapshots an instance on a tick when its newest snapshot is marked in fewer regions than its quorum', async () => {
+    const clock = new FakeClock(T0);
+    const bus = new RecordingEventBus();
+    const a = job('petstore', clock);
+    a.vault('us-east-2').failOn('put', /\/commits\//);
+    a.vault('us-west-2').failOn('put', /\/commits\//);
+    const first = await runSnapshots({
+      jobs: [a.spec],
+      triggerTime: new Date(T0),
+      force: false,
+      bus,
+      clock,
+    });
+    expect(first.outcomes.map((o) => o.status)).toEqual(['failed']);
+    a.vault('us-east-2').clearFaults();
+    a.vault('us-west-2').clearFaults();
+
+    const later = new Date(Date.parse(T0) + HOUR);
+    clock.set(later);
+    const summary = await runSnapshots({
+      jobs: [a.spec],
+      triggerTime: later,
+      force: false,
+      bus,
+      clock,
+    });
+
+    expect(summary.outcomes.map((o) => o.status)).toEqual(['committed']);
+    expect(await listCommittedSnapshotIds(a.vault('us-west-2'), 'petstore')).toEqual([
+      snapshotIdFor(later),
+    ]);
+  });
+
   it('snapshots an instance that is not due when forced', async () => {
     const clock = new FakeClock(T0);
     const bus = new RecordingEventBus();

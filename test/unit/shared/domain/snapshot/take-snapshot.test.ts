@@ -610,6 +610,21 @@ describe('takeSnapshot', () => {
     again.vault('us-west-2').failOn('put', /\/commits\//);
     const dropped = await again.take();
     expect(dropped.regionsCommitted).toEqual(['us-east-1']);
+    // Roots in a quorum, its marker at home alone: not committed (bug 10b).
+    expect(dropped.committed).toBe(false);
+  });
+
+  // Bug 10b of docs/simulation.md (seeds 1013832, 355): a crash between the marker PUTs left
+  // a quorum of roots with the marker at home alone; reported committed, the next ticks skipped
+  // the instance, and a failback recorded a final snapshot with no region to restore from.
+  it('reports committed false when the commit markers land in fewer regions than the quorum', async () => {
+    const world = snapshotWorld();
+    seedInstance(world.source, INSTANCE, { count: 3, size: 300, seed: 24 });
+    world.vault('us-east-2').failOn('put', /\/commits\//);
+    world.vault('us-west-2').failOn('put', /\/commits\//);
+    const result = await world.take();
+    expect(result.regionsCommitted).toEqual(['us-east-1']);
+    expect(result.committed).toBe(false);
   });
 
   it('drops a replica whose bucket fails four tries in a row when given a sleep', async () => {
