@@ -1,3 +1,4 @@
+import { DetailType } from './events.ts';
 import type { RunReport } from './recovery/run-report.ts';
 
 /**
@@ -177,6 +178,29 @@ export function detectionPoints(outage: {
   ];
 }
 
+/** What a detection published, per region (shared/domain/detection/detect.ts RegionDetection). */
+interface PublishedDetection {
+  region: string;
+  published: readonly { detailType: string; detail: Record<string, unknown> }[];
+}
+
+/** The outages a detection confirmed: one DetectionTime per "Region Outage Confirmed" it published. */
+export function confirmedOutagePoints(detections: readonly PublishedDetection[]): Datapoint[] {
+  return detections.flatMap(({ region, published }) =>
+    published.flatMap(({ detailType, detail }) =>
+      detailType === DetailType.RegionOutageConfirmed &&
+      typeof detail.outageStartedAt === 'string' &&
+      typeof detail.confirmedAt === 'string'
+        ? detectionPoints({
+            region,
+            outageStartedAt: detail.outageStartedAt,
+            confirmedAt: detail.confirmedAt,
+          })
+        : [],
+    ),
+  );
+}
+
 /** A run the sweeper reported stalled (shared/domain/recovery/steps/reconcile.ts): one RunsStalled. */
 export function runStalledPoints(
   run: { instanceId: string; kind: string },
@@ -191,6 +215,31 @@ export function runStalledPoints(
       alsoBy: BY_REGION,
     },
   ];
+}
+
+/**
+ * The runs one sweep reported stalled (a verdict of shared/domain/recovery/steps/reconcile.ts):
+ * one RunsStalled each, by the instance and kind its report event carries.
+ */
+export function reportedStallPoints(
+  verdicts: readonly { action: string; event?: { detail: unknown } }[],
+  region: string,
+): Datapoint[] {
+  return verdicts.flatMap((v) =>
+    v.action === 'report' && v.event ? runStalledPoints(stalledRunOf(v.event.detail), region) : [],
+  );
+}
+
+/** The instance and kind a stalled report is about (its event carries the run's fields). */
+function stalledRunOf(detail: unknown): { instanceId: string; kind: string } {
+  const fields = (typeof detail === 'object' && detail !== null ? detail : {}) as Record<
+    string,
+    unknown
+  >;
+  return {
+    instanceId: typeof fields.instanceId === 'string' ? fields.instanceId : 'unknown',
+    kind: typeof fields.kind === 'string' ? fields.kind : 'unknown',
+  };
 }
 
 /**

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  confirmedOutagePoints,
   detectionPoints,
   observationPoints,
   probePoints,
+  reportedStallPoints,
   runEndedPoints,
   runStalledPoints,
   snapshotAgePoints,
@@ -21,6 +23,53 @@ describe('detectionPoints', () => {
     ).toEqual([
       { name: 'DetectionTime', unit: 'Seconds', value: 90.5, dimensions: { region: 'us-east-1' } },
     ]);
+  });
+});
+
+describe('confirmedOutagePoints', () => {
+  it('measures each confirmed outage in its own region and nothing else the detection published', () => {
+    const points = confirmedOutagePoints([
+      {
+        region: 'us-east-1',
+        published: [
+          { detailType: 'Zone Degraded', detail: { confirmedAt: '2026-11-25T06:01:00.000Z' } },
+          {
+            detailType: 'Region Outage Confirmed',
+            detail: {
+              outageStartedAt: '2026-11-25T06:00:00.000Z',
+              confirmedAt: '2026-11-25T06:01:30.500Z',
+            },
+          },
+        ],
+      },
+      {
+        region: 'eu-west-1',
+        published: [
+          {
+            detailType: 'Region Outage Confirmed',
+            detail: {
+              outageStartedAt: '2026-11-25T06:00:00.000Z',
+              confirmedAt: '2026-11-25T06:00:45.000Z',
+            },
+          },
+        ],
+      },
+    ]);
+    expect(points.map((p) => [p.name, p.dimensions.region, p.value])).toEqual([
+      ['DetectionTime', 'us-east-1', 90.5],
+      ['DetectionTime', 'eu-west-1', 45],
+    ]);
+  });
+
+  it('measures nothing when a confirmation lacks its timestamps', () => {
+    expect(
+      confirmedOutagePoints([
+        {
+          region: 'us-east-1',
+          published: [{ detailType: 'Region Outage Confirmed', detail: { confirmedAt: 7 } }],
+        },
+      ]),
+    ).toEqual([]);
   });
 });
 
@@ -62,6 +111,24 @@ describe('runStalledPoints', () => {
         dimensions: { instance: 'a', region: 'r1', kind: 'failback' },
         alsoBy: [['region']],
       },
+    ]);
+  });
+});
+
+describe('reportedStallPoints', () => {
+  it('counts only the reported runs, by the instance and kind their event carries', () => {
+    const points = reportedStallPoints(
+      [
+        { action: 'none' },
+        { action: 'nudge', event: { detail: { instanceId: 'a', kind: 'recovery' } } },
+        { action: 'report', event: { detail: { instanceId: 'b', kind: 'failback' } } },
+        { action: 'report', event: { detail: 'not an object' } },
+      ],
+      'r1',
+    );
+    expect(points.map((p) => [p.name, p.dimensions])).toEqual([
+      ['RunsStalled', { instance: 'b', region: 'r1', kind: 'failback' }],
+      ['RunsStalled', { instance: 'unknown', region: 'r1', kind: 'unknown' }],
     ]);
   });
 });
