@@ -1,11 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { detect, type RegionDetection } from '../../shared/domain/detection/detect.ts';
 import type { Signal } from '../../shared/domain/detection/region-health.ts';
-import { DetailType } from '../../shared/domain/events.ts';
-import { detectionPoints, observationPoints } from '../../shared/domain/metrics.ts';
+import { confirmedOutagePoints, observationPoints } from '../../shared/domain/metrics.ts';
 import { logger } from '../../shared/observability.ts';
 import { type DetectorDeps, defaultDetectorDeps } from '../../shared/runtime/function-deps.ts';
-import { eventHandler } from '../../shared/runtime/handler.ts';
+import { depsHandler } from '../../shared/runtime/handler.ts';
 import { parseDetectorEvent } from '../../shared/schemas/detection-events.ts';
 
 export {
@@ -37,36 +36,19 @@ export async function detectOutage(
     settings: deps.settings,
     backoff: jitteredBackoff,
   });
-  for (const result of regions) {
-    for (const event of result.published) {
-      logger.warn(event.detailType, {
-        region: result.region,
-        eventId: event.eventId,
-        detail: event.detail,
-      });
-      const d = event.detail as { outageStartedAt?: unknown; confirmedAt?: unknown };
-      if (
-        event.detailType === DetailType.RegionOutageConfirmed &&
-        typeof d.outageStartedAt === 'string' &&
-        typeof d.confirmedAt === 'string'
-      )
-        deps.metrics?.record(
-          detectionPoints({
-            region: result.region,
-            outageStartedAt: d.outageStartedAt,
-            confirmedAt: d.confirmedAt,
-          }),
-        );
-    }
-  }
+  for (const { region, published } of regions)
+    for (const { detailType, eventId, detail } of published)
+      logger.warn(detailType, { region, eventId, detail });
+  deps.metrics?.record(confirmedOutagePoints(regions));
   return { regions };
 }
 
 /** The middy-wrapped function, with its dependencies supplied per invocation. */
 export function buildDetectOutageHandler(getDeps: () => DetectorDeps) {
-  return eventHandler(
-    (event) => parseDetectorEvent(event, getDeps().config),
-    (signals) => detectOutage(signals, getDeps()),
+  return depsHandler(
+    getDeps,
+    (event, deps) => parseDetectorEvent(event, deps.config),
+    detectOutage,
   );
 }
 

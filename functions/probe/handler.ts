@@ -1,15 +1,10 @@
-import {
-  type HealthProbe,
-  type ProbeSummary,
-  probeTargets,
-  runProbes,
-} from '../../shared/domain/detection/probe.ts';
-import { type ProbeSample, probePoints } from '../../shared/domain/metrics.ts';
+import { type ProbeSummary, probeTargets, runProbes } from '../../shared/domain/detection/probe.ts';
+import { probePoints } from '../../shared/domain/metrics.ts';
 import { logger } from '../../shared/observability.ts';
 import { defaultProbeDeps, type ProbeDeps } from '../../shared/runtime/function-deps.ts';
-import { eventHandler } from '../../shared/runtime/handler.ts';
-import { parseEvent } from '../../shared/schemas/parse.ts';
-import { ScheduledEventSchema } from '../../shared/schemas/snapshot-trigger.ts';
+import { depsHandler } from '../../shared/runtime/handler.ts';
+import { measuredProbe } from '../../shared/runtime/measured-probe.ts';
+import { parseScheduleTick } from '../../shared/schemas/schedule-tick.ts';
 
 export {
   defaultProbeDeps,
@@ -23,33 +18,12 @@ export {
  */
 export async function probe(deps: ProbeDeps = defaultProbeDeps()): Promise<ProbeSummary> {
   const targets = probeTargets(deps.config.instances);
-  const byUrl = new Map(targets.map((t) => [t.url, t]));
-  const samples: ProbeSample[] = [];
-  // Each check's latency and outcome, as the port reports it, for the metrics.
-  const measured: HealthProbe = {
-    async check(url, timeoutMs) {
-      const response = await deps.probe.check(url, timeoutMs);
-      // The check's URL is the target's with its health path added.
-      const target =
-        byUrl.get(url) ??
-        targets.find((t) => {
-          const base = t.url.replace(/\/+$/, '');
-          return url.startsWith(base) && '/?#'.includes(url.charAt(base.length) || '/');
-        });
-      if (target)
-        samples.push({
-          instanceId: target.instanceId,
-          region: target.region,
-          latencyMs: response.latencyMs,
-          ok: !response.error && (response.status ?? 0) >= 200 && (response.status ?? 0) < 300,
-        });
-      return response;
-    },
-  };
+  // Each check's latency and outcome, for the metrics (none measured without a sink).
+  const measured = measuredProbe(deps.probe, targets);
   const summary = await runProbes({
     vantage: deps.region,
     targets,
-    probe: deps.metrics ? measured : deps.probe,
+    probe: deps.metrics ? measured.probe : deps.probe,
     bus: deps.bus,
     clock: deps.clock,
     wait: deps.wait,
@@ -58,16 +32,13 @@ export async function probe(deps: ProbeDeps = defaultProbeDeps()): Promise<Probe
     invocationSeconds: deps.invocationSeconds,
   });
   if (summary.failures.length > 0) logger.warn('probe failures', { ...summary });
-  deps.metrics?.record(probePoints(deps.region, samples));
+  deps.metrics?.record(probePoints(deps.region, measured.samples));
   return summary;
 }
 
 /** The middy-wrapped function. */
 export function buildProbeHandler(getDeps: () => ProbeDeps) {
-  return eventHandler(
-    (event) => parseEvent(ScheduledEventSchema, event, 'schedule'),
-    () => probe(getDeps()),
-  );
+  return depsHandler(getDeps, parseScheduleTick, (_tick, deps) => probe(deps));
 }
 
 /** Lambda entry point: a schedule tick. */

@@ -1,13 +1,13 @@
 import { findInstance } from '../../shared/config/load.ts';
 import { snapshotPoints } from '../../shared/domain/metrics.ts';
 import { runSnapshots } from '../../shared/domain/snapshot/run.ts';
-import { EventPublishError } from '../../shared/errors.ts';
 import { defaultSnapshotDeps, type SnapshotDeps } from '../../shared/runtime/function-deps.ts';
-import { eventHandler } from '../../shared/runtime/handler.ts';
+import { depsHandler } from '../../shared/runtime/handler.ts';
 import {
   logSnapshotOutcome,
   type SnapshotSummaryLine,
 } from '../../shared/runtime/snapshot-summary.ts';
+import { failOnUnpublished } from '../../shared/runtime/unpublished.ts';
 import {
   parseSnapshotTrigger,
   type SnapshotTrigger,
@@ -38,22 +38,18 @@ export async function snapshot(
   });
   const instances = summary.outcomes.map(logSnapshotOutcome);
   deps.metrics?.record(instances.flatMap((line) => snapshotPoints(line, deps.region)));
-  if (summary.unpublished.length > 0) {
-    // Fail the invocation so Lambda retries it: the retry maps to the same snapshot id, finds
-    // the snapshots already committed, and publishes their events again.
-    throw new EventPublishError(
-      summary.unpublished.length,
-      summary.unpublished.map((u) => `${u.instanceId}: ${u.reason}`).join('; '),
-    );
-  }
+  // Fail the invocation so Lambda retries it: the retry maps to the same snapshot id, finds
+  // the snapshots already committed, and publishes their events again.
+  failOnUnpublished(summary.unpublished, (u) => u.instanceId);
   return { snapshotId: summary.snapshotId, instances };
 }
 
 /** The middy-wrapped function, with its dependencies supplied per invocation. */
 export function buildSnapshotHandler(getDeps: () => SnapshotDeps) {
-  return eventHandler(
-    (event) => parseSnapshotTrigger(event, getDeps().config, getDeps().clock.now()),
-    (trigger) => snapshot(trigger, getDeps()),
+  return depsHandler(
+    getDeps,
+    (event, deps) => parseSnapshotTrigger(event, deps.config, deps.clock.now()),
+    snapshot,
   );
 }
 

@@ -18,3 +18,19 @@ export function eventHandler<TParsed, TResult>(
     .use(validateEvent(parse))
     .handler<unknown, TResult>((event, context) => run(event, context));
 }
+
+/**
+ * `eventHandler` for a function with ports: `parse` and `run` both see the ports `getDeps`
+ * supplies per invocation (the Lambda's cached real ones, or a test's), so a handler only names
+ * its parser and its domain call.
+ */
+export function depsHandler<TDeps, TParsed, TResult>(
+  getDeps: () => TDeps,
+  parse: (event: unknown, deps: TDeps) => TParsed,
+  run: (event: TParsed, deps: TDeps, context?: Partial<Context>) => Promise<TResult>,
+) {
+  return eventHandler(
+    (event) => parse(event, getDeps()),
+    (parsed, context) => run(parsed, getDeps(), context),
+  );
+}
