@@ -40,6 +40,11 @@ export interface PumpOptions {
   retries?: number;
   /** Wait before retry n: `retryDelayMs × n` (Lambda waits 1 then 2 minutes; default 0). */
   retryDelayMs?: number;
+  /**
+   * While invocations run, or in the background (`start`), the queues are polled again at the
+   * latest this long after the last pass (default 1000 ms); `kick()` polls at once.
+   */
+  idlePollMs?: number;
 }
 
 /** moto's default account id, which it uses in every ARN it returns. */
@@ -78,8 +83,12 @@ export class EventPump {
   readonly peakConcurrency = new Map<string, number>();
   private readonly inflight = new Set<Promise<void>>();
   private readonly running = new Map<string, number>();
-  private timer: NodeJS.Timeout | undefined;
-  private ticking: Promise<void> | undefined;
+  /** Passes asked for by `kick()`: a pass that began before the last kick may have missed events. */
+  private kicks = 0;
+  private wake: (() => void) | undefined;
+  private background: Promise<void> | undefined;
+  private looping = false;
+  private readonly sqsClients = new Map<string, SQSClient>();
 
   constructor(
     private readonly endpoint: string,
@@ -97,7 +106,47 @@ export class EventPump {
   }
 
   private sqs(region: string) {
-    return new SQSClient({ region, endpoint: this.endpoint });
+    // One client per region, as a Lambda poller keeps its connections: a client per pass would
+    // open new sockets to moto every time.
+    let client = this.sqsClients.get(region);
+    if (!client) {
+      client = new SQSClient({ region, endpoint: this.endpoint });
+      this.sqsClients.set(region, client);
+    }
+    return client;
+  }
+
+  /**
+   * Says that events may be waiting (something was just published): the pump polls now rather
+   * than at its next idle poll. EventBridge invokes a Lambda target as soon as an event
+   * matches; moto can only put it on the rule's queue, and this is how the pump hears of it
+   * without polling every queue all the time.
+   */
+  kick(): void {
+    this.kicks += 1;
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  /** Resolves on the next kick, or after `ms`. */
+  private woken(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const previous = this.wake;
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = () => {
+        previous?.();
+        done();
+      };
+    });
+  }
+
+  private get idlePollMs(): number {
+    return this.options.idlePollMs ?? 1000;
   }
 
   /** Creates the queue and the rule, and routes matching events on `bus` to `handler`. */
@@ -223,41 +272,52 @@ export class EventPump {
 
   /**
    * Pumps until no event is waiting and no invocation runs (events can trigger further
-   * events). Between passes it waits for the next invocation to finish, so overlapping
-   * invocations are picked up as soon as what they publish arrives.
+   * events). Between passes it waits for the next invocation to finish or the next kick, so
+   * overlapping invocations are picked up as soon as what they publish arrives, not when some
+   * other, longer invocation ends.
    */
   async drain(maxPasses = 1000): Promise<number> {
     let total = 0;
     for (let pass = 0; pass < maxPasses; pass += 1) {
+      const kicks = this.kicks;
       const delivered = await this.pumpOnce();
       total += delivered;
-      if (delivered > 0) continue;
+      if (delivered > 0 || this.kicks !== kicks) continue;
       if (this.inflight.size === 0) break;
-      await Promise.race([...this.inflight]);
+      await Promise.race([...this.inflight, this.woken(this.idlePollMs)]);
     }
     return total;
   }
 
-  /** Pumps in the background every `intervalMs` until `stop()`. */
-  start(intervalMs = 100): void {
-    const tick = () => {
-      this.ticking = this.pumpOnce()
-        .then(() => undefined)
-        .catch((error) => {
+  /**
+   * Pumps in the background until `stop()`: a pass whenever `kick()` says something was
+   * published, else every `idlePollMs`, as EventBridge invokes a target whatever else runs.
+   */
+  start(): void {
+    if (this.looping) return;
+    this.looping = true;
+    this.background = (async () => {
+      while (this.looping) {
+        const kicks = this.kicks;
+        let delivered = 0;
+        try {
+          delivered = await this.pumpOnce();
+        } catch (error) {
           this.failures.push({ subscription: '(pump)', error, event: undefined });
-        })
-        .finally(() => {
-          if (this.timer) this.timer = setTimeout(tick, intervalMs);
-        });
-    };
-    this.timer = setTimeout(tick, intervalMs);
+        }
+        if (!this.looping) break;
+        if (delivered > 0 || this.kicks !== kicks) continue;
+        await this.woken(this.idlePollMs);
+      }
+    })();
   }
 
+  /** Stops the background pumping and waits for every invocation started so far. */
   async stop(): Promise<void> {
-    const timer = this.timer;
-    this.timer = undefined;
-    if (timer) clearTimeout(timer);
-    await this.ticking;
+    this.looping = false;
+    this.kick();
+    await this.background;
+    this.background = undefined;
     await this.settled();
   }
 

@@ -69,6 +69,7 @@ export async function runDrill(
   } catch (error) {
     s.hold('the drill ran to the end', false, (error as Error).stack ?? String(error));
   } finally {
+    await world.stopSchedules().catch(() => undefined);
     s.drainTimeline();
     await s
       .settle()
@@ -160,11 +161,15 @@ async function play(s: DrillSession, options: DrillOptions): Promise<void> {
   // As on Lambda, an invocation that threw is retried (serverless.yml's maximumRetryAttempts);
   // a function failed when every attempt did. The retries are named all the same.
   const retried = world.pump.retried.length;
+  const probeFailures = world.probes.failures.map((f) => ({
+    subscription: `probe (${f.vantage})`,
+    error: f.error,
+  }));
   s.hold(
     'no function failed',
-    failures() === quietFailures && failures() === 0,
+    failures() === quietFailures && failures() === 0 && probeFailures.length === 0,
     `${
-      world.pump.failures
+      [...world.pump.failures, ...probeFailures]
         .map((f) => `${f.subscription}: ${(f.error as Error).message}`)
         .slice(0, 3)
         .join('; ') || 'none'

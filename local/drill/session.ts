@@ -6,7 +6,10 @@ import { loadRun } from '../../shared/domain/recovery/run-store.ts';
 import type { DrillPractice } from './practice.ts';
 import type { DrillReport, InstanceOutcome, Invariant, TimelineEntry } from './report.ts';
 import { ownTime } from './timeline.ts';
-import { DRILL_DETECTION, type DrillWorld } from './world.ts';
+import type { DrillWorld } from './world.ts';
+
+/** How often `run` looks whether what it waits for has happened. */
+const RUN_CHECK_MS = 50;
 
 /** One weight change, for the report's weights-over-time chart. */
 export interface WeightsReading {
@@ -144,16 +147,18 @@ export class DrillSession {
     this.weightsOverTime.sort((a, b) => a.at.localeCompare(b.at));
   }
 
-  /** Probes every interval and pumps events until `done` or the deadline. */
+  /**
+   * Lets the world run (its probe schedule and the pump run on their own clocks, see
+   * DrillWorld.startSchedules) until `done` or the deadline.
+   */
   async run(ms: number, done: () => boolean = () => false): Promise<boolean> {
+    this.world.startSchedules();
     const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-      await this.world.probeRound();
-      await this.world.pump.drain();
+    for (;;) {
       this.drainTimeline();
       if (done()) return true;
-      await sleep(DRILL_DETECTION.intervalSeconds * 1000);
+      if (Date.now() >= deadline) return false;
+      await sleep(RUN_CHECK_MS);
     }
-    return done();
   }
 }
