@@ -3,6 +3,7 @@ import {
   type HealthProbe,
   type ProbeResponse,
   type ProbeTarget,
+  probeRound,
   runProbes,
 } from '../../../../../shared/domain/detection/probe.ts';
 import { DetailType } from '../../../../../shared/domain/events.ts';
@@ -96,5 +97,17 @@ describe('runProbes', () => {
       { target: 'eu-west-1', zone: 'euw1-az1', instanceId: 'petstore', error: 'ECONNREFUSED' },
       { target: 'eu-west-1', zone: 'euw1-az1', instanceId: 'petstore', error: 'ECONNREFUSED' },
     ]);
+  });
+});
+
+describe('probeRound', () => {
+  it("stamps every observation with the round's instant when the checks start one after another", async () => {
+    // Each check takes 300 ms of fake time before the next one starts: stamped one by one, the
+    // round's two observations would lie 300 ms apart and read as two probe instants.
+    const { input, clock } = setUp({ intervalSeconds: 10, latencyMs: 300 });
+    const started = clock.peek().toISOString();
+    const observations = await probeRound(input);
+    expect(observations.map((o) => o.at)).toEqual([started, started]);
+    expect(clock.peek().getTime() - Date.parse(started)).toBe(600);
   });
 });
