@@ -5,7 +5,7 @@ import {
   applyLayers,
   indexOf,
   manifestOf,
-} from '../../shared/domain/snapshot/catalog.ts';
+} from '../../shared/domain/snapshot/apply-layers.ts';
 import {
   type ChunkLocation,
   ENTRIES_FORMAT,

@@ -2,7 +2,15 @@ import { gunzipSync } from 'node:zlib';
 import type { z } from 'zod';
 import { SnapshotIntegrityError, SnapshotNotFoundError } from '../../errors.ts';
 import { firstProblem } from '../../validation.ts';
-import type { BlobStore, MetadataCache } from '../ports.ts';
+import type { BlobStore } from '../ports.ts';
+import {
+  type AppliedEntries,
+  applied,
+  applyEntries,
+  applyLayers,
+  indexOf,
+  manifestOf,
+} from './apply-layers.ts';
 import {
   type ChunkLocation,
   type Entries,
@@ -14,11 +22,8 @@ import {
   isSnapshotId,
   keys,
   type Layer,
-  type LayerRef,
   type LayerRefV3,
   LayerSchema,
-  type Locations,
-  LocationsSchema,
   type Manifest,
   type ManifestObject,
   ManifestV1Schema,
@@ -27,8 +32,8 @@ import {
   RootSchema,
   type RootV2,
   RootV2Schema,
-  sha256Hex,
 } from './format.ts';
+import { type MemberReads, readAllLocations, readEntries, readLayer } from './members.ts';
 
 /** Ids of the snapshots committed in one backup bucket, newest first. */
 export async function listCommittedSnapshotIds(
@@ -78,8 +83,7 @@ export class SharedReads {
 }
 
 /** How to read a snapshot's metadata: a local cache by content address, and reads shared in a run. */
-export interface ReadOptions {
-  cache?: MetadataCache;
+export interface ReadOptions extends MemberReads {
   shared?: SharedReads;
 }
 
@@ -147,199 +151,6 @@ export function digestOf(root: StoredRoot): string {
   return root.format === FORMAT_V1 ? root.manifest.configDigest : root.configDigest;
 }
 
-/**
- * Reads one gzip member of a pack (a v2 layer, or a v3 entries or locations member): from the
- * cache when it holds the id, else from its pack, whose bytes must hash to the pack id. The
- * member must gunzip to `size` bytes whose SHA-256 is its id. `what` names it in errors.
- */
-async function readMemberBytes(
-  vault: BlobStore,
-  instanceId: string,
-  snapshotId: string,
-  ref: MemberRef,
-  what: 'layer' | 'entries' | 'locations',
-  options: ReadOptions,
-): Promise<{ raw: Buffer; fail: (detail: string, cause?: unknown) => Error }> {
-  const packKey = keys.pack(instanceId, ref.pack);
-  const name = `${what} ${ref.id} in ${packKey}`;
-  const holds = what === 'layer' ? `metadata layer ${ref.id}` : `metadata ${what} ${ref.id}`;
-  const fail = (detail: string, cause?: unknown) =>
-    new SnapshotIntegrityError(
-      instanceId,
-      snapshotId,
-      [{ kind: 'bad-manifest', name, affectedObjects: [], detail }],
-      { cause },
-    );
-  let raw = await cached(options.cache, ref.id);
-  if (!raw) {
-    const pack = await vault.get(packKey);
-    if (!pack) {
-      throw new SnapshotIntegrityError(instanceId, snapshotId, [
-        {
-          kind: 'missing-pack',
-          name: packKey,
-          affectedObjects: [],
-          detail: `pack object is absent; it holds ${holds}`,
-        },
-      ]);
-    }
-    const body = Buffer.from(pack.buffer, pack.byteOffset, pack.byteLength);
-    if (sha256Hex(body) !== ref.pack) {
-      throw new SnapshotIntegrityError(instanceId, snapshotId, [
-        {
-          kind: 'corrupt-pack',
-          name: packKey,
-          affectedObjects: [],
-          detail: `pack bytes do not match the pack id; it holds ${holds}`,
-        },
-      ]);
-    }
-    const member = body.subarray(ref.offset, ref.offset + ref.length);
-    try {
-      raw = gunzipSync(member);
-    } catch (cause) {
-      throw fail('does not decompress', cause);
-    }
-    if (raw.length !== ref.size || sha256Hex(raw) !== ref.id) {
-      throw fail('does not match its SHA-256');
-    }
-    await options.cache?.put(ref.id, raw).catch(() => undefined);
-  }
-  return { raw, fail };
-}
-
-async function readMember<T>(
-  vault: BlobStore,
-  instanceId: string,
-  snapshotId: string,
-  ref: MemberRef,
-  what: 'layer' | 'entries' | 'locations',
-  schema: z.ZodType<T>,
-  options: ReadOptions,
-): Promise<T> {
-  const { raw, fail } = await readMemberBytes(vault, instanceId, snapshotId, ref, what, options);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw.toString('utf8'));
-  } catch (cause) {
-    throw fail('not JSON', cause);
-  }
-  const result = schema.safeParse(parsed);
-  if (!result.success) {
-    const { field, message } = firstProblem(result.error);
-    throw fail(field ? `${field}: ${message}` : message, result.error);
-  }
-  return result.data;
-}
-
-/** Reads one version-2 layer (cache first), checked by pack hash, layer hash and schema. */
-export function readLayer(
-  vault: BlobStore,
-  instanceId: string,
-  snapshotId: string,
-  ref: LayerRef,
-  options: ReadOptions = {},
-): Promise<Layer> {
-  return readMember(vault, instanceId, snapshotId, ref, 'layer', LayerSchema, options);
-}
-
-/** Reads one version-3 entries member, once per run for every region that names its id. */
-export function readEntries(
-  vault: BlobStore,
-  instanceId: string,
-  snapshotId: string,
-  ref: MemberRef,
-  options: ReadOptions = {},
-): Promise<Entries> {
-  const read = () =>
-    readMember(vault, instanceId, snapshotId, ref, 'entries', EntriesSchema, options);
-  return options.shared ? options.shared.member(ref.id, read) : read();
-}
-
-/** Reads one version-3 locations member (this bucket's; never shared between regions' ids by chance). */
-export function readLocations(
-  vault: BlobStore,
-  instanceId: string,
-  snapshotId: string,
-  ref: MemberRef,
-  options: ReadOptions = {},
-): Promise<Locations> {
-  return readMember(vault, instanceId, snapshotId, ref, 'locations', LocationsSchema, options);
-}
-
-/** A cache hit only counts when its bytes still hash to the id: the cache is never trusted. */
-async function cached(cache: MetadataCache | undefined, id: string): Promise<Buffer | undefined> {
-  if (!cache) return undefined;
-  const hit = await cache.get(id).catch(() => undefined);
-  if (!hit) return undefined;
-  const bytes = Buffer.from(hit.buffer, hit.byteOffset, hit.byteLength);
-  return sha256Hex(bytes) === id ? bytes : undefined;
-}
-
-function byKey(a: { key: string }, b: { key: string }): number {
-  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
-}
-
-/** Applies entries in order: each removes its `deleted` keys, then adds or replaces its objects. */
-export function applyEntries(
-  layers: readonly { objects: readonly ManifestObject[]; deleted: readonly string[] }[],
-): ManifestObject[] {
-  const at = new Map<string, ManifestObject>();
-  for (const layer of layers) {
-    for (const key of layer.deleted) at.delete(key);
-    for (const object of layer.objects) at.set(object.key, object);
-  }
-  return [...at.values()].sort(byKey);
-}
-
-/** The chunk index of `objects` from location maps in order (a later location wins). */
-export function indexOf(
-  objects: readonly ManifestObject[],
-  maps: readonly Record<string, ChunkLocation>[],
-): Record<string, ChunkLocation> {
-  const locations = new Map<string, ChunkLocation>();
-  for (const map of maps)
-    for (const [id, location] of Object.entries(map)) locations.set(id, location);
-  const chunks: Record<string, ChunkLocation> = {};
-  for (const object of objects) {
-    for (const id of object.chunks) {
-      const location = locations.get(id);
-      if (location) chunks[id] = location;
-    }
-  }
-  return chunks;
-}
-
-/**
- * Applies version-2 layers in order: each removes its `deleted` keys, then adds or replaces its
- * entries. The result is every object sorted by key, with the chunk index its objects need.
- */
-export function applyLayers(layers: readonly Layer[]): {
-  objects: ManifestObject[];
-  chunks: Record<string, ChunkLocation>;
-} {
-  const objects = applyEntries(layers);
-  return {
-    objects,
-    chunks: indexOf(
-      objects,
-      layers.map((l) => l.chunks),
-    ),
-  };
-}
-
-/** Applied entries of a chain, with the set of chunk ids its objects reference. */
-export interface AppliedEntries {
-  objects: ManifestObject[];
-  chunkIds: Set<string>;
-}
-
-function applied(objects: ManifestObject[]): AppliedEntries {
-  const chunkIds = new Set<string>();
-  for (const object of objects) for (const id of object.chunks) chunkIds.add(id);
-  return { objects, chunkIds };
-}
-
 /** A snapshot as stored: its root, and for version 2 the layers it is made of. */
 export interface StoredSnapshot {
   manifest: Manifest;
@@ -362,41 +173,6 @@ function checkTotals(
       `totals: the layers hold ${objects.length} objects of ${bytes} bytes, the root says ${root.totals.objects} of ${root.totals.bytes}`,
     );
   }
-}
-
-/** The manifest readers see: the root's fields with the objects and chunks its layers result in. */
-export function manifestOf(
-  root: Root | RootV2,
-  objects: ManifestObject[],
-  chunks: Record<string, ChunkLocation>,
-): Manifest {
-  return {
-    format: root.format,
-    instanceId: root.instanceId,
-    snapshotId: root.snapshotId,
-    createdAt: root.createdAt,
-    sourceRegion: root.sourceRegion,
-    region: root.region,
-    configDigest: root.configDigest,
-    totals: root.totals,
-    objects,
-    chunks,
-    packs: root.packs,
-    root,
-  };
-}
-
-/** Every locations member of a version-3 chain, in root order. */
-export function readAllLocations(
-  vault: BlobStore,
-  instanceId: string,
-  snapshotId: string,
-  refs: readonly LayerRefV3[],
-  options: ReadOptions = {},
-): Promise<Locations[]> {
-  return Promise.all(
-    refs.map((ref) => readLocations(vault, instanceId, snapshotId, ref.locations, options)),
-  );
 }
 
 /**

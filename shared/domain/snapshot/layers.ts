@@ -1,4 +1,4 @@
-import { applyEntries } from './catalog.ts';
+import { applyEntries } from './apply-layers.ts';
 import type { Entries, LayerRefV3, ManifestObject } from './format.ts';
 import { ENTRIES_FORMAT } from './format.ts';
 

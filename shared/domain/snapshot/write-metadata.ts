@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import pLimit from 'p-limit';
-import { readAllLocations } from './catalog.ts';
 import {
   type ChunkLocation,
   EntriesSchema,
@@ -18,6 +17,7 @@ import {
   RootSchema,
 } from './format.ts';
 import { type LayerPlan, planLayers } from './layers.ts';
+import { readAllLocations } from './members.ts';
 import { PackBuilder } from './pack.ts';
 import type { RegionWriter } from './region-writer.ts';
 import type { TakeSnapshotInput } from './take-snapshot.ts';
