@@ -1437,13 +1437,13 @@ describe('serverless package', () => {
       const name = alarmNameFor(pair.instanceId, pair.region);
       const [, alarm] = alarms.find(([, a]) => a.Properties?.AlarmName === name) ?? [];
       expect(alarm?.Properties, name).toMatchObject({
-        Namespace: 'AWS/Route53',
-        MetricName: 'HealthCheckStatus',
-        Statistic: 'Minimum',
-        Period: 60,
-        EvaluationPeriods: 1,
-        Threshold: 1,
         ComparisonOperator: 'LessThanThreshold',
+        EvaluationPeriods: 1,
+        MetricName: 'HealthCheckStatus',
+        Namespace: 'AWS/Route53',
+        Period: 60,
+        Statistic: 'Minimum',
+        Threshold: 1,
         TreatMissingData: 'breaching',
       });
       const dimensions = alarm?.Properties?.Dimensions as { Name: string; Value: unknown }[];

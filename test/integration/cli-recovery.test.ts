@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RecoveryVerbIo } from '../../bin/cli/recovery-io.ts';
 import { failbackVerb } from '../../bin/commands/failback.ts';
@@ -9,6 +9,7 @@ import { failoverVerb } from '../../bin/commands/failover.ts';
 import { planVerb } from '../../bin/commands/plan.ts';
 import { resumeVerb } from '../../bin/commands/resume.ts';
 import { statusVerb } from '../../bin/commands/status.ts';
+import { bucketVersionLines } from '../../local/bucket-versions.ts';
 import { DEFAULT_CONFIG_PATH, loadConfig, regionBuckets } from '../../shared/config/load.ts';
 import type { RegionFailurePlan } from '../../shared/domain/recovery/dry-run.ts';
 import type { InstanceControl } from '../../shared/domain/recovery/ports.ts';
@@ -61,25 +62,8 @@ async function worldState() {
       forcePathStyle: true,
     });
     const buckets = regionBuckets(rw.config, region);
-    for (const bucket of [buckets.control, buckets.backup, buckets.instanceStore]) {
-      let keyMarker: string | undefined;
-      let versionMarker: string | undefined;
-      for (;;) {
-        const page = await s3.send(
-          new ListObjectVersionsCommand({
-            Bucket: bucket,
-            KeyMarker: keyMarker,
-            VersionIdMarker: versionMarker,
-          }),
-        );
-        for (const v of page.Versions ?? []) objects.push(`${bucket}/${v.Key}@${v.VersionId}`);
-        for (const d of page.DeleteMarkers ?? [])
-          objects.push(`${bucket}/${d.Key}@${d.VersionId} deleted`);
-        if (!page.IsTruncated) break;
-        keyMarker = page.NextKeyMarker;
-        versionMarker = page.NextVersionIdMarker;
-      }
-    }
+    for (const bucket of [buckets.control, buckets.backup, buckets.instanceStore])
+      objects.push(...(await bucketVersionLines(s3, bucket)));
   }
   return { objects: objects.sort(), weights: await weights() };
 }

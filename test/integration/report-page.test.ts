@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderHtml } from '../../local/drill/html.ts';
 import type { DrillReport } from '../../local/drill/report.ts';
 import { phaseBands } from '../../local/drill/timeline.ts';
+import { FAILBACK_STEPS } from '../../shared/domain/recovery/failback-run.ts';
 import type { RecoveryRun } from '../../shared/domain/recovery/run.ts';
 import { buildRunReport, renderRunReport } from '../../shared/domain/recovery/run-report.ts';
 
@@ -309,13 +310,9 @@ describe('a real run report page in headless Chromium', () => {
     for (let i = 1; i < home.length; i += 1)
       expect(home[i]?.x).toBeGreaterThanOrEqual(home[i - 1]?.x as number);
     expect(new Set(home.slice(1, 4).map((w) => w.x)).size).toBe(3);
+    // One band per failback step, in the order the run takes them.
     expect(drawn.bands.filter((b) => b.kind === 'failback').map((b) => b.label)).toEqual([
-      'fence',
-      'snapshot',
-      'restore',
-      'verify',
-      'shift',
-      'release',
+      ...FAILBACK_STEPS,
     ]);
   });
 

@@ -8,6 +8,7 @@ import { s3ClientFor } from '../../shared/adapters/aws-clients.ts';
 import { instanceStore } from '../../shared/composition.ts';
 import { findRegion, regionBuckets } from '../../shared/config/load.ts';
 import type { LifeboatConfig } from '../../shared/config/schema.ts';
+import { readInstanceObjects } from '../../shared/domain/store-contents.ts';
 
 /** The SDK client the adapters use for a region, so tests can count or break its requests. */
 export function regionClient(config: LifeboatConfig, region: string): S3Client {
@@ -62,14 +63,7 @@ export async function putBytes(
 
 /** An instance's whole configuration in a region, key → bytes. */
 export async function readInstance(config: LifeboatConfig, region: string, instanceId: string) {
-  const store = instanceStore(config, region);
-  const out = new Map<string, Buffer>();
-  for (const entry of await store.list(instanceId)) {
-    const parts: Uint8Array[] = [];
-    for await (const part of store.read(instanceId, entry.key)) parts.push(part);
-    out.set(entry.key, Buffer.concat(parts));
-  }
-  return out;
+  return readInstanceObjects(instanceStore(config, region), instanceId);
 }
 
 /** Counts requests by command name on a client until `stop()` is called. */

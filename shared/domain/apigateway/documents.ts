@@ -195,6 +195,21 @@ export const DomainDocumentSchema = z.strictObject({
 
 /** A canonical REST API document. */
 export type RestApiDocument = z.infer<typeof RestApiDocumentSchema>;
+
+/** What a REST API holds before anything is put in it: the root resource, and nothing else. */
+export function emptyApiParts(): Pick<
+  RestApiDocument,
+  'resources' | 'models' | 'requestValidators' | 'authorizers' | 'gatewayResponses' | 'stages'
+> {
+  return {
+    resources: { '/': { methods: {} } },
+    models: {},
+    requestValidators: {},
+    authorizers: {},
+    gatewayResponses: {},
+    stages: {},
+  };
+}
 /** A canonical method, with its responses and integration. */
 export type MethodDocument = z.infer<typeof MethodSchema>;
 /** A canonical stage. */

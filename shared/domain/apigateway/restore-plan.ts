@@ -1,5 +1,10 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { MethodDocument, RestApiDocument, StageDocument } from './documents.ts';
+import {
+  emptyApiParts,
+  type MethodDocument,
+  type RestApiDocument,
+  type StageDocument,
+} from './documents.ts';
 
 /*
  * The restore planner: what must change in a target REST API so that it equals a snapshot's
@@ -80,13 +85,12 @@ function hasMethods(doc: RestApiDocument): boolean {
   return Object.values(doc.resources).some((r) => Object.keys(r.methods).length > 0);
 }
 
-/** Plans the operations that turn `current` (absent: no such API yet) into `desired`. */
-export function planApiRestore(
-  desired: RestApiDocument,
-  current: RestApiDocument | undefined,
-): ApiOperation[] {
-  const ops: ApiOperation[] = [];
-  const base: RestApiDocument = current ?? {
+/**
+ * The API that `createApi` makes for `desired`: its name, endpoint and tags, none of its
+ * settings, and nothing in it (the plan's later operations add those).
+ */
+export function createdApi(desired: RestApiDocument): RestApiDocument {
+  return {
     ...desired,
     description: undefined,
     apiKeySource: undefined,
@@ -94,13 +98,17 @@ export function planApiRestore(
     minimumCompressionSize: undefined,
     disableExecuteApiEndpoint: false,
     policy: undefined,
-    resources: { '/': { methods: {} } },
-    models: {},
-    requestValidators: {},
-    authorizers: {},
-    gatewayResponses: {},
-    stages: {},
+    ...emptyApiParts(),
   };
+}
+
+/** Plans the operations that turn `current` (absent: no such API yet) into `desired`. */
+export function planApiRestore(
+  desired: RestApiDocument,
+  current: RestApiDocument | undefined,
+): ApiOperation[] {
+  const ops: ApiOperation[] = [];
+  const base: RestApiDocument = current ?? createdApi(desired);
   if (!current) ops.push({ op: 'createApi' });
 
   const settings = API_SETTINGS.filter((s) => !isDeepStrictEqual(desired[s], base[s]));

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   APIGATEWAY_FORMAT,
   documentKey,
+  emptyApiParts,
   encodeDocument,
   type InstanceDocument,
   type RestApiDocument,
@@ -17,12 +18,7 @@ function api(name: string): RestApiDocument {
     binaryMediaTypes: [],
     disableExecuteApiEndpoint: false,
     tags: {},
-    resources: { '/': { methods: {} } },
-    models: {},
-    requestValidators: {},
-    authorizers: {},
-    gatewayResponses: {},
-    stages: {},
+    ...emptyApiParts(),
   };
 }
 

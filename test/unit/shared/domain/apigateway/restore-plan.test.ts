@@ -8,6 +8,7 @@ import type {
 import {
   type ApiOperation,
   afterApiCreated,
+  createdApi,
   parentPath,
   planApiRestore,
   stagePatch,
@@ -74,21 +75,7 @@ function simulate(
   for (const op of ops) {
     if (op.op === 'createApi') {
       if (state) refuse(op, 'the API exists');
-      state = {
-        ...clone(desired),
-        description: undefined,
-        apiKeySource: undefined,
-        binaryMediaTypes: [],
-        minimumCompressionSize: undefined,
-        disableExecuteApiEndpoint: false,
-        policy: undefined,
-        resources: { '/': { methods: {} } },
-        models: {},
-        requestValidators: {},
-        authorizers: {},
-        gatewayResponses: {},
-        stages: {},
-      };
+      state = createdApi(clone(desired));
       continue;
     }
     const api = state ?? refuse(op, 'no API yet');

@@ -85,15 +85,15 @@ describe('detectorSettings', () => {
 describe('initialRegionHealth', () => {
   it('starts healthy with nothing known when created', () => {
     expect(initialRegionHealth(TARGET, t(0))).toEqual({
-      region: TARGET,
-      status: 'healthy',
-      statusSince: t(0),
-      endpoints: {},
-      vantages: {},
-      alarms: {},
-      healthEvents: {},
-      degradedZones: {},
       outbox: [],
+      region: TARGET,
+      statusSince: t(0),
+      status: 'healthy',
+      alarms: {},
+      degradedZones: {},
+      endpoints: {},
+      healthEvents: {},
+      vantages: {},
     });
   });
 });
