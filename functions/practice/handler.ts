@@ -1,36 +1,22 @@
-import { z } from 'zod';
 import { practiceDeps } from '../../shared/composition.ts';
-import { findInstance, loadConfigFromEnv } from '../../shared/config/load.ts';
+import { loadConfigFromEnv } from '../../shared/config/load.ts';
 import type { InstanceConfig, LifeboatConfig } from '../../shared/config/schema.ts';
 import {
   type PracticeDeps,
   type PracticeReport,
   runPractice,
 } from '../../shared/domain/recovery/practice.ts';
-import { EventValidationError } from '../../shared/errors.ts';
 import { runtimeRegion } from '../../shared/runtime/deps.ts';
 import { eventHandler } from '../../shared/runtime/handler.ts';
-import { firstProblem } from '../../shared/validation.ts';
-
-/** The scheduled event: one rule per instance with `practice.schedule`, its id as input. */
-const PracticeEventSchema = z.object({ instanceId: z.string().min(1) });
+import { parseInstanceScheduleEvent } from '../../shared/schemas/instance-schedule.ts';
 
 /** Validates the event and checks the instance is configured for scheduled practice. */
 export function parsePracticeEvent(event: unknown, config: LifeboatConfig): InstanceConfig {
-  const parsed = PracticeEventSchema.safeParse(event);
-  if (!parsed.success) {
-    const { field, message } = firstProblem(parsed.error);
-    throw new EventValidationError('practice', field, message, { cause: parsed.error });
-  }
-  const instance = findInstance(config, parsed.data.instanceId);
-  if (!instance.practice) {
-    throw new EventValidationError(
-      'practice',
-      'instanceId',
-      `${instance.id} has no practice.schedule`,
-    );
-  }
-  return instance;
+  return parseInstanceScheduleEvent(event, config, {
+    eventKind: 'practice',
+    setting: 'practice.schedule',
+    configured: (instance) => Boolean(instance.practice),
+  });
 }
 
 /** Runs one practice of the instance (shared/domain/recovery/practice.ts). */

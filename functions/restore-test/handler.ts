@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { restoreTestInput } from '../../shared/composition.ts';
 import { findInstance, loadConfigFromEnv } from '../../shared/config/load.ts';
 import type { LifeboatConfig } from '../../shared/config/schema.ts';
@@ -7,29 +6,16 @@ import {
   type RestoreTestResult,
   runRestoreTest,
 } from '../../shared/domain/snapshot/restore-test.ts';
-import { EventValidationError } from '../../shared/errors.ts';
 import { eventHandler } from '../../shared/runtime/handler.ts';
-import { firstProblem } from '../../shared/validation.ts';
-
-/** The scheduled event: one rule per instance with `snapshot.restoreTest`, its id as input. */
-const RestoreTestEventSchema = z.object({ instanceId: z.string().min(1) });
+import { parseInstanceScheduleEvent } from '../../shared/schemas/instance-schedule.ts';
 
 /** Validates the event and checks the instance is configured for restore tests. */
 export function parseRestoreTestEvent(event: unknown, config: LifeboatConfig): string {
-  const parsed = RestoreTestEventSchema.safeParse(event);
-  if (!parsed.success) {
-    const { field, message } = firstProblem(parsed.error);
-    throw new EventValidationError('restore test', field, message, { cause: parsed.error });
-  }
-  const instance = findInstance(config, parsed.data.instanceId);
-  if (!instance.snapshot.restoreTest) {
-    throw new EventValidationError(
-      'restore test',
-      'instanceId',
-      `${instance.id} has no snapshot.restoreTest schedule`,
-    );
-  }
-  return instance.id;
+  return parseInstanceScheduleEvent(event, config, {
+    eventKind: 'restore test',
+    setting: 'snapshot.restoreTest schedule',
+    configured: (instance) => Boolean(instance.snapshot.restoreTest),
+  }).id;
 }
 
 /** Runs one restore test of the instance (see shared/domain/snapshot/restore-test.ts). */
