@@ -6,7 +6,7 @@ import {
 } from '../../shared/domain/recovery/respond.ts';
 import { logger } from '../../shared/observability.ts';
 import { defaultRecoveryDeps } from '../../shared/runtime/function-deps.ts';
-import { eventHandler } from '../../shared/runtime/handler.ts';
+import { depsHandler } from '../../shared/runtime/handler.ts';
 import {
   type FailbackRequest,
   type FailbackTrigger,
@@ -36,10 +36,7 @@ export async function failback(
 
 /** The middy-wrapped function, with its dependencies supplied per invocation. */
 export function buildFailbackHandler(getDeps: () => RecoveryDeps) {
-  return eventHandler(
-    (event) => parseFailbackTrigger(event, getDeps().config),
-    (trigger) => failback(trigger, getDeps()),
-  );
+  return depsHandler(getDeps, (event, deps) => parseFailbackTrigger(event, deps.config), failback);
 }
 
 /** Lambda entry point. */

@@ -2,7 +2,7 @@ import type { RecoveryDeps } from '../../shared/domain/recovery/ports.ts';
 import { type OutageResponse, respondToOutage } from '../../shared/domain/recovery/respond.ts';
 import { logger } from '../../shared/observability.ts';
 import { defaultRecoveryDeps } from '../../shared/runtime/function-deps.ts';
-import { eventHandler } from '../../shared/runtime/handler.ts';
+import { depsHandler } from '../../shared/runtime/handler.ts';
 import {
   type OutageConfirmed,
   parseOutageConfirmed,
@@ -21,9 +21,10 @@ export async function planRecovery(
 
 /** The middy-wrapped function, with its dependencies supplied per invocation. */
 export function buildPlanRecoveryHandler(getDeps: () => RecoveryDeps) {
-  return eventHandler(
-    (event) => parseOutageConfirmed(event, getDeps().config),
-    (outage) => planRecovery(outage, getDeps()),
+  return depsHandler(
+    getDeps,
+    (event, deps) => parseOutageConfirmed(event, deps.config),
+    planRecovery,
   );
 }
 
