@@ -73,13 +73,19 @@ export async function reserveSlots(input: {
   at: string;
   /** Names this call in the slots it counts (default: a random id). */
   holder?: string;
+  /**
+   * Where the search for free slots begins (default: `firstFreeSlot`); it wraps round to
+   * `firstFreeSlot`. Plans that run at once each start at a slot of their own (see
+   * `preferredSlot`), so they do not all race for the first free one.
+   */
+  startSlot?: number;
 }): Promise<Reservation> {
   const { store, region } = input;
   const holder = input.holder ?? randomUUID();
   const states = await slotStates(store, region, input.capacity);
   const counted: number[] = [];
   const wrote: { slot: number; version: string }[] = [];
-  for (let slot = input.firstFreeSlot; slot < input.capacity; slot += 1) {
+  for (const slot of searchOrder(input, states)) {
     if (counted.length >= input.units) break;
     const key = slotKey(region, slot);
     let known = states.get(slot);
@@ -124,6 +130,52 @@ export async function reserveSlots(input: {
     }
   }
   return { ok: false, region, free: counted.length, needed: input.units };
+}
+
+/**
+ * The order slots are tried in: the ones the run already holds first (a retry counts them
+ * before it takes any other), then every other slot from `startSlot` round to just below it.
+ */
+function searchOrder(
+  input: { firstFreeSlot: number; capacity: number; runId: string; startSlot?: number },
+  states: Map<number, VersionedDocument>,
+): number[] {
+  const { firstFreeSlot, capacity } = input;
+  const size = capacity - firstFreeSlot;
+  if (size <= 0) return [];
+  const own = [...states]
+    .filter(
+      ([slot, doc]) =>
+        slot >= firstFreeSlot && isHeld(doc.value) && doc.value.runId === input.runId,
+    )
+    .map(([slot]) => slot)
+    .sort((a, b) => a - b);
+  const start = ((((input.startSlot ?? firstFreeSlot) - firstFreeSlot) % size) + size) % size;
+  const mine = new Set(own);
+  const rest = Array.from({ length: size }, (_, i) => firstFreeSlot + ((start + i) % size)).filter(
+    (slot) => !mine.has(slot),
+  );
+  return [...own, ...rest];
+}
+
+/**
+ * A run's first-choice slot in a region, so that plans made at once do not all race for the
+ * same free slot (the k-th of them would lose k compare-and-swaps, slot after slot): each
+ * instance starts where the instances listed before it in the config, homed elsewhere, would
+ * end if each took its units in turn. Only a first choice: a taken slot is skipped as ever.
+ */
+export function preferredSlot(
+  instances: readonly { id: string; homeRegion: string; capacityUnits: number }[],
+  instanceId: string,
+  region: string,
+  firstFreeSlot: number,
+): number {
+  let offset = 0;
+  for (const instance of instances) {
+    if (instance.id === instanceId) break;
+    if (instance.homeRegion !== region) offset += instance.capacityUnits;
+  }
+  return firstFreeSlot + offset;
 }
 
 /** Gives a run's slots back (failback done, or a recovery abandoned). */

@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import type { InstanceConfig } from '../../config/schema.ts';
 import { RunFailedError, RunStepError } from '../../errors.ts';
 import type {
@@ -12,6 +13,13 @@ import type { Weights } from './ports.ts';
 import { runRecoveryStep, type StartOutcome, startRecovery } from './recovery-run.ts';
 import { dnsSpecFor, type RecoveryDeps, type RecoveryRun } from './run-store.ts';
 import { activeActiveWeights } from './weights.ts';
+
+/**
+ * Instances one planner invocation plans at once: a region's worth of instances in one wave,
+ * bounded so a config of hundreds does not open hundreds of requests together (the SDK's
+ * default agent keeps 50 sockets per client).
+ */
+const PLAN_CONCURRENCY = 50;
 
 /** What the planner did for one instance. */
 export type OutageResponse =
@@ -43,20 +51,28 @@ export async function respondToOutage(
       reason: `this control plane runs in the failed region ${outage.region}`,
     }));
   }
-  const responses: OutageResponse[] = [];
   const unrecorded: string[] = [];
-  for (const instance of deps.config.instances) {
-    try {
-      responses.push(await respondFor(deps, instance, outage));
-    } catch (error) {
-      // One instance that cannot be placed must not hold up the others. A run recorded as
-      // failed ("Recovery Failed" names the step) waits for `lifeboat resume`; any other error
-      // recorded nothing, and only a retry of this delivery will move the run on.
-      const reason = `failed: ${(error as Error).message}`;
-      if (!(error instanceof RunFailedError)) unrecorded.push(`${instance.id}: ${reason}`);
-      responses.push({ instanceId: instance.id, action: 'none', reason });
-    }
-  }
+  // The instances are planned at once, not one after another: in turn, the last instance's
+  // chain started N plans after the confirmation (the drill at N = 10: 4.3 s for the first RTO,
+  // 13.0 s for the last). Each plan starts its slot search at a slot of its own
+  // (capacity.ts, preferredSlot), so parallel plans do not race for the same slot.
+  const limit = pLimit(PLAN_CONCURRENCY);
+  const responses = await Promise.all(
+    deps.config.instances.map((instance) =>
+      limit(async (): Promise<OutageResponse> => {
+        try {
+          return await respondFor(deps, instance, outage);
+        } catch (error) {
+          // One instance that cannot be placed must not hold up the others. A run recorded as
+          // failed ("Recovery Failed" names the step) waits for `lifeboat resume`; any other
+          // error recorded nothing, and only a retry of this delivery will move the run on.
+          const reason = `failed: ${(error as Error).message}`;
+          if (!(error instanceof RunFailedError)) unrecorded.push(`${instance.id}: ${reason}`);
+          return { instanceId: instance.id, action: 'none', reason };
+        }
+      }),
+    ),
+  );
   if (unrecorded.length > 0) {
     throw new RunStepError(
       'plan',

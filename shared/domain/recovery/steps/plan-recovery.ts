@@ -8,7 +8,7 @@ import {
   replicaOrder,
 } from '../../snapshot/newest.ts';
 import { approvalRequest } from '../approval.ts';
-import { reservedSlots, reserveSlots } from '../capacity.ts';
+import { preferredSlot, reservedSlots, reserveSlots } from '../capacity.ts';
 import type { RecoveryDeps } from '../ports.ts';
 import { chooseTarget } from '../region-choice.ts';
 import { instanceOf, type RecoveryRun } from '../run.ts';
@@ -39,11 +39,13 @@ export async function plan(deps: RecoveryDeps, run: RecoveryRun): Promise<Partia
     // back (a give-back after a successful reservation could free a slot that another
     // invocation of this run counts on, bug 12 of docs/simulation.md).
     const snapshot = await newestSnapshot(deps, instance, region.name, run.from);
+    const firstFreeSlot = homeUnits(deps.config, region.name);
     const reservation = await reserveSlots({
       store: deps.documents(region.name),
       region: region.name,
       capacity: region.capacity,
-      firstFreeSlot: homeUnits(deps.config, region.name),
+      firstFreeSlot,
+      startSlot: preferredSlot(deps.config.instances, instance.id, region.name, firstFreeSlot),
       units: instance.capacityUnits,
       runId: run.runId,
       instanceId: instance.id,

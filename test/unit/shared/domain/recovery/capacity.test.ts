@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  preferredSlot,
   type Reservation,
   releaseSlots,
   reservedSlots,
@@ -22,6 +23,7 @@ function reserve(
     capacity?: number;
     firstFreeSlot?: number;
     holder?: string;
+    startSlot?: number;
   },
 ): Promise<Reservation> {
   return reserveSlots({
@@ -34,6 +36,7 @@ function reserve(
     instanceId: `instance-of-${options.runId}`,
     at: AT,
     holder: options.holder ?? `call-of-${options.runId}`,
+    ...(options.startSlot !== undefined ? { startSlot: options.startSlot } : {}),
   });
 }
 
@@ -62,6 +65,37 @@ describe('reserveSlots', () => {
     } satisfies SlotRecord);
     expect(bucket.peek(slotKey(0))).toBeUndefined();
     expect(bucket.peek(slotKey(4))).toBeUndefined();
+  });
+
+  it('starts at its start slot and wraps round past the last slot when it is given one', async () => {
+    const bucket = new ControlBucket(REGION);
+    const result = await reserve(bucket, {
+      runId: 'petstore-g1',
+      units: 2,
+      capacity: 5,
+      firstFreeSlot: 1,
+      startSlot: 4,
+    });
+    expect(result).toEqual({ ok: true, region: REGION, slots: [4, 1] });
+    expect(await holders(bucket, 5)).toEqual(
+      new Map([
+        [1, 'petstore-g1'],
+        [4, 'petstore-g1'],
+      ]),
+    );
+  });
+
+  it('counts the slots the run already holds before any free one when a retry starts elsewhere', async () => {
+    const bucket = new ControlBucket(REGION);
+    await reserve(bucket, { runId: 'petstore-g1', units: 1, capacity: 5, startSlot: 3 });
+    const again = await reserve(bucket, {
+      runId: 'petstore-g1',
+      units: 1,
+      capacity: 5,
+      holder: 'retry',
+    });
+    expect(again).toEqual({ ok: true, region: REGION, slots: [3] });
+    expect(await holders(bucket, 5)).toEqual(new Map([[3, 'petstore-g1']]));
   });
 
   it('skips slots other runs hold when some are taken', async () => {
@@ -414,5 +448,18 @@ describe('reservedSlots', () => {
     };
     const slots = await reservedSlots(bucket, REGION, 2);
     expect(slots.map((s) => s.slot)).toEqual([0]);
+  });
+});
+
+describe('preferredSlot', () => {
+  const instances = [
+    { id: 'petstore', homeRegion: 'us-east-1', capacityUnits: 1 },
+    { id: 'orders', homeRegion: REGION, capacityUnits: 3 },
+    { id: 'bigstore', homeRegion: 'us-east-1', capacityUnits: 2 },
+    { id: 'carts', homeRegion: 'us-west-2', capacityUnits: 1 },
+  ];
+
+  it('starts each instance after the units of those listed before it that are homed elsewhere', () => {
+    expect(instances.map((i) => preferredSlot(instances, i.id, REGION, 3))).toEqual([3, 4, 4, 6]);
   });
 });

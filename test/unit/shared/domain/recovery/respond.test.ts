@@ -199,6 +199,48 @@ describe('respondToOutage', () => {
     );
   });
 
+  it('plans the instances at once, each in a slot of its own with no lost compare-and-swap, when several run in the failed region', async () => {
+    const specs: InstanceSpec[] = ['petstore', 'orders', 'carts', 'users'].map((id) => ({ id }));
+    const w = recoveryWorld({ instances: specs, capacity: { 'us-east-2': 8 } });
+    for (const { id } of specs) {
+      await w.seed(id);
+      await w.snapshot(id);
+    }
+    w.clock.advance(5 * MINUTE);
+    w.fail('us-east-1');
+    // Every plan's first listing of us-east-2's slots waits here until all four plans have
+    // reached it: planned one after another, the first would never get past it.
+    let waiting = 0;
+    let release: () => void = () => undefined;
+    const together = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    w.bucket('us-east-2').inner.hook = async ({ op, key }) => {
+      if (op !== 'list' || !key.startsWith('capacity/')) return;
+      waiting += 1;
+      if (waiting === specs.length) release();
+      await together;
+    };
+
+    const responses = await respondToOutage(w.deps, w.outage('us-east-1'));
+
+    expect(responses.map((r) => r.instanceId)).toEqual(specs.map((s) => s.id));
+    expect(responses.every((r) => r.action === 'recovery' && r.outcome === 'started')).toBe(true);
+    const slots = await reservedSlots(w.bucket('us-east-2'), 'us-east-2', 8);
+    expect(slots.map((s) => [s.slot, s.instanceId])).toEqual([
+      [0, 'petstore'],
+      [1, 'orders'],
+      [2, 'carts'],
+      [3, 'users'],
+    ]);
+    const conflicts = w
+      .bucket('us-east-2')
+      .inner.calls.filter(
+        (c) => c.op === 'save' && c.outcome === 'conflict' && c.key.startsWith('capacity/'),
+      );
+    expect(conflicts).toEqual([]);
+  });
+
   it('still recovers the other instances when one instance cannot be planned', async () => {
     const w = await world([{ id: 'bigstore', units: 5 }, PETSTORE]);
     await w.seed('bigstore');
