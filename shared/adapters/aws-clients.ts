@@ -21,142 +21,73 @@ const requestHandler = {
   throwOnRequestTimeout: true,
 };
 
-function endpointFor(target: RegionEndpoint, env: NodeJS.ProcessEnv): string | undefined {
-  return target.endpointUrl ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+/**
+ * A client factory for one service: one client per region and endpoint, built once per
+ * container (module scope), so warm invocations reuse connections. The endpoint is the
+ * region's own override, else the service's `AWS_ENDPOINT_URL_<SERVICE>`, else AWS_ENDPOINT_URL.
+ */
+export function clientCache<C>(
+  serviceEnv: string,
+  build: (region: string, endpoint: string | undefined) => C,
+): (target: RegionEndpoint, env?: NodeJS.ProcessEnv) => C {
+  const clients = new Map<string, C>();
+  return (target, env = process.env) => {
+    const endpoint = target.endpointUrl ?? env[serviceEnv] ?? env.AWS_ENDPOINT_URL;
+    const cacheKey = `${target.region}|${endpoint ?? ''}`;
+    let client = clients.get(cacheKey);
+    if (!client) {
+      client = build(target.region, endpoint);
+      clients.set(cacheKey, client);
+    }
+    return client;
+  };
 }
-
-const s3Clients = new Map<string, S3Client>();
 
 /**
- * One S3 client per region and endpoint, built once per container (module scope), so warm
- * invocations reuse connections.
+ * What every client shares: the short timeouts above, and three attempts (a control plane's
+ * client passes 1: its adapter retries, with its own backoff).
  */
-export function s3ClientFor(
-  target: RegionEndpoint,
-  env: NodeJS.ProcessEnv = process.env,
-): S3Client {
-  const endpoint = endpointFor(target, env);
-  const cacheKey = `${target.region}|${endpoint ?? ''}`;
-  let client = s3Clients.get(cacheKey);
-  if (!client) {
-    client = new S3Client({
-      region: target.region,
-      maxAttempts: 3,
-      requestHandler,
-      // Local emulators serve buckets by path; virtual-host names would not resolve on loopback.
-      ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
-    });
-    s3Clients.set(cacheKey, client);
-  }
-  return client;
+export function clientOptions(region: string, endpoint: string | undefined, maxAttempts = 3) {
+  return { region, maxAttempts, requestHandler, ...(endpoint ? { endpoint } : {}) };
 }
 
-const eventClients = new Map<string, EventBridgeClient>();
+/** The S3 client of a region (see `clientCache`). */
+export const s3ClientFor = clientCache(
+  'AWS_ENDPOINT_URL_S3',
+  (region, endpoint) =>
+    // Local emulators serve buckets by path; virtual-host names would not resolve on loopback.
+    new S3Client({
+      ...clientOptions(region, endpoint),
+      ...(endpoint ? { forcePathStyle: true } : {}),
+    }),
+);
 
 /** The EventBridge client of a region, built once. */
-export function eventBridgeClientFor(
-  target: RegionEndpoint,
-  env: NodeJS.ProcessEnv = process.env,
-): EventBridgeClient {
-  const endpoint = target.endpointUrl ?? env.AWS_ENDPOINT_URL_EVENTBRIDGE ?? env.AWS_ENDPOINT_URL;
-  const cacheKey = `${target.region}|${endpoint ?? ''}`;
-  let client = eventClients.get(cacheKey);
-  if (!client) {
-    client = new EventBridgeClient({
-      region: target.region,
-      maxAttempts: 3,
-      requestHandler,
-      ...(endpoint ? { endpoint } : {}),
-    });
-    eventClients.set(cacheKey, client);
-  }
-  return client;
-}
-
-const kmsClients = new Map<string, KMSClient>();
+export const eventBridgeClientFor = clientCache(
+  'AWS_ENDPOINT_URL_EVENTBRIDGE',
+  (region, endpoint) => new EventBridgeClient(clientOptions(region, endpoint)),
+);
 
 /** The KMS client of a region, built once (the API Gateway kind's key ring uses it). */
-export function kmsClientFor(
-  target: RegionEndpoint,
-  env: NodeJS.ProcessEnv = process.env,
-): KMSClient {
-  const endpoint = target.endpointUrl ?? env.AWS_ENDPOINT_URL_KMS ?? env.AWS_ENDPOINT_URL;
-  const cacheKey = `${target.region}|${endpoint ?? ''}`;
-  let client = kmsClients.get(cacheKey);
-  if (!client) {
-    client = new KMSClient({
-      region: target.region,
-      maxAttempts: 3,
-      requestHandler,
-      ...(endpoint ? { endpoint } : {}),
-    });
-    kmsClients.set(cacheKey, client);
-  }
-  return client;
-}
-
-const snsClients = new Map<string, SNSClient>();
+export const kmsClientFor = clientCache(
+  'AWS_ENDPOINT_URL_KMS',
+  (region, endpoint) => new KMSClient(clientOptions(region, endpoint)),
+);
 
 /** The SNS client of a region, built once (the notify function publishes with it). */
-export function snsClientFor(
-  target: RegionEndpoint,
-  env: NodeJS.ProcessEnv = process.env,
-): SNSClient {
-  const endpoint = target.endpointUrl ?? env.AWS_ENDPOINT_URL_SNS ?? env.AWS_ENDPOINT_URL;
-  const cacheKey = `${target.region}|${endpoint ?? ''}`;
-  let client = snsClients.get(cacheKey);
-  if (!client) {
-    client = new SNSClient({
-      region: target.region,
-      maxAttempts: 3,
-      requestHandler,
-      ...(endpoint ? { endpoint } : {}),
-    });
-    snsClients.set(cacheKey, client);
-  }
-  return client;
-}
-
-const sqsClients = new Map<string, SQSClient>();
+export const snsClientFor = clientCache(
+  'AWS_ENDPOINT_URL_SNS',
+  (region, endpoint) => new SNSClient(clientOptions(region, endpoint)),
+);
 
 /** The SQS client of a region, built once (the local world's notification subscriber). */
-export function sqsClientFor(
-  target: RegionEndpoint,
-  env: NodeJS.ProcessEnv = process.env,
-): SQSClient {
-  const endpoint = target.endpointUrl ?? env.AWS_ENDPOINT_URL_SQS ?? env.AWS_ENDPOINT_URL;
-  const cacheKey = `${target.region}|${endpoint ?? ''}`;
-  let client = sqsClients.get(cacheKey);
-  if (!client) {
-    client = new SQSClient({
-      region: target.region,
-      maxAttempts: 3,
-      requestHandler,
-      ...(endpoint ? { endpoint } : {}),
-    });
-    sqsClients.set(cacheKey, client);
-  }
-  return client;
-}
-
-const cloudWatchClients = new Map<string, CloudWatchClient>();
+export const sqsClientFor = clientCache(
+  'AWS_ENDPOINT_URL_SQS',
+  (region, endpoint) => new SQSClient(clientOptions(region, endpoint)),
+);
 
 /** The CloudWatch client of a region, built once (the local world creates the stack's alarms). */
-export function cloudWatchClientFor(
-  target: RegionEndpoint,
-  env: NodeJS.ProcessEnv = process.env,
-): CloudWatchClient {
-  const endpoint = target.endpointUrl ?? env.AWS_ENDPOINT_URL_CLOUDWATCH ?? env.AWS_ENDPOINT_URL;
-  const cacheKey = `${target.region}|${endpoint ?? ''}`;
-  let client = cloudWatchClients.get(cacheKey);
-  if (!client) {
-    client = new CloudWatchClient({
-      region: target.region,
-      maxAttempts: 3,
-      requestHandler,
-      ...(endpoint ? { endpoint } : {}),
-    });
-    cloudWatchClients.set(cacheKey, client);
-  }
-  return client;
-}
+export const cloudWatchClientFor = clientCache(
+  'AWS_ENDPOINT_URL_CLOUDWATCH',
+  (region, endpoint) => new CloudWatchClient(clientOptions(region, endpoint)),
+);

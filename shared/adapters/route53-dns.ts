@@ -15,13 +15,26 @@ import type {
 } from '../domain/recovery/ports.ts';
 import { weightsProblem } from '../domain/recovery/weights.ts';
 import { DnsChangeError, DnsChangeRejectedError, InvalidWeightsError } from '../errors.ts';
+import { clientCache, clientOptions } from './aws-clients.ts';
 
 /** Route 53's control plane is global and lives in us-east-1. */
 export const ROUTE53_REGION = 'us-east-1';
 /** Route 53 caps a change batch comment at 256 characters. */
 const MAX_COMMENT = 256;
 
-const route53Clients = new Map<string, Route53Client>();
+const route53Clients = clientCache(
+  'AWS_ENDPOINT_URL_ROUTE_53',
+  (region, endpoint) =>
+    new Route53Client({
+      ...clientOptions(region, endpoint, 1),
+      // Short timeouts: a control plane that hangs must turn into a retry, not a stuck recovery.
+      requestHandler: {
+        connectionTimeout: 2_000,
+        requestTimeout: 10_000,
+        throwOnRequestTimeout: true,
+      },
+    }),
+);
 
 /**
  * The Route 53 client, built once per endpoint (module scope). The SDK does not retry
@@ -39,25 +52,7 @@ export function route53ClientFor(
   endpointUrl?: string,
   env: NodeJS.ProcessEnv = process.env,
 ): Route53Client {
-  const endpoint = endpointUrl ?? env.AWS_ENDPOINT_URL_ROUTE_53 ?? env.AWS_ENDPOINT_URL;
-  const cacheKey = endpoint ?? '';
-  let client = route53Clients.get(cacheKey);
-  if (!client) {
-    client = new Route53Client({
-      region: ROUTE53_REGION,
-      maxAttempts: 1,
-      // Short timeouts: a control plane that hangs must turn into a retry, not a stuck recovery.
-      // Without throwOnRequestTimeout the SDK only logs a warning and the call hangs on.
-      requestHandler: {
-        connectionTimeout: 2_000,
-        requestTimeout: 10_000,
-        throwOnRequestTimeout: true,
-      },
-      ...(endpoint ? { endpoint } : {}),
-    });
-    route53Clients.set(cacheKey, client);
-  }
-  return client;
+  return route53Clients({ region: ROUTE53_REGION, endpointUrl }, env);
 }
 
 /** Retry and polling knobs of {@link Route53Dns}; every one has a production default. */

@@ -4,7 +4,6 @@ import {
   HeadObjectCommand,
   PutObjectCommand,
   PutObjectRetentionCommand,
-  paginateListObjectsV2,
 } from '@aws-sdk/client-s3';
 import type { BlobStore, PutOptions, RetainUntil, StoredBlob } from '../domain/ports.ts';
 import { StorageUnavailableError } from '../errors.ts';
@@ -64,26 +63,12 @@ export class S3BlobStore extends S3Bucket implements BlobStore {
     }
   }
 
-  async list(prefix: string): Promise<StoredBlob[]> {
-    const out: StoredBlob[] = [];
-    try {
-      for await (const page of paginateListObjectsV2(
-        { client: this.client },
-        { Bucket: this.bucket, Prefix: prefix },
-      )) {
-        for (const item of page.Contents ?? []) {
-          if (item.Key === undefined) continue;
-          out.push({
-            key: item.Key,
-            size: item.Size ?? 0,
-            lastModified: item.LastModified ?? new Date(0),
-          });
-        }
-      }
-    } catch (error) {
-      throw toDomainError(error, this.location, prefix);
-    }
-    return out;
+  list(prefix: string): Promise<StoredBlob[]> {
+    return this.listUnder(prefix, (item) =>
+      item.Key === undefined
+        ? undefined
+        : { key: item.Key, size: item.Size ?? 0, lastModified: item.LastModified ?? new Date(0) },
+    );
   }
 
   async retention(key: string): Promise<RetainUntil | undefined> {

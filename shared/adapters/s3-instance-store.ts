@@ -1,9 +1,4 @@
-import {
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  PutObjectCommand,
-  paginateListObjectsV2,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { InstanceStore, ObjectEntry } from '../domain/ports.ts';
 import { ObjectMissingError, StorageUnavailableError } from '../errors.ts';
 import { S3Bucket } from './s3-bucket.ts';
@@ -18,30 +13,16 @@ export class S3InstanceStore extends S3Bucket implements InstanceStore {
     return `${instanceId}/`;
   }
 
-  async list(instanceId: string): Promise<ObjectEntry[]> {
+  list(instanceId: string): Promise<ObjectEntry[]> {
     const prefix = this.prefix(instanceId);
-    const out: ObjectEntry[] = [];
-    try {
-      for await (const page of paginateListObjectsV2(
-        { client: this.client },
-        { Bucket: this.bucket, Prefix: prefix },
-      )) {
-        for (const item of page.Contents ?? []) {
-          // The instance prefix's own folder marker (`<id>/`) names the instance, not an object
-          // of it. Other folder markers (`<id>/apis/`) are kept: empty objects like any other,
-          // so a restore puts them back (docs/snapshot-format.md, "Folder markers").
-          if (!item.Key || item.Key === prefix) continue;
-          out.push({
-            key: item.Key.slice(prefix.length),
-            etag: item.ETag ?? '',
-            size: item.Size ?? 0,
-          });
-        }
-      }
-    } catch (error) {
-      throw toDomainError(error, this.location, prefix);
-    }
-    return out;
+    // The instance prefix's own folder marker (`<id>/`) names the instance, not an object of
+    // it. Other folder markers (`<id>/apis/`) are kept: empty objects like any other, so a
+    // restore puts them back (docs/snapshot-format.md, "Folder markers").
+    return this.listUnder(prefix, (item) =>
+      !item.Key || item.Key === prefix
+        ? undefined
+        : { key: item.Key.slice(prefix.length), etag: item.ETag ?? '', size: item.Size ?? 0 },
+    );
   }
 
   async *read(instanceId: string, key: string): AsyncIterable<Uint8Array> {

@@ -1,7 +1,7 @@
 import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { AWS_PACING, Pacer, type PacingPolicy, UNPACED } from '../../domain/apigateway/pacing.ts';
 import { ApiGatewayCallError } from '../../errors.ts';
-import type { RegionEndpoint } from '../aws-clients.ts';
+import { clientCache, clientOptions } from '../aws-clients.ts';
 
 /*
  * One region's API Gateway control plane, as lifeboat calls it: every call paced, throttled
@@ -121,8 +121,6 @@ export class ControlPlane {
   }
 }
 
-const clients = new Map<string, APIGatewayClient>();
-
 /** What writes into a region through a control plane, counting its writes for the result. */
 export abstract class PlaneWriter {
   writes = 0;
@@ -136,28 +134,10 @@ export abstract class PlaneWriter {
 }
 
 /** The API Gateway client of a region, built once per container, with SDK retries off. */
-export function apiGatewayClientFor(
-  target: RegionEndpoint,
-  env: NodeJS.ProcessEnv = process.env,
-): APIGatewayClient {
-  const endpoint = target.endpointUrl ?? env.AWS_ENDPOINT_URL_API_GATEWAY ?? env.AWS_ENDPOINT_URL;
-  const key = `${target.region}|${endpoint ?? ''}`;
-  let client = clients.get(key);
-  if (!client) {
-    client = new APIGatewayClient({
-      region: target.region,
-      maxAttempts: 1,
-      requestHandler: {
-        connectionTimeout: 2_000,
-        requestTimeout: 30_000,
-        throwOnRequestTimeout: true,
-      },
-      ...(endpoint ? { endpoint } : {}),
-    });
-    clients.set(key, client);
-  }
-  return client;
-}
+export const apiGatewayClientFor = clientCache(
+  'AWS_ENDPOINT_URL_API_GATEWAY',
+  (region, endpoint) => new APIGatewayClient(clientOptions(region, endpoint, 1)),
+);
 
 /** The pacing for an endpoint: AWS's limits, or none against a local emulator. */
 export function pacingFor(endpointUrl: string | undefined, env: NodeJS.ProcessEnv = process.env) {
