@@ -12,6 +12,7 @@ import type {
   Weights,
 } from '../domain/recovery/ports.ts';
 import { configDigest } from '../domain/snapshot/format.ts';
+import { storeSeenAs } from '../domain/store-contents.ts';
 import { PracticeError } from '../errors.ts';
 
 /*
@@ -24,11 +25,7 @@ import { PracticeError } from '../errors.ts';
 /** An instance store seen through the practice id, whatever instance id it is asked for. */
 export function practiceView(store: InstanceStore, practiceId: string): InstanceStore {
   return {
-    location: `${store.location} ${practiceId}/`,
-    list: () => store.list(practiceId),
-    read: (_id, key) => store.read(practiceId, key),
-    write: (_id, key, body) => store.write(practiceId, key, body),
-    delete: (_id, keys) => store.delete(practiceId, keys),
+    ...storeSeenAs(store, practiceId),
     ...(store.restoreRank
       ? { restoreRank: (_id: string, key: string) => store.restoreRank?.(practiceId, key) ?? 0 }
       : {}),

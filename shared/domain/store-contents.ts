@@ -23,3 +23,21 @@ export async function instanceDigest(store: InstanceStore, instanceId: string): 
   const objects = await readInstanceObjects(store, instanceId);
   return configDigest([...objects].map(([key, body]) => ({ key, sha256: sha256Hex(body) })));
 }
+
+/**
+ * An instance store seen through one fixed instance id, whatever id it is asked for: a restore
+ * test's scratch copy, a practice's identity. Only the five core operations; a caller that
+ * needs the optional ones adds them.
+ */
+export function storeSeenAs(
+  store: InstanceStore,
+  id: string,
+): Pick<InstanceStore, 'location' | 'list' | 'read' | 'write' | 'delete'> {
+  return {
+    location: `${store.location} ${id}/`,
+    list: () => store.list(id),
+    read: (_id, key) => store.read(id, key),
+    write: (_id, key, body) => store.write(id, key, body),
+    delete: (_id, keys) => store.delete(id, keys),
+  };
+}

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DetailType, type RestoreTestEventDetail } from '../events.ts';
 import type { BlobStore, Clock, EventBus, InstanceStore } from '../ports.ts';
+import { storeSeenAs } from '../store-contents.ts';
 import { listCommittedSnapshotIds } from './catalog.ts';
 import { configDigest, encodeJson } from './format.ts';
 import { restoreSnapshot } from './restore.ts';
@@ -65,13 +66,7 @@ export interface RestoreTestResult extends RestoreTestEventDetail {
 
 /** An instance store seen through a fixed scratch id, whatever instance id it is asked for. */
 function scratchView(store: InstanceStore, scratchId: string): InstanceStore {
-  return {
-    location: `${store.location} ${scratchId}/`,
-    list: () => store.list(scratchId),
-    read: (_id, key) => store.read(scratchId, key),
-    write: (_id, key, body) => store.write(scratchId, key, body),
-    delete: (_id, keys) => store.delete(scratchId, keys),
-  };
+  return storeSeenAs(store, scratchId);
 }
 
 /** The config digest of what a store holds, read back object by object. */

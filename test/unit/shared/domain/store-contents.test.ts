@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readInstanceObjects } from '../../../../shared/domain/store-contents.ts';
+import { readInstanceObjects, storeSeenAs } from '../../../../shared/domain/store-contents.ts';
 import { InMemoryInstanceStore } from '../../../fakes/instance-store.ts';
 
 describe('readInstanceObjects', () => {
@@ -15,5 +15,21 @@ describe('readInstanceObjects', () => {
       ['apis/a.json', '{"a":1}'],
       ['plans/p.json', '{}'],
     ]);
+  });
+});
+
+describe('storeSeenAs', () => {
+  it('reads and writes only the fixed id, whatever id it is asked for', async () => {
+    const store = new InMemoryInstanceStore();
+    store.seed('scratch-1', 'apis/a.json', 'A');
+    store.seed('petstore', 'apis/p.json', 'P');
+    const view = storeSeenAs(store, 'scratch-1');
+
+    await view.write('petstore', 'plans/new.json', Buffer.from('N'));
+    await view.delete('petstore', ['apis/a.json']);
+
+    expect(view.location).toBe(`${store.location} scratch-1/`);
+    expect((await view.list('petstore')).map((e) => e.key)).toEqual(['plans/new.json']);
+    expect([...(await readInstanceObjects(store, 'petstore')).keys()]).toEqual(['apis/p.json']);
   });
 });
