@@ -51,6 +51,14 @@ export function clientOptions(region: string, endpoint: string | undefined, maxA
   return { region, maxAttempts, requestHandler, ...(endpoint ? { endpoint } : {}) };
 }
 
+/** `clientCache` for a service whose client needs nothing beyond `clientOptions`. */
+function dataPlaneClients<C>(
+  serviceEnv: string,
+  Client: new (config: ReturnType<typeof clientOptions>) => C,
+) {
+  return clientCache(serviceEnv, (region, endpoint) => new Client(clientOptions(region, endpoint)));
+}
+
 /** The S3 client of a region (see `clientCache`). */
 export const s3ClientFor = clientCache(
   'AWS_ENDPOINT_URL_S3',
@@ -63,31 +71,22 @@ export const s3ClientFor = clientCache(
 );
 
 /** The EventBridge client of a region, built once. */
-export const eventBridgeClientFor = clientCache(
+export const eventBridgeClientFor = dataPlaneClients(
   'AWS_ENDPOINT_URL_EVENTBRIDGE',
-  (region, endpoint) => new EventBridgeClient(clientOptions(region, endpoint)),
+  EventBridgeClient,
 );
 
 /** The KMS client of a region, built once (the API Gateway kind's key ring uses it). */
-export const kmsClientFor = clientCache(
-  'AWS_ENDPOINT_URL_KMS',
-  (region, endpoint) => new KMSClient(clientOptions(region, endpoint)),
-);
+export const kmsClientFor = dataPlaneClients('AWS_ENDPOINT_URL_KMS', KMSClient);
 
 /** The SNS client of a region, built once (the notify function publishes with it). */
-export const snsClientFor = clientCache(
-  'AWS_ENDPOINT_URL_SNS',
-  (region, endpoint) => new SNSClient(clientOptions(region, endpoint)),
-);
+export const snsClientFor = dataPlaneClients('AWS_ENDPOINT_URL_SNS', SNSClient);
 
 /** The SQS client of a region, built once (the local world's notification subscriber). */
-export const sqsClientFor = clientCache(
-  'AWS_ENDPOINT_URL_SQS',
-  (region, endpoint) => new SQSClient(clientOptions(region, endpoint)),
-);
+export const sqsClientFor = dataPlaneClients('AWS_ENDPOINT_URL_SQS', SQSClient);
 
 /** The CloudWatch client of a region, built once (the local world creates the stack's alarms). */
-export const cloudWatchClientFor = clientCache(
+export const cloudWatchClientFor = dataPlaneClients(
   'AWS_ENDPOINT_URL_CLOUDWATCH',
-  (region, endpoint) => new CloudWatchClient(clientOptions(region, endpoint)),
+  CloudWatchClient,
 );
