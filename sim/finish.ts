@@ -26,7 +26,12 @@ export async function finishSeed(ctx: SeedContext, functions: SimFunctions): Pro
       functions.forgetTries(run.runId);
       const resumed = functions.operatorResume(run.runId);
       await sched.runUntil(sched.now + 30 * 60_000, () => undefined);
-      const outcome = await resumed;
+      const returned = await resumed;
+      // What the record says once everything settled, as `lifeboat status` would show it: a
+      // resume that another invocation overtook (the chain's own retry, say) returns the run as
+      // it was when it stepped aside, not how the other one ended it.
+      const settled = world.runs.get(run.runId)?.status;
+      const outcome = settled === 'completed' || settled === 'failed' ? settled : returned;
       entry.operatorResume =
         outcome === 'completed' || outcome === 'failed'
           ? outcome

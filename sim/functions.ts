@@ -8,7 +8,11 @@ import { RECOVERY_TABLE, runRecoveryStep } from '../shared/domain/recovery/recov
 import { respondToOutage, respondToRecovery } from '../shared/domain/recovery/respond.ts';
 import { driveRun, loadRun, type RecoveryDeps } from '../shared/domain/recovery/run-store.ts';
 import { runRestoreTest, scratchIdFor } from '../shared/domain/snapshot/restore-test.ts';
-import { runSnapshots, type SnapshotJob } from '../shared/domain/snapshot/run.ts';
+import {
+  runSnapshots,
+  type SnapshotJob,
+  type SnapshotRunSummary,
+} from '../shared/domain/snapshot/run.ts';
 import type { Rng } from '../shared/random.ts';
 import { parseDetectorEvent } from '../shared/schemas/detection-events.ts';
 import {
@@ -103,13 +107,15 @@ export class SimFunctions {
       const ids = this.ctx.config.instances
         .filter((i) => i.homeRegion === inv.region)
         .map((i) => i.id);
+      const jobs = ids.map((id) => this.snapshotJob(id, inv));
       const summary = await runSnapshots({
-        jobs: ids.map((id) => this.snapshotJob(id, inv)),
+        jobs,
         triggerTime: this.ctx.clock.now(),
         force,
         bus: busFor(this.ctx.world, inv, this.delivery.deliver),
         clock: this.ctx.clock,
       });
+      this.recordSnapshotRun(inv, force, jobs, summary);
       // As the handler does: only unpublished events fail the invocation (Lambda retries it);
       // a failed snapshot waits for the next schedule tick.
       if (summary.unpublished.length > 0) throw new Error('snapshot events unpublished');
@@ -221,6 +227,43 @@ export class SimFunctions {
       return world.runs.get(runId)?.status ?? 'error';
     }
   };
+
+  /** What a snapshot invocation says it did, beside what the vaults hold (snapshot-kept). */
+  private recordSnapshotRun(
+    inv: Invocation,
+    force: boolean,
+    jobs: readonly SnapshotJob[],
+    summary: SnapshotRunSummary,
+  ): void {
+    const { world, config, sched, record } = this.ctx;
+    // A dead invocation's summary is what a killed process never returned.
+    if (inv.dead) return;
+    record({
+      kind: 'snapshot-run',
+      t: sched.now,
+      region: inv.region,
+      force,
+      outcomes: summary.outcomes.map((outcome) => {
+        const snapshotId =
+          outcome.status === 'skipped' ? outcome.lastSnapshotId : outcome.result?.snapshotId;
+        const heldBy = config.regions
+          .map((r) => r.name)
+          .filter((region) =>
+            world
+              .committedSnapshots(region, outcome.instanceId)
+              .some((s) => s.snapshotId === snapshotId && s.problem === undefined),
+          );
+        const quorum = jobs.find((j) => j.instanceId === outcome.instanceId)?.quorum ?? 1;
+        return {
+          instanceId: outcome.instanceId,
+          status: outcome.status,
+          ...(snapshotId ? { snapshotId } : {}),
+          quorum,
+          heldBy,
+        };
+      }),
+    });
+  }
 
   private snapshotJob(instanceId: string, inv: Invocation): SnapshotJob {
     const { config, world } = this.ctx;

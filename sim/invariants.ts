@@ -3,6 +3,7 @@ import {
   CommittedSnapshotWhole,
   RestoreMatchesSnapshot,
   RestoreTestIsolated,
+  SnapshotKept,
 } from './snapshot-invariants.ts';
 import type { EndEntry, RunEntry, SetupEntry, TraceEntry } from './trace.ts';
 
@@ -31,7 +32,8 @@ export type InvariantName =
   | 'no-write-lost'
   | 'home-fenced-through-canary'
   | 'restore-test-isolated'
-  | 'committed-snapshot-whole';
+  | 'committed-snapshot-whole'
+  | 'snapshot-kept';
 
 /** A checker: fed every entry in order. */
 export interface Checker {
@@ -69,7 +71,10 @@ export function trafficShare(
 /** What every checker needs to follow: the setup, region truth, weights, runs, slots. */
 class Follow {
   setup: SetupEntry | undefined;
-  readonly down = new Map<string, { since: number; cause: string }>();
+  readonly down = new Map<
+    string,
+    { since: number; cause: string; restorable?: Record<string, string[]> }
+  >();
   readonly weights = new Map<string, Weights>();
   readonly runs = new Map<string, RunEntry>();
   readonly slots = new Map<string, string>();
@@ -82,7 +87,11 @@ class Follow {
       case 'region':
         if (entry.up) this.down.delete(entry.region);
         else if (!this.down.has(entry.region))
-          this.down.set(entry.region, { since: entry.t, cause: entry.cause });
+          this.down.set(entry.region, {
+            since: entry.t,
+            cause: entry.cause,
+            ...(entry.restorable ? { restorable: entry.restorable } : {}),
+          });
         return;
       case 'weights':
         this.weights.set(entry.instanceId, entry.weights);
@@ -121,7 +130,11 @@ const instanceOfRun = (runId: string) => runId.replace(/-g\d+$/, '');
 /**
  * Once a region has been truly down for the RTO bound, no instance sends traffic to it, nor to
  * a region where the instance does not run, while some healthy region has an endpoint and free
- * slots for the instance. (Active-active instances are checked the same way.)
+ * slots for the instance. (Active-active instances are checked the same way.) An instance that
+ * runs in one region needs a committed snapshot outside it to be restored anywhere: with none
+ * when the outage began (every snapshot before it failed, which the compressed schedule makes
+ * far likelier than production's days of ticks), there is nothing to restore, the plan fails
+ * and alerts (no-stuck-run checks that), and snapshot-kept checks no tick skipped it.
  */
 export class TrafficLeavesFailedRegion implements Checker {
   readonly name = 'traffic-leaves-failed-region' as const;
@@ -142,6 +155,8 @@ export class TrafficLeavesFailedRegion implements Checker {
     for (const [region, down] of this.f.down) {
       if (down.cause !== 'outage' || entry.t - down.since < setup.rtoBoundMs) continue;
       for (const instance of setup.instances) {
+        const nothingToRestore = !instance.critical && down.restorable?.[instance.id]?.length === 0;
+        if (nothingToRestore) continue;
         const weights = this.f.weights.get(instance.id);
         // Route 53's health checks take a dead region out by themselves, but then answer with
         // every healthy record, standby regions included: traffic has left only when it all
@@ -458,6 +473,7 @@ export function allCheckers(): Checker[] {
     new HomeFencedThroughCanary(),
     new RestoreTestIsolated(),
     new CommittedSnapshotWhole(),
+    new SnapshotKept(),
   ];
 }
 

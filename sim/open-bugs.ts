@@ -15,19 +15,10 @@ export interface OpenBug {
   seeds: readonly number[];
 }
 
-// Bugs 9 (seeds 121 and 656), 10 (1004464, 1006512, 1007987, 1009120, 1009194), 11 (531829,
-// 1005381, 1008397), 12 (1004091), 13 (1011288) and 10b's marker case (1013832, 355) are fixed; their seeds are in
-// test/sim/regressions.test.ts.
-// The entry below comes from the off-CI batch 1,000,000..1,009,999 (docs/simulation.md, "Open
-// bugs").
-export const OPEN_BUGS: readonly OpenBug[] = [
-  {
-    title:
-      'bug 10b (docs/simulation.md): no committed snapshot outside the failed home when the plan runs; in 1003368 and 1013208 every snapshot invocation before the outage crashed (the first tick and the two compressed ticks) and their Lambda retries fell in the outage (1013832, a marker at home alone, is fixed)',
-    invariant: 'traffic-leaves-failed-region',
-    seeds: [1003368, 1013208],
-  },
-];
+// Every bug found so far is fixed; their seeds are replayed in test/sim/regressions.test.ts
+// (docs/simulation.md, "Bugs found"). A new failing seed is listed here only while it is being
+// diagnosed.
+export const OPEN_BUGS: readonly OpenBug[] = [];
 
 /** One seed's outcome, as the runner reports it. */
 export interface SeedOutcome {

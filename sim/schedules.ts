@@ -188,6 +188,23 @@ export function scheduleWrites(ctx: SeedContext, writeRng: () => Rng): void {
   }
 }
 
+/** Per instance, the regions other than `failed` whose vault holds a whole committed snapshot. */
+function restorableCopies(ctx: SeedContext, failed: string): Record<string, string[]> {
+  const { config, world } = ctx;
+  return Object.fromEntries(
+    config.instances.map((instance) => [
+      instance.id,
+      config.regions
+        .map((r) => r.name)
+        .filter(
+          (region) =>
+            region !== failed &&
+            world.committedSnapshots(region, instance.id).some((s) => s.problem === undefined),
+        ),
+    ]),
+  );
+}
+
 /** The scenario's faults, on their times: regions, zones and vantage links going and coming. */
 export function scheduleFaults(ctx: SeedContext): void {
   const { sched, world, scenario, record } = ctx;
@@ -198,7 +215,14 @@ export function scheduleFaults(ctx: SeedContext): void {
         case 'region-down':
           world.regionDown.add(fault.region);
           if (fault.destroy) world.destroy(fault.region);
-          record({ kind: 'region', t, region: fault.region, up: false, cause: fault.cause });
+          record({
+            kind: 'region',
+            t,
+            region: fault.region,
+            up: false,
+            cause: fault.cause,
+            restorable: restorableCopies(ctx, fault.region),
+          });
           return;
         case 'region-up':
           world.regionDown.delete(fault.region);

@@ -64,3 +64,36 @@ export class CommittedSnapshotWhole implements Checker {
       }));
   }
 }
+
+/**
+ * What a snapshot run reports matches the vaults: a snapshot it calls committed is held whole
+ * by a quorum of regions, and a scheduled tick skips an instance as "not due" only when its
+ * newest snapshot is held so. A snapshot marked in fewer regions (a crash between the marker
+ * PUTs) is not done: skipping it would leave the only copy where the next outage strikes
+ * (bug 10b).
+ */
+export class SnapshotKept implements Checker {
+  readonly name = 'snapshot-kept' as const;
+
+  observe(entry: TraceEntry): Violation[] {
+    if (entry.kind !== 'snapshot-run') return [];
+    const out: Violation[] = [];
+    for (const outcome of entry.outcomes) {
+      if (outcome.heldBy.length >= outcome.quorum) continue;
+      const held = `held whole by ${outcome.heldBy.length} of the ${outcome.quorum} regions its quorum needs (${outcome.heldBy.join(', ') || 'none'})`;
+      if (outcome.status === 'committed')
+        out.push({
+          invariant: this.name,
+          t: entry.t,
+          message: `the snapshot run in ${entry.region} reported ${outcome.instanceId}'s snapshot ${outcome.snapshotId} committed, but it is ${held}`,
+        });
+      else if (outcome.status === 'skipped' && !entry.force)
+        out.push({
+          invariant: this.name,
+          t: entry.t,
+          message: `the snapshot tick in ${entry.region} skipped ${outcome.instanceId} as not due, but its newest snapshot ${outcome.snapshotId ?? '(none)'} is ${held}`,
+        });
+    }
+    return out;
+  }
+}

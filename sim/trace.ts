@@ -29,6 +29,28 @@ export interface RegionTruthEntry {
   up: boolean;
   /** `outage`: down for good or for minutes; `flap`: a short drop that is part of flapping. */
   cause: 'outage' | 'flap' | 'heal';
+  /**
+   * When it went down: per instance, the other regions whose vault holds a whole committed
+   * snapshot of it, the copies a recovery can restore from.
+   */
+  restorable?: Record<string, string[]>;
+}
+
+/** A snapshot invocation finished: what it says it did, and what the vaults hold after it. */
+export interface SnapshotRunEntry {
+  kind: 'snapshot-run';
+  t: number;
+  region: string;
+  force: boolean;
+  outcomes: {
+    instanceId: string;
+    status: 'skipped' | 'committed' | 'failed';
+    /** The snapshot taken (committed, failed) or the one a skip counted as recent enough. */
+    snapshotId?: string;
+    quorum: number;
+    /** The regions whose vault holds `snapshotId` whole and committed, straight from the truth. */
+    heldBy: string[];
+  }[];
 }
 
 /** Ground truth that never justifies a failover: a zone down, or vantages cut from a region. */
@@ -164,4 +186,5 @@ export type TraceEntry =
   | SlotEntry
   | ClockEntry
   | RestoreTestEntry
+  | SnapshotRunEntry
   | EndEntry;

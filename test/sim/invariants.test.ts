@@ -103,6 +103,21 @@ describe('TrafficLeavesFailedRegion', () => {
     const trace: TraceEntry[] = [full, ...outageOfA.slice(1), { kind: 'clock', t: 9 * MIN }];
     expect(checkTrace(trace, [new TrafficLeavesFailedRegion()])).toEqual([]);
   });
+
+  const outageWith = (restorable: Record<string, string[]>): TraceEntry[] => [
+    ...outageOfA.slice(0, 3),
+    { kind: 'region', t: MIN, region: 'a', up: false, cause: 'outage', restorable },
+    { kind: 'clock', t: 7 * MIN },
+  ];
+
+  it('reports nothing when no region outside a held a committed snapshot as a went down', () => {
+    expect(checkTrace(outageWith({ shop: [] }), [new TrafficLeavesFailedRegion()])).toEqual([]);
+  });
+
+  it('still reports an unmoved instance that had a committed snapshot in c', () => {
+    const violations = checkTrace(outageWith({ shop: ['c'] }), [new TrafficLeavesFailedRegion()]);
+    expect(violations.map((v) => v.invariant)).toEqual(['traffic-leaves-failed-region']);
+  });
 });
 
 describe('SinglePrimary', () => {

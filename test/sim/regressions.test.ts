@@ -36,6 +36,18 @@ const REGRESSIONS: { seed: number; bug: string }[] = [
     seed: 1011288,
     bug: 'bug 13: two resumes of a failed shift raced as home returned; one shifted, the other kept home, and home took writes the failback overwrote',
   },
+  ...[2112243, 2021112, 2054433, 2080168].map((seed) => ({
+    seed,
+    bug: 'bug 14: a step (restore, shift) failed its run on three transient S3 or Route 53 errors within 3 s, leaving recovery to an operator past the RTO',
+  })),
+  ...[2036451, 2015553].map((seed) => ({
+    seed,
+    bug: 'bug 15: a single-bucket claim set: one S3 error read the just-recorded run as absent until a Lambda retry minutes later',
+  })),
+  ...[1003368, 1013208, 2005915].map((seed) => ({
+    seed,
+    bug: 'bug 10b, second part: every snapshot before the outage crashed; nothing to restore, so the plan fails and alerts (the checker no longer asks traffic to move)',
+  })),
 ];
 
 describe('simulator regressions', () => {

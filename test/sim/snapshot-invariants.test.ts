@@ -4,6 +4,7 @@ import {
   CommittedSnapshotWhole,
   RestoreMatchesSnapshot,
   RestoreTestIsolated,
+  SnapshotKept,
 } from '../../sim/snapshot-invariants.ts';
 import type { TraceEntry } from '../../sim/trace.ts';
 
@@ -103,5 +104,39 @@ describe('CommittedSnapshotWhole', () => {
 
   it('reports nothing when every committed snapshot is whole', () => {
     expect(checkTrace([end()], [new CommittedSnapshotWhole()])).toEqual([]);
+  });
+});
+
+describe('SnapshotKept', () => {
+  const tick = (
+    outcome: { status: 'skipped' | 'committed' | 'failed'; heldBy: string[] },
+    force = false,
+  ): TraceEntry => ({
+    kind: 'snapshot-run',
+    t: MIN,
+    region: 'a',
+    force,
+    outcomes: [{ instanceId: 'shop', snapshotId: '20261125T060000Z', quorum: 2, ...outcome }],
+  });
+  const check = (entry: TraceEntry) =>
+    checkTrace([entry], [new SnapshotKept()]).map((v) => v.message);
+
+  it('reports a snapshot reported committed that fewer regions than its quorum hold', () => {
+    expect(check(tick({ status: 'committed', heldBy: ['a'] }))).toEqual([
+      "the snapshot run in a reported shop's snapshot 20261125T060000Z committed, but it is held whole by 1 of the 2 regions its quorum needs (a)",
+    ]);
+  });
+
+  it('reports a tick that skips an instance whose newest snapshot is under quorum (bug 10b)', () => {
+    expect(check(tick({ status: 'skipped', heldBy: ['a'] }))[0]).toContain(
+      'skipped shop as not due',
+    );
+  });
+
+  it('reports nothing for a quorum-held snapshot, a failed one, or a forced run', () => {
+    expect(check(tick({ status: 'committed', heldBy: ['a', 'b'] }))).toEqual([]);
+    expect(check(tick({ status: 'skipped', heldBy: ['b', 'c'] }))).toEqual([]);
+    expect(check(tick({ status: 'failed', heldBy: [] }))).toEqual([]);
+    expect(check(tick({ status: 'skipped', heldBy: [] }, true))).toEqual([]);
   });
 });

@@ -36,6 +36,9 @@ export function claimSet(regions: readonly string[], excluded: readonly string[]
   return eligible.slice(0, Math.max(size, 0));
 }
 
+/** Rounds of a claim's writes and reads while it is undecided for want of answers. */
+const CLAIM_ATTEMPTS = 3;
+
 /** Votes needed in a set. */
 export const majorityOf = (set: readonly string[]) => Math.floor(set.length / 2) + 1;
 
@@ -53,32 +56,53 @@ function asRecord(value: unknown): ClaimRecord | undefined {
 export async function claim(
   record: ClaimRecord,
   storeOf: (region: string) => DocumentStore,
+  sleep: (ms: number) => Promise<void> = async () => {},
 ): Promise<ClaimOutcome> {
   const holders: Record<string, string> = {};
   const byClaimant = new Map<string, ClaimRecord>();
-  await Promise.all(
-    record.claimSet.map(async (region) => {
-      const store = storeOf(region);
-      try {
-        await store.save(record.key, record, undefined);
-        holders[region] = record.claimant;
-        byClaimant.set(record.claimant, record);
-        return;
-      } catch (error) {
-        if (!(error instanceof WriteConflictError)) {
-          holders[region] = 'unreachable';
-          return;
-        }
-      }
-      try {
-        const existing = asRecord((await store.load(record.key))?.value);
-        holders[region] = existing?.claimant ?? 'unreadable';
-        if (existing) byClaimant.set(existing.claimant, existing);
-      } catch {
+  const takeIn = async (region: string): Promise<void> => {
+    const store = storeOf(region);
+    try {
+      await store.save(record.key, record, undefined);
+      holders[region] = record.claimant;
+      byClaimant.set(record.claimant, record);
+      return;
+    } catch (error) {
+      if (!(error instanceof WriteConflictError)) {
         holders[region] = 'unreachable';
+        return;
       }
-    }),
-  );
+    }
+    try {
+      const existing = asRecord((await store.load(record.key))?.value);
+      holders[region] = existing?.claimant ?? 'unreadable';
+      if (existing) byClaimant.set(existing.claimant, existing);
+    } catch {
+      holders[region] = 'unreachable';
+    }
+  };
+  await Promise.all(record.claimSet.map(takeIn));
+  let outcome = decide(record, holders, byClaimant);
+  // Undecided because buckets did not answer (a claim set can be a single bucket): both calls
+  // are safe to repeat (a create that took effect before its answer was lost conflicts on the
+  // retry, and the read then finds this claimant's own record), so they are retried in place
+  // rather than costing the whole delivery a Lambda retry a minute later (sim seed 2036451).
+  for (let retry = 1; retry < CLAIM_ATTEMPTS && outcome.outcome === 'undecided'; retry += 1) {
+    const unreachable = record.claimSet.filter((r) => holders[r] === 'unreachable');
+    if (unreachable.length === 0) break;
+    await sleep(200 * 2 ** retry);
+    await Promise.all(unreachable.map(takeIn));
+    outcome = decide(record, holders, byClaimant);
+  }
+  return outcome;
+}
+
+/** The outcome the holders known so far give. */
+function decide(
+  record: ClaimRecord,
+  holders: Record<string, string>,
+  byClaimant: Map<string, ClaimRecord>,
+): ClaimOutcome {
   const needed = majorityOf(record.claimSet);
   const votes = (claimant: string) => Object.values(holders).filter((h) => h === claimant).length;
   if (votes(record.claimant) >= needed) {

@@ -125,6 +125,7 @@ export async function startFailback(
       },
     },
     (r) => deps.documents(r),
+    deps.sleep,
   );
   if (result.outcome === 'undecided') return { outcome: 'undecided', holders: result.holders };
   if (result.outcome === 'lost')

@@ -91,6 +91,7 @@ export async function startRecovery(
       payload: { runId, kind: 'recovery', from: failedRegion, instanceId: instance.id },
     },
     (r) => deps.documents(r),
+    deps.sleep,
   );
   if (result.outcome === 'undecided') return { outcome: 'undecided', holders: result.holders };
   if (result.outcome === 'lost') {

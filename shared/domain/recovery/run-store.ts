@@ -42,18 +42,28 @@ export async function loadRun(
   regions: readonly string[],
 ): Promise<RecoveryRun | undefined> {
   const key = runKey(runId);
-  const copies = await Promise.all(
-    regions.map(async (region): Promise<StoredCopy | undefined> => {
-      try {
-        const store = deps.documents(region);
-        const loaded = await store.load(key);
-        return loaded ? readStoredRun(store.location, key, loaded.value) : undefined;
-      } catch {
-        // An unreachable region holds no vote here.
-        return undefined;
-      }
-    }),
-  );
+  const readFrom = async (region: string): Promise<{ copy?: StoredCopy } | 'unreachable'> => {
+    try {
+      const store = deps.documents(region);
+      const loaded = await store.load(key);
+      return { copy: loaded ? readStoredRun(store.location, key, loaded.value) : undefined };
+    } catch {
+      return 'unreachable';
+    }
+  };
+  const copies: (StoredCopy | undefined)[] = [];
+  let unanswered = [...regions];
+  // An unreachable region holds no vote. But when no region answers at all (a claim set can be
+  // a single bucket), one S3 error used to read as "no recorded run" and fail a plan that had
+  // just recorded it (sim seed 2036451): reads are safe to repeat, so those are retried in
+  // place. Only then, so that a dead region in a larger set costs no waiting.
+  for (let attempt = 1; attempt <= RECORD_ATTEMPTS; attempt += 1) {
+    const answers = await Promise.all(unanswered.map(async (r) => [r, await readFrom(r)] as const));
+    unanswered = answers.filter(([, a]) => a === 'unreachable').map(([r]) => r);
+    for (const [, answer] of answers) if (answer !== 'unreachable') copies.push(answer.copy);
+    if (answers.length > unanswered.length) break;
+    if (attempt < RECORD_ATTEMPTS) await deps.sleep(200 * 2 ** attempt);
+  }
   let best: RecoveryRun | undefined;
   let corrupt: CorruptStateError | undefined;
   for (const copy of copies) {

@@ -67,6 +67,14 @@ export interface StepTable {
 }
 
 /**
+ * Tries of a step within one invocation, 1, 2, 4 and 8 s apart (15 s of waiting, well inside
+ * every step function's timeout). Three tries, 3 s in all, let a restore or a shift fail its run
+ * on a short burst of S3 or Route 53 errors during the outage, and the run then waited for an
+ * operator past the RTO (docs/simulation.md, bug 14).
+ */
+const STEP_ATTEMPTS = 5;
+
+/**
  * Runs one step of a run, unless it is already done (then only its event is re-emitted, which
  * heals a chain whose event was lost). Retries the step; when it gives up the run is marked
  * failed with the step and the reason, and stays resumable.
@@ -100,7 +108,7 @@ export async function runStep(
   const verdict = table.gate?.(run, step, deps.clock.now());
   if (verdict && !verdict.go) return run;
   if (verdict?.changes) run = await saveRun(deps, { ...run, ...verdict.changes });
-  const attempts = deps.stepAttempts ?? 3;
+  const attempts = deps.stepAttempts ?? STEP_ATTEMPTS;
   const priorAttempts = run.steps[step]?.attempts ?? 0;
   const last = index === table.steps.length - 1;
   const driver = (deps.newDriverId ?? randomUUID)();

@@ -139,6 +139,12 @@ export async function collectGarbage(input: {
     if (!keep.has(id) && (await lockOf(keys.commit(instanceId, id)))) keep.add(id);
   }
   const cutoff = now.getTime() - policy.gcGraceSeconds * 1000;
+  // Nor is a snapshot younger than the grace period, whatever the policy says: another
+  // invocation may still be writing it (a retried failback's final snapshot checks the roots,
+  // then writes the markers) or restoring it. Two snapshots a second apart on one day, with
+  // `last: 1`, had the older one's roots deleted under its own retry, which then marked it
+  // committed with no root (docs/simulation.md, bug 16, seed 2098929).
+  for (const id of committedIds) if (snapshotTime(id).getTime() >= cutoff) keep.add(id);
   const committed = new Set(committedIds);
   // In-progress snapshots: manifests without a marker that are still young.
   const young = manifests

@@ -411,3 +411,60 @@ describe('readClaim', () => {
     expect(await readClaim(KEY, SET3, storeOf)).toBeUndefined();
   });
 });
+
+describe('claim when buckets do not answer at first', () => {
+  /** A bucket that fails its first `failures` calls, then behaves. */
+  function flaky(store: DocumentStore, failures: number): DocumentStore {
+    let left = failures;
+    const gate = () => {
+      if (left-- > 0) throw new StorageUnavailableError('flaky');
+    };
+    return {
+      location: store.location,
+      load: async (key) => {
+        gate();
+        return store.load(key);
+      },
+      save: async (key, value, version) => {
+        gate();
+        return store.save(key, value, version);
+      },
+      list: async (prefix) => {
+        gate();
+        return store.list(prefix);
+      },
+    };
+  }
+
+  it('retries an undecided claim in place and wins a one-bucket set (sim seed 2036451)', async () => {
+    const { storeOf } = buckets(['us-east-2']);
+    const bucket = flaky(storeOf('us-east-2'), 2);
+    const waits: number[] = [];
+    const outcome = await claim(
+      recordOf('ev-1', ['us-east-2']),
+      () => bucket,
+      async (ms) => {
+        waits.push(ms);
+      },
+    );
+    expect(outcome.outcome).toBe('won');
+    expect(waits).toHaveLength(2);
+  });
+
+  it('stays undecided once its tries are spent, and does not retry a decided claim', async () => {
+    const { storeOf } = buckets();
+    const waits: number[] = [];
+    const sleep = async (ms: number) => {
+      waits.push(ms);
+    };
+    expect((await claim(recordOf('ev-1', ['us-east-2']), () => down, sleep)).outcome).toBe(
+      'undecided',
+    );
+    const spent = waits.length;
+    expect(spent).toBeGreaterThan(0);
+    // eu-west-1 down, the other two answer: a majority is decided without waiting.
+    const stores = (r: string) => (r === 'eu-west-1' ? down : storeOf(r));
+    expect((await claim(recordOf('ev-2'), stores, sleep)).outcome).toBe('won');
+    expect(waits).toHaveLength(spent);
+  });
+});

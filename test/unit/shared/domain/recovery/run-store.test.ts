@@ -9,6 +9,7 @@ import {
   instanceOf,
   latestGeneration,
   loadRun,
+  type RecoveryDeps,
   type RecoveryRun,
   runKey,
   runStep,
@@ -238,6 +239,46 @@ describe('loadRun', () => {
     w.bucket('eu-west-1').unreachable = true;
     expect(await loadRun(w.deps, RUN, SET)).toEqual(v1);
     expect(await loadRun(w.deps, 'petstore-g9', SET)).toBeUndefined();
+  });
+
+  /** The deps with each region's reads failing `failures` times before they answer. */
+  function flakyReads(w: RecoveryWorld, failures: number) {
+    const left = new Map<string, number>();
+    let reads = 0;
+    const deps: RecoveryDeps = {
+      ...w.deps,
+      documents: (region) => {
+        const store = w.deps.documents(region);
+        return {
+          ...store,
+          load: async (key) => {
+            reads += 1;
+            const n = left.get(region) ?? failures;
+            left.set(region, n - 1);
+            if (n > 0) throw new StorageUnavailableError(`flaky ${region} ${key}`);
+            return store.load(key);
+          },
+        };
+      },
+    };
+    return { deps, reads: () => reads };
+  }
+
+  it('retries in place when no bucket of a one-bucket claim set answers (sim seed 2036451)', async () => {
+    const w = recoveryWorld();
+    const v1 = await saveRun(w.deps, { ...freshRun(w), claimSet: ['us-east-2'] });
+    const flaky = flakyReads(w, 2);
+    expect(await loadRun(flaky.deps, RUN, ['us-east-2'])).toEqual(v1);
+    expect(flaky.reads()).toBe(3);
+  });
+
+  it('does not wait on a dead bucket when another of the set answered', async () => {
+    const w = recoveryWorld();
+    const v1 = await saveRun(w.deps, freshRun(w));
+    w.bucket('eu-west-1').unreachable = true;
+    const before = w.clock.now().getTime();
+    expect(await loadRun(w.deps, RUN, SET)).toEqual(v1);
+    expect(w.clock.now().getTime()).toBe(before);
   });
 });
 
