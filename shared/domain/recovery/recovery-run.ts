@@ -69,6 +69,12 @@ export async function startRecovery(
           run: await recordNewRun(deps, input, latest.claimSet, generation, runId),
         };
       }
+      // Another detector's delivery won the claim. If its run is recorded but not planned yet,
+      // this one plans it too: the winner's invocation may have died (its Lambda retries come
+      // 1 and 3 minutes later, past the RTO; sim seed 42), and planning twice is safe (the step
+      // engine records one result; capacity.ts counts a run's own slots first, bug 12).
+      if (run?.status === 'running' && run.steps.plan?.status !== 'done')
+        return { outcome: 'resumed', run };
       return { outcome: 'duplicate', runId, claimant: latest.claimant };
     }
     if (await isStale(deps, input.incident, latest, run)) {

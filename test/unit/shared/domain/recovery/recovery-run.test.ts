@@ -128,12 +128,20 @@ describe('startRecovery', () => {
 
   it('is a duplicate naming the winner when another detector confirms the same outage', async () => {
     const { w } = await outageWorld();
-    await start(w, 'delivery-a');
+    const run = await started(w);
+    await runRecoveryStep(w.deps, run.runId, 'plan', run.claimSet);
     expect(await start(w, 'delivery-b')).toEqual({
       outcome: 'duplicate',
       runId: 'petstore-g1',
       claimant: 'delivery-a',
     });
+  });
+
+  it("plans the winner's run when it is recorded but not planned (the winner died; sim seed 42)", async () => {
+    const { w } = await outageWorld();
+    const run = await started(w);
+    const again = await start(w, 'delivery-b');
+    expect(again).toEqual({ outcome: 'resumed', run });
   });
 
   it('resumes the recorded run when the same delivery is retried', async () => {
