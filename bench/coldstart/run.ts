@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { LOCAL_CREDENTIALS, provisionAndSeed, useLocalEndpoint } from '../../bin/commands/local.ts';
+import { collectOutput } from '../../local/child-output.ts';
 import { resetMoto, startMoto } from '../../local/moto.ts';
 import { parseConfig, regionBuckets } from '../../shared/config/load.ts';
 import type { LifeboatConfig } from '../../shared/config/schema.ts';
@@ -112,20 +113,15 @@ function runSample(bundle: string, eventFile: string, env: NodeJS.ProcessEnv, cw
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      err += chunk.toString();
-    });
+    const output = collectOutput(child);
     child.on('error', reject);
     child.on('exit', (code) => {
       const processMs = performance.now() - started;
-      const line = out.split('\n').find((l) => l.startsWith('COLDSTART_RESULT '));
+      const line = output.stdout.split('\n').find((l) => l.startsWith('COLDSTART_RESULT '));
       if (!line) {
-        reject(new Error(`${bundle}: no result (exit ${code})\n${out}\n${err}`));
+        reject(
+          new Error(`${bundle}: no result (exit ${code})\n${output.stdout}\n${output.stderr}`),
+        );
         return;
       }
       resolve({ ...JSON.parse(line.slice('COLDSTART_RESULT '.length)), processMs });

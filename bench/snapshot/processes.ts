@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { collectOutput } from '../../local/child-output.ts';
 
 /** A finished child process: wall time, peak RSS, and what it printed. */
 export interface TimedRun {
@@ -29,14 +30,7 @@ export async function runTimed(
     cwd: options.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
+  const output = collectOutput(child);
   const code = await new Promise<number>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (c) => resolve(c ?? -1));
@@ -51,9 +45,11 @@ export async function runTimed(
     // GNU time writes nothing when the command could not start; the exit code says why.
   }
   if (code !== 0) {
-    throw new Error(`${command} ${args.join(' ')} exited with ${code}:\n${stderr.slice(-2000)}`);
+    throw new Error(
+      `${command} ${args.join(' ')} exited with ${code}:\n${output.stderr.slice(-2000)}`,
+    );
   }
-  return { ms, maxRssKb, stdout, stderr };
+  return { ms, maxRssKb, ...output };
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc; 0 where /proc is absent. */

@@ -4,6 +4,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { collectOutput } from '../../local/child-output.ts';
 import { sampleInstanceObjects, seedInstance } from '../../local/sample-instance.ts';
 import { backupVault, instanceStore, snapshotJob } from '../../shared/composition.ts';
 import { findInstance, findRegion, regionBuckets } from '../../shared/config/load.ts';
@@ -73,16 +74,9 @@ function restoreByHand(outDir: string, snapshotId?: string): Promise<ScriptRun> 
   const args = [SCRIPT, backupBucket(), INSTANCE, outDir, ...(snapshotId ? [snapshotId] : [])];
   return new Promise((resolve, reject) => {
     const child = spawn('bash', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
+    const output = collectOutput(child);
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => resolve({ code, ...output }));
   });
 }
 
