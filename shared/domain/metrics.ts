@@ -50,19 +50,26 @@ export const Metric = {
 /** The alarms' region-wide view: one alarm per region's stack, whatever the instance. */
 const BY_REGION = [['region']] as const;
 
+/** One count of `name` for a run, by its instance, the measuring region and its kind. */
+function runCount(
+  name: string,
+  run: { instanceId: string; kind: string },
+  region: string,
+): Datapoint {
+  return {
+    name,
+    unit: 'Count',
+    value: 1,
+    dimensions: { instance: run.instanceId, region, kind: run.kind },
+  };
+}
+
 /** A run that began: one RunsStarted. */
 export function runStartedPoints(
   run: { kind: string; instanceId: string },
   region: string,
 ): Datapoint[] {
-  return [
-    {
-      name: Metric.RunsStarted,
-      unit: 'Count',
-      value: 1,
-      dimensions: { instance: run.instanceId, region, kind: run.kind },
-    },
-  ];
+  return [runCount(Metric.RunsStarted, run, region)];
 }
 
 /** A run that ended: completed or failed, its RTO and RPO, and each step's duration. */
@@ -206,15 +213,7 @@ export function runStalledPoints(
   run: { instanceId: string; kind: string },
   region: string,
 ): Datapoint[] {
-  return [
-    {
-      name: Metric.RunsStalled,
-      unit: 'Count',
-      value: 1,
-      dimensions: { instance: run.instanceId, region, kind: run.kind },
-      alsoBy: BY_REGION,
-    },
-  ];
+  return [{ ...runCount(Metric.RunsStalled, run, region), alsoBy: BY_REGION }];
 }
 
 /**
