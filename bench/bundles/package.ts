@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions } from 'esbuild';
 import { parseDocument } from 'yaml';
+import { serverlessEnv } from '../../local/serverless-env.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -63,14 +64,7 @@ export function zipEntries(file: string): PackagedFunction['entries'] {
 export function packageService(): PackagedService {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-bench-package-'));
   const buildFolder = `.esbuild/bench-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    SLS_TELEMETRY_DISABLED: '1',
-    SLS_NOTIFICATIONS_MODE: 'off',
-  };
-  for (const name of ['LIFEBOAT_CONFIG', 'AWS_PROFILE', 'AWS_SESSION_TOKEN']) delete env[name];
+  const env = serverlessEnv();
   const started = performance.now();
   const result = spawnSync(
     'npx',

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { type MotoServer, startMoto } from '../../local/moto.ts';
 import { localRules } from '../../local/provision.ts';
+import { serverlessEnv } from '../../local/serverless-env.ts';
 import { loadConfig } from '../../shared/config/load.ts';
 import type { LifeboatConfig } from '../../shared/config/schema.ts';
 import {
@@ -105,15 +106,7 @@ async function deploy(
   const dir = mkdtempSync(join(tmpdir(), `lifeboat-deploy-${region}-`));
   const buildFolder = `.esbuild/deploy-${process.pid}-${region}`;
   cleanup.push(dir, join(ROOT, buildFolder));
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    AWS_ENDPOINT_URL: moto.endpoint,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    SLS_TELEMETRY_DISABLED: '1',
-    SLS_NOTIFICATIONS_MODE: 'off',
-  };
-  for (const name of ['LIFEBOAT_CONFIG', 'AWS_PROFILE', 'AWS_SESSION_TOKEN']) delete env[name];
+  const env = serverlessEnv({ AWS_ENDPOINT_URL: moto.endpoint });
   const common = [
     '--region',
     region,

@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { serverlessEnv } from '../../local/serverless-env.ts';
 import { loadConfig, regionBuckets } from '../../shared/config/load.ts';
 import { type LifeboatConfig, rateToSeconds } from '../../shared/config/schema.ts';
 import {
@@ -105,15 +106,8 @@ function packageService(...extraArgs: string[]): PackageRun {
   const dir = mkdtempSync(join(tmpdir(), 'lifeboat-package-'));
   const buildFolder = `.esbuild/infra-${process.pid}-${randomBytes(4).toString('hex')}`;
   workDirs.push(dir, join(ROOT, buildFolder));
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    SLS_TELEMETRY_DISABLED: '1',
-    SLS_NOTIFICATIONS_MODE: 'off',
-  };
   // The assertions below are about the repository's default config and credentials-free runs.
-  for (const name of ['LIFEBOAT_CONFIG', 'AWS_PROFILE', 'AWS_SESSION_TOKEN']) delete env[name];
+  const env = serverlessEnv();
   const result = spawnSync(
     'npx',
     [
