@@ -44,6 +44,10 @@ const REGRESSIONS: { seed: number; bug: string }[] = [
     seed,
     bug: 'bug 15: a single-bucket claim set: one S3 error read the just-recorded run as absent until a Lambda retry minutes later',
   })),
+  {
+    seed: 1410,
+    bug: 'bug 18: a duplicate restore invocation restored the snapshot over the copy the run had shifted to, losing its write and fencing it for good',
+  },
   ...[1003368, 1013208, 2005915].map((seed) => ({
     seed,
     bug: 'bug 10b, second part: every snapshot before the outage crashed; nothing to restore, so the plan fails and alerts (the checker no longer asks traffic to move)',

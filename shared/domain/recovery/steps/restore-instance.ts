@@ -3,14 +3,28 @@ import type { InstanceStore } from '../../ports.ts';
 import { restoreSnapshot } from '../../snapshot/restore.ts';
 import type { RecoveryDeps } from '../ports.ts';
 import type { RecoveryRun } from '../run.ts';
+import type { StepContext } from '../step-engine.ts';
 
 /** Time a restore leaves itself to record its progress before the invocation ends. */
 export const RESTORE_RESERVE_MS = 60_000;
 
+const takenOver = (run: RecoveryRun) =>
+  new RunStepError('restore', `another invocation took over the restore of ${run.runId}`);
+
 /** restore: the planned snapshot into the target region's store, fenced, then activated. */
-export async function restore(deps: RecoveryDeps, run: RecoveryRun): Promise<Partial<RecoveryRun>> {
+export async function restore(
+  deps: RecoveryDeps,
+  run: RecoveryRun,
+  context: StepContext,
+): Promise<Partial<RecoveryRun>> {
   const { target, snapshot } = run;
   if (!target || !snapshot) throw new RunStepError('restore', 'run has no plan');
+  // A duplicate delivery of "Recovery Planned" can run this step while, or after, another
+  // invocation restores, verifies and shifts: restoring then would write the snapshot over a
+  // copy that serves and takes writes, and fence it for good (sim seed 1410, bug 18). So the
+  // restore takes the run first, as the shift does, and stops once another invocation has
+  // taken it since; an invocation that read the run before the others moved it never acts.
+  if (!(await context.take())) throw takenOver(run);
   const budget = deps.workBudgetMs;
   const store = deps.instanceStore(target);
   const callsBefore = store.pacedCalls?.(run.instanceId);
@@ -27,6 +41,7 @@ export async function restore(deps: RecoveryDeps, run: RecoveryRun): Promise<Par
   // it is ready) but refuses config writes until the shift has moved the weights: otherwise a
   // retried restore would overwrite writes it took, and a shift that never succeeds (Route 53's
   // control plane down) would strand them when home returns with its old weight.
+  if (!(await context.holds())) throw takenOver(run);
   await deps.instances.fence(run.instanceId, target);
   await deps.instances.activate(run.instanceId, target);
   const measuredSeconds = (deps.clock.now().getTime() - startedAt) / 1000;

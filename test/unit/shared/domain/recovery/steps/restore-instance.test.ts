@@ -3,6 +3,8 @@ import {
   runRecoveryStep,
   startRecovery,
 } from '../../../../../../shared/domain/recovery/recovery-run.ts';
+import { loadRun } from '../../../../../../shared/domain/recovery/run-store.ts';
+import { restore } from '../../../../../../shared/domain/recovery/steps/restore-instance.ts';
 import { MINUTE } from '../../../../../fakes/clock.ts';
 import { recoveryWorld } from '../../../../../worlds/recovery.ts';
 
@@ -88,6 +90,29 @@ describe('restore step', () => {
 });
 
 /** petstore (`objects` objects, snapshotted) recovering out of a failed us-east-1, planned. */
+describe('a restore that another invocation overtook', () => {
+  it('writes nothing and fences nothing over a copy the run has since shifted to (bug 18, sim seed 1410)', async () => {
+    const { w, run } = await plannedRecovery(6);
+    const stale = await loadRun(w.deps, run.runId, run.claimSet);
+    if (!stale?.target) throw new Error('test: no plan');
+    // The other invocation restores, verifies and shifts; the copy then takes a client write.
+    for (const step of ['restore', 'verify', 'shift'] as const)
+      await runRecoveryStep(w.deps, run.runId, step, run.claimSet);
+    const target = w.store(stale.target);
+    await target.write('petstore', 'apis/after-shift.json', Buffer.from('{"kept":true}'));
+    const writes = target.count('write');
+    // The late duplicate delivery's invocation read the run before all that: its take loses.
+    const overtaken = {
+      take: async () => (await loadRun(w.deps, run.runId, run.claimSet))?.seq === stale.seq,
+      holds: async () => false,
+    };
+    await expect(restore(w.deps, stale, overtaken)).rejects.toThrow(/took over the restore/);
+    expect(target.count('write')).toBe(writes);
+    expect(target.contents('petstore').has('apis/after-shift.json')).toBe(true);
+    expect(w.instances.isFenced('petstore', stale.target)).toBe(false);
+  });
+});
+
 async function plannedRecovery(objects: number) {
   const w = recoveryWorld();
   await w.seed('petstore', objects);
