@@ -64,3 +64,29 @@ export async function invokeAndKill(
     worker.on('error', (error) => finish(() => reject(error)));
   });
 }
+
+/**
+ * Wraps a function's in-process handler so that its first invocation runs in a thread of its
+ * own and is killed `plan.afterMs` into its step; Lambda's retry (the pump's) then runs the
+ * step again in-process, from what the run record says.
+ */
+export function killingFirstInvocation(
+  inProcess: ((event: unknown) => Promise<unknown>) | undefined,
+  plan: CrashPlan,
+  world: Pick<InvocationInput, 'config' | 'controlRegion' | 'endpoint'>,
+  record: (crash: CrashRecord) => void,
+): (event: unknown) => Promise<unknown> {
+  let armed = true;
+  return async (event) => {
+    if (!armed || !inProcess) return inProcess?.(event);
+    armed = false;
+    const input: InvocationInput = {
+      fn: plan.fn,
+      config: JSON.parse(JSON.stringify(world.config)),
+      controlRegion: world.controlRegion,
+      endpoint: world.endpoint,
+      event,
+    };
+    return invokeAndKill(input, plan.afterMs, record);
+  };
+}

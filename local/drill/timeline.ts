@@ -19,6 +19,19 @@ export interface DeliveredEvent {
 }
 
 /** Where an event's time came from, most precise first. */
+/** The drill's recorder rule's handler: every delivered lifeboat event, as it arrives. */
+export function recorderOf(delivered: DeliveredEvent[]): (event: unknown) => Promise<void> {
+  return async (event) => {
+    const e = event as { 'detail-type': string; time?: string; detail: Record<string, unknown> };
+    delivered.push({
+      at: new Date(),
+      ...(typeof e.time === 'string' ? { time: e.time } : {}),
+      detailType: e['detail-type'],
+      detail: e.detail,
+    });
+  };
+}
+
 export type TimeSource = 'step' | 'detail' | 'eventbridge' | 'delivered';
 
 /** The step whose completion each run event announces. */

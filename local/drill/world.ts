@@ -34,9 +34,9 @@ import {
   provisionWorld,
 } from '../provision.ts';
 import { RegionProxy } from '../tcp-proxy.ts';
-import { type CrashPlan, type CrashRecord, invokeAndKill } from './crash.ts';
+import { type CrashPlan, type CrashRecord, killingFirstInvocation } from './crash.ts';
 import { type DrillInstanceKind, drillKind, lateInstanceStore } from './kinds.ts';
-import { type DeliveredEvent, recordingDns, type WeightChange } from './timeline.ts';
+import { type DeliveredEvent, recorderOf, recordingDns, type WeightChange } from './timeline.ts';
 
 const context = { functionName: 'drill', awsRequestId: 'drill' } as Context;
 
@@ -289,22 +289,12 @@ export class DrillWorld {
       );
     const crash = this.options.crash;
     if (crash) {
-      const inProcess = handlers[crash.fn];
-      let armed = true;
-      // The first invocation runs in a thread of its own and is killed mid-step; Lambda's
-      // retry (the pump's) then runs the step again, here, from what the run record says.
-      handlers[crash.fn] = async (event) => {
-        if (!armed || !inProcess) return inProcess?.(event);
-        armed = false;
-        const input = {
-          fn: crash.fn,
-          config: JSON.parse(JSON.stringify(this.config)),
-          controlRegion: this.controlRegion,
-          endpoint: this.options.endpoint,
-          event,
-        };
-        return invokeAndKill(input, crash.afterMs, (record) => this.crashes.push(record));
-      };
+      handlers[crash.fn] = killingFirstInvocation(
+        handlers[crash.fn],
+        crash,
+        { config: this.config, controlRegion: this.controlRegion, endpoint: this.options.endpoint },
+        (record) => this.crashes.push(record),
+      );
     }
     for (const rule of localRules(this.config)) {
       const handler = handlers[rule.fn];
@@ -325,19 +315,7 @@ export class DrillWorld {
       region: this.controlRegion,
       bus,
       pattern: { source: ['lifeboat'], 'detail-type': RECORDED_EVENTS },
-      handler: async (event) => {
-        const e = event as {
-          'detail-type': string;
-          time?: string;
-          detail: Record<string, unknown>;
-        };
-        this.delivered.push({
-          at: new Date(),
-          ...(typeof e.time === 'string' ? { time: e.time } : {}),
-          detailType: e['detail-type'],
-          detail: e.detail,
-        });
-      },
+      handler: recorderOf(this.delivered),
     });
   }
 

@@ -3,6 +3,7 @@ import {
   type DeliveredEvent,
   ownTime,
   phaseBands,
+  recorderOf,
   recordingDns,
   type WeightChange,
 } from '../../../../local/drill/timeline.ts';
@@ -45,6 +46,24 @@ function recoveryRun(over: Partial<RecoveryRun> = {}): RecoveryRun {
 
 const delivered = (detailType: string, detail: Record<string, unknown>, time?: string) =>
   ({ at: new Date(T(13)), detailType, detail, ...(time ? { time } : {}) }) as DeliveredEvent;
+
+describe('recorderOf', () => {
+  it('keeps each delivered event with its detail type, detail and EventBridge time', async () => {
+    const delivered: DeliveredEvent[] = [];
+    const record = recorderOf(delivered);
+    await record({
+      'detail-type': 'Recovery Planned',
+      time: '2026-11-25T06:00:01Z',
+      detail: { runId: 'r' },
+    });
+    await record({ 'detail-type': 'Snapshot Completed', detail: {} });
+    expect(delivered.map((d) => [d.detailType, d.time, d.detail])).toEqual([
+      ['Recovery Planned', '2026-11-25T06:00:01Z', { runId: 'r' }],
+      ['Snapshot Completed', undefined, {}],
+    ]);
+    expect(delivered.every((d) => d.at instanceof Date)).toBe(true);
+  });
+});
 
 describe('ownTime', () => {
   const runs = new Map([['r1', recoveryRun()]]);
