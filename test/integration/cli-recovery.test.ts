@@ -270,7 +270,7 @@ describe('lifeboat resume', () => {
       failing.io,
     );
     expect(failed).toBe(1);
-    expect(failing.text()).toMatch(/^ {2}verify\s+FAILED after 3 attempt\(s\)/m);
+    expect(failing.text()).toMatch(/^ {2}verify\s+FAILED after 5 attempt\(s\)/m);
     expect(failing.text()).toContain('lifeboat resume --run petstore-g1 --approve');
     expect(await weights()).toMatchObject({ 'us-east-1': 100, 'us-east-2': 0 });
 
