@@ -32,6 +32,13 @@ export interface StepContext {
   holds(): Promise<boolean>;
 }
 
+/**
+ * What a step throws when another invocation has taken its run since (`StepContext.take` or
+ * `holds` said no): it stops without acting, and the engine leaves the run to the other one.
+ */
+export const takenOverError = (step: string, work: string, run: RecoveryRun) =>
+  new RunStepError(step, `another invocation took over the ${work} of ${run.runId}`);
+
 /** What a kind of run does: its steps in order, their work, and the event each step emits. */
 export interface StepTable {
   steps: readonly string[];

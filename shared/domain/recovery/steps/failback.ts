@@ -7,7 +7,7 @@ import { dnsSpecFor } from '../dns-spec.ts';
 import { awaitFenceSettled, fenceIsAdvisory } from '../fence-settle.ts';
 import type { RecoveryDeps, Weights } from '../ports.ts';
 import { instanceOf, type RecoveryRun, type StepRecord } from '../run.ts';
-import type { StepContext } from '../step-engine.ts';
+import { type StepContext, takenOverError } from '../step-engine.ts';
 import { canarySteps, describeWeights, failoverWeights } from '../weights.ts';
 import { awaitServing } from './verify-instance.ts';
 
@@ -183,8 +183,7 @@ async function catchUp(
  * delivery, an operator's resume): it stops without touching traffic or the fence again. The
  * engine sees the run moved on and leaves it to the other invocation.
  */
-const takenOver = (run: RecoveryRun) =>
-  new RunStepError('shift', `another invocation took over the canary of ${run.runId}`);
+const takenOver = (run: RecoveryRun) => takenOverError('shift', 'canary', run);
 
 export async function canaryShift(
   deps: RecoveryDeps,

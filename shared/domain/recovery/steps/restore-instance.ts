@@ -3,13 +3,12 @@ import type { InstanceStore } from '../../ports.ts';
 import { restoreSnapshot } from '../../snapshot/restore.ts';
 import type { RecoveryDeps } from '../ports.ts';
 import type { RecoveryRun } from '../run.ts';
-import type { StepContext } from '../step-engine.ts';
+import { type StepContext, takenOverError } from '../step-engine.ts';
 
 /** Time a restore leaves itself to record its progress before the invocation ends. */
 export const RESTORE_RESERVE_MS = 60_000;
 
-const takenOver = (run: RecoveryRun) =>
-  new RunStepError('restore', `another invocation took over the restore of ${run.runId}`);
+const takenOver = (run: RecoveryRun) => takenOverError('restore', 'restore', run);
 
 /** restore: the planned snapshot into the target region's store, fenced, then activated. */
 export async function restore(

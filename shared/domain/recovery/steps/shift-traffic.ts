@@ -3,7 +3,7 @@ import { releaseSlots, reservedSlots } from '../capacity.ts';
 import { dnsSpecFor } from '../dns-spec.ts';
 import type { DnsRecordSpec, RecoveryDeps } from '../ports.ts';
 import { instanceOf, type RecoveryRun, secondsBetween } from '../run.ts';
-import type { StepContext } from '../step-engine.ts';
+import { type StepContext, takenOverError } from '../step-engine.ts';
 import { describeWeights, failoverWeights, homeWeights } from '../weights.ts';
 
 /** What a shift does when the failed home answers again before traffic has moved. */
@@ -29,8 +29,7 @@ export function decideReturnedHome(digests: {
  * Thrown by a shift that another invocation took over: it stops without touching the weights or
  * a fence again. The engine sees the run moved on and leaves it to the other invocation.
  */
-const takenOver = (run: RecoveryRun) =>
-  new RunStepError('shift', `another invocation took over the shift of ${run.runId}`);
+const takenOver = (run: RecoveryRun) => takenOverError('shift', 'shift', run);
 
 /**
  * A shift that comes late (Route 53's control plane was down, an operator resumes a failed run)
